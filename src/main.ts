@@ -1,1 +1,47 @@
-export const x: number = 1; console.log("hi", x);
+/**
+ * Entry point: `node dist/main.js [--config server.properties] [--override key=value ...]`.
+ * Without arguments it starts a single broker with the embedded defaults
+ * (client listener 127.0.0.1:9092, controller 127.0.0.1:9093, data under ./data).
+ */
+import { Broker } from './main/broker.js';
+import { ConfigError, loadConfig, parseArgs } from './shared/config.js';
+import { rootLogger } from './shared/logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(parseArgs(process.argv.slice(2)));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  if (config.ignored.length) rootLogger.info({ settings: config.ignored }, 'ignoring Kafka settings that do not apply to this broker');
+  let broker: Broker;
+  try {
+    broker = await Broker.start(config);
+  } catch (e) {
+    rootLogger.fatal({ err: (e as Error).message }, 'broker failed to start');
+    process.stderr.write(`broker failed to start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    rootLogger.info({ signal }, 'shutting down');
+    broker.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        rootLogger.error({ err: e.message }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,142 @@
+/**
+ * One broker process: locks the data dir, starts the raft worker (metadata) and the partition
+ * workers (logs), then opens the client listeners. Shutdown runs the same steps backwards so
+ * every acknowledged byte is fsynced and the clean-shutdown marker lets the next start skip
+ * the recovery scan.
+ */
+import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { BrokerConfig } from '../shared/config.js';
+import { childLogger } from '../shared/logger.js';
+import type { MetadataSnapshot } from '../shared/metadata-types.js';
+import { DataDirLock } from '../workers/partition/log/data-dir-lock.js';
+import type { LogConfig } from '../workers/partition/log/config.js';
+import { CLEAN_SHUTDOWN_FILE } from '../workers/partition/log/log-manager.js';
+import { Connection } from './connection.js';
+import { Dispatcher } from './dispatch.js';
+import { MetadataCache } from './metadata-cache.js';
+import { PartitionWorkers } from './partition-workers.js';
+import { RaftClient } from './raft-client.js';
+
+const log = childLogger({ thread: 'main' });
+
+export class Broker {
+  private readonly servers: net.Server[] = [];
+  private readonly connections = new Set<Connection>();
+  private hostedChain: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly config: BrokerConfig,
+    private readonly lock: DataDirLock,
+    readonly metadata: MetadataCache,
+    private readonly raft: RaftClient,
+    private readonly workers: PartitionWorkers,
+  ) {}
+
+  static async start(config: BrokerConfig): Promise<Broker> {
+    const logDir = path.resolve(config.logDir);
+    mkdirSync(logDir, { recursive: true });
+    const lock = await DataDirLock.acquire(logDir, log);
+    const cleanMarker = path.join(logDir, CLEAN_SHUTDOWN_FILE);
+    const cleanShutdown = existsSync(cleanMarker);
+    // The marker speaks only for the shutdown that wrote it: gone before anything is written.
+    rmSync(cleanMarker, { force: true });
+
+    const metadata = new MetadataCache(config.nodeId);
+    let broker: Broker | undefined;
+    const raft = new RaftClient(
+      {
+        nodeId: config.nodeId,
+        clusterId: config.clusterId || undefined,
+        voters: config.voters,
+        controllerListen: { host: config.controllerListener.host, port: config.controllerListener.port },
+        metadataDir: path.join(logDir, '__cluster_metadata-0'),
+        advertised: { host: config.advertised.host, port: config.advertised.port },
+        rack: null,
+        settings: {
+          numPartitions: config.numPartitions,
+          defaultReplicationFactor: config.defaultReplicationFactor,
+          brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
+          brokerHeartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+          electionTimeoutMs: config.electionTimeoutMs,
+        },
+      },
+      log,
+      (s) => broker?.onMetadata(s),
+    );
+    const workers = new PartitionWorkers(config.partitionWorkers, {
+      nodeId: config.nodeId,
+      logDir,
+      logConfig: logConfigOf(config),
+      cleanShutdown,
+      logger: log,
+    });
+    const first = raft.firstMetadata();
+    await workers.start();
+    broker = new Broker(config, lock, metadata, raft, workers);
+    broker.onMetadata(await first);
+    await broker.hostedChain;
+    await broker.listen();
+    log.info({ nodeId: config.nodeId, listeners: config.listeners, workers: config.partitionWorkers, logDir }, 'broker started');
+    return broker;
+  }
+
+  private onMetadata(s: MetadataSnapshot): void {
+    const removed = this.metadata.update(s);
+    const hosted = this.metadata.hostedPartitions();
+    this.hostedChain = this.hostedChain
+      .then(() => this.workers.setHosted(hosted, removed))
+      .catch((e: Error) => log.error({ err: e.message }, 'applying hosted partitions failed'));
+  }
+
+  private async listen(): Promise<void> {
+    const dispatcher = new Dispatcher({
+      config: this.config,
+      metadata: this.metadata,
+      raft: this.raft,
+      workers: this.workers,
+      hostedApplied: () => this.hostedChain,
+    });
+    for (const l of this.config.listeners) {
+      const server = net.createServer((socket) => {
+        const conn = new Connection(socket, this.config.socketRequestMaxBytes, log, (frame, slot, c) => dispatcher.handle(frame, slot, c));
+        this.connections.add(conn);
+        socket.on('close', () => this.connections.delete(conn));
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(l.port, l.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (e) => log.error({ err: e.message, listener: l.name }, 'listener error'));
+      this.servers.push(server);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.servers) s.close();
+    const drain = Promise.all([...this.connections].map((c) => c.drained()));
+    await Promise.race([drain, new Promise((r) => setTimeout(r, 3000))]);
+    for (const c of this.connections) c.socket.destroy();
+    await this.workers.stop();
+    await this.raft.stop();
+    writeFileSync(path.join(path.resolve(this.config.logDir), CLEAN_SHUTDOWN_FILE), '');
+    await this.lock.release();
+    log.info('broker stopped');
+  }
+}
+
+export function logConfigOf(c: BrokerConfig): LogConfig {
+  return {
+    segmentBytes: c.segmentBytes,
+    segmentMs: c.segmentMs,
+    indexIntervalBytes: c.indexIntervalBytes,
+    retentionMs: c.retentionMs,
+    retentionBytes: c.retentionBytes,
+    retentionCheckIntervalMs: c.retentionCheckIntervalMs,
+    maxMessageBytes: c.messageMaxBytes,
+  };
+}

@@ -1,0 +1,17 @@
+/**
+ * What request handlers may use: the broker's configuration, its metadata cache, the raft
+ * worker (admin requests) and the partition workers (data). Handlers hold no state of their own.
+ */
+import type { BrokerConfig } from '../shared/config.js';
+import type { MetadataCache } from './metadata-cache.js';
+import type { PartitionWorkers } from './partition-workers.js';
+import type { RaftClient } from './raft-client.js';
+
+export interface BrokerContext {
+  config: BrokerConfig;
+  metadata: MetadataCache;
+  raft: RaftClient;
+  workers: PartitionWorkers;
+  /** Resolves once the partition workers host what the latest metadata assigns them. */
+  hostedApplied(): Promise<void>;
+}

@@ -1,0 +1,119 @@
+/**
+ * Request dispatch: decodes the header and body of a frame, checks the version against the
+ * registry, runs the API's handler and encodes its answer at the request's version.
+ *
+ * Failure modes, as a Kafka broker has them:
+ * - unknown API key, or a header/body that does not decode: the connection is closed (the
+ *   client's state is unknowable); one log line.
+ * - ApiVersions at a version above ours: a v0 answer with UNSUPPORTED_VERSION listing what we
+ *   serve (KIP-511), so the client can retry at a version we know.
+ * - any other API at a version outside our range (but inside the schema's): the API's own
+ *   error answer with UNSUPPORTED_VERSION.
+ * - a handler that throws: the API's error answer with UNKNOWN_SERVER_ERROR; nothing crashes.
+ */
+import { ErrorCode } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { childLogger } from '../shared/logger.js';
+import { decodeRequestHeader, type RequestHeaderInfo } from '../shared/protocol/headers.js';
+import { encodeResponseFrame } from '../shared/protocol/frames.js';
+import { requestCodecs } from '../shared/protocol/generated/codecs.js';
+import { ApiKey } from '../shared/protocol/generated/api-keys.js';
+import { Reader } from '../shared/protocol/reader.js';
+import { Writer } from '../shared/protocol/writer.js';
+import { isSupported } from './api-versions.js';
+import type { Connection, ResponseSlot } from './connection.js';
+import type { BrokerContext } from './context.js';
+import { errorResponse } from './error-responses.js';
+import { handleApiVersions, unsupportedApiVersionsResponse } from './handlers/api-versions.js';
+import { handleMetadata, handleDescribeCluster, handleDescribeConfigs } from './handlers/metadata.js';
+import { handleCreateTopics, handleDeleteTopics, handleCreatePartitions } from './handlers/admin.js';
+import { handleProduce } from './handlers/produce.js';
+import { handleFetch } from './handlers/fetch.js';
+import { handleListOffsets } from './handlers/list-offsets.js';
+
+/** A handler answers with a response body, or null for no response (acks=0 produce). */
+export type Handler = (ctx: BrokerContext, req: any, h: RequestHeaderInfo) => object | null | Promise<object | null>;
+
+const handlers = new Map<number, Handler>([
+  [ApiKey.ApiVersions, handleApiVersions],
+  [ApiKey.Metadata, handleMetadata],
+  [ApiKey.Produce, handleProduce],
+  [ApiKey.Fetch, handleFetch],
+  [ApiKey.ListOffsets, handleListOffsets],
+  [ApiKey.CreateTopics, handleCreateTopics],
+  [ApiKey.DeleteTopics, handleDeleteTopics],
+  [ApiKey.CreatePartitions, handleCreatePartitions],
+  [ApiKey.DescribeConfigs, handleDescribeConfigs],
+  [ApiKey.DescribeCluster, handleDescribeCluster],
+]);
+
+export class Dispatcher {
+  private readonly log: Logger = childLogger({ thread: 'main', component: 'dispatch' });
+  private readonly writer = new Writer(64 * 1024);
+
+  constructor(private readonly ctx: BrokerContext) {}
+
+  handle(frame: Buffer, slot: ResponseSlot, conn: Connection): void {
+    let h: RequestHeaderInfo;
+    try {
+      h = decodeRequestHeader(frame);
+    } catch (e) {
+      slot.fail(`malformed request header: ${(e as Error).message}`);
+      return;
+    }
+    if (h.apiKey === ApiKey.ApiVersions && !isSupported(h.apiKey, h.apiVersion)) {
+      slot.complete(encodeResponseFrame(ApiKey.ApiVersions, 0, h.correlationId, unsupportedApiVersionsResponse(), this.writer));
+      return;
+    }
+    const codec = requestCodecs[h.apiKey];
+    const handler = handlers.get(h.apiKey);
+    if (!codec) {
+      slot.fail(`unknown API key ${h.apiKey}`);
+      return;
+    }
+    let req: object;
+    try {
+      req = codec.decode(new Reader(frame, h.headerLength), h.apiVersion) as object;
+    } catch (e) {
+      slot.fail(`malformed ${codec.name} v${h.apiVersion} request: ${(e as Error).message}`);
+      return;
+    }
+    if (!handler || !isSupported(h.apiKey, h.apiVersion)) {
+      this.log.debug({ api: codec.name, version: h.apiVersion, client: h.clientId }, 'unsupported version');
+      this.answer(slot, h, errorResponse(h.apiKey, req, ErrorCode.UNSUPPORTED_VERSION), conn);
+      return;
+    }
+    let result: object | null | Promise<object | null>;
+    try {
+      result = handler(this.ctx, req, h);
+    } catch (e) {
+      result = this.failed(h, req, e as Error);
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (r) => this.answer(slot, h, r, conn),
+        (e: Error) => this.answer(slot, h, this.failed(h, req, e), conn),
+      );
+    } else {
+      this.answer(slot, h, result, conn);
+    }
+  }
+
+  private failed(h: RequestHeaderInfo, req: object, e: Error): object {
+    this.log.error({ apiKey: h.apiKey, version: h.apiVersion, err: e.message, stack: e.stack }, 'request handler failed');
+    return errorResponse(h.apiKey, req, ErrorCode.UNKNOWN_SERVER_ERROR);
+  }
+
+  private answer(slot: ResponseSlot, h: RequestHeaderInfo, body: object | null, conn: Connection): void {
+    if (body === null) {
+      slot.complete(null);
+      return;
+    }
+    if (conn.closed) return;
+    try {
+      slot.complete(encodeResponseFrame(h.apiKey, h.apiVersion, h.correlationId, body, this.writer));
+    } catch (e) {
+      slot.fail(`cannot encode response: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Fetch, with long-poll: every partition's read goes to its owning worker. If the answers
+ * together hold fewer than `min_bytes` and `max_wait_ms` allows waiting, the workers keep a
+ * watch on those partitions and send WAKE when an append lands there; the fetch then reads
+ * again. The timer only bounds the wait: no polling. Fetch sessions are declined (session id 0
+ * in every answer), which every client handles by sending full fetches.
+ *
+ * `max_bytes` bounds the response as Kafka does: partitions are filled in request order and
+ * the first non-empty partition is kept whole even when it alone exceeds the limit.
+ */
+import { ErrorCode } from '../../shared/errors.js';
+import { MsgType, type FetchResultMsg } from '../../shared/thread-messages.js';
+import type { FetchRequest } from '../../shared/protocol/generated/fetch-request.js';
+import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
+import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
+import { EMPTY_BYTES } from '../../shared/protocol/codec.js';
+import type { BrokerContext } from '../context.js';
+import type { Part } from '../scatter.js';
+
+interface Item {
+  topicIndex: number;
+  partition: number;
+  error: number;
+  /** index into the round's parts, -1 when answered here */
+  part: number;
+}
+
+export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHeaderInfo): Promise<object> | object {
+  const byId = h.apiVersion >= 13;
+  if (req.sessionId !== 0 && req.sessionEpoch > 0) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+  }
+  const names: (string | null)[] = req.topics.map((t) => (byId ? (ctx.metadata.topicById(wireUuidToHex(t.topicId))?.name ?? null) : t.topic));
+  const parts: Part[] = [];
+  const items: Item[][] = req.topics.map((t, ti) =>
+    t.partitions.map((p) => {
+      const name = names[ti];
+      const item: Item = { topicIndex: ti, partition: p.partition, error: ErrorCode.NONE, part: -1 };
+      const meta = name === null ? undefined : ctx.metadata.partition(name, p.partition);
+      if (name === null) item.error = ErrorCode.UNKNOWN_TOPIC_ID;
+      else if (!meta) item.error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      else if (meta.leader !== ctx.config.nodeId) item.error = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < meta.leaderEpoch) item.error = ErrorCode.FENCED_LEADER_EPOCH;
+      else if (p.currentLeaderEpoch > meta.leaderEpoch) item.error = ErrorCode.UNKNOWN_LEADER_EPOCH;
+      else {
+        item.part = parts.length;
+        parts.push({
+          worker: ctx.workers.ownerOf(name, p.partition),
+          msg: { type: MsgType.FETCH, watch: false, topic: name, partition: p.partition, offset: p.fetchOffset, maxBytes: p.partitionMaxBytes },
+        });
+      }
+      return item;
+    }),
+  );
+  const respond = (results: (FetchResultMsg | undefined)[]): object => {
+    let budget = req.maxBytes;
+    let first = true;
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      sessionId: 0,
+      responses: req.topics.map((t, ti) => ({
+        topic: names[ti] ?? t.topic,
+        topicId: byId ? t.topicId : names[ti] ? hexToWireUuid(ctx.metadata.topic(names[ti]!)?.id ?? '') : t.topicId,
+        partitions: items[ti]!.map((it) => {
+          const r = it.part >= 0 ? results[it.part] : undefined;
+          let records: Buffer = EMPTY_BYTES;
+          if (r && r.error === ErrorCode.NONE && r.records.length > 0 && (first || r.records.length <= budget)) {
+            records = r.records as Buffer;
+            budget -= records.length;
+            first = false;
+          }
+          const meta = names[ti] ? ctx.metadata.partition(names[ti]!, it.partition) : undefined;
+          return {
+            partitionIndex: it.partition,
+            errorCode: r ? r.error : it.error,
+            highWatermark: r ? r.highWatermark : -1,
+            lastStableOffset: r ? r.highWatermark : -1,
+            logStartOffset: r ? r.logStartOffset : -1,
+            abortedTransactions: null,
+            preferredReadReplica: -1,
+            currentLeader: { leaderId: meta?.leader ?? -1, leaderEpoch: meta?.leaderEpoch ?? -1 },
+            records,
+          };
+        }),
+      })),
+    };
+  };
+  if (parts.length === 0) return respond([]);
+  return longPoll(ctx, parts, req.minBytes, req.maxWaitMs).then(respond);
+}
+
+/** Runs read rounds until `minBytes` are there or `maxWaitMs` passed; resolves with the last round. */
+function longPoll(ctx: BrokerContext, parts: Part[], minBytes: number, maxWaitMs: number): Promise<FetchResultMsg[]> {
+  const workers = ctx.workers;
+  return new Promise((resolve) => {
+    const deadline = Date.now() + Math.max(0, maxWaitMs);
+    const canWait = maxWaitMs > 0 && minBytes > 0;
+    let results: FetchResultMsg[] = [];
+    let remaining = 0;
+    let woken = false;
+    let watched = false;
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+
+    const finish = (): void => {
+      done = true;
+      if (timer) clearTimeout(timer);
+      workers.release(req);
+      if (watched) workers.unwatch(req);
+      resolve(results);
+    };
+    const round = (): void => {
+      woken = false;
+      const watch = canWait && Date.now() < deadline;
+      watched ||= watch;
+      results = new Array(parts.length);
+      remaining = parts.length;
+      parts.forEach((p, i) => workers.send(p.worker, { ...p.msg, watch, req, part: i } as never));
+    };
+    const req = workers.register((m) => {
+      if (done) return;
+      if (m.type === MsgType.WAKE) {
+        if (remaining > 0) woken = true;
+        else round();
+        return;
+      }
+      if (m.type !== MsgType.FETCH_RESULT || results[m.part] !== undefined) return;
+      results[m.part] = m;
+      if (--remaining > 0) return;
+      let bytes = 0;
+      let failed = false;
+      for (const r of results) {
+        bytes += r.records.length;
+        if (r.error !== ErrorCode.NONE) failed = true;
+      }
+      if (!canWait || failed || bytes >= minBytes || Date.now() >= deadline) return finish();
+      if (!timer) timer = setTimeout(finish, deadline - Date.now());
+      if (woken) round();
+    });
+    round();
+  });
+}

@@ -1,0 +1,43 @@
+/** ListOffsets: earliest (-2), latest (-1), max timestamp (-3) or by timestamp, per partition. */
+import { ErrorCode } from '../../shared/errors.js';
+import { MsgType, type ListOffsetsResultMsg } from '../../shared/thread-messages.js';
+import type { ListOffsetsRequest } from '../../shared/protocol/generated/list-offsets-request.js';
+import type { BrokerContext } from '../context.js';
+import { scatter, type Part } from '../scatter.js';
+
+export async function handleListOffsets(ctx: BrokerContext, req: ListOffsetsRequest): Promise<object> {
+  const parts: Part[] = [];
+  const items = req.topics.map((t) =>
+    t.partitions.map((p) => {
+      const meta = ctx.metadata.partition(t.name, p.partitionIndex);
+      let error: number = ErrorCode.NONE;
+      if (!meta) error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      else if (meta.leader !== ctx.config.nodeId) error = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < meta.leaderEpoch) error = ErrorCode.FENCED_LEADER_EPOCH;
+      else if (p.currentLeaderEpoch > meta.leaderEpoch) error = ErrorCode.UNKNOWN_LEADER_EPOCH;
+      if (error !== ErrorCode.NONE) return { partition: p.partitionIndex, error, part: -1 };
+      parts.push({
+        worker: ctx.workers.ownerOf(t.name, p.partitionIndex),
+        msg: { type: MsgType.LIST_OFFSETS, topic: t.name, partition: p.partitionIndex, timestamp: p.timestamp },
+      });
+      return { partition: p.partitionIndex, error, part: parts.length - 1 };
+    }),
+  );
+  const results = await scatter<ListOffsetsResultMsg>(ctx.workers, parts);
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t, ti) => ({
+      name: t.name,
+      partitions: items[ti]!.map((it) => {
+        const r = it.part >= 0 ? results[it.part]! : undefined;
+        return {
+          partitionIndex: it.partition,
+          errorCode: r ? r.error : it.error,
+          timestamp: r ? r.timestamp : -1,
+          offset: r ? r.offset : -1,
+          leaderEpoch: r ? r.leaderEpoch : -1,
+        };
+      }),
+    })),
+  };
+}

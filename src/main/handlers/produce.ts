@@ -1,0 +1,81 @@
+/**
+ * Produce: each partition's records go to the worker that owns the partition; the response
+ * joins their results. acks=0 gets no response at all, as Kafka's broker does.
+ */
+import { ErrorCode } from '../../shared/errors.js';
+import { MsgType, type ProduceResultMsg } from '../../shared/thread-messages.js';
+import type { ProduceRequest } from '../../shared/protocol/generated/produce-request.js';
+import { ensureTopics } from '../auto-create.js';
+import type { BrokerContext } from '../context.js';
+import { scatter, type Part } from '../scatter.js';
+
+interface Slot {
+  topic: number;
+  partition: number;
+  part: number;
+  error: number;
+}
+
+export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Promise<object | null> {
+  const acks = req.acks;
+  if (acks !== 0 && acks !== 1 && acks !== -1) return answer(req, ErrorCode.INVALID_REQUIRED_ACKS);
+  if (req.transactionalId !== null) return answer(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  const unknown = req.topicData.filter((t) => !ctx.metadata.topic(t.name)).map((t) => t.name);
+  const createErrors = unknown.length ? await ensureTopics(ctx, unknown) : new Map<string, number>();
+
+  const parts: Part[] = [];
+  const slots: Slot[][] = req.topicData.map((t, ti) =>
+    t.partitionData.map((p) => {
+      const slot: Slot = { topic: ti, partition: p.index, part: -1, error: ErrorCode.NONE };
+      const topic = ctx.metadata.topic(t.name);
+      const meta = topic?.partitions[p.index];
+      if (!topic) slot.error = createErrors.get(t.name) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      else if (!meta) slot.error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      else if (meta.leader !== ctx.config.nodeId) slot.error = meta.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      else if (p.records === null || p.records.length === 0) slot.error = ErrorCode.CORRUPT_MESSAGE;
+      else {
+        slot.part = parts.length;
+        parts.push({
+          worker: ctx.workers.ownerOf(t.name, p.index),
+          msg: { type: MsgType.PRODUCE, acks, topic: t.name, partition: p.index, leaderEpoch: meta.leaderEpoch, records: p.records },
+        });
+      }
+      return slot;
+    }),
+  );
+  if (acks === 0) {
+    for (const p of parts) ctx.workers.send(p.worker, { ...p.msg, req: 0, part: 0 } as never);
+    return null;
+  }
+  const results = await scatter<ProduceResultMsg>(ctx.workers, parts);
+  return {
+    throttleTimeMs: 0,
+    responses: req.topicData.map((t, ti) => ({
+      name: t.name,
+      partitionResponses: slots[ti]!.map((s) => {
+        const r = s.part >= 0 ? results[s.part]! : undefined;
+        const meta = ctx.metadata.partition(t.name, s.partition);
+        return {
+          index: s.partition,
+          errorCode: r ? r.error : s.error,
+          baseOffset: r && r.error === ErrorCode.NONE ? r.baseOffset : -1,
+          logAppendTimeMs: r ? r.logAppendTime : -1,
+          logStartOffset: r ? r.logStartOffset : -1,
+          recordErrors: [],
+          errorMessage: null,
+          currentLeader: { leaderId: meta?.leader ?? -1, leaderEpoch: meta?.leaderEpoch ?? -1 },
+        };
+      }),
+    })),
+  };
+}
+
+function answer(req: ProduceRequest, errorCode: number): object {
+  return {
+    throttleTimeMs: 0,
+    responses: req.topicData.map((t) => ({
+      name: t.name,
+      partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 })),
+    })),
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The main thread's view of committed cluster metadata: the latest snapshot the raft worker
+ * published, indexed for the request path. Never written by anything but `update`.
+ */
+import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, TopicMetadata } from '../shared/metadata-types.js';
+import type { HostedPartition } from '../shared/worker-types.js';
+
+export class MetadataCache {
+  private snapshot: MetadataSnapshot = { clusterId: '', controllerId: -1, offset: -1, brokers: [], topics: [] };
+  private byName = new Map<string, TopicMetadata>();
+  private byId = new Map<string, TopicMetadata>();
+  private brokersById = new Map<number, BrokerMetadata>();
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(readonly nodeId: number) {}
+
+  /** Installs a new snapshot; returns the topics it removed. */
+  update(s: MetadataSnapshot): string[] {
+    const removed = this.snapshot.topics.filter((t) => !s.topics.some((n) => n.name === t.name && n.id === t.id)).map((t) => t.name);
+    this.snapshot = s;
+    this.byName = new Map(s.topics.map((t) => [t.name, t]));
+    this.byId = new Map(s.topics.map((t) => [t.id, t]));
+    this.brokersById = new Map(s.brokers.map((b) => [b.id, b]));
+    for (const w of this.waiters.splice(0)) w();
+    return removed;
+  }
+
+  get clusterId(): string {
+    return this.snapshot.clusterId;
+  }
+
+  get controllerId(): number {
+    return this.snapshot.controllerId;
+  }
+
+  get offset(): number {
+    return this.snapshot.offset;
+  }
+
+  topics(): TopicMetadata[] {
+    return this.snapshot.topics;
+  }
+
+  topic(name: string): TopicMetadata | undefined {
+    return this.byName.get(name);
+  }
+
+  topicById(id: string): TopicMetadata | undefined {
+    return this.byId.get(id);
+  }
+
+  partition(topic: string, partition: number): PartitionMetadata | undefined {
+    return this.byName.get(topic)?.partitions[partition];
+  }
+
+  /** Brokers clients may use: registered and not fenced. */
+  liveBrokers(): BrokerMetadata[] {
+    return this.snapshot.brokers.filter((b) => !b.fenced);
+  }
+
+  broker(id: number): BrokerMetadata | undefined {
+    return this.brokersById.get(id);
+  }
+
+  /** The partitions with a replica on this broker, and whether it leads them. */
+  hostedPartitions(): HostedPartition[] {
+    const out: HostedPartition[] = [];
+    for (const t of this.snapshot.topics) {
+      for (const p of t.partitions) {
+        if (p.replicas.includes(this.nodeId)) {
+          out.push({ topic: t.name, partition: p.partition, leaderEpoch: p.leaderEpoch, isLeader: p.leader === this.nodeId });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Resolves at the next snapshot, or after `timeoutMs`. */
+  nextUpdate(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(done);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve();
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(done);
+    });
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The main thread's side of the partition workers: starts them, sends each partition's part of
+ * a request to the worker that owns it, and routes the results back to the request waiting for
+ * them. Work goes out over the request ring and comes back over the response ring; control
+ * (hosted partitions, shutdown) over postMessage.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../shared/logger.js';
+import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
+import { MsgType, Outbox, readMessage, type FromWorker, type ToWorker } from '../shared/thread-messages.js';
+import type { HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
+import { partitionOwner } from '../shared/partition-owner.js';
+import type { LogConfig } from '../workers/partition/log/config.js';
+
+/** 16 MiB each way: a fetch part of a full 1 MiB batch plus many in flight fit with room to spare. */
+const RING_BYTES = 16 * 1024 * 1024;
+
+export type ResultHandler = (m: FromWorker) => void;
+
+interface WorkerHandle {
+  worker: Worker;
+  outbox: Outbox;
+  responses: RingConsumer;
+  events: ((e: WorkerEvent) => void)[];
+}
+
+export class PartitionWorkers {
+  private readonly workers: WorkerHandle[] = [];
+  private readonly pending = new Map<number, ResultHandler>();
+  private nextReq = 1;
+
+  constructor(
+    private readonly count: number,
+    private readonly opts: { nodeId: number; logDir: string; logConfig: LogConfig; cleanShutdown: boolean; logger: Logger },
+  ) {}
+
+  async start(): Promise<void> {
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const requests = createRing(RING_BYTES);
+      const responses = createRing(RING_BYTES);
+      const workerData: PartitionWorkerData & { workers: number } = {
+        index: i,
+        nodeId: this.opts.nodeId,
+        logDir: this.opts.logDir,
+        logConfig: this.opts.logConfig,
+        cleanShutdown: this.opts.cleanShutdown,
+        requests,
+        responses,
+        workers: this.count,
+      };
+      const worker = new Worker(new URL('../workers/partition/worker.js', import.meta.url), { workerData, name: `partition-worker-${i}` });
+      const h: WorkerHandle = { worker, outbox: new Outbox(new RingProducer(requests)), responses: new RingConsumer(responses), events: [] };
+      worker.on('message', (e: WorkerEvent) => {
+        if (e.type === 'fatal') this.opts.logger.error({ worker: i, err: e.message }, 'partition worker reported a failure');
+        for (const l of h.events.splice(0)) l(e);
+      });
+      worker.on('error', (e) => this.opts.logger.error({ worker: i, err: e.message, stack: e.stack }, 'partition worker crashed'));
+      this.workers.push(h);
+      ready.push(this.waitFor(h, 'ready'));
+      void h.responses.run((bytes, view, at) => this.route(readMessage(bytes, view, at) as FromWorker));
+    }
+    await Promise.all(ready);
+  }
+
+  private waitFor(h: WorkerHandle, type: WorkerEvent['type']): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const listen = (e: WorkerEvent): void => {
+        if (e.type === type) resolve();
+        else if (e.type === 'fatal') reject(new Error(e.message));
+        else h.events.push(listen);
+      };
+      h.events.push(listen);
+      h.worker.once('exit', (code) => reject(new Error(`partition worker exited with code ${code}`)));
+    });
+  }
+
+  private route(m: FromWorker): void {
+    const handler = this.pending.get(m.req);
+    if (handler) handler(m);
+  }
+
+  /** Registers a request; its parts' results go to `handler` until `release`. */
+  register(handler: ResultHandler): number {
+    const req = this.nextReq;
+    this.nextReq = this.nextReq === 0xffffffff ? 1 : this.nextReq + 1;
+    this.pending.set(req, handler);
+    return req;
+  }
+
+  release(req: number): void {
+    this.pending.delete(req);
+  }
+
+  ownerOf(topic: string, partition: number): number {
+    return partitionOwner(topic, partition, this.count);
+  }
+
+  send(worker: number, m: ToWorker): void {
+    this.workers[worker]!.outbox.send(m);
+  }
+
+  /** Drops a long-poll request's watches on every worker. */
+  unwatch(req: number): void {
+    for (const h of this.workers) h.outbox.send({ type: MsgType.UNWATCH, req });
+  }
+
+  async setHosted(partitions: HostedPartition[], deletedTopics: string[]): Promise<void> {
+    await Promise.all(
+      this.workers.map((h) => {
+        const done = this.waitFor(h, 'hosted-applied');
+        h.worker.postMessage({ type: 'hosted', partitions, deletedTopics } satisfies WorkerControl);
+        return done;
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (h) => {
+        const stopped = this.waitFor(h, 'stopped').catch(() => undefined);
+        h.worker.postMessage({ type: 'shutdown' } satisfies WorkerControl);
+        await stopped;
+        h.responses.stop();
+        await h.worker.terminate();
+      }),
+    );
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The main thread's handle on the raft worker: starts it, forwards admin requests (answered
+ * after their records commit), and passes every published metadata snapshot on.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../shared/logger.js';
+import type {
+  AdminRequest,
+  MainToRaftMessage,
+  MetadataSnapshot,
+  RaftToMainMessage,
+  RaftWorkerData,
+  TopicResult,
+} from '../shared/metadata-types.js';
+
+export class RaftClient {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, (r: TopicResult[]) => void>();
+  private nextId = 1;
+  private stopped: (() => void) | undefined;
+  private first: Promise<MetadataSnapshot>;
+
+  constructor(
+    data: RaftWorkerData,
+    private readonly logger: Logger,
+    onMetadata: (s: MetadataSnapshot) => void,
+  ) {
+    this.worker = new Worker(new URL('../workers/raft/worker.js', import.meta.url), { workerData: data, name: 'raft-worker' });
+    let resolveFirst!: (s: MetadataSnapshot) => void;
+    let rejectFirst!: (e: Error) => void;
+    this.first = new Promise((res, rej) => {
+      resolveFirst = res;
+      rejectFirst = rej;
+    });
+    this.worker.on('message', (m: RaftToMainMessage) => {
+      switch (m.type) {
+        case 'metadata':
+          onMetadata(m.snapshot);
+          resolveFirst(m.snapshot);
+          break;
+        case 'response': {
+          const cb = this.pending.get(m.id);
+          this.pending.delete(m.id);
+          cb?.(m.results);
+          break;
+        }
+        case 'stopped':
+          this.stopped?.();
+          break;
+        default:
+          break;
+      }
+    });
+    this.worker.on('error', (e) => {
+      this.logger.error({ err: e.message, stack: e.stack }, 'raft worker crashed');
+      rejectFirst(e);
+    });
+    this.worker.on('exit', (code) => {
+      rejectFirst(new Error(`raft worker exited with code ${code}`));
+      this.stopped?.();
+    });
+  }
+
+  /** Resolves with the first snapshot the raft worker publishes (after its recovery). */
+  firstMetadata(): Promise<MetadataSnapshot> {
+    return this.first;
+  }
+
+  request(req: AdminRequest): Promise<TopicResult[]> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.worker.postMessage({ type: 'request', id, ...req } as MainToRaftMessage);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const done = new Promise<void>((r) => (this.stopped = r));
+    this.worker.postMessage({ type: 'shutdown' } satisfies MainToRaftMessage);
+    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    await done;
+    clearTimeout(timer);
+    await this.worker.terminate();
+  }
+}

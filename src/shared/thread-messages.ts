@@ -1,0 +1,319 @@
+/**
+ * The binary messages that cross the rings between the main thread and a partition worker.
+ * Hot-path only: produce, fetch and list-offsets parts and their results. Control traffic
+ * (which partitions a worker hosts, shutdown) goes over postMessage.
+ *
+ * Every message starts with a u8 type and a u32 request id (offset 4), so either side can
+ * route a message before decoding the rest. Offsets and timestamps travel as float64, which is
+ * exact for every integer below 2^53. Strings are u16 length + UTF-8. All little-endian.
+ *
+ *   main -> worker
+ *   PRODUCE       type u8 | acks i8 | - u16 | req u32 | part u32 | partition i32 | leaderEpoch i32
+ *                 | topic str | records u32 len + bytes
+ *   FETCH         type u8 | watch u8 | - u16 | req u32 | part u32 | partition i32 | maxBytes i32
+ *                 | offset f64 | topic str
+ *   LIST_OFFSETS  type u8 | - u8 | - u16 | req u32 | part u32 | partition i32 | - i32
+ *                 | timestamp f64 | topic str
+ *   UNWATCH       type u8 | - u8 | - u16 | req u32
+ *
+ *   worker -> main
+ *   PRODUCE_RESULT      type u8 | - u8 | error i16 | req u32 | part u32 | - u32
+ *                       | baseOffset f64 | logAppendTime f64 | logStartOffset f64
+ *   FETCH_RESULT        type u8 | - u8 | error i16 | req u32 | part u32 | - u32
+ *                       | highWatermark f64 | logStartOffset f64 | records u32 len + bytes
+ *   LIST_OFFSETS_RESULT type u8 | - u8 | error i16 | req u32 | part u32 | leaderEpoch i32
+ *                       | offset f64 | timestamp f64
+ *   WAKE                type u8 | - u8 | - u16 | req u32   (data arrived for a watched fetch)
+ */
+import { RingProducer } from './ring.js';
+
+export const enum MsgType {
+  PRODUCE = 1,
+  FETCH = 2,
+  LIST_OFFSETS = 3,
+  UNWATCH = 4,
+  PRODUCE_RESULT = 11,
+  FETCH_RESULT = 12,
+  LIST_OFFSETS_RESULT = 13,
+  WAKE = 14,
+}
+
+export interface ProduceMsg {
+  type: MsgType.PRODUCE;
+  req: number;
+  part: number;
+  acks: number;
+  topic: string;
+  partition: number;
+  leaderEpoch: number;
+  records: Uint8Array;
+}
+export interface FetchMsg {
+  type: MsgType.FETCH;
+  req: number;
+  part: number;
+  watch: boolean;
+  topic: string;
+  partition: number;
+  offset: number;
+  maxBytes: number;
+}
+export interface ListOffsetsMsg {
+  type: MsgType.LIST_OFFSETS;
+  req: number;
+  part: number;
+  topic: string;
+  partition: number;
+  timestamp: number;
+}
+export interface UnwatchMsg {
+  type: MsgType.UNWATCH;
+  req: number;
+}
+export interface ProduceResultMsg {
+  type: MsgType.PRODUCE_RESULT;
+  req: number;
+  part: number;
+  error: number;
+  baseOffset: number;
+  logAppendTime: number;
+  logStartOffset: number;
+}
+export interface FetchResultMsg {
+  type: MsgType.FETCH_RESULT;
+  req: number;
+  part: number;
+  error: number;
+  highWatermark: number;
+  logStartOffset: number;
+  records: Uint8Array;
+}
+export interface ListOffsetsResultMsg {
+  type: MsgType.LIST_OFFSETS_RESULT;
+  req: number;
+  part: number;
+  error: number;
+  offset: number;
+  timestamp: number;
+  leaderEpoch: number;
+}
+export interface WakeMsg {
+  type: MsgType.WAKE;
+  req: number;
+}
+
+export type ToWorker = ProduceMsg | FetchMsg | ListOffsetsMsg | UnwatchMsg;
+export type FromWorker = ProduceResultMsg | FetchResultMsg | ListOffsetsResultMsg | WakeMsg;
+export type ThreadMessage = ToWorker | FromWorker;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
+  switch (m.type) {
+    case MsgType.PRODUCE:
+      return 20 + 2 + topicBytes!.length + 4 + m.records.length;
+    case MsgType.FETCH:
+    case MsgType.LIST_OFFSETS:
+      return 28 + 2 + topicBytes!.length;
+    case MsgType.UNWATCH:
+    case MsgType.WAKE:
+      return 8;
+    case MsgType.PRODUCE_RESULT:
+      return 40;
+    case MsgType.FETCH_RESULT:
+      return 32 + 4 + m.records.length;
+    case MsgType.LIST_OFFSETS_RESULT:
+      return 32;
+  }
+}
+
+function topicOf(m: ThreadMessage): Uint8Array | null {
+  return m.type === MsgType.PRODUCE || m.type === MsgType.FETCH || m.type === MsgType.LIST_OFFSETS
+    ? encoder.encode(m.topic)
+    : null;
+}
+
+/** Writes one message into the ring; false when it does not fit now. */
+export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
+  const topic = topicOf(m);
+  const at = ring.reserve(encodedSize(m, topic));
+  if (at < 0) return false;
+  const v = ring.view;
+  v.setUint8(at, m.type);
+  v.setUint32(at + 4, m.req, true);
+  switch (m.type) {
+    case MsgType.PRODUCE: {
+      v.setInt8(at + 1, m.acks);
+      v.setUint32(at + 8, m.part, true);
+      v.setInt32(at + 12, m.partition, true);
+      v.setInt32(at + 16, m.leaderEpoch, true);
+      const p = writeStr(ring, at + 20, topic!);
+      v.setUint32(p, m.records.length, true);
+      ring.bytes.set(m.records, p + 4);
+      break;
+    }
+    case MsgType.FETCH:
+      v.setUint8(at + 1, m.watch ? 1 : 0);
+      v.setUint32(at + 8, m.part, true);
+      v.setInt32(at + 12, m.partition, true);
+      v.setInt32(at + 16, m.maxBytes, true);
+      v.setFloat64(at + 20, m.offset, true);
+      writeStr(ring, at + 28, topic!);
+      break;
+    case MsgType.LIST_OFFSETS:
+      v.setUint32(at + 8, m.part, true);
+      v.setInt32(at + 12, m.partition, true);
+      v.setFloat64(at + 20, m.timestamp, true);
+      writeStr(ring, at + 28, topic!);
+      break;
+    case MsgType.UNWATCH:
+    case MsgType.WAKE:
+      break;
+    case MsgType.PRODUCE_RESULT:
+      v.setInt16(at + 2, m.error, true);
+      v.setUint32(at + 8, m.part, true);
+      v.setFloat64(at + 16, m.baseOffset, true);
+      v.setFloat64(at + 24, m.logAppendTime, true);
+      v.setFloat64(at + 32, m.logStartOffset, true);
+      break;
+    case MsgType.FETCH_RESULT:
+      v.setInt16(at + 2, m.error, true);
+      v.setUint32(at + 8, m.part, true);
+      v.setFloat64(at + 16, m.highWatermark, true);
+      v.setFloat64(at + 24, m.logStartOffset, true);
+      v.setUint32(at + 32, m.records.length, true);
+      ring.bytes.set(m.records, at + 36);
+      break;
+    case MsgType.LIST_OFFSETS_RESULT:
+      v.setInt16(at + 2, m.error, true);
+      v.setUint32(at + 8, m.part, true);
+      v.setInt32(at + 12, m.leaderEpoch, true);
+      v.setFloat64(at + 16, m.offset, true);
+      v.setFloat64(at + 24, m.timestamp, true);
+      break;
+  }
+  ring.publish();
+  return true;
+}
+
+function writeStr(ring: RingProducer, at: number, s: Uint8Array): number {
+  ring.view.setUint16(at, s.length, true);
+  ring.bytes.set(s, at + 2);
+  return at + 2 + s.length;
+}
+
+function readStr(bytes: Uint8Array, v: DataView, at: number): string {
+  const n = v.getUint16(at, true);
+  return decoder.decode(bytes.subarray(at + 2, at + 2 + n));
+}
+
+/** Copies the byte range out of the ring: the ring reuses its space once the drain returns. */
+function copyOut(bytes: Uint8Array, start: number, length: number): Buffer {
+  const b = Buffer.allocUnsafe(length);
+  b.set(bytes.subarray(start, start + length));
+  return b;
+}
+
+/** Decodes one message at `at`; byte payloads are copied, so the result outlives the drain. */
+export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadMessage {
+  const type = v.getUint8(at) as MsgType;
+  const req = v.getUint32(at + 4, true);
+  switch (type) {
+    case MsgType.PRODUCE: {
+      const n = v.getUint16(at + 20, true);
+      const p = at + 22 + n;
+      return {
+        type,
+        req,
+        acks: v.getInt8(at + 1),
+        part: v.getUint32(at + 8, true),
+        partition: v.getInt32(at + 12, true),
+        leaderEpoch: v.getInt32(at + 16, true),
+        topic: readStr(bytes, v, at + 20),
+        records: copyOut(bytes, p + 4, v.getUint32(p, true)),
+      };
+    }
+    case MsgType.FETCH:
+      return {
+        type,
+        req,
+        watch: v.getUint8(at + 1) === 1,
+        part: v.getUint32(at + 8, true),
+        partition: v.getInt32(at + 12, true),
+        maxBytes: v.getInt32(at + 16, true),
+        offset: v.getFloat64(at + 20, true),
+        topic: readStr(bytes, v, at + 28),
+      };
+    case MsgType.LIST_OFFSETS:
+      return {
+        type,
+        req,
+        part: v.getUint32(at + 8, true),
+        partition: v.getInt32(at + 12, true),
+        timestamp: v.getFloat64(at + 20, true),
+        topic: readStr(bytes, v, at + 28),
+      };
+    case MsgType.UNWATCH:
+    case MsgType.WAKE:
+      return { type, req };
+    case MsgType.PRODUCE_RESULT:
+      return {
+        type,
+        req,
+        part: v.getUint32(at + 8, true),
+        error: v.getInt16(at + 2, true),
+        baseOffset: v.getFloat64(at + 16, true),
+        logAppendTime: v.getFloat64(at + 24, true),
+        logStartOffset: v.getFloat64(at + 32, true),
+      };
+    case MsgType.FETCH_RESULT:
+      return {
+        type,
+        req,
+        part: v.getUint32(at + 8, true),
+        error: v.getInt16(at + 2, true),
+        highWatermark: v.getFloat64(at + 16, true),
+        logStartOffset: v.getFloat64(at + 24, true),
+        records: copyOut(bytes, at + 36, v.getUint32(at + 32, true)),
+      };
+    case MsgType.LIST_OFFSETS_RESULT:
+      return {
+        type,
+        req,
+        part: v.getUint32(at + 8, true),
+        error: v.getInt16(at + 2, true),
+        leaderEpoch: v.getInt32(at + 12, true),
+        offset: v.getFloat64(at + 16, true),
+        timestamp: v.getFloat64(at + 24, true),
+      };
+    default:
+      throw new Error(`unknown thread message type ${type}`);
+  }
+}
+
+/**
+ * The sending side of a ring with a queue in front: when the ring is full, messages wait in
+ * order and go out as the consumer frees space. Never blocks the thread.
+ */
+export class Outbox {
+  private readonly queue: ThreadMessage[] = [];
+  private waiting = false;
+
+  constructor(private readonly ring: RingProducer) {}
+
+  send(m: ThreadMessage): void {
+    if (this.queue.length === 0 && writeMessage(this.ring, m)) return;
+    this.queue.push(m);
+    if (!this.waiting) void this.flushWhenSpace();
+  }
+
+  private async flushWhenSpace(): Promise<void> {
+    this.waiting = true;
+    while (this.queue.length > 0) {
+      while (this.queue.length > 0 && writeMessage(this.ring, this.queue[0]!)) this.queue.shift();
+      if (this.queue.length > 0) await this.ring.waitForSpace();
+    }
+    this.waiting = false;
+  }
+}
