@@ -47,6 +47,10 @@ export class RaftClient {
         case 'stopped':
           this.stopped?.();
           break;
+        case 'fatal':
+          this.logger.error({ err: m.message }, 'raft worker failed');
+          rejectFirst(new Error(`metadata quorum failed: ${m.message}`));
+          break;
         default:
           break;
       }

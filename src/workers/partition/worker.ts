@@ -177,6 +177,7 @@ async function main(): Promise<void> {
     dir: data.logDir,
     config: data.logConfig,
     logger: log,
+    cleanShutdown: data.cleanShutdown,
     owns: (topic: string, partition: number) => partitionOwner(topic, partition, data.workers) === data.index,
   });
   outboxLimit = new RingProducer(data.responses).maxMessage - 64;

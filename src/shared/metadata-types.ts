@@ -1,0 +1,143 @@
+/**
+ * What crosses between the main thread and the raft worker (structured clone over
+ * postMessage: metadata changes are rare, so no ring is needed here).
+ *
+ *   main -> raft: RaftWorkerData (workerData), then MainToRaftMessage
+ *   raft -> main: RaftToMainMessage
+ *
+ * A `metadata` message is sent once at start (after the metadata log is recovered) and after
+ * every applied batch that changed something. Each `request` gets exactly one `response`
+ * with the same id; `shutdown` is answered by `stopped` once the Raft driver is stopped and
+ * its files are closed. A worker that cannot start sends `fatal`, then answers every request
+ * with NOT_CONTROLLER.
+ */
+
+export interface HostPort { host: string; port: number }
+
+export interface RaftVoter extends HostPort { id: number }
+
+export interface RaftWorkerSettings {
+  /** `num.partitions`: used when CreateTopics asks for -1 partitions. */
+  numPartitions: number;
+  /** `default.replication.factor`: used when CreateTopics asks for replication factor -1. */
+  defaultReplicationFactor: number;
+  /** `broker.session.timeout.ms`: a broker silent this long is fenced. */
+  brokerSessionTimeoutMs: number;
+  /** `broker.heartbeat.interval.ms`. */
+  brokerHeartbeatIntervalMs: number;
+  /** Raft election timeout (`controller.quorum.election.timeout.ms`). */
+  electionTimeoutMs: number;
+}
+
+export interface RaftWorkerData {
+  nodeId: number;
+  /** Written by the first leader when the log has none; generated when absent. */
+  clusterId?: string;
+  voters: RaftVoter[];
+  controllerListen: HostPort;
+  metadataDir: string;
+  /** The client listener this broker registers with. */
+  advertised: HostPort;
+  rack: string | null;
+  settings: RaftWorkerSettings;
+}
+
+export interface BrokerMetadata { id: number; host: string; port: number; rack: string | null; fenced: boolean }
+
+export interface PartitionMetadata {
+  partition: number;
+  /** -1 when no in-sync replica is alive. */
+  leader: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+  partitionEpoch: number;
+}
+
+export interface TopicMetadata {
+  name: string;
+  /** 32 lowercase hex chars (the 16-byte topic id). */
+  id: string;
+  configs: Record<string, string>;
+  partitions: PartitionMetadata[];
+}
+
+export interface MetadataSnapshot {
+  clusterId: string;
+  /** The node leading the metadata quorum, -1 when none is known. */
+  controllerId: number;
+  /** Offset (Raft index) of the last applied metadata entry. */
+  offset: number;
+  brokers: BrokerMetadata[];
+  topics: TopicMetadata[];
+}
+
+export interface CreatableTopic {
+  name: string;
+  /** -1: `num.partitions`. */
+  numPartitions: number;
+  /** -1: `default.replication.factor`. */
+  replicationFactor: number;
+  /** Manual placement; numPartitions and replicationFactor must then be -1. */
+  assignments?: { partition: number; replicas: number[] }[];
+  configs: Record<string, string>;
+}
+
+export interface CreateTopicsRequest { op: 'createTopics'; topics: CreatableTopic[]; validateOnly: boolean; timeoutMs: number }
+
+export type DeletableTopic = { name: string } | { id: string };
+
+export interface DeleteTopicsRequest { op: 'deleteTopics'; topics: DeletableTopic[]; timeoutMs: number }
+
+export interface CreatePartitionsTopic {
+  name: string;
+  /** The new total partition count. */
+  count: number;
+  /** Replicas of each new partition, in partition order. */
+  assignments?: number[][];
+}
+
+export interface CreatePartitionsRequest {
+  op: 'createPartitions'; topics: CreatePartitionsTopic[]; validateOnly: boolean; timeoutMs: number;
+}
+
+/**
+ * A partition leader's ISR change (Kafka's AlterPartition). Accepted only when the leader
+ * epoch and partition epoch still match the controller's; the result carries the state after
+ * the change (or the current one with the error).
+ */
+export interface AlterPartitionRequest {
+  op: 'alterPartition'; brokerId: number; brokerEpoch: number; topicId: string; partition: number;
+  leaderEpoch: number; partitionEpoch: number; isr: number[]; timeoutMs: number;
+}
+
+export type AdminRequest = CreateTopicsRequest | DeleteTopicsRequest | CreatePartitionsRequest;
+
+export interface TopicResult {
+  /** Empty when a topic was named by an unknown id. */
+  name: string;
+  id?: string;
+  errorCode: number;
+  errorMessage: string | null;
+  numPartitions?: number;
+  replicationFactor?: number;
+}
+
+export interface AlterPartitionResult {
+  errorCode: number;
+  errorMessage: string | null;
+  partition?: PartitionMetadata;
+}
+
+export type MainToRaftMessage =
+  | ({ type: 'request'; id: number } & AdminRequest)
+  | ({ type: 'request'; id: number } & AlterPartitionRequest)
+  | { type: 'shutdown' };
+
+export type RaftToMainMessage =
+  | { type: 'metadata'; snapshot: MetadataSnapshot }
+  | { type: 'response'; id: number; results: TopicResult[] }
+  | { type: 'alterPartitionResponse'; id: number; result: AlterPartitionResult }
+  | { type: 'stopped' }
+  /** The worker could not start (metadata dir locked or unreadable, port taken...); it answers nothing more. */
+  | { type: 'fatal'; message: string };

@@ -1,0 +1,499 @@
+/**
+ * The write-ahead log of one partition: `<log.dir>/<topic>-<partition>/`, a list of segments
+ * (segment.ts) ordered by base offset, the last one active.
+ *
+ * Offsets are assigned synchronously, in call order; the bytes then go out through a per-log
+ * writer that takes everything queued since its last write and issues one positional
+ * `writev` per segment touched (normally one). So a burst of appends costs one syscall, and a
+ * single append is written at once. Durability is not this module's business: after each
+ * write the log reports to its `LogHooks` (the LogManager's group commit), which fsyncs.
+ *
+ * Offsets kept here, in increasing order:
+ *   logStartOffset <= durableEndOffset <= writtenEndOffset <= logEndOffset
+ * (durable: fsynced; written: readable; logEnd: assigned, the next offset to give out).
+ *
+ * A disk error takes the log offline: every append waiting on it and every later call
+ * answers KAFKA_STORAGE_ERROR. Other logs are not affected.
+ */
+import { ErrorCode } from '../../../shared/errors.js';
+import {
+  checkBatchAt,
+  isCompressed,
+  recordTimestamps,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  validateBatches,
+  type BatchInfo,
+} from '../../../shared/record-batch.js';
+import type { LogConfig } from './config.js';
+import type { FileIo } from './file-io.js';
+import type { LeaderEpochCache } from './leader-epoch-cache.js';
+import { LogSegment } from './segment.js';
+
+export type Acks = 0 | 1 | -1;
+
+export interface AppendResult {
+  errorCode: number;
+  baseOffset: number;
+  lastOffset: number;
+  /** -1: the batches keep their CreateTime timestamps. */
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  errorMessage?: string;
+}
+
+export interface ReadResult {
+  errorCode: number;
+  /** Whole batches, possibly none. */
+  records: Buffer;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+/** An append whose offsets are assigned, on its way to the file and then to durability. */
+export interface PendingAppend {
+  readonly records: Buffer;
+  readonly segment: LogSegment;
+  readonly position: number;
+  readonly result: AppendResult;
+  readonly acks: Acks;
+  /** Settles the caller's promise; later calls are ignored. */
+  complete(errorCode: number, errorMessage?: string): void;
+}
+
+/** What a log tells its manager. */
+export interface LogHooks {
+  /** The appends are in the file (readable); `segments` now hold unsynced bytes. */
+  written(log: PartitionLog, appends: PendingAppend[], segments: LogSegment[]): void;
+  /** The log went offline after a disk error. */
+  offline(log: PartitionLog, err: unknown): void;
+  /** logStartOffset moved (retention, deleteRecordsBefore). */
+  startOffsetChanged(log: PartitionLog): void;
+}
+
+const MAX_RELATIVE_OFFSET = 0x7fff_ffff;
+
+function errorResult(errorCode: number, logStartOffset: number, errorMessage?: string): AppendResult {
+  return { errorCode, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset, errorMessage };
+}
+
+export class PartitionLog {
+  logStartOffset: number;
+  logEndOffset: number;
+  writtenEndOffset: number;
+  durableEndOffset: number;
+  offline = false;
+  private truncating = false;
+  private queue: PendingAppend[] = [];
+  private writing = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly dir: string,
+    public config: LogConfig,
+    readonly segments: LogSegment[],
+    readonly leaderEpochCache: LeaderEpochCache,
+    private readonly io: FileIo,
+    private readonly hooks: LogHooks,
+    opts: { logStartOffset: number; logEndOffset: number; durableEndOffset: number; syncEachAppend: boolean },
+  ) {
+    this.logStartOffset = opts.logStartOffset;
+    this.logEndOffset = opts.logEndOffset;
+    this.writtenEndOffset = opts.logEndOffset;
+    this.durableEndOffset = opts.durableEndOffset;
+    this.syncEachAppend = opts.syncEachAppend;
+  }
+
+  /** One append per write: the fsync-per-append mode, kept as the baseline group commit is measured against. */
+  readonly syncEachAppend: boolean;
+
+  get active(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  get name(): string {
+    return `${this.topic}-${this.partition}`;
+  }
+
+  /**
+   * Validates and places a produce payload: offsets from logEndOffset, `leaderEpoch` as each
+   * batch's partition leader epoch. `records` belongs to the log from here on (it is written
+   * as it is, after this call returns). Resolves per `acks`: 0 at once, 1 once written,
+   * -1 once fsynced (resolved by the group commit).
+   */
+  append(records: Buffer, acks: Acks, leaderEpoch: number): Promise<AppendResult> {
+    const checked = this.precheck(records);
+    if ('errorCode' in checked) return Promise.resolve(checked);
+    let next = this.logEndOffset;
+    for (const b of checked.batches) {
+      setBaseOffset(records, b.position, next);
+      setPartitionLeaderEpoch(records, b.position, leaderEpoch);
+      b.baseOffset = next;
+      b.partitionLeaderEpoch = leaderEpoch;
+      next += b.lastOffsetDelta + 1;
+    }
+    if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, this.logEndOffset);
+    return this.place(records, checked.batches, this.logEndOffset, next - 1, acks);
+  }
+
+  /** Follower path: the batches keep the leader's offsets and epochs and must start at logEndOffset. */
+  appendAsFollower(records: Buffer): Promise<AppendResult> {
+    const checked = this.precheck(records);
+    if ('errorCode' in checked) return Promise.resolve(checked);
+    let expected = this.logEndOffset;
+    for (const b of checked.batches) {
+      const ok = b === checked.batches[0] ? b.baseOffset === expected : b.baseOffset >= expected;
+      if (!ok) {
+        return Promise.resolve(
+          errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, this.logStartOffset, `batch at offset ${b.baseOffset}, log ends at ${expected}`),
+        );
+      }
+      expected = b.baseOffset + b.lastOffsetDelta + 1;
+    }
+    for (const b of checked.batches) {
+      if (b.partitionLeaderEpoch > this.leaderEpochCache.latestEpoch()) {
+        this.leaderEpochCache.assign(b.partitionLeaderEpoch, b.baseOffset);
+      }
+    }
+    return this.place(records, checked.batches, checked.batches[0]!.baseOffset, expected - 1, 1);
+  }
+
+  private precheck(records: Buffer): AppendResult | { batches: BatchInfo[] } {
+    if (this.offline) return errorResult(ErrorCode.KAFKA_STORAGE_ERROR, this.logStartOffset, `log ${this.name} is offline`);
+    if (this.truncating) {
+      return errorResult(ErrorCode.NOT_LEADER_OR_FOLLOWER, this.logStartOffset, `log ${this.name} is being truncated`);
+    }
+    const v = validateBatches(records);
+    if (v.errorCode !== ErrorCode.NONE) return errorResult(v.errorCode, this.logStartOffset, v.errorMessage);
+    for (const b of v.batches) {
+      if (b.length > this.config.maxMessageBytes) {
+        return errorResult(
+          ErrorCode.MESSAGE_TOO_LARGE,
+          this.logStartOffset,
+          `batch of ${b.length} bytes is larger than message.max.bytes ${this.config.maxMessageBytes}`,
+        );
+      }
+    }
+    return { batches: v.batches };
+  }
+
+  private place(records: Buffer, batches: BatchInfo[], baseOffset: number, lastOffset: number, acks: Acks): Promise<AppendResult> {
+    try {
+      this.maybeRoll(records.length, lastOffset, Math.max(...batches.map((b) => b.maxTimestamp)));
+    } catch (err) {
+      this.goOffline(err);
+      return Promise.resolve(errorResult(ErrorCode.KAFKA_STORAGE_ERROR, this.logStartOffset, String(err)));
+    }
+    const segment = this.active;
+    const position = segment.size;
+    for (const b of batches) {
+      segment.trackBatch(b, b.baseOffset, position + b.position, this.config.indexIntervalBytes);
+    }
+    segment.size += records.length;
+    this.logEndOffset = lastOffset + 1;
+    const result: AppendResult = { errorCode: ErrorCode.NONE, baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffset };
+    let settle!: (r: AppendResult) => void;
+    const promise = new Promise<AppendResult>((resolve) => (settle = resolve));
+    let settled = acks === 0;
+    this.queue.push({
+      records,
+      segment,
+      position,
+      result,
+      acks,
+      complete: (errorCode, errorMessage) => {
+        if (settled) return;
+        settled = true;
+        settle(errorCode === ErrorCode.NONE ? result : errorResult(errorCode, this.logStartOffset, errorMessage));
+      },
+    });
+    if (acks === 0) settle(result);
+    this.kick();
+    return promise;
+  }
+
+  /**
+   * log.roll.ms compares, as Kafka does, the incoming batch's timestamp with the first batch's
+   * (wall-clock age of the segment only when batches carry no timestamps).
+   */
+  private maybeRoll(incomingBytes: number, lastOffset: number, incomingMaxTimestamp: number): void {
+    const seg = this.active;
+    if (seg.isEmpty) return;
+    const full = seg.size + incomingBytes > this.config.segmentBytes;
+    const waited = seg.rollStartMs >= 0 && incomingMaxTimestamp >= 0 ? incomingMaxTimestamp - seg.rollStartMs : Date.now() - seg.createdMs;
+    const old = waited > this.config.segmentMs;
+    const offsetOverflow = lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET;
+    if (!full && !old && !offsetOverflow) return;
+    seg.sealTimeIndex(seg.lastBatchBaseOffset);
+    seg.persistIndexes(this.io).catch((err: unknown) => this.goOffline(err));
+    this.segments.push(LogSegment.createSync(this.dir, this.logEndOffset));
+  }
+
+  private kick(): void {
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = true;
+    queueMicrotask(() => this.drain());
+  }
+
+  private drain(): void {
+    if (this.offline) return;
+    const appends = this.syncEachAppend ? this.queue.splice(0, 1) : this.queue.splice(0);
+    const bySegment = new Map<LogSegment, PendingAppend[]>();
+    for (const a of appends) {
+      const list = bySegment.get(a.segment);
+      if (list) list.push(a);
+      else bySegment.set(a.segment, [a]);
+    }
+    const segments = [...bySegment.keys()];
+    const writes: Promise<unknown>[] = [];
+    for (const [seg, list] of bySegment) {
+      seg.acquire();
+      writes.push(seg.persistIndexes(this.io));
+      writes.push(this.io.writev(seg.fd, list.map((a) => a.records), list[0]!.position));
+    }
+    Promise.all(writes).then(
+      () => {
+        for (const [seg, list] of bySegment) {
+          const last = list[list.length - 1]!;
+          seg.writtenSize = Math.max(seg.writtenSize, last.position + last.records.length);
+        }
+        this.writtenEndOffset = Math.max(this.writtenEndOffset, appends[appends.length - 1]!.result.lastOffset + 1);
+        this.hooks.written(this, appends, segments);
+        for (const seg of segments) seg.release();
+        this.writing = false;
+        if (this.queue.length) this.kick();
+        else this.notifyIdle();
+      },
+      (err: unknown) => {
+        for (const seg of segments) seg.release();
+        for (const a of appends) a.complete(ErrorCode.KAFKA_STORAGE_ERROR, `write failed: ${String(err)}`);
+        this.goOffline(err);
+      },
+    );
+  }
+
+  /** Takes the log offline after a disk error and fails everything still waiting on it. */
+  goOffline(err: unknown): void {
+    if (this.offline) return;
+    this.offline = true;
+    this.writing = false;
+    const queued = this.queue.splice(0);
+    for (const a of queued) a.complete(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name} is offline`);
+    this.notifyIdle();
+    this.hooks.offline(this, err);
+  }
+
+  /** Resolves once every append queued so far is written (or failed). */
+  whenIdle(): Promise<void> {
+    if (!this.writing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters.splice(0);
+    for (const w of waiters) w();
+  }
+
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Whole batches from the one holding `fetchOffset`, up to `maxBytes` (the first batch is
+   * returned whole even when larger), from one segment, none reaching `upperBound`.
+   */
+  async read(fetchOffset: number, maxBytes: number, upperBound = Number.MAX_SAFE_INTEGER): Promise<ReadResult> {
+    const answer = (errorCode: number, records: Buffer): ReadResult => ({
+      errorCode,
+      records,
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.logEndOffset,
+    });
+    const empty = Buffer.alloc(0);
+    if (this.offline) return answer(ErrorCode.KAFKA_STORAGE_ERROR, empty);
+    if (fetchOffset < this.logStartOffset || fetchOffset > this.logEndOffset) return answer(ErrorCode.OFFSET_OUT_OF_RANGE, empty);
+    const bound = Math.min(upperBound, this.writtenEndOffset);
+    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length && fetchOffset < bound; i++) {
+      const seg = this.segments[i]!;
+      seg.acquire();
+      try {
+        const records = await seg.read(this.io, fetchOffset, maxBytes, bound);
+        if (records.length > 0) return answer(ErrorCode.NONE, records);
+      } catch (err) {
+        this.goOffline(err);
+        return answer(ErrorCode.KAFKA_STORAGE_ERROR, empty);
+      } finally {
+        seg.release();
+      }
+    }
+    return answer(ErrorCode.NONE, empty);
+  }
+
+  earliestOffset(): number {
+    return this.logStartOffset;
+  }
+
+  latestOffset(): number {
+    return this.logEndOffset;
+  }
+
+  maxTimestamp(): { offset: number; timestamp: number } {
+    let best = { offset: -1, timestamp: -1 };
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp > best.timestamp) best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp };
+    }
+    return best;
+  }
+
+  /** The first record with a timestamp >= `timestamp` (Kafka's ListOffsets by time). */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | undefined {
+    if (this.offline) return undefined;
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp < timestamp) continue;
+      const from = Math.max(this.logStartOffset, seg.baseOffset + seg.timeIndex.lookup(timestamp));
+      try {
+        const h = seg.findBatchSync(from, (b) => b.maxTimestamp >= timestamp && b.lastOffset >= this.logStartOffset);
+        if (!h) continue;
+        if (isCompressed(h.attributes)) return { offset: Math.max(h.baseOffset, this.logStartOffset), timestamp: h.maxTimestamp };
+        const bytes = seg.readSync(h.position, h.length);
+        const check = checkBatchAt(bytes, 0, bytes.length);
+        if (!check.ok) continue;
+        const hit = recordTimestamps(bytes, check.batch).find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
+        if (hit) return hit;
+      } catch (err) {
+        this.goOffline(err);
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.leaderEpochCache.endOffsetForEpoch(epoch, this.logEndOffset);
+  }
+
+  /**
+   * Cuts the log so that it ends before `offset` (at the start of the batch holding it), after
+   * the writes in flight. Appends made meanwhile are refused with NOT_LEADER_OR_FOLLOWER.
+   */
+  async truncateTo(offset: number): Promise<void> {
+    if (offset >= this.logEndOffset || this.offline) return;
+    this.truncating = true;
+    try {
+      await this.whenIdle();
+      if (offset <= this.logStartOffset) {
+        await this.truncateFullyAndStartAt(offset);
+        return;
+      }
+      const i = this.segmentIndexFor(offset);
+      const seg = this.segments[i]!;
+      const removed = this.segments.splice(i + 1);
+      await Promise.all(removed.map((s) => s.delete()));
+      const h = await seg.findBatch(this.io, offset, (b) => b.lastOffset >= offset);
+      const newEnd = h ? h.baseOffset : offset;
+      if (h) {
+        await seg.truncateTo(h.position, h.baseOffset);
+        await seg.recomputeMaxTimestamp(this.io);
+      }
+      this.setEnd(newEnd);
+    } catch (err) {
+      this.goOffline(err);
+      throw err;
+    } finally {
+      this.truncating = false;
+    }
+  }
+
+  private async truncateFullyAndStartAt(offset: number): Promise<void> {
+    const removed = this.segments.splice(0);
+    await Promise.all(removed.map((s) => s.delete()));
+    this.segments.push(LogSegment.createSync(this.dir, offset));
+    this.logStartOffset = offset;
+    this.setEnd(offset);
+    this.hooks.startOffsetChanged(this);
+  }
+
+  private setEnd(offset: number): void {
+    this.logEndOffset = offset;
+    this.writtenEndOffset = offset;
+    this.durableEndOffset = Math.min(this.durableEndOffset, offset);
+    this.leaderEpochCache.truncateFromEnd(offset);
+  }
+
+  /** Advances the log start offset to `offset` and drops the segments wholly below it. */
+  async deleteRecordsBefore(offset: number): Promise<void> {
+    if (offset > this.logEndOffset) {
+      throw new RangeError(`offset ${offset} is beyond the log end offset ${this.logEndOffset} of ${this.name}`);
+    }
+    if (offset <= this.logStartOffset) return;
+    this.logStartOffset = offset;
+    this.leaderEpochCache.truncateFromStart(offset);
+    let n = 0;
+    while (n < this.segments.length - 1 && this.segments[n + 1]!.baseOffset <= offset) n++;
+    await this.dropOldest(n);
+    this.hooks.startOffsetChanged(this);
+  }
+
+  /**
+   * Deletes the old segments that log.retention.ms / log.retention.bytes condemn, oldest
+   * first, never the active one. Returns how many went.
+   */
+  async applyRetention(now: number): Promise<number> {
+    const { retentionMs, retentionBytes } = this.config;
+    const candidates = this.segments.slice(0, -1);
+    let n = 0;
+    if (retentionMs >= 0) {
+      while (n < candidates.length && candidates[n]!.maxTimestamp >= 0 && now - candidates[n]!.maxTimestamp > retentionMs) n++;
+    }
+    if (retentionBytes >= 0) {
+      let excess = this.segments.reduce((sum, s) => sum + s.size, 0) - retentionBytes;
+      for (let i = 0; i < candidates.length && excess >= candidates[i]!.size; i++) {
+        excess -= candidates[i]!.size;
+        n = Math.max(n, i + 1);
+      }
+    }
+    if (n === 0) return 0;
+    const newStart = this.segments[n]!.baseOffset;
+    await this.dropOldest(n);
+    if (newStart > this.logStartOffset) {
+      this.logStartOffset = newStart;
+      this.leaderEpochCache.truncateFromStart(newStart);
+      this.hooks.startOffsetChanged(this);
+    }
+    return n;
+  }
+
+  private async dropOldest(n: number): Promise<void> {
+    if (n <= 0) return;
+    const removed = this.segments.splice(0, n);
+    await Promise.all(removed.map((s) => s.delete()));
+  }
+
+  /** Writes pending index entries and fsyncs them (for a recovery point or shutdown). */
+  async syncIndexes(): Promise<void> {
+    await Promise.all(this.segments.map((s) => s.syncIndexes(this.io)));
+  }
+
+  /** Shutdown: the active segment's time index gets its final entry, every fd is closed. */
+  async close(): Promise<void> {
+    await this.whenIdle();
+    const active = this.active;
+    if (!this.offline && !active.isEmpty) active.sealTimeIndex(active.lastBatchBaseOffset);
+    if (!this.offline) await this.syncIndexes();
+    await Promise.all(this.segments.map((s) => s.close()));
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * One segment of a partition log: `<baseOffset>.log` (record batches back to back, exactly as
+ * appended), `<baseOffset>.index` and `<baseOffset>.timeindex` (see offset-index.ts and
+ * time-index.ts). File names are the base offset in 20 zero-padded digits, as in Kafka.
+ *
+ * Not thread-safe, and not safe against concurrent appends either: the owning PartitionLog
+ * is the only writer. Reads may run while writes are in flight; they never look past
+ * `writtenSize`. The fds are reference-counted so that retention can drop a segment while
+ * a read or fsync still uses it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { BATCH_HEADER_SIZE, readBaseOffset, type BatchInfo } from '../../../shared/record-batch.js';
+import type { FileIo } from './file-io.js';
+import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
+import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
+
+const ftruncate = promisify(fs.ftruncate);
+const close = promisify(fs.close);
+
+/** Bytes read per step while walking batch headers from an index position. */
+const HEADER_SCAN_CHUNK = 64 * 1024;
+
+export function segmentFileName(baseOffset: number, ext: '.log' | '.index' | '.timeindex'): string {
+  return String(baseOffset).padStart(20, '0') + ext;
+}
+
+/** The header fields reads need, from bytes already in memory. */
+export interface BatchHeader {
+  position: number;
+  length: number;
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+  attributes: number;
+}
+
+function headerAt(buf: Buffer, p: number, filePosition: number): BatchHeader {
+  const baseOffset = readBaseOffset(buf, p);
+  return {
+    position: filePosition,
+    length: 12 + buf.readInt32BE(p + 8),
+    baseOffset,
+    lastOffset: baseOffset + buf.readInt32BE(p + 23),
+    maxTimestamp: buf.readInt32BE(p + 35) * 0x1_0000_0000 + buf.readUInt32BE(p + 39),
+    attributes: buf.readInt16BE(p + 21),
+  };
+}
+
+/** Headers in `chunk` (read at file position `filePos`) up to the first match or the chunk end. */
+function walkHeaders(chunk: Buffer, filePos: number, match: (h: BatchHeader) => boolean): { hit?: BatchHeader; consumed: number } {
+  let p = 0;
+  while (p + BATCH_HEADER_SIZE <= chunk.length) {
+    const h = headerAt(chunk, p, filePos + p);
+    if (match(h)) return { hit: h, consumed: p };
+    p += h.length;
+  }
+  return { consumed: p };
+}
+
+export class LogSegment {
+  /** Bytes assigned to this segment, including appends not yet written. */
+  size: number;
+  /** Bytes known to be in the file (readable). */
+  writtenSize: number;
+  bytesSinceLastIndexEntry = 0;
+  maxTimestamp = -1;
+  offsetOfMaxTimestamp = -1;
+  /** maxTimestamp of the first batch: log.roll.ms counts from it, as in Kafka. */
+  rollStartMs = -1;
+  /** Wall-clock time the segment was opened or created. */
+  readonly createdMs = Date.now();
+  /** First offset of the last batch (where the final time-index entry points). */
+  lastBatchBaseOffset: number;
+  private refs = 1;
+  private deleted = false;
+  private indexWrites: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    readonly fd: number,
+    readonly indexFd: number,
+    readonly timeIndexFd: number,
+    size: number,
+    public index: OffsetIndex,
+    public timeIndex: TimeIndex,
+  ) {
+    this.size = size;
+    this.writtenSize = size;
+    this.lastBatchBaseOffset = baseOffset;
+  }
+
+  /** Opens the three files of an existing segment (creating missing index files). */
+  static openSync(dir: string, baseOffset: number): LogSegment {
+    return LogSegment.openFiles(dir, baseOffset, fs.constants.O_RDWR | fs.constants.O_CREAT);
+  }
+
+  /** Creates an empty segment. Synchronous: it happens once per roll, between two appends. */
+  static createSync(dir: string, baseOffset: number): LogSegment {
+    return LogSegment.openFiles(dir, baseOffset, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC);
+  }
+
+  private static openFiles(dir: string, baseOffset: number, flags: number): LogSegment {
+    const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, '.log')), flags);
+    const indexFd = fs.openSync(path.join(dir, segmentFileName(baseOffset, '.index')), flags);
+    const timeIndexFd = fs.openSync(path.join(dir, segmentFileName(baseOffset, '.timeindex')), flags);
+    const size = fs.fstatSync(fd).size;
+    return new LogSegment(dir, baseOffset, fd, indexFd, timeIndexFd, size, new OffsetIndex(), new TimeIndex());
+  }
+
+  get isEmpty(): boolean {
+    return this.size === 0;
+  }
+
+  /** Index bookkeeping for a batch placed at `position` (called when the batch is assigned). */
+  trackBatch(batch: BatchInfo, baseOffset: number, position: number, indexIntervalBytes: number): void {
+    if (this.rollStartMs < 0) this.rollStartMs = batch.maxTimestamp;
+    this.lastBatchBaseOffset = baseOffset;
+    if (batch.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = batch.maxTimestamp;
+      this.offsetOfMaxTimestamp = baseOffset + batch.maxTimestampOffsetDelta;
+    }
+    if (this.bytesSinceLastIndexEntry > indexIntervalBytes) {
+      const rel = baseOffset - this.baseOffset;
+      this.index.append(rel, position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, rel);
+      this.bytesSinceLastIndexEntry = 0;
+    }
+    this.bytesSinceLastIndexEntry += batch.length;
+  }
+
+  /**
+   * Adds the segment's largest timestamp to the time index when it stops being active, so a
+   * reopen knows the segment's max timestamp without reading it.
+   */
+  sealTimeIndex(lastBatchBaseOffset: number): void {
+    if (this.maxTimestamp > this.timeIndex.lastTimestamp()) {
+      this.timeIndex.maybeAppend(this.maxTimestamp, lastBatchBaseOffset - this.baseOffset);
+    }
+  }
+
+  /** Writes index entries not yet in their files. Entries land at fixed positions. */
+  persistIndexes(io: FileIo): Promise<void> {
+    const idx = this.index;
+    const tix = this.timeIndex;
+    if (idx.persisted === idx.entries && tix.persisted === tix.entries) return this.indexWrites;
+    const writes: Promise<void>[] = [];
+    if (idx.persisted < idx.entries) {
+      writes.push(io.writev(this.indexFd, [idx.encode(idx.persisted)], idx.persisted * OFFSET_INDEX_ENTRY_SIZE));
+      idx.persisted = idx.entries;
+    }
+    if (tix.persisted < tix.entries) {
+      writes.push(io.writev(this.timeIndexFd, [tix.encode(tix.persisted)], tix.persisted * TIME_INDEX_ENTRY_SIZE));
+      tix.persisted = tix.entries;
+    }
+    const done = Promise.all(writes).then(() => undefined);
+    this.indexWrites = this.indexWrites.then(() => done);
+    return this.indexWrites;
+  }
+
+  async syncIndexes(io: FileIo): Promise<void> {
+    await this.persistIndexes(io);
+    await Promise.all([io.fdatasync(this.indexFd), io.fdatasync(this.timeIndexFd)]);
+  }
+
+  /**
+   * Walks batch headers from the indexed position at or before `fromOffset` and returns the
+   * first batch that `match` accepts, within the written bytes.
+   */
+  findBatch(io: FileIo, fromOffset: number, match: (h: BatchHeader) => boolean): Promise<BatchHeader | undefined> {
+    return this.scanFrom(io, this.index.lookup(Math.max(0, fromOffset - this.baseOffset)), match);
+  }
+
+  /** Walks batch headers from `position` (a batch boundary) to the first that `match` accepts. */
+  async scanFrom(io: FileIo, position: number, match: (h: BatchHeader) => boolean): Promise<BatchHeader | undefined> {
+    let pos = position;
+    const end = this.writtenSize;
+    while (pos + BATCH_HEADER_SIZE <= end) {
+      const chunk = await io.read(this.fd, Math.min(HEADER_SCAN_CHUNK, end - pos), pos);
+      const step = walkHeaders(chunk, pos, match);
+      if (step.hit || step.consumed === 0) return step.hit;
+      pos += step.consumed;
+    }
+    return undefined;
+  }
+
+  /**
+   * findBatch with blocking reads, for ListOffsets by timestamp: rare, answered inline by the
+   * partition worker, and normally served from the page cache.
+   */
+  findBatchSync(fromOffset: number, match: (h: BatchHeader) => boolean): BatchHeader | undefined {
+    let pos = this.index.lookup(Math.max(0, fromOffset - this.baseOffset));
+    const end = this.writtenSize;
+    const chunk = Buffer.allocUnsafe(HEADER_SCAN_CHUNK);
+    while (pos + BATCH_HEADER_SIZE <= end) {
+      const n = fs.readSync(this.fd, chunk, 0, Math.min(HEADER_SCAN_CHUNK, end - pos), pos);
+      const step = walkHeaders(chunk.subarray(0, n), pos, match);
+      if (step.hit || step.consumed === 0) return step.hit;
+      pos += step.consumed;
+    }
+    return undefined;
+  }
+
+  readSync(position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    const n = fs.readSync(this.fd, buf, 0, length, position);
+    return buf.subarray(0, n);
+  }
+
+  /**
+   * Whole batches from the one holding `offset`: at most `maxBytes` unless the first batch
+   * alone is larger, and only batches that end below `upperBound`.
+   */
+  async read(io: FileIo, offset: number, maxBytes: number, upperBound: number): Promise<Buffer> {
+    const first = await this.findBatch(io, offset, (h) => h.lastOffset >= offset);
+    if (!first || first.lastOffset >= upperBound) return Buffer.alloc(0);
+    const len = Math.min(this.writtenSize - first.position, Math.max(maxBytes, first.length));
+    const buf = await io.read(this.fd, len, first.position);
+    let p = 0;
+    while (p + BATCH_HEADER_SIZE <= buf.length) {
+      const h = headerAt(buf, p, first.position + p);
+      if (p + h.length > buf.length || h.lastOffset >= upperBound) break;
+      p += h.length;
+    }
+    return buf.subarray(0, p);
+  }
+
+  /** Cuts the segment at `position` (a batch boundary) whose first offset is `offset`. */
+  async truncateTo(position: number, offset: number): Promise<void> {
+    this.index.truncateToPosition(position);
+    this.timeIndex.truncateToOffset(offset - this.baseOffset);
+    await this.indexWrites;
+    await Promise.all([
+      ftruncate(this.fd, position),
+      ftruncate(this.indexFd, this.index.entries * OFFSET_INDEX_ENTRY_SIZE),
+      ftruncate(this.timeIndexFd, this.timeIndex.entries * TIME_INDEX_ENTRY_SIZE),
+    ]);
+    this.size = position;
+    this.writtenSize = position;
+    this.bytesSinceLastIndexEntry = position - this.index.lastPosition();
+  }
+
+  /** After a truncation: max timestamp and last batch from the time index and the bytes after it. */
+  async recomputeMaxTimestamp(io: FileIo): Promise<void> {
+    const lastRel = this.timeIndex.lastOffset();
+    this.maxTimestamp = this.timeIndex.lastTimestamp();
+    this.offsetOfMaxTimestamp = lastRel < 0 ? -1 : this.baseOffset + lastRel;
+    this.lastBatchBaseOffset = this.baseOffset;
+    if (this.size === 0) this.rollStartMs = -1;
+    await this.scanFrom(io, this.index.lookup(Math.max(0, lastRel)), (h) => {
+      this.lastBatchBaseOffset = h.baseOffset;
+      if (h.maxTimestamp > this.maxTimestamp) {
+        this.maxTimestamp = h.maxTimestamp;
+        this.offsetOfMaxTimestamp = h.lastOffset;
+      }
+      return false;
+    });
+  }
+
+  acquire(): void {
+    this.refs++;
+  }
+
+  release(): void {
+    if (--this.refs === 0) void this.closeFiles();
+  }
+
+  /** Drops the segment: files unlinked now, fds closed once the last user releases them. */
+  async delete(): Promise<void> {
+    if (this.deleted) return;
+    this.deleted = true;
+    await Promise.all(
+      (['.log', '.index', '.timeindex'] as const).map((ext) =>
+        fs.promises.rm(path.join(this.dir, segmentFileName(this.baseOffset, ext)), { force: true }),
+      ),
+    );
+    this.release();
+  }
+
+  /** Closes the fds of a segment that stays on disk (shutdown, log deletion). */
+  async close(): Promise<void> {
+    if (this.deleted) return;
+    this.deleted = true;
+    await this.indexWrites.catch(() => undefined);
+    this.release();
+  }
+
+  private async closeFiles(): Promise<void> {
+    await Promise.all([close(this.fd), close(this.indexFd), close(this.timeIndexFd)]).catch(() => undefined);
+  }
+}

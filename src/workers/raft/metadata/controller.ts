@@ -1,0 +1,404 @@
+/**
+ * The controller: turns requests into the metadata records that carry them out. Pure: it
+ * reads the committed image, takes the clock and randomness as arguments, and returns
+ * records; the caller proposes them and answers once they commit.
+ *
+ * Only the node leading the metadata quorum runs a Controller, and it runs one request at a
+ * time against an image that holds every earlier request's records: each decision is made
+ * against committed state only, so two decisions never conflict. The one piece of state of
+ * its own is each broker's last heartbeat time, which is not replicated: a new leader gives
+ * every broker a full session from the moment it takes over (as Kafka's controller does).
+ *
+ * Broker lifecycle: a registration creates (or replaces) a fenced broker; a heartbeat from a
+ * broker that has applied the log up to its own registration unfences it; a broker silent for
+ * `brokerSessionTimeoutMs` is fenced by `tick`, and so is one asking for a controlled
+ * shutdown. Fencing removes the broker from every ISR it is in (except as the last member)
+ * and moves its leaderships to a live ISR member, or to -1 when there is none: no unclean
+ * election. Unfencing gives the broker back the leaderless partitions whose ISR holds it.
+ */
+import { ErrorCode } from '../../../shared/errors.js';
+import type {
+  AlterPartitionRequest,
+  AlterPartitionResult,
+  CreatableTopic,
+  CreatePartitionsRequest,
+  CreateTopicsRequest,
+  DeleteTopicsRequest,
+  TopicResult,
+} from '../../../shared/metadata-types.js';
+import type { MetadataImage, PartitionState, TopicState } from './image.js';
+import { placeReplicas } from './placement.js';
+import type { MetadataRecord, PartitionRecord } from './records.js';
+import { collisionKey, topicNameError } from './topic-name.js';
+
+export interface ControllerSettings {
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  brokerSessionTimeoutMs: number;
+}
+
+/** Randomness, injected so that tests can fix it. */
+export interface ControllerRandom {
+  /** An integer in [0, bound). */
+  int(bound: number): number;
+  /** 16 random bytes as 32 hex chars. */
+  id(): string;
+}
+
+export interface BrokerRegistration {
+  brokerId: number;
+  incarnationId: string;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface BrokerHeartbeat {
+  brokerId: number;
+  brokerEpoch: number;
+  /** Offset of the last metadata entry the broker has applied. */
+  metadataOffset: number;
+  /** Controlled shutdown: fence now and move leaderships away. */
+  wantShutDown: boolean;
+}
+
+export interface HeartbeatReply { errorCode: number; fenced: boolean }
+
+export interface Decision<T> { records: MetadataRecord[]; result: T }
+
+/** More partitions than this in one topic or request is a mistake, not a plan. */
+export const MAX_PARTITIONS = 100_000;
+
+export class Controller {
+  private readonly lastHeartbeatMs = new Map<number, number>();
+
+  constructor(
+    private readonly image: MetadataImage,
+    private readonly settings: ControllerSettings,
+    private readonly random: ControllerRandom,
+    private readonly activatedAtMs: number,
+  ) {}
+
+  createTopics(req: Pick<CreateTopicsRequest, 'topics' | 'validateOnly'>): Decision<TopicResult[]> {
+    const records: MetadataRecord[] = [];
+    const results: TopicResult[] = [];
+    const counts = countBy(req.topics.map((t) => t.name));
+    const takenKeys = new Set([...this.image.topicsByName.keys()].map(collisionKey));
+    for (const topic of req.topics) {
+      if (counts.get(topic.name)! > 1) {
+        results.push(topicError(topic.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));
+        continue;
+      }
+      const created = this.createTopic(topic, takenKeys);
+      if ('errorCode' in created) {
+        results.push(created);
+        continue;
+      }
+      takenKeys.add(collisionKey(topic.name));
+      const topicId = this.newTopicId();
+      results.push({
+        name: topic.name,
+        ...(req.validateOnly ? {} : { id: topicId }),
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        numPartitions: created.replicas.length,
+        replicationFactor: created.replicas[0]!.length,
+      });
+      if (req.validateOnly) continue;
+      records.push({ type: 'topic', name: topic.name, topicId });
+      created.replicas.forEach((replicas, partition) => records.push(this.newPartition(topicId, partition, replicas)));
+      for (const [name, value] of Object.entries(topic.configs)) records.push({ type: 'config', topicId, name, value });
+    }
+    return { records, result: results };
+  }
+
+  /** The replicas of each partition of a valid new topic, or why it is not valid. */
+  private createTopic(topic: CreatableTopic, takenKeys: Set<string>): { replicas: number[][] } | TopicResult {
+    const nameError = topicNameError(topic.name);
+    if (nameError !== null) return topicError(topic.name, ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+    if (this.image.topicsByName.has(topic.name)) {
+      return topicError(topic.name, ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
+    }
+    if (takenKeys.has(collisionKey(topic.name))) {
+      return topicError(topic.name, ErrorCode.INVALID_TOPIC_EXCEPTION,
+        `Topic '${topic.name}' collides with an existing topic: '.' and '_' are interchangeable.`);
+    }
+    for (const [name, value] of Object.entries(topic.configs)) {
+      if (name === '' || typeof value !== 'string') {
+        return topicError(topic.name, ErrorCode.INVALID_CONFIG, `Invalid config '${name}'.`);
+      }
+    }
+    if (topic.assignments !== undefined && topic.assignments.length > 0) {
+      if (topic.numPartitions !== -1 || topic.replicationFactor !== -1) {
+        return topicError(topic.name, ErrorCode.INVALID_REQUEST,
+          'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
+      }
+      const sorted = [...topic.assignments].sort((a, b) => a.partition - b.partition);
+      if (sorted.length > MAX_PARTITIONS || sorted.some((a, i) => a.partition !== i)) {
+        return topicError(topic.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          'Partitions in the manual assignment must be numbered 0, 1, 2... with none missing.');
+      }
+      const error = this.assignmentError(sorted.map((a) => a.replicas), sorted[0]!.replicas.length);
+      if (error !== null) return topicError(topic.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, error);
+      return { replicas: sorted.map((a) => [...a.replicas]) };
+    }
+    const numPartitions = topic.numPartitions === -1 ? this.settings.numPartitions : topic.numPartitions;
+    if (!Number.isInteger(numPartitions) || numPartitions <= 0 || numPartitions > MAX_PARTITIONS) {
+      return topicError(topic.name, ErrorCode.INVALID_PARTITIONS,
+        `Number of partitions must be between 1 and ${MAX_PARTITIONS}, was ${numPartitions}.`);
+    }
+    const rf = topic.replicationFactor === -1 ? this.settings.defaultReplicationFactor : topic.replicationFactor;
+    const live = this.image.liveBrokerIds();
+    if (!Number.isInteger(rf) || rf <= 0) {
+      return topicError(topic.name, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
+    }
+    if (rf > live.length) {
+      return topicError(topic.name, ErrorCode.INVALID_REPLICATION_FACTOR,
+        `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${live.length} broker(s) are registered.`);
+    }
+    const start = this.random.int(live.length);
+    return { replicas: placeReplicas(live, numPartitions, rf, 0, start, this.random.int(live.length)) };
+  }
+
+  deleteTopics(req: Pick<DeleteTopicsRequest, 'topics'>): Decision<TopicResult[]> {
+    const records: MetadataRecord[] = [];
+    const results: TopicResult[] = [];
+    const found = req.topics.map((t) => ('id' in t ? this.image.topicsById.get(t.id) : this.image.topicsByName.get(t.name)));
+    const counts = countBy(found.filter((t) => t !== undefined).map((t) => t.id));
+    req.topics.forEach((wanted, i) => {
+      const topic = found[i];
+      if (topic === undefined) {
+        results.push('id' in wanted
+          ? { name: '', id: wanted.id, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'This server does not host this topic ID.' }
+          : topicError(wanted.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.'));
+      } else if (counts.get(topic.id)! > 1) {
+        results.push({ name: topic.name, id: topic.id, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic in request.' });
+      } else {
+        results.push({ name: topic.name, id: topic.id, errorCode: ErrorCode.NONE, errorMessage: null });
+        records.push({ type: 'removeTopic', topicId: topic.id });
+      }
+    });
+    return { records, result: results };
+  }
+
+  createPartitions(req: Pick<CreatePartitionsRequest, 'topics' | 'validateOnly'>): Decision<TopicResult[]> {
+    const records: MetadataRecord[] = [];
+    const results: TopicResult[] = [];
+    const counts = countBy(req.topics.map((t) => t.name));
+    for (const wanted of req.topics) {
+      const topic = this.image.topicsByName.get(wanted.name);
+      let outcome: number[][] | TopicResult;
+      if (counts.get(wanted.name)! > 1) {
+        outcome = topicError(wanted.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.');
+      } else if (topic === undefined) {
+        outcome = topicError(wanted.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+      } else {
+        outcome = this.newPartitionsFor(topic, wanted.count, wanted.assignments);
+      }
+      if (!Array.isArray(outcome)) {
+        results.push(outcome);
+        continue;
+      }
+      results.push({ name: wanted.name, errorCode: ErrorCode.NONE, errorMessage: null });
+      if (req.validateOnly) continue;
+      const first = topic!.partitions.length;
+      outcome.forEach((replicas, i) => records.push(this.newPartition(topic!.id, first + i, replicas)));
+    }
+    return { records, result: results };
+  }
+
+  private newPartitionsFor(topic: TopicState, count: number, assignments: number[][] | undefined): number[][] | TopicResult {
+    const current = topic.partitions.length;
+    if (!Number.isInteger(count) || count <= current) {
+      return topicError(topic.name, ErrorCode.INVALID_PARTITIONS, count === current
+        ? `Topic already has ${current} partitions.`
+        : `Topic currently has ${current} partitions, which is higher than the requested ${count}.`);
+    }
+    if (count > MAX_PARTITIONS) {
+      return topicError(topic.name, ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${MAX_PARTITIONS}.`);
+    }
+    const rf = topic.partitions[0]?.replicas.length ?? 1;
+    if (assignments !== undefined) {
+      if (assignments.length !== count - current) {
+        return topicError(topic.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `Increasing the number of partitions by ${count - current} but ${assignments.length} assignments provided.`);
+      }
+      const error = this.assignmentError(assignments, rf);
+      if (error !== null) return topicError(topic.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, error);
+      return assignments.map((r) => [...r]);
+    }
+    const live = this.image.liveBrokerIds();
+    if (rf > live.length) {
+      return topicError(topic.name, ErrorCode.INVALID_REPLICATION_FACTOR,
+        `Unable to replicate the partition ${rf} time(s): only ${live.length} broker(s) are live.`);
+    }
+    // Continue the rotation the topic started with, as Kafka does when adding partitions.
+    const firstLeader = topic.partitions[0]?.replicas[0];
+    const at = firstLeader === undefined ? -1 : live.indexOf(firstLeader);
+    const start = at >= 0 ? at : this.random.int(live.length);
+    return placeReplicas(live, count - current, rf, current, start, start);
+  }
+
+  /** Why manual replica lists cannot be used, or null. */
+  private assignmentError(lists: readonly (readonly number[])[], rf: number): string | null {
+    for (const replicas of lists) {
+      if (replicas.length === 0) return 'Every partition needs at least one replica.';
+      if (replicas.length !== rf) return 'All partitions in the manual assignment must have the same number of replicas.';
+      if (new Set(replicas).size !== replicas.length) return `Duplicate brokers in the replica list [${replicas.join(', ')}].`;
+      const unknown = replicas.find((id) => !this.image.brokers.has(id));
+      if (unknown !== undefined) return `Broker ${unknown} in the manual assignment is not registered.`;
+      if (!replicas.some((id) => this.image.isLive(id))) {
+        return `All brokers in the replica list [${replicas.join(', ')}] are fenced.`;
+      }
+    }
+    return null;
+  }
+
+  /** A new partition: ISR = its live replicas (never empty), led by the first of them. */
+  private newPartition(topicId: string, partition: number, replicas: number[]): PartitionRecord {
+    const isr = replicas.filter((id) => this.image.isLive(id));
+    return { type: 'partition', topicId, partition, replicas, isr, leader: isr[0]!, leaderEpoch: 0, partitionEpoch: 0 };
+  }
+
+  private newTopicId(): string {
+    for (;;) {
+      const id = this.random.id();
+      if (id !== '0'.repeat(32) && !this.image.topicsById.has(id)) return id;
+    }
+  }
+
+  registerBroker(req: BrokerRegistration, nowMs: number): Decision<{ errorCode: number }> {
+    this.lastHeartbeatMs.set(req.brokerId, nowMs);
+    const existing = this.image.brokers.get(req.brokerId);
+    if (existing !== undefined && existing.incarnationId === req.incarnationId) {
+      return { records: [], result: { errorCode: ErrorCode.NONE } };
+    }
+    // A new incarnation means the previous one is gone: its leaderships and ISR places go too.
+    const records: MetadataRecord[] = [{
+      type: 'registerBroker', brokerId: req.brokerId, brokerEpoch: 0, incarnationId: req.incarnationId,
+      host: req.host, port: req.port, rack: req.rack, fenced: true,
+    }];
+    if (existing !== undefined) records.push(...this.removeFromPartitions(req.brokerId));
+    return { records, result: { errorCode: ErrorCode.NONE } };
+  }
+
+  heartbeat(req: BrokerHeartbeat, nowMs: number): Decision<HeartbeatReply> {
+    const broker = this.image.brokers.get(req.brokerId);
+    if (broker === undefined) {
+      return { records: [], result: { errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED, fenced: true } };
+    }
+    if (broker.epoch !== req.brokerEpoch) {
+      return { records: [], result: { errorCode: ErrorCode.STALE_BROKER_EPOCH, fenced: true } };
+    }
+    this.lastHeartbeatMs.set(req.brokerId, nowMs);
+    if (req.wantShutDown) {
+      return { records: broker.fenced ? [] : this.fence(req.brokerId), result: { errorCode: ErrorCode.NONE, fenced: true } };
+    }
+    if (broker.fenced && req.metadataOffset >= broker.epoch) {
+      return { records: this.unfence(req.brokerId), result: { errorCode: ErrorCode.NONE, fenced: false } };
+    }
+    return { records: [], result: { errorCode: ErrorCode.NONE, fenced: broker.fenced } };
+  }
+
+  /** Fences at most one broker whose session expired (the next tick takes the next one). */
+  tick(nowMs: number): MetadataRecord[] {
+    for (const broker of this.image.brokers.values()) {
+      if (broker.fenced) continue;
+      const last = this.lastHeartbeatMs.get(broker.id) ?? this.activatedAtMs;
+      if (nowMs - last > this.settings.brokerSessionTimeoutMs) return this.fence(broker.id);
+    }
+    return [];
+  }
+
+  alterPartition(req: Omit<AlterPartitionRequest, 'op' | 'timeoutMs'>): Decision<AlterPartitionResult> {
+    const fail = (errorCode: number, errorMessage: string, partition?: PartitionState): Decision<AlterPartitionResult> => ({
+      records: [],
+      result: { errorCode, errorMessage, ...(partition === undefined ? {} : { partition: copyPartition(partition) }) },
+    });
+    const topic = this.image.topicsById.get(req.topicId);
+    if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_ID, 'Unknown topic id.');
+    const p = topic.partitions[req.partition];
+    if (p === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'Unknown partition.');
+    if (this.image.brokers.get(req.brokerId)?.epoch !== req.brokerEpoch) {
+      return fail(ErrorCode.STALE_BROKER_EPOCH, 'Stale broker epoch.', p);
+    }
+    if (p.leader !== req.brokerId || req.leaderEpoch > p.leaderEpoch) {
+      return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'The broker does not lead this partition.', p);
+    }
+    if (req.leaderEpoch < p.leaderEpoch) return fail(ErrorCode.FENCED_LEADER_EPOCH, 'Stale leader epoch.', p);
+    if (req.partitionEpoch !== p.partitionEpoch) return fail(ErrorCode.INVALID_UPDATE_VERSION, 'Stale partition epoch.', p);
+    const isr = [...new Set(req.isr)];
+    if (!isr.includes(p.leader) || isr.some((id) => !p.replicas.includes(id))) {
+      return fail(ErrorCode.INVALID_REQUEST, 'The ISR must hold the leader and only replicas of the partition.', p);
+    }
+    const ineligible = isr.find((id) => !p.isr.includes(id) && !this.image.isLive(id));
+    if (ineligible !== undefined) return fail(ErrorCode.INELIGIBLE_REPLICA, `Broker ${ineligible} is fenced.`, p);
+    if (sameMembers(isr, p.isr)) return { records: [], result: { errorCode: ErrorCode.NONE, errorMessage: null, partition: copyPartition(p) } };
+    return {
+      records: [{ type: 'partitionChange', topicId: topic.id, partition: p.partition, partitionEpoch: p.partitionEpoch, leader: p.leader, isr }],
+      result: {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        partition: { ...copyPartition(p), isr, partitionEpoch: p.partitionEpoch + 1 },
+      },
+    };
+  }
+
+  private fence(brokerId: number): MetadataRecord[] {
+    const epoch = this.image.brokers.get(brokerId)!.epoch;
+    return [{ type: 'fenceBroker', brokerId, brokerEpoch: epoch }, ...this.removeFromPartitions(brokerId)];
+  }
+
+  /**
+   * Takes a departing broker out of every ISR (keeping it when it is the last member, so the
+   * partition waits for it rather than losing data) and hands its leaderships to the first
+   * live ISR member in replica order, or to nobody.
+   */
+  private removeFromPartitions(brokerId: number): MetadataRecord[] {
+    const out: MetadataRecord[] = [];
+    for (const topic of this.image.topicsById.values()) {
+      for (const p of topic.partitions) {
+        if (p.leader !== brokerId && !p.isr.includes(brokerId)) continue;
+        const others = p.isr.filter((id) => id !== brokerId);
+        const isr = others.length > 0 ? others : p.isr;
+        let leader = p.leader;
+        if (leader === brokerId || leader === -1) {
+          leader = p.replicas.find((id) => id !== brokerId && others.includes(id) && this.image.isLive(id)) ?? -1;
+        }
+        if (leader === p.leader && sameMembers(isr, p.isr)) continue;
+        out.push({ type: 'partitionChange', topicId: topic.id, partition: p.partition, partitionEpoch: p.partitionEpoch, leader, isr });
+      }
+    }
+    return out;
+  }
+
+  private unfence(brokerId: number): MetadataRecord[] {
+    const epoch = this.image.brokers.get(brokerId)!.epoch;
+    const out: MetadataRecord[] = [{ type: 'unfenceBroker', brokerId, brokerEpoch: epoch }];
+    for (const topic of this.image.topicsById.values()) {
+      for (const p of topic.partitions) {
+        if (p.leader !== -1 || !p.isr.includes(brokerId)) continue;
+        out.push({ type: 'partitionChange', topicId: topic.id, partition: p.partition, partitionEpoch: p.partitionEpoch, leader: brokerId, isr: p.isr });
+      }
+    }
+    return out;
+  }
+}
+
+function topicError(name: string, errorCode: number, errorMessage: string): TopicResult {
+  return { name, errorCode, errorMessage };
+}
+
+function countBy<T>(items: readonly T[]): Map<T, number> {
+  const m = new Map<T, number>();
+  for (const x of items) m.set(x, (m.get(x) ?? 0) + 1);
+  return m;
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+function copyPartition(p: PartitionState): PartitionState {
+  return { ...p, replicas: [...p.replicas], isr: [...p.isr] };
+}

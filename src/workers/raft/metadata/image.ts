@@ -1,0 +1,188 @@
+/**
+ * The metadata image: cluster state rebuilt by applying committed metadata records in log
+ * order. Pure: no I/O, no clock; every node that applies the same entries holds the same image.
+ *
+ * Records that no longer fit the state (a partition change computed against an old partition
+ * epoch, a fence for a broker's previous incarnation, anything naming a deleted topic) are
+ * skipped, so a stale proposal can never corrupt the image.
+ *
+ * The snapshot of an image is the list of records that rebuild it (see records.ts), plus the
+ * offset it was taken at.
+ */
+import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, TopicMetadata } from '../../../shared/metadata-types.js';
+import { decodeImageSnapshot, encodeImageSnapshot, type MetadataRecord } from './records.js';
+
+export interface BrokerState {
+  id: number;
+  /** Offset of the registration that created this incarnation. */
+  epoch: number;
+  incarnationId: string;
+  host: string;
+  port: number;
+  rack: string | null;
+  fenced: boolean;
+}
+
+export type PartitionState = PartitionMetadata;
+
+export interface TopicState {
+  name: string;
+  id: string;
+  /** Indexed by partition number; partitions are always 0..n-1. */
+  partitions: PartitionState[];
+  configs: Map<string, string>;
+}
+
+export class MetadataImage {
+  clusterId = '';
+  /** Offset of the last applied entry (0: nothing applied). */
+  offset = 0;
+  readonly brokers = new Map<number, BrokerState>();
+  readonly topicsById = new Map<string, TopicState>();
+  readonly topicsByName = new Map<string, TopicState>();
+
+  /** Applies one committed entry's records; returns whether any of them changed the image. */
+  apply(records: readonly MetadataRecord[], offset: number): boolean {
+    let changed = false;
+    for (const r of records) {
+      if (this.applyOne(r, offset)) changed = true;
+    }
+    this.offset = offset;
+    return changed;
+  }
+
+  private applyOne(r: MetadataRecord, offset: number): boolean {
+    switch (r.type) {
+      case 'clusterId':
+        if (this.clusterId !== '') return false;
+        this.clusterId = r.clusterId;
+        return true;
+      case 'registerBroker':
+        this.brokers.set(r.brokerId, {
+          id: r.brokerId, epoch: r.brokerEpoch > 0 ? r.brokerEpoch : offset, incarnationId: r.incarnationId,
+          host: r.host, port: r.port, rack: r.rack, fenced: r.fenced,
+        });
+        return true;
+      case 'fenceBroker':
+      case 'unfenceBroker': {
+        const b = this.brokers.get(r.brokerId);
+        const fenced = r.type === 'fenceBroker';
+        if (b === undefined || b.epoch !== r.brokerEpoch || b.fenced === fenced) return false;
+        b.fenced = fenced;
+        return true;
+      }
+      case 'topic': {
+        if (this.topicsByName.has(r.name) || this.topicsById.has(r.topicId)) return false;
+        const t: TopicState = { name: r.name, id: r.topicId, partitions: [], configs: new Map() };
+        this.topicsById.set(r.topicId, t);
+        this.topicsByName.set(r.name, t);
+        return true;
+      }
+      case 'partition': {
+        const t = this.topicsById.get(r.topicId);
+        if (t === undefined || r.partition !== t.partitions.length) return false;
+        t.partitions.push({
+          partition: r.partition, leader: r.leader, leaderEpoch: r.leaderEpoch,
+          replicas: [...r.replicas], isr: [...r.isr], partitionEpoch: r.partitionEpoch,
+        });
+        return true;
+      }
+      case 'partitionChange': {
+        const p = this.topicsById.get(r.topicId)?.partitions[r.partition];
+        if (p === undefined || p.partitionEpoch !== r.partitionEpoch) return false;
+        if (p.leader !== r.leader) p.leaderEpoch += 1;
+        p.leader = r.leader;
+        p.isr = [...r.isr];
+        p.partitionEpoch += 1;
+        return true;
+      }
+      case 'config': {
+        const t = this.topicsById.get(r.topicId);
+        if (t === undefined) return false;
+        if (r.value === null) return t.configs.delete(r.name);
+        t.configs.set(r.name, r.value);
+        return true;
+      }
+      case 'removeTopic': {
+        const t = this.topicsById.get(r.topicId);
+        if (t === undefined) return false;
+        this.topicsById.delete(t.id);
+        this.topicsByName.delete(t.name);
+        return true;
+      }
+      case 'controllerActivation':
+        return false;
+    }
+  }
+
+  /** Brokers that may lead and host replicas now. */
+  liveBrokerIds(): number[] {
+    const ids: number[] = [];
+    for (const b of this.brokers.values()) if (!b.fenced) ids.push(b.id);
+    return ids.sort((a, b) => a - b);
+  }
+
+  isLive(brokerId: number): boolean {
+    const b = this.brokers.get(brokerId);
+    return b !== undefined && !b.fenced;
+  }
+
+  /** Records that rebuild this image from an empty one. */
+  toRecords(): MetadataRecord[] {
+    const out: MetadataRecord[] = [];
+    if (this.clusterId !== '') out.push({ type: 'clusterId', clusterId: this.clusterId });
+    for (const b of this.brokers.values()) {
+      out.push({
+        type: 'registerBroker', brokerId: b.id, brokerEpoch: b.epoch, incarnationId: b.incarnationId,
+        host: b.host, port: b.port, rack: b.rack, fenced: b.fenced,
+      });
+    }
+    for (const t of this.topicsById.values()) {
+      out.push({ type: 'topic', name: t.name, topicId: t.id });
+      for (const p of t.partitions) {
+        out.push({
+          type: 'partition', topicId: t.id, partition: p.partition, replicas: p.replicas, isr: p.isr,
+          leader: p.leader, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
+        });
+      }
+      for (const [name, value] of t.configs) out.push({ type: 'config', topicId: t.id, name, value });
+    }
+    return out;
+  }
+
+  encodeSnapshot(): Uint8Array {
+    return encodeImageSnapshot(this.offset, this.toRecords());
+  }
+
+  static fromSnapshot(data: Uint8Array): MetadataImage {
+    const image = new MetadataImage();
+    image.restore(data);
+    return image;
+  }
+
+  /** Replaces the whole state with a snapshot's, in place (readers keep their reference). */
+  restore(data: Uint8Array): void {
+    const { offset, records } = decodeImageSnapshot(data);
+    this.clusterId = '';
+    this.brokers.clear();
+    this.topicsById.clear();
+    this.topicsByName.clear();
+    this.apply(records, offset);
+  }
+
+  /** The published form, a plain object that survives structured clone. */
+  toMetadataSnapshot(controllerId: number): MetadataSnapshot {
+    const brokers: BrokerMetadata[] = [...this.brokers.values()]
+      .map((b) => ({ id: b.id, host: b.host, port: b.port, rack: b.rack, fenced: b.fenced }))
+      .sort((a, b) => a.id - b.id);
+    const topics: TopicMetadata[] = [...this.topicsById.values()]
+      .map((t) => ({
+        name: t.name,
+        id: t.id,
+        configs: Object.fromEntries(t.configs),
+        partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
+      }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { clusterId: this.clusterId, controllerId, offset: this.offset, brokers, topics };
+  }
+}

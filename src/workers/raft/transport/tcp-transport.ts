@@ -1,0 +1,135 @@
+/**
+ * TCP between the raft workers of the brokers in `controller.quorum.voters`. Each node
+ * listens on its controller listener and dials every peer: it sends only on the
+ * connections it dialed and reads only on those it accepted, so there is nothing to
+ * negotiate and each direction reconnects on its own (exponential backoff).
+ *
+ * Delivery is unordered and lossy by design, which Raft tolerates: while a peer is
+ * unreachable its frames are dropped rather than queued without bound. A frame that is
+ * too large or does not decode closes that one connection and logs one line.
+ */
+import net from 'node:net';
+import type { Logger } from '../../../shared/logger.js';
+import { FrameDecoder, encodeFrame } from './frame-decoder.js';
+import { type Envelope, decodeEnvelope, encodeEnvelope } from './wire.js';
+
+export interface Peer {
+  id: number;
+  host: string;
+  port: number;
+}
+
+export interface TcpTransportOptions {
+  nodeId: number;
+  peers: Peer[];
+  listen: { host: string; port: number };
+  logger: Logger;
+  onEnvelope: (env: Envelope) => void;
+  maxFrameBytes?: number;
+  /** Bytes that may wait for a connection to drain before new frames to it are dropped. */
+  maxPendingBytes?: number;
+}
+
+const MIN_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 2000;
+
+class Outbound {
+  socket: net.Socket | undefined;
+  connected = false;
+  backoff = MIN_BACKOFF_MS;
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly peer: Peer) {}
+}
+
+export class TcpTransport {
+  private server: net.Server | undefined;
+  private readonly outbound = new Map<number, Outbound>();
+  private readonly inbound = new Set<net.Socket>();
+  private readonly maxFrameBytes: number;
+  private readonly maxPendingBytes: number;
+  private stopped = false;
+
+  constructor(private readonly opts: TcpTransportOptions) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? 64 * 1024 * 1024;
+    this.maxPendingBytes = opts.maxPendingBytes ?? 128 * 1024 * 1024;
+    for (const p of opts.peers) if (p.id !== opts.nodeId) this.outbound.set(p.id, new Outbound(p));
+  }
+
+  async start(): Promise<void> {
+    const server = net.createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.listen.port, this.opts.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    for (const o of this.outbound.values()) this.connect(o);
+  }
+
+  /** Best effort; false when dropped at once because the peer is unreachable or too far behind. */
+  send(to: number, env: Envelope): boolean {
+    const o = this.outbound.get(to);
+    if (!o || !o.connected || !o.socket) return false;
+    if (o.socket.writableLength > this.maxPendingBytes) return false;
+    o.socket.write(encodeFrame(encodeEnvelope(env)));
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const o of this.outbound.values()) {
+      clearTimeout(o.timer);
+      o.socket?.destroy();
+    }
+    for (const s of this.inbound) s.destroy();
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private connect(o: Outbound): void {
+    if (this.stopped) return;
+    const socket = net.connect({ host: o.peer.host, port: o.peer.port });
+    o.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      o.connected = true;
+      o.backoff = MIN_BACKOFF_MS;
+    });
+    // Nothing is expected from the accepting side; reading keeps the socket flowing.
+    socket.on('data', () => {});
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      o.connected = false;
+      o.socket = undefined;
+      if (this.stopped) return;
+      o.timer = setTimeout(() => this.connect(o), o.backoff);
+      o.backoff = Math.min(o.backoff * 2, MAX_BACKOFF_MS);
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    this.inbound.add(socket);
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder(this.maxFrameBytes);
+    socket.on('data', (chunk: Buffer) => {
+      let envs: Envelope[];
+      try {
+        envs = decoder.push(chunk).map(decodeEnvelope);
+      } catch (err) {
+        this.opts.logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: (err as Error).message }, 'closing raft connection after a bad frame');
+        socket.destroy();
+        return;
+      }
+      for (const env of envs) this.opts.onEnvelope(env);
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => this.inbound.delete(socket));
+  }
+}

@@ -1,0 +1,204 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import t from 'tap';
+import { ErrorCode } from '../../src/shared/errors.js';
+import type {
+  AdminRequest,
+  MainToRaftMessage,
+  MetadataSnapshot,
+  RaftToMainMessage,
+  RaftWorkerData,
+  TopicResult,
+} from '../../src/shared/metadata-types.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The main thread's side of the raft worker, as the broker uses it. */
+class RaftWorkerHandle {
+  private readonly worker: Worker;
+  latest: MetadataSnapshot | undefined;
+  private readonly waiters: { pred: (s: MetadataSnapshot) => boolean; resolve: (s: MetadataSnapshot) => void }[] = [];
+  private readonly pending = new Map<number, (r: TopicResult[]) => void>();
+  private nextId = 1;
+  private readonly stoppedPromise: Promise<void>;
+
+  constructor(data: RaftWorkerData) {
+    this.worker = new Worker(new URL('../../src/workers/raft/worker.ts', import.meta.url), {
+      workerData: data,
+      env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' },
+    });
+    let stopped!: () => void;
+    this.stoppedPromise = new Promise((resolve) => (stopped = resolve));
+    this.worker.on('message', (m: RaftToMainMessage) => {
+      if (m.type === 'metadata') {
+        this.latest = m.snapshot;
+        for (const w of [...this.waiters]) {
+          if (w.pred(m.snapshot)) {
+            this.waiters.splice(this.waiters.indexOf(w), 1);
+            w.resolve(m.snapshot);
+          }
+        }
+      } else if (m.type === 'response') {
+        this.pending.get(m.id)?.(m.results);
+        this.pending.delete(m.id);
+      } else if (m.type === 'stopped') {
+        stopped();
+      } else if (m.type === 'fatal') {
+        throw new Error(`raft worker failed: ${m.message}`);
+      }
+    });
+  }
+
+  waitFor(pred: (s: MetadataSnapshot) => boolean, timeoutMs = 15_000): Promise<MetadataSnapshot> {
+    if (this.latest !== undefined && pred(this.latest)) return Promise.resolve(this.latest);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no such snapshot; latest: ${JSON.stringify(this.latest)}`)), timeoutMs);
+      this.waiters.push({ pred, resolve: (s) => { clearTimeout(timer); resolve(s); } });
+    });
+  }
+
+  request(req: AdminRequest): Promise<TopicResult[]> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.worker.postMessage({ type: 'request', id, ...req } as MainToRaftMessage);
+    });
+  }
+
+  /** Ends the thread at once, as a crash would: no controlled shutdown, no goodbye. */
+  kill(): Promise<number> {
+    return this.worker.terminate();
+  }
+
+  async stop(): Promise<number> {
+    const exited = new Promise<number>((resolve) => this.worker.once('exit', resolve));
+    this.worker.postMessage({ type: 'shutdown' } satisfies MainToRaftMessage);
+    await this.stoppedPromise;
+    return exited;
+  }
+}
+
+const live = (s: MetadataSnapshot): boolean => s.clusterId !== '' && s.controllerId === 1 && s.brokers.some((b) => b.id === 1 && !b.fenced);
+
+t.test('single node: topics are created, published, and survive a restart', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'raft-worker-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const data: RaftWorkerData = {
+    nodeId: 1,
+    voters: [{ id: 1, host: '127.0.0.1', port }],
+    controllerListen: { host: '127.0.0.1', port },
+    metadataDir: dir,
+    advertised: { host: '127.0.0.1', port: 19092 },
+    rack: null,
+    settings: { numPartitions: 2, defaultReplicationFactor: 1, brokerSessionTimeoutMs: 9000, brokerHeartbeatIntervalMs: 200, electionTimeoutMs: 300 },
+  };
+
+  const first = new RaftWorkerHandle(data);
+  const ready = await first.waitFor(live);
+  t.same(ready.brokers, [{ id: 1, host: '127.0.0.1', port: 19092, rack: null, fenced: false }], 'this broker registered and unfenced');
+  t.match(ready.clusterId, /^[A-Za-z0-9_-]{22}$/, 'a generated cluster id');
+
+  const created = await first.request({
+    op: 'createTopics',
+    topics: [
+      { name: 'orders', numPartitions: 3, replicationFactor: 1, configs: { 'retention.ms': '3600000' } },
+      { name: 'defaults', numPartitions: -1, replicationFactor: -1, configs: {} },
+      { name: 'bad name', numPartitions: 1, replicationFactor: 1, configs: {} },
+      { name: 'wide', numPartitions: 1, replicationFactor: 2, configs: {} },
+    ],
+    validateOnly: false,
+    timeoutMs: 10_000,
+  });
+  t.same(created.map((r) => [r.name, r.errorCode, r.numPartitions]), [
+    ['orders', ErrorCode.NONE, 3],
+    ['defaults', ErrorCode.NONE, 2],
+    ['bad name', ErrorCode.INVALID_TOPIC_EXCEPTION, undefined],
+    ['wide', ErrorCode.INVALID_REPLICATION_FACTOR, undefined],
+  ]);
+  // The answer comes after commit, so the published image already holds the topics.
+  const withTopics = await first.waitFor((s) => s.topics.length === 2, 1000);
+  const orders = withTopics.topics.find((x) => x.name === 'orders')!;
+  t.equal(orders.id, created[0]!.id);
+  t.same(orders.configs, { 'retention.ms': '3600000' });
+  t.same(orders.partitions.map((p) => [p.partition, p.leader, p.replicas, p.isr]), [[0, 1, [1], [1]], [1, 1, [1], [1]], [2, 1, [1], [1]]]);
+
+  const again = await first.request({ op: 'createTopics', topics: [{ name: 'orders', numPartitions: 1, replicationFactor: 1, configs: {} }], validateOnly: false, timeoutMs: 5000 });
+  t.equal(again[0]!.errorCode, ErrorCode.TOPIC_ALREADY_EXISTS);
+  const grown = await first.request({ op: 'createPartitions', topics: [{ name: 'orders', count: 4 }], validateOnly: false, timeoutMs: 5000 });
+  t.equal(grown[0]!.errorCode, ErrorCode.NONE);
+  const deleted = await first.request({ op: 'deleteTopics', topics: [{ name: 'defaults' }, { name: 'never' }], timeoutMs: 5000 });
+  t.same(deleted.map((r) => r.errorCode), [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+  const before = await first.waitFor((s) => s.topics.length === 1 && s.topics[0]!.partitions.length === 4, 1000);
+  t.equal(await first.stop(), 0, 'the worker exits on its own after stopped');
+
+  const second = new RaftWorkerHandle(data);
+  const after = await second.waitFor((s) => live(s) && s.topics.length === 1 && s.topics[0]!.partitions.every((p) => p.leader === 1));
+  t.equal(after.clusterId, before.clusterId, 'same cluster id');
+  const o = after.topics[0]!;
+  t.equal(o.name, 'orders');
+  t.equal(o.id, created[0]!.id);
+  t.same(o.configs, { 'retention.ms': '3600000' });
+  t.equal(o.partitions.length, 4);
+  for (const p of o.partitions) {
+    t.same(p.isr, [1]);
+    t.ok(p.leaderEpoch > 0, 'leadership came back through a new leader epoch');
+  }
+  const more = await second.request({ op: 'createTopics', topics: [{ name: 'later', numPartitions: 1, replicationFactor: 1, configs: {} }], validateOnly: false, timeoutMs: 5000 });
+  t.equal(more[0]!.errorCode, ErrorCode.NONE, 'the restarted node still controls');
+  await second.stop();
+});
+
+t.test('three nodes: requests through a follower, a silent broker is fenced and its leaderships move', async (t) => {
+  const dirs = await Promise.all([1, 2, 3].map((id) => mkdtemp(join(tmpdir(), `raft-worker-${id}-`))));
+  t.teardown(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const voters = ports.map((port, i) => ({ id: i + 1, host: '127.0.0.1', port }));
+  const nodes = voters.map((v, i) => new RaftWorkerHandle({
+    nodeId: v.id,
+    voters,
+    controllerListen: { host: v.host, port: v.port },
+    metadataDir: dirs[i]!,
+    advertised: { host: '127.0.0.1', port: 19100 + v.id },
+    rack: null,
+    settings: { numPartitions: 1, defaultReplicationFactor: 3, brokerSessionTimeoutMs: 1500, brokerHeartbeatIntervalMs: 150, electionTimeoutMs: 500 },
+  }));
+  const allLive = (s: MetadataSnapshot): boolean => s.controllerId > 0 && s.brokers.length === 3 && s.brokers.every((b) => !b.fenced);
+  const views = await Promise.all(nodes.map((n) => n.waitFor(allLive, 30_000)));
+  t.equal(new Set(views.map((v) => v.clusterId)).size, 1, 'one cluster id everywhere');
+  const controllerId = views[0]!.controllerId;
+  const follower = nodes.find((_, i) => i + 1 !== controllerId)!;
+  const created = await follower.request({
+    op: 'createTopics',
+    topics: [{ name: 'replicated', numPartitions: 6, replicationFactor: -1, configs: {} }],
+    validateOnly: false,
+    timeoutMs: 10_000,
+  });
+  t.same(created.map((r) => [r.errorCode, r.numPartitions, r.replicationFactor]), [[ErrorCode.NONE, 6, 3]]);
+  const topicEverywhere = (s: MetadataSnapshot): boolean => s.topics.some((x) => x.name === 'replicated');
+  const seen = await Promise.all(nodes.map((n) => n.waitFor(topicEverywhere, 5000)));
+  t.same(seen[1]!.topics, seen[0]!.topics, 'every node publishes the same topic state');
+  const leaders = seen[0]!.topics[0]!.partitions.map((p) => p.leader);
+  t.same([1, 2, 3].map((b) => leaders.filter((l) => l === b).length), [2, 2, 2], 'leaders spread over the brokers');
+
+  // Kill a broker that is not the controller; the controller fences it after its session.
+  const victimId = [1, 2, 3].find((id) => id !== controllerId)!;
+  await nodes[victimId - 1]!.kill();
+  const controllerNode = nodes[controllerId - 1]!;
+  const after = await controllerNode.waitFor((s) => s.brokers.some((b) => b.id === victimId && b.fenced)
+    && s.topics[0]!.partitions.every((p) => p.leader !== victimId), 10_000);
+  for (const p of after.topics[0]!.partitions) {
+    t.notOk(p.isr.includes(victimId), 'the dead broker left the ISR');
+    t.ok(p.isr.includes(p.leader), 'a live ISR member leads');
+  }
+  await Promise.all(nodes.filter((_, i) => i + 1 !== victimId).map((n) => n.stop()));
+});
