@@ -65,13 +65,18 @@ export class PartitionWorkers {
 
   private waitFor(h: WorkerHandle, type: WorkerEvent['type']): Promise<void> {
     return new Promise((resolve, reject) => {
+      const onExit = (code: number): void => reject(new Error(`partition worker exited with code ${code}`));
       const listen = (e: WorkerEvent): void => {
-        if (e.type === type) resolve();
-        else if (e.type === 'fatal') reject(new Error(e.message));
-        else h.events.push(listen);
+        if (e.type === 'fatal') {
+          h.worker.off('exit', onExit);
+          reject(new Error(e.message));
+        } else if (e.type === type) {
+          h.worker.off('exit', onExit);
+          resolve();
+        } else h.events.push(listen);
       };
       h.events.push(listen);
-      h.worker.once('exit', (code) => reject(new Error(`partition worker exited with code ${code}`)));
+      h.worker.once('exit', onExit);
     });
   }
 

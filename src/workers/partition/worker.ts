@@ -21,6 +21,9 @@ import { partitionOwner } from '../../shared/partition-owner.js';
 import { LogManager } from './log/log-manager.js';
 import type { PartitionLog } from './log/partition-log.js';
 
+/** The metadata log shares the data dir but belongs to the raft worker. */
+const METADATA_TOPIC = '__cluster_metadata';
+
 const data = workerData as PartitionWorkerData & { workers: number };
 const log = childLogger({ thread: `partition-worker-${data.index}` });
 const port = parentPort!;
@@ -178,7 +181,7 @@ async function main(): Promise<void> {
     config: data.logConfig,
     logger: log,
     cleanShutdown: data.cleanShutdown,
-    owns: (topic: string, partition: number) => partitionOwner(topic, partition, data.workers) === data.index,
+    owns: (topic: string, partition: number) => topic !== METADATA_TOPIC && partitionOwner(topic, partition, data.workers) === data.index,
   });
   outboxLimit = new RingProducer(data.responses).maxMessage - 64;
   manager.onAppend(onAppend);
