@@ -9,7 +9,13 @@
  * `encode<Message>(writer, version, value)`. The code is straight-line with
  * `version >= n` tests: no closures, no reflection, nothing interpreted at run time.
  * It also writes api-keys.ts (names, version ranges), codecs.ts (tables by API key)
- * and index.ts (re-exports).
+ * and index.ts (re-exports), and test/protocol/fixtures/schemas.json (the schemas
+ * trimmed to what the round-trip and fuzz tests need to draw random messages).
+ *
+ * Value model: int64 as number, uuid as Kafka's base64url string, bytes/records as
+ * Buffer views; fields absent in a version decode to their schema default. On encode a
+ * request refuses a non-default value for a non-ignorable field its version lacks; a
+ * response simply leaves such a field out.
  *
  * The output is committed; the project builds without the schema folder.
  */
@@ -231,7 +237,7 @@ function generateMessage(schema, file) {
   const encodeDefaultExpr = (f) => {
     const d = defaultExpr(f);
     if (d === '[]') return 'NO_ELEMENTS';
-    if (d.startsWith('default')) return '{}';
+    if (d.startsWith('default')) return 'NO_FIELDS';
     return d;
   };
 
@@ -393,7 +399,8 @@ function generateMessage(schema, file) {
     const flexId = flexC === 'true' || flexC === 'false' ? flexC : 'flexible';
     for (const f of present) {
       if (f.ctx[0] > ctx[0] || f.ctx[1] < ctx[1] || f.tag !== undefined) collectStructNeeds(f);
-      if (f.tag !== undefined || (!f.ignorable && (f.ctx[0] > ctx[0] || f.ctx[1] < ctx[1]))) collectIsDefault(f);
+      const dropChecked = !f.ignorable && schema.type !== 'response' && (f.ctx[0] > ctx[0] || f.ctx[1] < ctx[1]);
+      if (f.tag !== undefined || dropChecked) collectIsDefault(f);
     }
 
     body.line();
@@ -541,6 +548,7 @@ function generateMessage(schema, file) {
   const codecImports = ['type Encodable'];
   if (text.includes('EMPTY_BYTES')) codecImports.push('EMPTY_BYTES');
   if (text.includes('NO_ELEMENTS')) codecImports.push('NO_ELEMENTS');
+  if (text.includes('NO_FIELDS')) codecImports.push('NO_FIELDS');
   const errorImports = ['ProtocolDecodeError', 'ProtocolEncodeError'];
   if (text.includes('nonNullable(')) errorImports.push('nonNullable');
   if (text.includes('notInVersion(')) errorImports.push('notInVersion');

@@ -1,30 +1,44 @@
 /**
- * The one registry of what this broker serves: API key -> supported version range. Both the
- * ApiVersions answer and the dispatcher read it, so they cannot disagree.
+ * The one registry of what this broker serves: API key -> supported version range and
+ * handler. Both the ApiVersions answer and the dispatcher read it, so they cannot disagree.
  */
+import type { RequestHeaderInfo } from '../shared/protocol/headers.js';
 import { ApiKey } from '../shared/protocol/generated/api-keys.js';
+import type { BrokerContext } from './context.js';
+import { handleApiVersions } from './handlers/api-versions.js';
+import { handleMetadata, handleDescribeCluster, handleDescribeConfigs } from './handlers/metadata.js';
+import { handleCreateTopics, handleDeleteTopics, handleCreatePartitions } from './handlers/admin.js';
+import { handleProduce } from './handlers/produce.js';
+import { handleFetch } from './handlers/fetch.js';
+import { handleListOffsets } from './handlers/list-offsets.js';
+import { groupApis } from './handlers/groups.js';
+import { producerIdApis } from './handlers/producer-ids.js';
+
+/** A handler answers with a response body, or null for no response (acks=0 produce). */
+export type Handler = (ctx: BrokerContext, req: any, h: RequestHeaderInfo) => object | null | Promise<object | null>;
 
 export interface SupportedApi {
   apiKey: number;
   minVersion: number;
   maxVersion: number;
+  handler: Handler;
 }
 
-const ranges: [number, number, number][] = [
-  [ApiKey.Produce, 3, 11],
-  [ApiKey.Fetch, 4, 15],
-  [ApiKey.ListOffsets, 1, 8],
-  [ApiKey.Metadata, 0, 12],
-  [ApiKey.ApiVersions, 0, 3],
-  [ApiKey.CreateTopics, 2, 7],
-  [ApiKey.DeleteTopics, 1, 6],
-  [ApiKey.CreatePartitions, 0, 3],
-  [ApiKey.DescribeConfigs, 0, 4],
-  [ApiKey.DescribeCluster, 0, 1],
+const core: SupportedApi[] = [
+  { apiKey: ApiKey.Produce, minVersion: 3, maxVersion: 11, handler: handleProduce },
+  { apiKey: ApiKey.Fetch, minVersion: 4, maxVersion: 15, handler: handleFetch },
+  { apiKey: ApiKey.ListOffsets, minVersion: 1, maxVersion: 8, handler: handleListOffsets },
+  { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 12, handler: handleMetadata },
+  { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 3, handler: handleApiVersions },
+  { apiKey: ApiKey.CreateTopics, minVersion: 2, maxVersion: 7, handler: handleCreateTopics },
+  { apiKey: ApiKey.DeleteTopics, minVersion: 1, maxVersion: 6, handler: handleDeleteTopics },
+  { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3, handler: handleCreatePartitions },
+  { apiKey: ApiKey.DescribeConfigs, minVersion: 0, maxVersion: 4, handler: handleDescribeConfigs },
+  { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1, handler: handleDescribeCluster },
 ];
 
 export const SUPPORTED_APIS: ReadonlyMap<number, SupportedApi> = new Map(
-  ranges.map(([apiKey, minVersion, maxVersion]) => [apiKey, { apiKey, minVersion, maxVersion }]),
+  [...core, ...groupApis, ...producerIdApis].map((a) => [a.apiKey, a]),
 );
 
 export function isSupported(apiKey: number, version: number): boolean {

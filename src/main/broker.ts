@@ -76,10 +76,27 @@ export class Broker {
     await workers.start();
     broker = new Broker(config, lock, metadata, raft, workers);
     broker.onMetadata(await first);
+    await broker.registered();
     await broker.hostedChain;
     await broker.listen();
     log.info({ nodeId: config.nodeId, listeners: config.listeners, workers: config.partitionWorkers, logDir }, 'broker started');
     return broker;
+  }
+
+  /**
+   * Clients are served only once this broker is registered and unfenced in the committed
+   * metadata, so no Metadata answer ever lists a cluster without it (a cluster waits here for
+   * its quorum).
+   */
+  private async registered(): Promise<void> {
+    let waited = 0;
+    for (;;) {
+      const me = this.metadata.broker(this.config.nodeId);
+      if (me && !me.fenced) return;
+      await this.metadata.nextUpdate(1000);
+      waited += 1;
+      if (waited % 5 === 0) log.info({ checks: waited }, 'waiting for the metadata quorum to register this broker');
+    }
   }
 
   private onMetadata(s: MetadataSnapshot): void {

@@ -20,32 +20,11 @@ import { requestCodecs } from '../shared/protocol/generated/codecs.js';
 import { ApiKey } from '../shared/protocol/generated/api-keys.js';
 import { Reader } from '../shared/protocol/reader.js';
 import { Writer } from '../shared/protocol/writer.js';
-import { isSupported } from './api-versions.js';
+import { isSupported, SUPPORTED_APIS } from './api-versions.js';
 import type { Connection, ResponseSlot } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { errorResponse } from './error-responses.js';
-import { handleApiVersions, unsupportedApiVersionsResponse } from './handlers/api-versions.js';
-import { handleMetadata, handleDescribeCluster, handleDescribeConfigs } from './handlers/metadata.js';
-import { handleCreateTopics, handleDeleteTopics, handleCreatePartitions } from './handlers/admin.js';
-import { handleProduce } from './handlers/produce.js';
-import { handleFetch } from './handlers/fetch.js';
-import { handleListOffsets } from './handlers/list-offsets.js';
-
-/** A handler answers with a response body, or null for no response (acks=0 produce). */
-export type Handler = (ctx: BrokerContext, req: any, h: RequestHeaderInfo) => object | null | Promise<object | null>;
-
-const handlers = new Map<number, Handler>([
-  [ApiKey.ApiVersions, handleApiVersions],
-  [ApiKey.Metadata, handleMetadata],
-  [ApiKey.Produce, handleProduce],
-  [ApiKey.Fetch, handleFetch],
-  [ApiKey.ListOffsets, handleListOffsets],
-  [ApiKey.CreateTopics, handleCreateTopics],
-  [ApiKey.DeleteTopics, handleDeleteTopics],
-  [ApiKey.CreatePartitions, handleCreatePartitions],
-  [ApiKey.DescribeConfigs, handleDescribeConfigs],
-  [ApiKey.DescribeCluster, handleDescribeCluster],
-]);
+import { unsupportedApiVersionsResponse } from './handlers/api-versions.js';
 
 export class Dispatcher {
   private readonly log: Logger = childLogger({ thread: 'main', component: 'dispatch' });
@@ -66,7 +45,7 @@ export class Dispatcher {
       return;
     }
     const codec = requestCodecs[h.apiKey];
-    const handler = handlers.get(h.apiKey);
+    const handler = SUPPORTED_APIS.get(h.apiKey)?.handler;
     if (!codec) {
       slot.fail(`unknown API key ${h.apiKey}`);
       return;

@@ -9,7 +9,7 @@ import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { buildRecordBatch } from '../../src/shared/record-batch.js';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
-import { brokerTeardown } from './harness.js';
+import { brokerTeardown, eventually } from './harness.js';
 import { readPartition, WireClient } from './wire-client.js';
 
 async function createTopic(broker: BrokerProcess, name: string, partitions: number): Promise<number> {
@@ -23,6 +23,23 @@ async function createTopic(broker: BrokerProcess, name: string, partitions: numb
   } finally {
     client.close();
   }
+}
+
+/**
+ * Right after a start the partitions may not be led yet (NOT_LEADER_OR_FOLLOWER, which
+ * clients retry after a metadata refresh): wait until every partition can be read.
+ */
+async function waitReadable(client: WireClient, topic: string, partitions: number): Promise<void> {
+  await eventually(`${topic} to be readable after the restart`, async () => {
+    for (let p = 0; p < partitions; p++) {
+      try {
+        await readPartition(client, topic, p);
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  });
 }
 
 t.test('SIGTERM: clean exit, then everything acknowledged is served again', async (t) => {
@@ -53,6 +70,7 @@ t.test('SIGTERM: clean exit, then everything acknowledged is served again', asyn
   await broker.restart();
   const client = await WireClient.connect(broker.port);
   t.teardown(() => client.close());
+  await waitReadable(client, 'durable', 2);
   for (let p = 0; p < 2; p++) {
     const { records, highWatermark } = await readPartition(client, 'durable', p);
     t.equal(highWatermark, expected[p]!.length, `partition ${p}: high watermark survives the restart`);
@@ -114,6 +132,7 @@ t.test('SIGKILL with acks=all produces in flight: nothing acknowledged is lost',
   await broker.restart();
   const reader = await WireClient.connect(broker.port);
   t.teardown(() => reader.close());
+  await waitReadable(reader, 'crash', partitions);
   for (let p = 0; p < partitions; p++) {
     const { records, highWatermark } = await readPartition(reader, 'crash', p);
     const mine = acked.filter((a) => a.partition === p);

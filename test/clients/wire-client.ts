@@ -27,7 +27,7 @@ interface Pending {
 
 export class WireClient {
   private readonly pending: Pending[] = [];
-  private buffered = Buffer.alloc(0);
+  private buffered: Buffer = Buffer.alloc(0);
   private nextCorrelationId = 1;
   private closeError: Error | undefined;
 

@@ -34,7 +34,7 @@ class RaftWorkerHandle {
   constructor(data: RaftWorkerData) {
     this.worker = new Worker(new URL('../../src/workers/raft/worker.ts', import.meta.url), {
       workerData: data,
-      env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' },
+      env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error' },
     });
     let stopped!: () => void;
     this.stoppedPromise = new Promise((resolve) => (stopped = resolve));
@@ -58,7 +58,8 @@ class RaftWorkerHandle {
     });
   }
 
-  waitFor(pred: (s: MetadataSnapshot) => boolean, timeoutMs = 15_000): Promise<MetadataSnapshot> {
+  /** Generous by default: loading the TypeScript sources into a fresh thread is slow on a busy machine. */
+  waitFor(pred: (s: MetadataSnapshot) => boolean, timeoutMs = 60_000): Promise<MetadataSnapshot> {
     if (this.latest !== undefined && pred(this.latest)) return Promise.resolve(this.latest);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no such snapshot; latest: ${JSON.stringify(this.latest)}`)), timeoutMs);
@@ -104,6 +105,7 @@ t.test('single node: topics are created, published, and survive a restart', asyn
   };
 
   const first = new RaftWorkerHandle(data);
+  t.teardown(() => first.kill());
   const ready = await first.waitFor(live);
   t.same(ready.brokers, [{ id: 1, host: '127.0.0.1', port: 19092, rack: null, fenced: false }], 'this broker registered and unfenced');
   t.match(ready.clusterId, /^[A-Za-z0-9_-]{22}$/, 'a generated cluster id');
@@ -142,6 +144,7 @@ t.test('single node: topics are created, published, and survive a restart', asyn
   t.equal(await first.stop(), 0, 'the worker exits on its own after stopped');
 
   const second = new RaftWorkerHandle(data);
+  t.teardown(() => second.kill());
   const after = await second.waitFor((s) => live(s) && s.topics.length === 1 && s.topics[0]!.partitions.every((p) => p.leader === 1));
   t.equal(after.clusterId, before.clusterId, 'same cluster id');
   const o = after.topics[0]!;
@@ -172,8 +175,9 @@ t.test('three nodes: requests through a follower, a silent broker is fenced and 
     rack: null,
     settings: { numPartitions: 1, defaultReplicationFactor: 3, brokerSessionTimeoutMs: 1500, brokerHeartbeatIntervalMs: 150, electionTimeoutMs: 500 },
   }));
+  t.teardown(() => Promise.all(nodes.map((n) => n.kill())));
   const allLive = (s: MetadataSnapshot): boolean => s.controllerId > 0 && s.brokers.length === 3 && s.brokers.every((b) => !b.fenced);
-  const views = await Promise.all(nodes.map((n) => n.waitFor(allLive, 30_000)));
+  const views = await Promise.all(nodes.map((n) => n.waitFor(allLive, 120_000)));
   t.equal(new Set(views.map((v) => v.clusterId)).size, 1, 'one cluster id everywhere');
   const controllerId = views[0]!.controllerId;
   const follower = nodes.find((_, i) => i + 1 !== controllerId)!;

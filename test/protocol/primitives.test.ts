@@ -5,6 +5,7 @@ import {
   decodeApiVersionsRequest,
   decodeFetchResponse,
   encodeApiVersionsRequest,
+  encodeFetchRequest,
   encodeFetchResponse,
   encodeMetadataRequest,
   ProtocolDecodeError,
@@ -165,8 +166,10 @@ t.test('tagged fields: unknown ones are skipped, known ones must fit their size'
 });
 
 t.test('encoding follows the schema rules for versions, nullability and ignorable fields', async (tt) => {
-  tt.throws(() => encodeFetchResponse(new Writer(), 6, { sessionId: 5 }), ProtocolEncodeError, 'a non-ignorable field absent in the version');
-  tt.doesNotThrow(() => encodeFetchResponse(new Writer(), 6, { sessionId: 0 }), 'the default of a missing field is fine');
+  tt.throws(() => encodeFetchRequest(new Writer(), 15, { replicaId: 5 }), ProtocolEncodeError, 'a request cannot drop a non-ignorable field');
+  tt.doesNotThrow(() => encodeFetchRequest(new Writer(), 15, { replicaId: -1 }), 'the default of a missing field is fine');
+  const old = written((w) => encodeFetchResponse(w, 6, { sessionId: 5 }));
+  tt.equal(old.toString('hex'), '00000000' + '00000000', 'a response leaves out what the client version cannot carry');
   const v0 = written((w) => encodeFetchResponse(w, 0, { throttleTimeMs: 100, errorCode: 3 }));
   tt.equal(v0.toString('hex'), '00000000', 'ignorable fields are dropped: only the empty responses array remains');
   tt.throws(() => encodeMetadataRequest(new Writer(), 0, { topics: null }), ProtocolEncodeError, 'null where the version forbids it');

@@ -31,3 +31,6 @@ export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 export const EMPTY_BYTES: Buffer = Buffer.alloc(0);
 
 export const NO_ELEMENTS: readonly never[] = Object.freeze([]);
+
+/** An absent struct on encode: every field takes its default. */
+export const NO_FIELDS: Readonly<Record<string, never>> = Object.freeze({});

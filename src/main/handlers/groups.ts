@@ -1,0 +1,4 @@
+/** Consumer-group APIs. */
+import type { SupportedApi } from '../api-versions.js';
+
+export const groupApis: SupportedApi[] = [];
