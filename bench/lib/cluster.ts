@@ -1,12 +1,14 @@
 /**
  * What a benchmark needs to know of the cluster behind a bootstrap address: it creates the
  * topic and learns which broker leads each partition, so produce requests go straight to
- * the leaders. Uses CreateTopics v7 and Metadata v12, which this broker and Kafka 4.x both
+ * the leaders, and deletes the topic after the run so runs do not fill the disk. Uses
+ * CreateTopics v7, DeleteTopics v6 and Metadata v12, which this broker and Kafka 4.x both
  * speak.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { decodeCreateTopicsResponse } from '../../src/shared/protocol/generated/create-topics-response.js';
+import { decodeDeleteTopicsResponse } from '../../src/shared/protocol/generated/delete-topics-response.js';
 import { decodeMetadataResponse } from '../../src/shared/protocol/generated/metadata-response.js';
 import { WireConnection } from './wire-connection.js';
 
@@ -100,4 +102,20 @@ export async function waitForLeaders(bootstrap: string, topic: string, partition
       await sleep(100);
     }
   });
+}
+
+/** Deletes the topic; failures are returned, not thrown (the run's numbers stand anyway). */
+export async function deleteTopic(bootstrap: string, name: string): Promise<string | null> {
+  try {
+    return await withConnection(bootstrap, async (c) => {
+      const res = await c.request(ApiKey.DeleteTopics, 6, {
+        topics: [{ name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }],
+        timeoutMs: 30_000,
+      }, decodeDeleteTopicsResponse);
+      const code = res.responses[0]?.errorCode ?? -1;
+      return code === 0 ? null : `DeleteTopics ${name}: error ${code}`;
+    });
+  } catch (err) {
+    return `DeleteTopics ${name}: ${(err as Error).message}`;
+  }
 }

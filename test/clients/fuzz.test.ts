@@ -81,10 +81,15 @@ interface Generated {
 /** One valid request frame of a random supported API and version. */
 function validFrame(topicId: string): Generated {
   switch (int(0, 5)) {
-    case 0:
-      return { bytes: frame(ApiKey.ApiVersions, int(0, 3), { clientSoftwareName: 'fuzz', clientSoftwareVersion: String(int(0, 99)) }) };
-    case 1:
-      return { bytes: frame(ApiKey.Metadata, int(0, 12), { topics: random() < 0.5 ? null : [{ name: FUZZ_TOPIC, topicId: topicId }], allowAutoTopicCreation: false }) };
+    case 0: {
+      const version = int(0, 3);
+      return { bytes: frame(ApiKey.ApiVersions, version, version >= 3 ? { clientSoftwareName: 'fuzz', clientSoftwareVersion: String(int(0, 99)) } : {}) };
+    }
+    case 1: {
+      const version = int(0, 12);
+      const topic = version >= 10 ? { name: FUZZ_TOPIC, topicId } : { name: FUZZ_TOPIC };
+      return { bytes: frame(ApiKey.Metadata, version, { topics: random() < 0.5 && version >= 1 ? null : [topic], ...(version >= 4 ? { allowAutoTopicCreation: false } : {}) }) };
+    }
     case 2: {
       const batch = buildRecordBatch({
         records: Array.from({ length: int(1, 5) }, () => ({ key: random() < 0.5 ? null : randomBuf(int(0, 8)), value: randomBuf(int(0, 64)) })),
@@ -108,20 +113,22 @@ function validFrame(topicId: string): Generated {
           isolationLevel: int(0, 1),
           sessionId: 0,
           sessionEpoch: -1,
-          topics: [{ topic: FUZZ_TOPIC, topicId, partitions: [{ partition: int(0, 2), currentLeaderEpoch: -1, fetchOffset: int(-1, 200), lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: int(0, 1 << 20) }] }],
+          topics: [{ ...(version >= 13 ? { topicId } : { topic: FUZZ_TOPIC }), partitions: [{ partition: int(0, 2), currentLeaderEpoch: -1, fetchOffset: int(-1, 200), lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: int(0, 1 << 20) }] }],
           forgottenTopicsData: [],
           rackId: '',
         }),
       };
     }
-    case 4:
+    case 4: {
+      const version = int(1, 8);
       return {
-        bytes: frame(ApiKey.ListOffsets, int(1, 8), {
+        bytes: frame(ApiKey.ListOffsets, version, {
           replicaId: -1,
-          isolationLevel: int(0, 1),
+          isolationLevel: version >= 2 ? int(0, 1) : 0,
           topics: [{ name: FUZZ_TOPIC, partitions: [{ partitionIndex: int(0, 2), currentLeaderEpoch: -1, timestamp: pick([-1, -2, -3, 0, Date.now()]) }] }],
         }),
       };
+    }
     default:
       return {
         bytes: frame(ApiKey.CreateTopics, int(2, 7), {

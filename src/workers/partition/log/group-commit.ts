@@ -33,6 +33,8 @@ export class GroupCommit {
   constructor(
     private readonly io: FileIo,
     private readonly perAppend: boolean,
+    /** Runs after each round with the logs whose durable end it advanced. */
+    private readonly onDurable: (logs: PartitionLog[]) => void = () => {},
   ) {}
 
   /** A log's write completed: acks=1 answers now, acks=-1 joins the next round. */
@@ -81,11 +83,18 @@ export class GroupCommit {
     );
     void Promise.all(syncs).then(() => {
       for (const seg of segments.keys()) seg.release();
-      for (const [log, end] of ends) if (!log.offline) log.durableEndOffset = Math.max(log.durableEndOffset, Math.min(end, log.writtenEndOffset));
+      const advanced: PartitionLog[] = [];
+      for (const [log, end] of ends) {
+        if (log.offline) continue;
+        const durable = Math.max(log.durableEndOffset, Math.min(end, log.writtenEndOffset));
+        if (durable > log.durableEndOffset) advanced.push(log);
+        log.durableEndOffset = durable;
+      }
       for (const { log, append } of waiters) {
         append.complete(log.offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE, log.offline ? `log ${log.name} is offline` : undefined);
       }
       this.syncing = false;
+      if (advanced.length) this.onDurable(advanced);
       this.run();
     });
   }
@@ -98,7 +107,9 @@ export class GroupCommit {
     void Promise.all(segments.map((seg) => this.io.fdatasync(seg.fd)))
       .then(
         () => {
-          log.durableEndOffset = Math.max(log.durableEndOffset, end);
+          if (end <= log.durableEndOffset) return;
+          log.durableEndOffset = end;
+          this.onDurable([log]);
         },
         (err: unknown) => log.goOffline(err),
       )

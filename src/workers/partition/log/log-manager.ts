@@ -70,6 +70,7 @@ export class LogManager {
   private readonly logs = new Map<string, PartitionLog>();
   private readonly creating = new Map<string, Promise<PartitionLog>>();
   private readonly listeners: Array<(log: PartitionLog) => void> = [];
+  private readonly durableListeners: Array<(log: PartitionLog) => void> = [];
   private readonly groupCommit: GroupCommit;
   private readonly hooks: LogHooks;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -85,7 +86,9 @@ export class LogManager {
     private readonly lock: DataDirLock | undefined,
     private readonly syncEachAppend: boolean,
   ) {
-    this.groupCommit = new GroupCommit(io, syncEachAppend);
+    this.groupCommit = new GroupCommit(io, syncEachAppend, (logs) => {
+      for (const log of logs) for (const l of this.durableListeners) l(log);
+    });
     this.hooks = {
       written: (log, appends, segments) => {
         this.groupCommit.written(log, appends, segments);
@@ -257,6 +260,11 @@ export class LogManager {
   /** `listener` runs after each write that made data readable in a log. */
   onAppend(listener: (log: PartitionLog) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** `listener` runs after each fsync round that advanced a log's durable end offset. */
+  onDurable(listener: (log: PartitionLog) => void): void {
+    this.durableListeners.push(listener);
   }
 
   /** Resolves when everything appended so far is written and fsynced. */
