@@ -11,7 +11,7 @@ function text(c: Cell): string {
 export function fmt(n: number): string {
   if (!Number.isFinite(n)) return '-';
   const a = Math.abs(n);
-  if (a >= 100) return Math.round(n).toLocaleString('en-US');
+  if (a >= 100 || Number.isInteger(n)) return Math.round(n).toLocaleString('en-US');
   if (a >= 10) return n.toFixed(1);
   if (a >= 1) return n.toFixed(2);
   return n.toPrecision(2);

@@ -70,7 +70,15 @@ export class Broker {
       logDir,
       logConfig: logConfigOf(config),
       cleanShutdown,
+      replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
       logger: log,
+      onAlterIsr: (e) => {
+        void raft
+          .alterPartition({ topicId: e.topicId, partition: e.partition, leaderEpoch: e.leaderEpoch, partitionEpoch: e.partitionEpoch, isr: e.isr })
+          .then((r) => {
+            if (r.errorCode !== 0) log.info({ topicId: e.topicId, partition: e.partition, errorCode: r.errorCode, err: r.errorMessage }, 'ISR change refused');
+          });
+      },
     });
     const first = raft.firstMetadata();
     await workers.start();
@@ -101,9 +109,10 @@ export class Broker {
 
   private onMetadata(s: MetadataSnapshot): void {
     const removed = this.metadata.update(s);
-    const hosted = this.metadata.hostedPartitions();
+    const hosted = this.metadata.hostedPartitions(this.config.minInsyncReplicas);
+    const brokers = this.metadata.brokerEndpoints();
     this.hostedChain = this.hostedChain
-      .then(() => this.workers.setHosted(hosted, removed))
+      .then(() => this.workers.setHosted(hosted, removed, brokers))
       .catch((e: Error) => log.error({ err: e.message }, 'applying hosted partitions failed'));
   }
 

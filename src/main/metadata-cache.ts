@@ -3,7 +3,7 @@
  * published, indexed for the request path. Never written by anything but `update`.
  */
 import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, TopicMetadata } from '../shared/metadata-types.js';
-import type { HostedPartition } from '../shared/worker-types.js';
+import type { BrokerEndpoint, HostedPartition } from '../shared/worker-types.js';
 
 export class MetadataCache {
   private snapshot: MetadataSnapshot = { clusterId: '', controllerId: -1, offset: -1, brokers: [], topics: [] };
@@ -62,17 +62,33 @@ export class MetadataCache {
     return this.brokersById.get(id);
   }
 
-  /** The partitions with a replica on this broker, and whether it leads them. */
-  hostedPartitions(): HostedPartition[] {
+  /** The partitions with a replica on this broker, with what their replicas need to know. */
+  hostedPartitions(defaultMinIsr: number): HostedPartition[] {
     const out: HostedPartition[] = [];
     for (const t of this.snapshot.topics) {
+      const configured = Number(t.configs['min.insync.replicas']);
+      const minIsr = Number.isInteger(configured) && configured > 0 ? configured : defaultMinIsr;
       for (const p of t.partitions) {
-        if (p.replicas.includes(this.nodeId)) {
-          out.push({ topic: t.name, partition: p.partition, leaderEpoch: p.leaderEpoch, isLeader: p.leader === this.nodeId });
-        }
+        if (!p.replicas.includes(this.nodeId)) continue;
+        out.push({
+          topic: t.name,
+          topicId: t.id,
+          partition: p.partition,
+          leader: p.leader,
+          leaderEpoch: p.leaderEpoch,
+          partitionEpoch: p.partitionEpoch,
+          replicas: p.replicas,
+          isr: p.isr,
+          minIsr,
+        });
       }
     }
     return out;
+  }
+
+  /** Where the partition workers reach each broker (the advertised client listener). */
+  brokerEndpoints(): BrokerEndpoint[] {
+    return this.snapshot.brokers.map((b) => ({ id: b.id, host: b.host, port: b.port }));
   }
 
   /** Resolves at the next snapshot, or after `timeoutMs`. */

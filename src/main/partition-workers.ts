@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../shared/logger.js';
 import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FromWorker, type ToWorker } from '../shared/thread-messages.js';
-import type { HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
+import type { BrokerEndpoint, HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
 import { partitionOwner } from '../shared/partition-owner.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
 
@@ -31,7 +31,15 @@ export class PartitionWorkers {
 
   constructor(
     private readonly count: number,
-    private readonly opts: { nodeId: number; logDir: string; logConfig: LogConfig; cleanShutdown: boolean; logger: Logger },
+    private readonly opts: {
+      nodeId: number;
+      logDir: string;
+      logConfig: LogConfig;
+      cleanShutdown: boolean;
+      replicaLagTimeMaxMs: number;
+      logger: Logger;
+      onAlterIsr: (e: Extract<WorkerEvent, { type: 'alter-isr' }>) => void;
+    },
   ) {}
 
   async start(): Promise<void> {
@@ -39,8 +47,9 @@ export class PartitionWorkers {
     for (let i = 0; i < this.count; i++) {
       const requests = createRing(RING_BYTES);
       const responses = createRing(RING_BYTES);
-      const workerData: PartitionWorkerData & { workers: number } = {
+      const workerData: PartitionWorkerData = {
         index: i,
+        replicaLagTimeMaxMs: this.opts.replicaLagTimeMaxMs,
         nodeId: this.opts.nodeId,
         logDir: this.opts.logDir,
         logConfig: this.opts.logConfig,
@@ -53,6 +62,10 @@ export class PartitionWorkers {
       const h: WorkerHandle = { worker, outbox: new Outbox(new RingProducer(requests)), responses: new RingConsumer(responses), events: [] };
       worker.on('message', (e: WorkerEvent) => {
         if (e.type === 'fatal') this.opts.logger.error({ worker: i, err: e.message }, 'partition worker reported a failure');
+        if (e.type === 'alter-isr') {
+          this.opts.onAlterIsr(e);
+          return;
+        }
         for (const l of h.events.splice(0)) l(e);
       });
       worker.on('error', (e) => this.opts.logger.error({ worker: i, err: e.message, stack: e.stack }, 'partition worker crashed'));
@@ -110,11 +123,11 @@ export class PartitionWorkers {
     for (const h of this.workers) h.outbox.send({ type: MsgType.UNWATCH, req });
   }
 
-  async setHosted(partitions: HostedPartition[], deletedTopics: string[]): Promise<void> {
+  async setHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<void> {
     await Promise.all(
       this.workers.map((h) => {
         const done = this.waitFor(h, 'hosted-applied');
-        h.worker.postMessage({ type: 'hosted', partitions, deletedTopics } satisfies WorkerControl);
+        h.worker.postMessage({ type: 'hosted', partitions, deletedTopics, brokers } satisfies WorkerControl);
         return done;
       }),
     );

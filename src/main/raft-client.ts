@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../shared/logger.js';
 import type {
   AdminRequest,
+  AlterPartitionResult,
   MainToRaftMessage,
   MetadataSnapshot,
   RaftToMainMessage,
@@ -16,6 +17,7 @@ import type {
 export class RaftClient {
   private readonly worker: Worker;
   private readonly pending = new Map<number, (r: TopicResult[]) => void>();
+  private readonly pendingAlter = new Map<number, (r: AlterPartitionResult) => void>();
   private nextId = 1;
   private stopped: (() => void) | undefined;
   private first: Promise<MetadataSnapshot>;
@@ -42,6 +44,12 @@ export class RaftClient {
           const cb = this.pending.get(m.id);
           this.pending.delete(m.id);
           cb?.(m.results);
+          break;
+        }
+        case 'alterPartitionResponse': {
+          const cb = this.pendingAlter.get(m.id);
+          this.pendingAlter.delete(m.id);
+          cb?.(m.result);
           break;
         }
         case 'stopped':
@@ -75,6 +83,16 @@ export class RaftClient {
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
       this.worker.postMessage({ type: 'request', id, ...req } as MainToRaftMessage);
+    });
+  }
+
+  /** Asks the controller to change a partition's ISR; this broker must lead the partition. */
+  alterPartition(req: { topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; isr: number[] }): Promise<AlterPartitionResult> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pendingAlter.set(id, resolve);
+      const msg: MainToRaftMessage = { type: 'request', id, op: 'alterPartition', brokerId: -1, brokerEpoch: -1, timeoutMs: 10_000, ...req };
+      this.worker.postMessage(msg);
     });
   }
 

@@ -111,6 +111,21 @@ export interface AlterPartitionRequest {
   leaderEpoch: number; partitionEpoch: number; isr: number[]; timeoutMs: number;
 }
 
+/**
+ * A block of producer ids for this broker to hand out (Kafka's AllocateProducerIds). The raft
+ * worker asks the controller in the name of its own broker registration; the block is
+ * answered once its record commits.
+ */
+export interface AllocateProducerIdsRequest { op: 'allocateProducerIds'; timeoutMs: number }
+
+/** The ids [firstProducerId, firstProducerId + size), or an error code and size 0. */
+export interface ProducerIdBlock {
+  errorCode: number;
+  errorMessage: string | null;
+  firstProducerId: number;
+  size: number;
+}
+
 export type AdminRequest = CreateTopicsRequest | DeleteTopicsRequest | CreatePartitionsRequest;
 
 export interface TopicResult {
@@ -132,12 +147,14 @@ export interface AlterPartitionResult {
 export type MainToRaftMessage =
   | ({ type: 'request'; id: number } & AdminRequest)
   | ({ type: 'request'; id: number } & AlterPartitionRequest)
+  | ({ type: 'request'; id: number } & AllocateProducerIdsRequest)
   | { type: 'shutdown' };
 
 export type RaftToMainMessage =
   | { type: 'metadata'; snapshot: MetadataSnapshot }
   | { type: 'response'; id: number; results: TopicResult[] }
   | { type: 'alterPartitionResponse'; id: number; result: AlterPartitionResult }
+  | { type: 'allocateProducerIdsResponse'; id: number; result: ProducerIdBlock }
   | { type: 'stopped' }
   /** The worker could not start (metadata dir locked or unreadable, port taken...); it answers nothing more. */
   | { type: 'fatal'; message: string };

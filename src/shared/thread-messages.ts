@@ -9,9 +9,10 @@
  *
  *   main -> worker
  *   PRODUCE       type u8 | acks i8 | - u16 | req u32 | part u32 | partition i32 | leaderEpoch i32
- *                 | topic str | records u32 len + bytes
+ *                 | timeoutMs i32 | topic str | records u32 len + bytes
  *   FETCH         type u8 | watch u8 | - u16 | req u32 | part u32 | partition i32 | maxBytes i32
- *                 | offset f64 | topic str
+ *                 | offset f64 | replicaId i32 | lastFetchedEpoch i32 | topic str
+ *                 (replicaId -1: a consumer; >= 0: a follower broker fetching to replicate)
  *   LIST_OFFSETS  type u8 | - u8 | - u16 | req u32 | part u32 | partition i32 | - i32
  *                 | timestamp f64 | topic str
  *   UNWATCH       type u8 | - u8 | - u16 | req u32
@@ -19,8 +20,9 @@
  *   worker -> main
  *   PRODUCE_RESULT      type u8 | - u8 | error i16 | req u32 | part u32 | - u32
  *                       | baseOffset f64 | logAppendTime f64 | logStartOffset f64
- *   FETCH_RESULT        type u8 | - u8 | error i16 | req u32 | part u32 | - u32
- *                       | highWatermark f64 | logStartOffset f64 | records u32 len + bytes
+ *   FETCH_RESULT        type u8 | - u8 | error i16 | req u32 | part u32 | divergingEpoch i32
+ *                       | highWatermark f64 | logStartOffset f64 | divergingEndOffset f64
+ *                       | records u32 len + bytes   (divergingEpoch -1: the follower's log agrees)
  *   LIST_OFFSETS_RESULT type u8 | - u8 | error i16 | req u32 | part u32 | leaderEpoch i32
  *                       | offset f64 | timestamp f64
  *   WAKE                type u8 | - u8 | - u16 | req u32   (data arrived for a watched fetch)
@@ -46,6 +48,7 @@ export interface ProduceMsg {
   topic: string;
   partition: number;
   leaderEpoch: number;
+  timeoutMs: number;
   records: Uint8Array;
 }
 export interface FetchMsg {
@@ -57,6 +60,8 @@ export interface FetchMsg {
   partition: number;
   offset: number;
   maxBytes: number;
+  replicaId: number;
+  lastFetchedEpoch: number;
 }
 export interface ListOffsetsMsg {
   type: MsgType.LIST_OFFSETS;
@@ -86,6 +91,8 @@ export interface FetchResultMsg {
   error: number;
   highWatermark: number;
   logStartOffset: number;
+  divergingEpoch: number;
+  divergingEndOffset: number;
   records: Uint8Array;
 }
 export interface ListOffsetsResultMsg {
@@ -112,8 +119,9 @@ const decoder = new TextDecoder();
 function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
   switch (m.type) {
     case MsgType.PRODUCE:
-      return 20 + 2 + topicBytes!.length + 4 + m.records.length;
+      return 24 + 2 + topicBytes!.length + 4 + m.records.length;
     case MsgType.FETCH:
+      return 36 + 2 + topicBytes!.length;
     case MsgType.LIST_OFFSETS:
       return 28 + 2 + topicBytes!.length;
     case MsgType.UNWATCH:
@@ -122,7 +130,7 @@ function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
     case MsgType.PRODUCE_RESULT:
       return 40;
     case MsgType.FETCH_RESULT:
-      return 32 + 4 + m.records.length;
+      return 40 + 4 + m.records.length;
     case MsgType.LIST_OFFSETS_RESULT:
       return 32;
   }
@@ -148,7 +156,8 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setUint32(at + 8, m.part, true);
       v.setInt32(at + 12, m.partition, true);
       v.setInt32(at + 16, m.leaderEpoch, true);
-      const p = writeStr(ring, at + 20, topic!);
+      v.setInt32(at + 20, m.timeoutMs, true);
+      const p = writeStr(ring, at + 24, topic!);
       v.setUint32(p, m.records.length, true);
       ring.bytes.set(m.records, p + 4);
       break;
@@ -159,7 +168,9 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setInt32(at + 12, m.partition, true);
       v.setInt32(at + 16, m.maxBytes, true);
       v.setFloat64(at + 20, m.offset, true);
-      writeStr(ring, at + 28, topic!);
+      v.setInt32(at + 28, m.replicaId, true);
+      v.setInt32(at + 32, m.lastFetchedEpoch, true);
+      writeStr(ring, at + 36, topic!);
       break;
     case MsgType.LIST_OFFSETS:
       v.setUint32(at + 8, m.part, true);
@@ -180,10 +191,12 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
     case MsgType.FETCH_RESULT:
       v.setInt16(at + 2, m.error, true);
       v.setUint32(at + 8, m.part, true);
+      v.setInt32(at + 12, m.divergingEpoch, true);
       v.setFloat64(at + 16, m.highWatermark, true);
       v.setFloat64(at + 24, m.logStartOffset, true);
-      v.setUint32(at + 32, m.records.length, true);
-      ring.bytes.set(m.records, at + 36);
+      v.setFloat64(at + 32, m.divergingEndOffset, true);
+      v.setUint32(at + 40, m.records.length, true);
+      ring.bytes.set(m.records, at + 44);
       break;
     case MsgType.LIST_OFFSETS_RESULT:
       v.setInt16(at + 2, m.error, true);
@@ -221,8 +234,8 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
   const req = v.getUint32(at + 4, true);
   switch (type) {
     case MsgType.PRODUCE: {
-      const n = v.getUint16(at + 20, true);
-      const p = at + 22 + n;
+      const n = v.getUint16(at + 24, true);
+      const p = at + 26 + n;
       return {
         type,
         req,
@@ -230,7 +243,8 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         part: v.getUint32(at + 8, true),
         partition: v.getInt32(at + 12, true),
         leaderEpoch: v.getInt32(at + 16, true),
-        topic: readStr(bytes, v, at + 20),
+        timeoutMs: v.getInt32(at + 20, true),
+        topic: readStr(bytes, v, at + 24),
         records: copyOut(bytes, p + 4, v.getUint32(p, true)),
       };
     }
@@ -243,7 +257,9 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         partition: v.getInt32(at + 12, true),
         maxBytes: v.getInt32(at + 16, true),
         offset: v.getFloat64(at + 20, true),
-        topic: readStr(bytes, v, at + 28),
+        replicaId: v.getInt32(at + 28, true),
+        lastFetchedEpoch: v.getInt32(at + 32, true),
+        topic: readStr(bytes, v, at + 36),
       };
     case MsgType.LIST_OFFSETS:
       return {
@@ -273,9 +289,11 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         req,
         part: v.getUint32(at + 8, true),
         error: v.getInt16(at + 2, true),
+        divergingEpoch: v.getInt32(at + 12, true),
         highWatermark: v.getFloat64(at + 16, true),
         logStartOffset: v.getFloat64(at + 24, true),
-        records: copyOut(bytes, at + 36, v.getUint32(at + 32, true)),
+        divergingEndOffset: v.getFloat64(at + 32, true),
+        records: copyOut(bytes, at + 44, v.getUint32(at + 40, true)),
       };
     case MsgType.LIST_OFFSETS_RESULT:
       return {

@@ -6,7 +6,11 @@ import type { LogConfig } from '../workers/partition/log/config.js';
 
 export interface PartitionWorkerData {
   index: number;
+  /** How many partition workers share the partitions. */
+  workers: number;
   nodeId: number;
+  /** replica.lag.time.max.ms */
+  replicaLagTimeMaxMs: number;
   logDir: string;
   logConfig: LogConfig;
   /** The previous shutdown was clean: logs may skip the recovery scan. */
@@ -19,14 +23,27 @@ export interface PartitionWorkerData {
 
 export interface HostedPartition {
   topic: string;
+  /** 32 hex chars */
+  topicId: string;
   partition: number;
+  leader: number;
   leaderEpoch: number;
-  isLeader: boolean;
+  partitionEpoch: number;
+  replicas: number[];
+  isr: number[];
+  /** min.insync.replicas for this topic */
+  minIsr: number;
+}
+
+export interface BrokerEndpoint {
+  id: number;
+  host: string;
+  port: number;
 }
 
 /** main -> worker */
 export type WorkerControl =
-  | { type: 'hosted'; partitions: HostedPartition[]; deletedTopics: string[] }
+  | { type: 'hosted'; partitions: HostedPartition[]; deletedTopics: string[]; brokers: BrokerEndpoint[] }
   | { type: 'shutdown' };
 
 /** worker -> main */
@@ -34,4 +51,6 @@ export type WorkerEvent =
   | { type: 'ready'; partitions: number }
   | { type: 'hosted-applied' }
   | { type: 'stopped' }
+  /** A leader asks the controller to change a partition's ISR (Kafka's AlterPartition). */
+  | { type: 'alter-isr'; topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; isr: number[] }
   | { type: 'fatal'; message: string };

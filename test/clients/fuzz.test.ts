@@ -284,6 +284,7 @@ t.test('broker under hostile input', async (t) => {
     let sent = 0;
     let connections = 0;
     let closedByBroker = 0;
+    let retired = 0;
     const started = Date.now();
     const deadline = started + 70_000;
     const loop = async (): Promise<void> => {
@@ -297,10 +298,13 @@ t.test('broker under hostile input', async (t) => {
           connections++;
           alive = true;
           const mine = s;
-          mine.on('data', () => signal?.());
+          mine.on('data', () => {
+            if (mine === s) signal?.();
+          });
           mine.on('error', () => {});
           mine.on('close', () => {
-            if (mine === s && alive) closedByBroker++;
+            if (mine !== s) return;
+            if (alive) closedByBroker++;
             alive = false;
             signal?.();
           });
@@ -309,15 +313,20 @@ t.test('broker under hostile input', async (t) => {
         const m = random() < 0.2 ? 'none' : pick(MUTATIONS);
         counts.set(m, (counts.get(m) ?? 0) + 1);
         sent++;
-        const settled = new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 15);
+        const answered = new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 15);
           signal = () => {
             clearTimeout(timer);
-            resolve();
+            resolve(true);
           };
         });
         s.write(mutate(g, m));
-        await settled;
+        // Neither an answer nor a close: the broker most likely waits for the rest of a frame
+        // that will never come; the frames after it would only fill that frame, so start over.
+        if (!(await answered) && alive) {
+          alive = false;
+          retired++;
+        }
         signal = undefined;
       }
       if (s) {
@@ -327,7 +336,7 @@ t.test('broker under hostile input', async (t) => {
     };
     await Promise.all(Array.from({ length: CONNECTIONS }, loop));
     const took = Date.now() - started;
-    t.comment(`sent ${sent} frames over ${connections} connections in ${took} ms; ${closedByBroker} closed by the broker`);
+    t.comment(`sent ${sent} frames over ${connections} connections in ${took} ms; ${closedByBroker} closed by the broker, ${retired} left waiting and dropped`);
     t.comment(`mutations: ${[...counts].map(([k, v]) => `${k}=${v}`).join(' ')}`);
     t.equal(sent, FRAMES, `all ${FRAMES} frames sent`);
     t.equal(broker.proc.exitCode, null, 'the broker process is still running');

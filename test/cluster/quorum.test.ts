@@ -121,14 +121,17 @@ t.test('a create that returns success is on every broker, every partition led an
       const m = await metadata(b.port, names);
       return m.topics.every((x) => x.errorCode === ErrorCode.NONE) ? m : undefined;
     }, 50);
+    const problems: string[] = [];
     for (const topic of md.topics) {
-      t.equal(topic.partitions.length, 4, `broker ${b.nodeId}: ${topic.name} has 4 partitions`);
+      if (topic.partitions.length !== 4) problems.push(`${topic.name} has ${topic.partitions.length} partitions`);
       for (const p of topic.partitions) {
-        t.ok(p.leaderId >= 1 && p.leaderId <= 3, `broker ${b.nodeId}: ${topic.name}-${p.partitionIndex} has leader ${p.leaderId}`);
-        t.ok(p.isrNodes.length > 0, `broker ${b.nodeId}: ${topic.name}-${p.partitionIndex} has a non-empty ISR`);
-        t.ok(p.isrNodes.includes(p.leaderId), `broker ${b.nodeId}: ${topic.name}-${p.partitionIndex}'s leader is in its ISR`);
-        t.same(p.replicaNodes, [p.leaderId], `broker ${b.nodeId}: ${topic.name}-${p.partitionIndex} has its one replica on the leader`);
+        const at = `${topic.name}-${p.partitionIndex}`;
+        if (p.leaderId < 1 || p.leaderId > 3) problems.push(`${at} has leader ${p.leaderId}`);
+        if (p.isrNodes.length === 0) problems.push(`${at} has an empty ISR`);
+        else if (!p.isrNodes.includes(p.leaderId)) problems.push(`${at}: leader ${p.leaderId} not in ISR ${p.isrNodes.join(',')}`);
+        if (p.replicaNodes.length !== 1 || p.replicaNodes[0] !== p.leaderId) problems.push(`${at}: replicas ${p.replicaNodes.join(',')}, leader ${p.leaderId}`);
       }
     }
+    t.same(problems, [], `broker ${b.nodeId}: every partition of the five topics has 4 partitions, a live leader, a non-empty ISR holding it`);
   }
 });

@@ -84,7 +84,7 @@ t.test('three drivers replicate, fail over and catch up', async (t) => {
   await until('everyone to know the leader', () => [...drivers.values()].every((d) => d.leaderId === leader.leaderId));
 
   const follower = [...drivers.values()].find((d) => !d.isLeader())!;
-  await t.rejects(follower.propose(enc.encode('x')), NotLeaderError, 'a follower refuses proposals');
+  await t.rejects(follower.propose(enc.encode('x')), { name: 'NotLeaderError' }, 'a follower refuses proposals');
   await follower.propose(enc.encode('x')).catch((err: NotLeaderError) => t.equal(err.leaderId, leader.leaderId, 'and names the leader'));
 
   for (let i = 0; i < 10; i++) await leader.propose(enc.encode(`a${i}`));

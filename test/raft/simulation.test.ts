@@ -372,7 +372,7 @@ if (only !== undefined) {
     else t.pass(`seed ${only} keeps every invariant`);
   });
 } else {
-  const count = Number(process.env.RAFT_SEEDS ?? 1000);
+  const count = Number(process.env.RAFT_SEEDS ?? 2000);
   const base = Number(process.env.RAFT_SEED_BASE ?? Date.now() % 1_000_000);
   t.test(`${count} seeds from ${base}`, async (t) => {
     const started = performance.now();

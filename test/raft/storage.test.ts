@@ -165,12 +165,15 @@ t.test('a node SIGKILLed at random moments keeps everything it acknowledged', as
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  const file = fileURLToPath(import.meta.url);
+  const cache = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../node_modules/.cache');
+  fs.mkdirSync(cache, { recursive: true });
+  const build = fs.mkdtempSync(path.join(cache, 'raft-crash-'));
+  t.teardown(() => fs.rmSync(build, { recursive: true, force: true }));
+  const entry = buildChild(build);
   const acked: string[] = [];
   const rounds = 12;
   for (let round = 0; round <= rounds; round++) {
-    const proc = spawn(process.execPath, [...process.execArgv, file], {
-      env: { ...process.env, RAFT_CRASH_CHILD: dir, RAFT_CRASH_PORT: String(port), RAFT_CRASH_ROUND: String(round) },
+    const proc = spawn(process.execPath, [entry, dir, String(port), String(round)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));

@@ -30,6 +30,7 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
   if (req.sessionId !== 0 && req.sessionEpoch > 0) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
   }
+  const replicaId = h.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
   const names: (string | null)[] = req.topics.map((t) => (byId ? (ctx.metadata.topicById(wireUuidToHex(t.topicId))?.name ?? null) : t.topic));
   const parts: Part[] = [];
   const items: Item[][] = req.topics.map((t, ti) =>
@@ -46,7 +47,16 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
         item.part = parts.length;
         parts.push({
           worker: ctx.workers.ownerOf(name, p.partition),
-          msg: { type: MsgType.FETCH, watch: false, topic: name, partition: p.partition, offset: p.fetchOffset, maxBytes: p.partitionMaxBytes },
+          msg: {
+            type: MsgType.FETCH,
+            watch: false,
+            topic: name,
+            partition: p.partition,
+            offset: p.fetchOffset,
+            maxBytes: p.partitionMaxBytes,
+            replicaId,
+            lastFetchedEpoch: p.lastFetchedEpoch,
+          },
         });
       }
       return item;
@@ -79,6 +89,7 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
             logStartOffset: r ? r.logStartOffset : -1,
             abortedTransactions: null,
             preferredReadReplica: -1,
+            divergingEpoch: r && r.divergingEpoch >= 0 ? { epoch: r.divergingEpoch, endOffset: r.divergingEndOffset } : { epoch: -1, endOffset: -1 },
             currentLeader: { leaderId: meta?.leader ?? -1, leaderEpoch: meta?.leaderEpoch ?? -1 },
             records,
           };

@@ -37,7 +37,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Pr
         slot.part = parts.length;
         parts.push({
           worker: ctx.workers.ownerOf(t.name, p.index),
-          msg: { type: MsgType.PRODUCE, acks, topic: t.name, partition: p.index, leaderEpoch: meta.leaderEpoch, records: p.records },
+          msg: { type: MsgType.PRODUCE, acks, topic: t.name, partition: p.index, leaderEpoch: meta.leaderEpoch, timeoutMs: req.timeoutMs, records: p.records },
         });
       }
       return slot;

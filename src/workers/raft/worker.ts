@@ -11,7 +11,8 @@
  * - Registers this broker with whichever node leads and heartbeats every
  *   `brokerHeartbeatIntervalMs`; registers again when the controller no longer knows it.
  * - Forwards its main thread's requests to the leader when it does not lead, retrying across
- *   leader changes until the request's timeout.
+ *   leader changes until the request's timeout; producer-id blocks are asked for in the name
+ *   of this broker's registration.
  *
  * Messages with the main thread are typed in src/shared/metadata-types.ts; controller RPCs in
  * metadata/rpc.ts. No exception leaves this thread: a request that fails is answered with an
@@ -24,6 +25,7 @@ import { ErrorCode } from '../../shared/errors.js';
 import { childLogger } from '../../shared/logger.js';
 import type {
   AdminRequest,
+  AllocateProducerIdsRequest,
   AlterPartitionRequest,
   MainToRaftMessage,
   RaftToMainMessage,
@@ -288,15 +290,29 @@ class RaftWorker {
     }
   }
 
-  async handleRequest(msg: { type: 'request'; id: number } & (AdminRequest | AlterPartitionRequest)): Promise<void> {
+  async handleRequest(msg: { type: 'request'; id: number } & (AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest)): Promise<void> {
     const { id, type: _type, ...rpc } = msg;
     const deadline = Date.now() + (rpc.timeoutMs > 0 ? rpc.timeoutMs : DEFAULT_REQUEST_TIMEOUT_MS);
     const code = (err: unknown): [number, string] => err instanceof TimeoutError
       ? [ErrorCode.REQUEST_TIMED_OUT, 'The controller did not answer in time.']
       : [ErrorCode.UNKNOWN_SERVER_ERROR, err instanceof Error ? err.message : String(err)];
+    if (rpc.op === 'allocateProducerIds') {
+      const fail = (errorCode: number, errorMessage: string): void =>
+        this.post({ type: 'allocateProducerIdsResponse', id, result: { errorCode, errorMessage, firstProducerId: -1, size: 0 } });
+      if (this.brokerEpoch < 0) return fail(ErrorCode.BROKER_ID_NOT_REGISTERED, 'This broker is not registered yet.');
+      try {
+        const own = { op: rpc.op, brokerId: this.data.nodeId, brokerEpoch: this.brokerEpoch };
+        this.post({ type: 'allocateProducerIdsResponse', id, result: await this.callController(own, deadline, this.stopping.signal) });
+      } catch (err) {
+        fail(...code(err));
+      }
+      return;
+    }
     if (rpc.op === 'alterPartition') {
       try {
-        this.post({ type: 'alterPartitionResponse', id, result: await this.callController(rpc, deadline, this.stopping.signal) });
+        // The ISR change is this broker's: it speaks with its own registration.
+        const own = { ...rpc, brokerId: this.data.nodeId, brokerEpoch: this.brokerEpoch };
+        this.post({ type: 'alterPartitionResponse', id, result: await this.callController(own, deadline, this.stopping.signal) });
       } catch (err) {
         const [errorCode, errorMessage] = code(err);
         this.post({ type: 'alterPartitionResponse', id, result: { errorCode, errorMessage } });
@@ -339,6 +355,7 @@ function decide(controller: Controller, rpc: ControllerRpc, nowMs: number): Deci
     case 'deleteTopics': return controller.deleteTopics(rpc);
     case 'createPartitions': return controller.createPartitions(rpc);
     case 'alterPartition': return controller.alterPartition(rpc);
+    case 'allocateProducerIds': return controller.allocateProducerIds(rpc);
   }
 }
 
@@ -350,9 +367,11 @@ function failAll(req: AdminRequest, errorCode: number, errorMessage: string): To
 }
 
 /** Answers a request that will not be carried out, so that every request gets its response. */
-function refuse(msg: { id: number } & (AdminRequest | AlterPartitionRequest), errorMessage: string): void {
+function refuse(msg: { id: number } & (AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest), errorMessage: string): void {
   const errorCode = ErrorCode.NOT_CONTROLLER;
-  if (msg.op === 'alterPartition') {
+  if (msg.op === 'allocateProducerIds') {
+    postToMain({ type: 'allocateProducerIdsResponse', id: msg.id, result: { errorCode, errorMessage, firstProducerId: -1, size: 0 } });
+  } else if (msg.op === 'alterPartition') {
     postToMain({ type: 'alterPartitionResponse', id: msg.id, result: { errorCode, errorMessage } });
   } else {
     postToMain({ type: 'response', id: msg.id, results: failAll(msg, errorCode, errorMessage) });

@@ -8,6 +8,7 @@
  *     log-start-offset-checkpoint        topic partition offset: first offset kept
  *     <topic>-<partition>/               one PartitionLog (partition-log.ts, segment.ts)
  *       00000000000000000000.log|.index|.timeindex
+ *       00000000000000000000.snapshot    producer state below that offset (producer-snapshot.ts)
  *       leader-epoch-checkpoint
  *
  * Several managers may share a dir, each owning the partitions `owns` accepts; the process
@@ -227,6 +228,7 @@ export class LogManager {
     if (!log) return;
     this.logs.delete(key(topic, partition));
     await log.whenIdle();
+    await log.snapshotsWritten();
     await Promise.all(log.segments.map((s) => s.close()));
     await fs.rm(log.dir, { recursive: true, force: true });
     await syncDir(this.dir);
@@ -273,13 +275,15 @@ export class LogManager {
     await this.groupCommit.drained();
   }
 
-  /** One retention pass over every log (the timer calls this). */
+  /** One retention pass over every log, expiring silent producers too (the timer calls this). */
   async runRetention(now: number): Promise<void> {
     if (this.retentionRunning) return;
     this.retentionRunning = true;
     try {
       for (const log of this.logs.values()) {
         if (log.offline) continue;
+        const expired = log.removeExpiredProducers(now);
+        if (expired > 0) this.logger.info({ log: log.name, producers: expired }, 'expired producer ids forgotten');
         const n = await log.applyRetention(now).catch((err: unknown) => {
           log.goOffline(err);
           return 0;

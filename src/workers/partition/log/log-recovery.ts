@@ -9,6 +9,9 @@
  * rebuilt from the batches. After a clean shutdown only the bytes after the active segment's
  * last index entry are checked, which also yields the log end offset.
  *
+ * The producer state is then rebuilt from the newest producer snapshot at or below the log
+ * end offset and the batch headers after it (producer-state-recovery.ts).
+ *
  * The scan runs on the calling thread rather than in the piscina pool: it is bound by
  * CRC32C at ~0.5 GB/s and reads only what follows the recovery point (one segment tail per
  * log in the normal case); see the storage notes in the LogManager header for the numbers.
@@ -22,6 +25,7 @@ import type { FileIo } from './file-io.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
 import { PartitionLog, type LogHooks } from './partition-log.js';
+import { loadProducerState } from './producer-state-recovery.js';
 import { LogSegment, segmentFileName } from './segment.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
 
@@ -191,12 +195,19 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
   const logStartOffset = Math.min(Math.max(opts.logStartOffset, segments[0]!.baseOffset), logEndOffset);
   epochs.truncateFromEnd(logEndOffset);
   epochs.truncateFromStart(logStartOffset);
+  const producers = await loadProducerState({ dir, segments, io, logStartOffset, logEndOffset, nowMs: Date.now() });
+  if (producers.replayedBatches > 0) {
+    opts.logger.info(
+      { log: path.basename(dir), fromSnapshot: producers.snapshotOffset ?? null, batches: producers.replayedBatches, producers: producers.state.size },
+      'producer state rebuilt from the log',
+    );
+  }
   return new PartitionLog(opts.topic, opts.partition, dir, config, segments, epochs, io, opts.hooks, {
     logStartOffset,
     logEndOffset,
     durableEndOffset: logEndOffset,
     syncEachAppend: opts.syncEachAppend,
-  });
+  }, producers.state);
 }
 
 /** log.roll.ms counts from the first batch of the active segment, which a tail scan may not have seen. */

@@ -14,6 +14,13 @@
  *
  * A disk error takes the log offline: every append waiting on it and every later call
  * answers KAFKA_STORAGE_ERROR. Other logs are not affected.
+ *
+ * Idempotent produce: a client's append is checked against the producer state
+ * (producer-state.ts) before it gets offsets, and the state is updated as the offsets are
+ * assigned, so a retry that arrives while its original is still on its way to the disk is
+ * already recognised. A retry is answered with the original's offsets once the original is
+ * as far along as the retry's acks ask (written, or fsynced). The state is snapshotted
+ * (producer-snapshot.ts) at each segment roll and at close, and rebuilt after a truncation.
  */
 import { ErrorCode } from '../../../shared/errors.js';
 import {
@@ -28,6 +35,9 @@ import {
 import type { LogConfig } from './config.js';
 import type { FileIo } from './file-io.js';
 import type { LeaderEpochCache } from './leader-epoch-cache.js';
+import { loadProducerState } from './producer-state-recovery.js';
+import { deleteSnapshots, encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
+import type { ProducerStateManager } from './producer-state.js';
 import { LogSegment } from './segment.js';
 
 export type Acks = 0 | 1 | -1;
@@ -77,16 +87,25 @@ function errorResult(errorCode: number, logStartOffset: number, errorMessage?: s
   return { errorCode, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset, errorMessage };
 }
 
+/** A retried batch's answer, waiting for its original to be written or fsynced. */
+interface RetryWaiter {
+  lastOffset: number;
+  durable: boolean;
+  done(errorCode: number, errorMessage?: string): void;
+}
+
 export class PartitionLog {
   logStartOffset: number;
   logEndOffset: number;
   writtenEndOffset: number;
-  durableEndOffset: number;
+  private durableEnd: number;
   offline = false;
   private truncating = false;
   private queue: PendingAppend[] = [];
   private writing = false;
   private idleWaiters: Array<() => void> = [];
+  private retryWaiters: RetryWaiter[] = [];
+  private snapshotWrites: Promise<void> = Promise.resolve();
 
   constructor(
     readonly topic: string,
@@ -98,12 +117,23 @@ export class PartitionLog {
     private readonly io: FileIo,
     private readonly hooks: LogHooks,
     opts: { logStartOffset: number; logEndOffset: number; durableEndOffset: number; syncEachAppend: boolean },
+    readonly producers: ProducerStateManager,
   ) {
     this.logStartOffset = opts.logStartOffset;
     this.logEndOffset = opts.logEndOffset;
     this.writtenEndOffset = opts.logEndOffset;
-    this.durableEndOffset = opts.durableEndOffset;
+    this.durableEnd = opts.durableEndOffset;
     this.syncEachAppend = opts.syncEachAppend;
+  }
+
+  /** Set by the group commit after each fsync round; retried batches waiting on it are answered. */
+  get durableEndOffset(): number {
+    return this.durableEnd;
+  }
+
+  set durableEndOffset(offset: number) {
+    this.durableEnd = offset;
+    this.releaseRetries();
   }
 
   /** One append per write: the fsync-per-append mode, kept as the baseline group commit is measured against. */
@@ -126,6 +156,9 @@ export class PartitionLog {
   append(records: Buffer, acks: Acks, leaderEpoch: number): Promise<AppendResult> {
     const checked = this.precheck(records);
     if ('errorCode' in checked) return Promise.resolve(checked);
+    const producers = this.producers.checkAppend(checked.batches, this.logEndOffset);
+    if (producers.kind === 'error') return Promise.resolve(errorResult(producers.errorCode, this.logStartOffset, producers.errorMessage));
+    if (producers.kind === 'duplicate') return this.answerRetry(producers.firstOffset, producers.lastOffset, acks);
     let next = this.logEndOffset;
     for (const b of checked.batches) {
       setBaseOffset(records, b.position, next);
@@ -135,7 +168,39 @@ export class PartitionLog {
       next += b.lastOffsetDelta + 1;
     }
     if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, this.logEndOffset);
-    return this.place(records, checked.batches, this.logEndOffset, next - 1, acks);
+    return this.place(records, checked.batches, this.logEndOffset, next - 1, acks, () => this.producers.commit(producers.updates));
+  }
+
+  /** A retry of batches already placed: their offsets, once the originals got as far as `acks` asks. */
+  private answerRetry(baseOffset: number, lastOffset: number, acks: Acks): Promise<AppendResult> {
+    const result: AppendResult = { errorCode: ErrorCode.NONE, baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffset };
+    const reached = acks === -1 ? this.durableEnd : this.writtenEndOffset;
+    if (acks === 0 || lastOffset < reached) return Promise.resolve(result);
+    return new Promise((resolve) => {
+      this.retryWaiters.push({
+        lastOffset,
+        durable: acks === -1,
+        done: (errorCode, errorMessage) => resolve(errorCode === ErrorCode.NONE ? result : errorResult(errorCode, this.logStartOffset, errorMessage)),
+      });
+    });
+  }
+
+  private releaseRetries(): void {
+    if (this.retryWaiters.length === 0) return;
+    this.retryWaiters = this.retryWaiters.filter((w) => {
+      if (w.lastOffset >= (w.durable ? this.durableEnd : this.writtenEndOffset)) return true;
+      w.done(ErrorCode.NONE);
+      return false;
+    });
+  }
+
+  /** Fails the retries waiting on offsets from `fromOffset` on (the originals are gone). */
+  private failRetries(fromOffset: number, errorCode: number, errorMessage: string): void {
+    this.retryWaiters = this.retryWaiters.filter((w) => {
+      if (w.lastOffset < fromOffset) return true;
+      w.done(errorCode, errorMessage);
+      return false;
+    });
   }
 
   /** Follower path: the batches keep the leader's offsets and epochs and must start at logEndOffset. */
@@ -157,7 +222,9 @@ export class PartitionLog {
         this.leaderEpochCache.assign(b.partitionLeaderEpoch, b.baseOffset);
       }
     }
-    return this.place(records, checked.batches, checked.batches[0]!.baseOffset, expected - 1, 1);
+    return this.place(records, checked.batches, checked.batches[0]!.baseOffset, expected - 1, 1, () => {
+      for (const b of checked.batches) this.producers.replay(b, b.baseOffset);
+    });
   }
 
   private precheck(records: Buffer): AppendResult | { batches: BatchInfo[] } {
@@ -179,13 +246,22 @@ export class PartitionLog {
     return { batches: v.batches };
   }
 
-  private place(records: Buffer, batches: BatchInfo[], baseOffset: number, lastOffset: number, acks: Acks): Promise<AppendResult> {
+  /** `updateProducers` runs once the batches are sure to go in, after a roll (whose snapshot must not hold them). */
+  private place(
+    records: Buffer,
+    batches: BatchInfo[],
+    baseOffset: number,
+    lastOffset: number,
+    acks: Acks,
+    updateProducers: () => void,
+  ): Promise<AppendResult> {
     try {
       this.maybeRoll(records.length, lastOffset, Math.max(...batches.map((b) => b.maxTimestamp)));
     } catch (err) {
       this.goOffline(err);
       return Promise.resolve(errorResult(ErrorCode.KAFKA_STORAGE_ERROR, this.logStartOffset, String(err)));
     }
+    updateProducers();
     const segment = this.active;
     const position = segment.size;
     for (const b of batches) {
@@ -228,7 +304,25 @@ export class PartitionLog {
     if (!full && !old && !offsetOverflow) return;
     seg.sealTimeIndex(seg.lastBatchBaseOffset);
     seg.persistIndexes(this.io).catch((err: unknown) => this.goOffline(err));
+    this.snapshotProducers();
     this.segments.push(LogSegment.createSync(this.dir, this.logEndOffset));
+  }
+
+  /** Snapshots the producer state of every batch placed so far, at the log end offset. */
+  private snapshotProducers(): void {
+    const offset = this.logEndOffset;
+    const bytes = encodeSnapshot(this.producers.entries());
+    this.snapshotWrites = this.snapshotWrites.then(() => writeSnapshot(this.dir, offset, bytes)).catch((err: unknown) => this.goOffline(err));
+  }
+
+  /** Resolves when the producer snapshots started so far are on disk (or failed). */
+  snapshotsWritten(): Promise<void> {
+    return this.snapshotWrites;
+  }
+
+  /** Forgets producers silent for longer than producer.id.expiration.ms. */
+  removeExpiredProducers(nowMs: number): number {
+    return this.producers.removeExpired(nowMs);
   }
 
   private kick(): void {
@@ -260,6 +354,7 @@ export class PartitionLog {
           seg.writtenSize = Math.max(seg.writtenSize, last.position + last.records.length);
         }
         this.writtenEndOffset = Math.max(this.writtenEndOffset, appends[appends.length - 1]!.result.lastOffset + 1);
+        this.releaseRetries();
         this.hooks.written(this, appends, segments);
         for (const seg of segments) seg.release();
         this.writing = false;
@@ -281,6 +376,7 @@ export class PartitionLog {
     this.writing = false;
     const queued = this.queue.splice(0);
     for (const a of queued) a.complete(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name} is offline`);
+    this.failRetries(-1, ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name} is offline`);
     this.notifyIdle();
     this.hooks.offline(this, err);
   }
@@ -410,6 +506,17 @@ export class PartitionLog {
         await seg.recomputeMaxTimestamp(this.io);
       }
       this.setEnd(newEnd);
+      await this.snapshotWrites;
+      const loaded = await loadProducerState({
+        dir: this.dir,
+        segments: this.segments,
+        io: this.io,
+        logStartOffset: this.logStartOffset,
+        logEndOffset: newEnd,
+        nowMs: Date.now(),
+        expirationMs: this.producers.expirationMs,
+      });
+      this.producers.restore(loaded.state.entries());
     } catch (err) {
       this.goOffline(err);
       throw err;
@@ -424,6 +531,9 @@ export class PartitionLog {
     this.segments.push(LogSegment.createSync(this.dir, offset));
     this.logStartOffset = offset;
     this.setEnd(offset);
+    this.producers.restore([]);
+    await this.snapshotWrites;
+    await deleteSnapshots(this.dir, () => true);
     this.hooks.startOffsetChanged(this);
   }
 
@@ -432,6 +542,7 @@ export class PartitionLog {
     this.writtenEndOffset = offset;
     this.durableEndOffset = Math.min(this.durableEndOffset, offset);
     this.leaderEpochCache.truncateFromEnd(offset);
+    this.failRetries(offset, ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.name} was truncated at ${offset}`);
   }
 
   /** Advances the log start offset to `offset` and drops the segments wholly below it. */
@@ -442,6 +553,7 @@ export class PartitionLog {
     if (offset <= this.logStartOffset) return;
     this.logStartOffset = offset;
     this.leaderEpochCache.truncateFromStart(offset);
+    this.producers.truncateHead(offset);
     let n = 0;
     while (n < this.segments.length - 1 && this.segments[n + 1]!.baseOffset <= offset) n++;
     await this.dropOldest(n);
@@ -472,15 +584,20 @@ export class PartitionLog {
     if (newStart > this.logStartOffset) {
       this.logStartOffset = newStart;
       this.leaderEpochCache.truncateFromStart(newStart);
+      this.producers.truncateHead(newStart);
       this.hooks.startOffsetChanged(this);
     }
     return n;
   }
 
+  /** Drops the `n` oldest segments and the producer snapshots below what is left. */
   private async dropOldest(n: number): Promise<void> {
     if (n <= 0) return;
     const removed = this.segments.splice(0, n);
     await Promise.all(removed.map((s) => s.delete()));
+    const first = this.segments[0]!.baseOffset;
+    await this.snapshotWrites;
+    await deleteSnapshots(this.dir, (o) => o < first);
   }
 
   /** Writes pending index entries and fsyncs them (for a recovery point or shutdown). */
@@ -488,11 +605,18 @@ export class PartitionLog {
     await Promise.all(this.segments.map((s) => s.syncIndexes(this.io)));
   }
 
-  /** Shutdown: the active segment's time index gets its final entry, every fd is closed. */
+  /**
+   * Shutdown: the active segment's time index gets its final entry, the producer state a
+   * snapshot at the log end (so the next start replays nothing), every fd is closed.
+   */
   async close(): Promise<void> {
     await this.whenIdle();
     const active = this.active;
     if (!this.offline && !active.isEmpty) active.sealTimeIndex(active.lastBatchBaseOffset);
+    if (!this.offline) {
+      this.snapshotProducers();
+      await this.snapshotWrites;
+    }
     if (!this.offline) await this.syncIndexes();
     await Promise.all(this.segments.map((s) => s.close()));
   }

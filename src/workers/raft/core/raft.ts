@@ -267,7 +267,6 @@ export class Raft {
     const next = this.log.lastIndex() + 1;
     for (const v of this.voters) {
       const pr = new Progress(next);
-      pr.recentActive = true;
       if (v === this.id) {
         pr.match = this.log.stableIndex;
         pr.state = ProgressState.Replicate;

@@ -15,6 +15,10 @@
  * shutdown. Fencing removes the broker from every ISR it is in (except as the last member)
  * and moves its leaderships to a live ISR member, or to -1 when there is none: no unclean
  * election. Unfencing gives the broker back the leaderless partitions whose ISR holds it.
+ *
+ * Producer ids: a registered broker asks for a block of PRODUCER_ID_BLOCK_SIZE ids at a time
+ * and hands them out itself (Kafka's AllocateProducerIds); the block is its own once the
+ * ProducerIdsRecord commits.
  */
 import { ErrorCode } from '../../../shared/errors.js';
 import type {
@@ -24,6 +28,7 @@ import type {
   CreatePartitionsRequest,
   CreateTopicsRequest,
   DeleteTopicsRequest,
+  ProducerIdBlock,
   TopicResult,
 } from '../../../shared/metadata-types.js';
 import type { MetadataImage, PartitionState, TopicState } from './image.js';
@@ -68,6 +73,11 @@ export interface Decision<T> { records: MetadataRecord[]; result: T }
 
 /** More partitions than this in one topic or request is a mistake, not a plan. */
 export const MAX_PARTITIONS = 100_000;
+
+/** Producer ids per allocation, as Kafka's controller hands them out. */
+export const PRODUCER_ID_BLOCK_SIZE = 1000;
+/** Producer ids are int64 on the wire; this broker keeps them exact as numbers. */
+const MAX_PRODUCER_ID = Number.MAX_SAFE_INTEGER;
 
 export class Controller {
   private readonly lastHeartbeatMs = new Map<number, number>();
@@ -308,6 +318,22 @@ export class Controller {
       if (nowMs - last > this.settings.brokerSessionTimeoutMs) return this.fence(broker.id);
     }
     return [];
+  }
+
+  allocateProducerIds(req: { brokerId: number; brokerEpoch: number }): Decision<ProducerIdBlock> {
+    const refuse = (errorCode: number, errorMessage: string): Decision<ProducerIdBlock> => ({
+      records: [],
+      result: { errorCode, errorMessage, firstProducerId: -1, size: 0 },
+    });
+    const broker = this.image.brokers.get(req.brokerId);
+    if (broker === undefined) return refuse(ErrorCode.BROKER_ID_NOT_REGISTERED, `Broker ${req.brokerId} is not registered.`);
+    if (broker.epoch !== req.brokerEpoch) return refuse(ErrorCode.STALE_BROKER_EPOCH, 'Stale broker epoch.');
+    const first = this.image.nextProducerId;
+    if (first > MAX_PRODUCER_ID - PRODUCER_ID_BLOCK_SIZE) return refuse(ErrorCode.UNKNOWN_SERVER_ERROR, 'Producer ids are exhausted.');
+    return {
+      records: [{ type: 'producerIds', brokerId: req.brokerId, brokerEpoch: req.brokerEpoch, nextProducerId: first + PRODUCER_ID_BLOCK_SIZE }],
+      result: { errorCode: ErrorCode.NONE, errorMessage: null, firstProducerId: first, size: PRODUCER_ID_BLOCK_SIZE },
+    };
   }
 
   alterPartition(req: Omit<AlterPartitionRequest, 'op' | 'timeoutMs'>): Decision<AlterPartitionResult> {

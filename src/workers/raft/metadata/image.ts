@@ -37,6 +37,8 @@ export class MetadataImage {
   clusterId = '';
   /** Offset of the last applied entry (0: nothing applied). */
   offset = 0;
+  /** The first producer id no broker has been given yet. */
+  nextProducerId = 0;
   readonly brokers = new Map<number, BrokerState>();
   readonly topicsById = new Map<string, TopicState>();
   readonly topicsByName = new Map<string, TopicState>();
@@ -112,6 +114,10 @@ export class MetadataImage {
       }
       case 'controllerActivation':
         return false;
+      case 'producerIds':
+        if (r.nextProducerId <= this.nextProducerId) return false;
+        this.nextProducerId = r.nextProducerId;
+        return true;
     }
   }
 
@@ -147,6 +153,7 @@ export class MetadataImage {
       }
       for (const [name, value] of t.configs) out.push({ type: 'config', topicId: t.id, name, value });
     }
+    if (this.nextProducerId > 0) out.push({ type: 'producerIds', brokerId: -1, brokerEpoch: -1, nextProducerId: this.nextProducerId });
     return out;
   }
 
@@ -164,6 +171,7 @@ export class MetadataImage {
   restore(data: Uint8Array): void {
     const { offset, records } = decodeImageSnapshot(data);
     this.clusterId = '';
+    this.nextProducerId = 0;
     this.brokers.clear();
     this.topicsById.clear();
     this.topicsByName.clear();

@@ -21,6 +21,9 @@
  * - `rack` is the empty string for "no rack"; `ConfigRecord.remove` marks a deleted key.
  * - `ControllerActivationRecord` changes no state: a new leader's controller commits it first,
  *   which proves every entry of earlier terms is applied before it decides anything.
+ * - `ProducerIdsRecord` hands the producer ids [previous nextProducerId, nextProducerId) to
+ *   the broker named in it (Kafka's AllocateProducerIds): ids are never given out twice, even
+ *   across controller changes, because the next block starts where the committed one ended.
  * - `PartitionChangeRecord.partitionEpoch` is the epoch the change was computed against; the
  *   image applies the change only when it still matches (compare-and-set, as Kafka's
  *   AlterPartition checks the partition epoch), then bumps it. The leader epoch is bumped
@@ -85,12 +88,20 @@ const SCHEMA = {
         ControllerActivationRecord: {
           fields: { controllerId: { type: 'int32', id: 1 }, term: { type: 'double', id: 2 } },
         },
+        ProducerIdsRecord: {
+          fields: {
+            brokerId: { type: 'int32', id: 1 },
+            brokerEpoch: { type: 'double', id: 2 },
+            nextProducerId: { type: 'double', id: 3 },
+          },
+        },
         MetadataRecord: {
           oneofs: {
             record: {
               oneof: [
                 'clusterId', 'registerBroker', 'fenceBroker', 'unfenceBroker', 'topic',
                 'partition', 'partitionChange', 'config', 'removeTopic', 'controllerActivation',
+                'producerIds',
               ],
             },
           },
@@ -105,6 +116,7 @@ const SCHEMA = {
             config: { type: 'ConfigRecord', id: 8 },
             removeTopic: { type: 'RemoveTopicRecord', id: 9 },
             controllerActivation: { type: 'ControllerActivationRecord', id: 10 },
+            producerIds: { type: 'ProducerIdsRecord', id: 11 },
           },
         },
         RecordBatch: { fields: { records: { rule: 'repeated', type: 'MetadataRecord', id: 1 } } },
@@ -142,10 +154,12 @@ export interface PartitionChangeRecord {
 export interface ConfigRecord { type: 'config'; topicId: string; name: string; value: string | null }
 export interface RemoveTopicRecord { type: 'removeTopic'; topicId: string }
 export interface ControllerActivationRecord { type: 'controllerActivation'; controllerId: number; term: number }
+export interface ProducerIdsRecord { type: 'producerIds'; brokerId: number; brokerEpoch: number; nextProducerId: number }
 
 export type MetadataRecord =
   | ClusterIdRecord | RegisterBrokerRecord | FenceBrokerRecord | UnfenceBrokerRecord | TopicRecord
-  | PartitionRecord | PartitionChangeRecord | ConfigRecord | RemoveTopicRecord | ControllerActivationRecord;
+  | PartitionRecord | PartitionChangeRecord | ConfigRecord | RemoveTopicRecord | ControllerActivationRecord
+  | ProducerIdsRecord;
 
 export function idToBytes(hex: string): Uint8Array {
   return Buffer.from(hex, 'hex');
@@ -195,6 +209,8 @@ function toWire(r: MetadataRecord): Record<string, unknown> {
       return { removeTopic: { topicId: idToBytes(r.topicId) } };
     case 'controllerActivation':
       return { controllerActivation: { controllerId: r.controllerId, term: r.term } };
+    case 'producerIds':
+      return { producerIds: { brokerId: r.brokerId, brokerEpoch: r.brokerEpoch, nextProducerId: r.nextProducerId } };
   }
 }
 
@@ -242,6 +258,10 @@ function fromWire(m: WireObject): MetadataRecord | null {
       return { type: 'removeTopic', topicId: bytesToId(m.removeTopic.topicId) };
     case 'controllerActivation':
       return { type: 'controllerActivation', controllerId: m.controllerActivation.controllerId, term: m.controllerActivation.term };
+    case 'producerIds': {
+      const p = m.producerIds;
+      return { type: 'producerIds', brokerId: p.brokerId, brokerEpoch: p.brokerEpoch, nextProducerId: p.nextProducerId };
+    }
     default:
       return null;
   }

@@ -8,7 +8,7 @@
  *           | { status: 'notController' } this node does not lead (any more): ask the new leader
  *           | { status: 'failed', message } the request could not be carried out
  */
-import type { AdminRequest, AlterPartitionRequest, AlterPartitionResult, TopicResult } from '../../../shared/metadata-types.js';
+import type { AdminRequest, AlterPartitionRequest, AlterPartitionResult, ProducerIdBlock, TopicResult } from '../../../shared/metadata-types.js';
 import type { BrokerHeartbeat, BrokerRegistration, HeartbeatReply } from './controller.js';
 
 export interface RegistrationReply { errorCode: number; brokerEpoch: number }
@@ -17,7 +17,8 @@ export type ControllerRpc =
   | { op: 'registerBroker'; registration: BrokerRegistration }
   | { op: 'heartbeat'; heartbeat: BrokerHeartbeat }
   | AdminRequest
-  | AlterPartitionRequest;
+  | AlterPartitionRequest
+  | { op: 'allocateProducerIds'; brokerId: number; brokerEpoch: number };
 
 export interface RpcReplies {
   registerBroker: RegistrationReply;
@@ -26,6 +27,7 @@ export interface RpcReplies {
   deleteTopics: TopicResult[];
   createPartitions: TopicResult[];
   alterPartition: AlterPartitionResult;
+  allocateProducerIds: ProducerIdBlock;
 }
 
 export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
@@ -33,7 +35,9 @@ export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
   | { status: 'notController' }
   | { status: 'failed'; message: string };
 
-const OPS = new Set<string>(['registerBroker', 'heartbeat', 'createTopics', 'deleteTopics', 'createPartitions', 'alterPartition']);
+const OPS = new Set<string>([
+  'registerBroker', 'heartbeat', 'createTopics', 'deleteTopics', 'createPartitions', 'alterPartition', 'allocateProducerIds',
+]);
 const STATUSES = new Set<string>(['ok', 'notController', 'failed']);
 
 const encoder = new TextEncoder();

@@ -8,6 +8,7 @@ export const FRAME_PREFIX_BYTES = 4;
 export class FrameTooLargeError extends Error {
   constructor(readonly length: number, readonly max: number) {
     super(`frame of ${length} bytes exceeds the maximum of ${max}`);
+    this.name = 'FrameTooLargeError';
   }
 }
 

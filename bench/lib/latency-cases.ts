@@ -1,0 +1,78 @@
+/**
+ * One acks=all latency run at a fixed rate: a fresh topic, an open-loop load (load.ts)
+ * against its partition leaders, the topic deleted afterwards. Shared by bench/acks-all and
+ * bench/compare.
+ */
+import { createTopic, deleteTopic } from './cluster.js';
+import { runLoad, type LoadReport } from './load-run.js';
+import { planConnections } from './plan.js';
+import type { Cell } from './table.js';
+
+export interface LatencySettings {
+  bootstrap: string;
+  brokerPids: number[];
+  recordSize: number;
+  partitions: number;
+  recordsPerBatch: number;
+  connectionsPerBroker: number;
+  threads: number;
+  warmupMs: number;
+  durationMs: number;
+  drainMs: number;
+  replicationFactor: number;
+  topicConfigs: Record<string, string>;
+  topicPrefix: string;
+}
+
+export interface LatencyRow {
+  /** Scheduled records per second. */
+  rate: number;
+  report: LoadReport;
+}
+
+export async function runLatencyCase(rate: number, s: LatencySettings): Promise<LatencyRow> {
+  const topic = `${s.topicPrefix}-${s.recordSize}b-${s.partitions}p-${Math.round(rate)}rps-${Date.now()}`;
+  const layout = await createTopic(s.bootstrap, topic, s.partitions, s.replicationFactor, s.topicConfigs);
+  try {
+    const report = await runLoad({
+      mode: 'open',
+      connections: planConnections(layout, s.connectionsPerBroker),
+      topic,
+      acks: -1,
+      recordSize: s.recordSize,
+      recordsPerBatch: s.recordsPerBatch,
+      inFlight: 0,
+      rate,
+      warmupMs: s.warmupMs,
+      durationMs: s.durationMs,
+      drainMs: s.drainMs,
+    }, { threads: s.threads, brokerPids: s.brokerPids });
+    return { rate, report };
+  } finally {
+    const err = await deleteTopic(s.bootstrap, topic);
+    if (err) console.error(err);
+  }
+}
+
+export const LATENCY_HEADERS = ['rate rec/s', 'achieved rec/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'p99 sched ms', 'samples', 'errors'];
+
+function ms(us: number | undefined): number | null {
+  return us === undefined ? null : us / 1000;
+}
+
+export function latencyCells(r: LatencyRow): Cell[] {
+  const h = r.report.latency;
+  const s = r.report.scheduled;
+  const errs = Object.entries(r.report.errors).map(([k, v]) => `${k} x${v}`).join('; ');
+  return [
+    Math.round(r.rate),
+    r.report.recordsPerSec,
+    ms(h?.getValueAtPercentile(50)),
+    ms(h?.getValueAtPercentile(99)),
+    ms(h?.getValueAtPercentile(99.9)),
+    ms(h?.maxValue),
+    ms(s?.getValueAtPercentile(99)),
+    h?.totalCount ?? 0,
+    errs || '0',
+  ];
+}

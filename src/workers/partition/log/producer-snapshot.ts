@@ -1,0 +1,132 @@
+/**
+ * Producer-state snapshots: `<offset>.snapshot` in the partition dir (the offset in 20
+ * zero-padded digits, like segment names), holding the producer state (producer-state.ts)
+ * of every batch below that offset. Written when a segment rolls (at the new segment's base
+ * offset) and at a clean close (at the log end offset), so that recovery replays at most the
+ * active segment's batch headers instead of the whole log, as Kafka's snapshots do.
+ *
+ * Layout, big-endian:
+ *
+ *    0  version        int16   1
+ *    2  crc            uint32  CRC32C of bytes [6, end)
+ *    6  producerCount  int32
+ *   10  producers, each:
+ *         producerId int64 | epoch int16 | lastTimestamp int64 | batchCount int8 (1..5)
+ *         batches, oldest first, each:
+ *           firstSeq int32 | lastSeq int32 | firstOffset int64 | lastOffset int64 | timestamp int64
+ *
+ * Kafka's own snapshot keeps only each producer's last batch; this one keeps the five the
+ * duplicate check uses, so a retry still finds its batch after a restart.
+ *
+ * A file is written whole to `<name>.tmp`, fsynced, renamed and its dir fsynced: a crash
+ * leaves the old set of snapshots or the new one. A file that fails its CRC is ignored.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { crc32c } from '../../../shared/crc32c.js';
+import { syncDir } from './checkpoint-file.js';
+import { BATCHES_PER_PRODUCER, type BatchMetadata, type ProducerEntry } from './producer-state.js';
+
+const VERSION = 1;
+const HEADER_SIZE = 10;
+const PRODUCER_SIZE = 8 + 2 + 8 + 1;
+const BATCH_SIZE = 4 + 4 + 8 + 8 + 8;
+const SNAPSHOT_PATTERN = /^(\d{20})\.snapshot$/;
+
+export function snapshotFileName(offset: number): string {
+  return `${String(offset).padStart(20, '0')}.snapshot`;
+}
+
+export function encodeSnapshot(entries: readonly ProducerEntry[]): Buffer {
+  let size = HEADER_SIZE;
+  for (const e of entries) size += PRODUCER_SIZE + e.batches.length * BATCH_SIZE;
+  const buf = Buffer.alloc(size);
+  buf.writeInt16BE(VERSION, 0);
+  buf.writeInt32BE(entries.length, 6);
+  let p = HEADER_SIZE;
+  for (const e of entries) {
+    buf.writeBigInt64BE(BigInt(e.producerId), p);
+    buf.writeInt16BE(e.epoch, p + 8);
+    buf.writeBigInt64BE(BigInt(e.lastTimestamp), p + 10);
+    buf.writeInt8(e.batches.length, p + 18);
+    p += PRODUCER_SIZE;
+    for (const b of e.batches) {
+      buf.writeInt32BE(b.firstSeq, p);
+      buf.writeInt32BE(b.lastSeq, p + 4);
+      buf.writeBigInt64BE(BigInt(b.firstOffset), p + 8);
+      buf.writeBigInt64BE(BigInt(b.lastOffset), p + 16);
+      buf.writeBigInt64BE(BigInt(b.timestamp), p + 24);
+      p += BATCH_SIZE;
+    }
+  }
+  buf.writeUInt32BE(crc32c(buf, 6, size), 2);
+  return buf;
+}
+
+/** The entries, or undefined when the bytes are not a whole snapshot of a known version. */
+export function decodeSnapshot(buf: Buffer): ProducerEntry[] | undefined {
+  if (buf.length < HEADER_SIZE || buf.readInt16BE(0) !== VERSION) return undefined;
+  if (crc32c(buf, 6, buf.length) !== buf.readUInt32BE(2)) return undefined;
+  const count = buf.readInt32BE(6);
+  const entries: ProducerEntry[] = [];
+  let p = HEADER_SIZE;
+  for (let i = 0; i < count; i++) {
+    if (p + PRODUCER_SIZE > buf.length) return undefined;
+    const producerId = Number(buf.readBigInt64BE(p));
+    const epoch = buf.readInt16BE(p + 8);
+    const lastTimestamp = Number(buf.readBigInt64BE(p + 10));
+    const n = buf.readInt8(p + 18);
+    p += PRODUCER_SIZE;
+    if (n < 1 || n > BATCHES_PER_PRODUCER || p + n * BATCH_SIZE > buf.length) return undefined;
+    const batches: BatchMetadata[] = [];
+    for (let j = 0; j < n; j++) {
+      batches.push({
+        firstSeq: buf.readInt32BE(p),
+        lastSeq: buf.readInt32BE(p + 4),
+        firstOffset: Number(buf.readBigInt64BE(p + 8)),
+        lastOffset: Number(buf.readBigInt64BE(p + 16)),
+        timestamp: Number(buf.readBigInt64BE(p + 24)),
+      });
+      p += BATCH_SIZE;
+    }
+    entries.push({ producerId, epoch, batches, lastTimestamp });
+  }
+  return p === buf.length ? entries : undefined;
+}
+
+/** Offsets of the snapshots in `dir`, ascending. */
+export async function listSnapshots(dir: string): Promise<number[]> {
+  const names = await fs.readdir(dir);
+  const offsets: number[] = [];
+  for (const n of names) {
+    const m = SNAPSHOT_PATTERN.exec(n);
+    if (m) offsets.push(Number(m[1]));
+  }
+  return offsets.sort((a, b) => a - b);
+}
+
+export async function writeSnapshot(dir: string, offset: number, bytes: Buffer): Promise<void> {
+  const file = path.join(dir, snapshotFileName(offset));
+  const tmp = `${file}.tmp`;
+  const fh = await fs.open(tmp, 'w');
+  try {
+    await fh.writeFile(bytes);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await fs.rename(tmp, file);
+  await syncDir(dir);
+}
+
+/** The snapshot's entries; undefined when the file is missing or damaged. */
+export async function readSnapshot(dir: string, offset: number): Promise<ProducerEntry[] | undefined> {
+  const bytes = await fs.readFile(path.join(dir, snapshotFileName(offset))).catch(() => undefined);
+  return bytes === undefined ? undefined : decodeSnapshot(bytes);
+}
+
+/** Deletes the snapshots whose offset `doomed` accepts. */
+export async function deleteSnapshots(dir: string, doomed: (offset: number) => boolean): Promise<void> {
+  const offsets = (await listSnapshots(dir)).filter(doomed);
+  await Promise.all(offsets.map((o) => fs.rm(path.join(dir, snapshotFileName(o)), { force: true })));
+}

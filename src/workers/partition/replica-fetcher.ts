@@ -1,0 +1,233 @@
+/**
+ * A follower's fetcher: one per (partition worker, leader broker). It sends Fetch requests
+ * (v12, with this broker's replica id) for every partition it follows on that leader over one
+ * connection, appends what comes back byte for byte with the leader's offsets, and fetches on
+ * from an offset only once it is fsynced — so the leader counts a follower's position only for
+ * data that is durable on it.
+ *
+ * Divergence after a leader change: each fetch names the epoch of the follower's last batch
+ * (lastFetchedEpoch); a leader whose log disagrees answers with a diverging epoch and end
+ * offset, and the follower truncates to that point before it fetches again.
+ */
+import net from 'node:net';
+import { ErrorCode } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { encodeRequestFrame } from '../../shared/protocol/frames.js';
+import { decodeResponseHeader } from '../../shared/protocol/headers.js';
+import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
+import { decodeFetchResponse, type FetchResponse } from '../../shared/protocol/generated/fetch-response.js';
+import { Reader } from '../../shared/protocol/reader.js';
+import type { LogManager } from './log/log-manager.js';
+import type { PartitionLog } from './log/partition-log.js';
+
+const FETCH_VERSION = 12;
+const MAX_WAIT_MS = 500;
+const PARTITION_MAX_BYTES = 1024 * 1024;
+const RESPONSE_MAX_BYTES = 16 * 1024 * 1024;
+const BACKOFF_MS = 200;
+
+export interface FollowedPartition {
+  log: PartitionLog;
+  /** The leader epoch metadata gives this partition now. */
+  leaderEpoch: number;
+}
+
+export interface FetcherHooks {
+  /** Resolves once the log is fsynced up to `offset`. */
+  durable(log: PartitionLog, offset: number): Promise<void>;
+  /** The leader's high watermark, as far as this follower holds the data. */
+  highWatermark(log: PartitionLog, hw: number): void;
+}
+
+export class ReplicaFetcher {
+  private partitions = new Map<string, FollowedPartition>();
+  private socket: net.Socket | undefined;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private correlationId = 0;
+  private pending: { id: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(
+    readonly leaderId: number,
+    private endpoint: { host: string; port: number },
+    private readonly nodeId: number,
+    private readonly manager: LogManager,
+    private readonly hooks: FetcherHooks,
+    private readonly log: Logger,
+  ) {
+    void this.run();
+  }
+
+  setEndpoint(host: string, port: number): void {
+    if (host === this.endpoint.host && port === this.endpoint.port) return;
+    this.endpoint = { host, port };
+    this.socket?.destroy();
+  }
+
+  setPartitions(parts: Map<string, FollowedPartition>): void {
+    this.partitions = parts;
+    this.wake?.();
+  }
+
+  get size(): number {
+    return this.partitions.size;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.socket?.destroy();
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      if (this.partitions.size === 0) {
+        await new Promise<void>((r) => (this.wake = r));
+        this.wake = undefined;
+        continue;
+      }
+      try {
+        await this.fetchOnce();
+      } catch (e) {
+        if (this.stopped) return;
+        this.log.debug({ leader: this.leaderId, err: (e as Error).message }, 'replica fetch failed');
+        this.socket?.destroy();
+        this.socket = undefined;
+        await sleep(BACKOFF_MS);
+      }
+    }
+  }
+
+  private async fetchOnce(): Promise<void> {
+    const parts = [...this.partitions.values()];
+    const byTopic = new Map<string, FollowedPartition[]>();
+    for (const p of parts) {
+      const list = byTopic.get(p.log.topic);
+      if (list) list.push(p);
+      else byTopic.set(p.log.topic, [p]);
+    }
+    const body = {
+      replicaId: this.nodeId,
+      maxWaitMs: MAX_WAIT_MS,
+      minBytes: 1,
+      maxBytes: RESPONSE_MAX_BYTES,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [...byTopic].map(([topic, ps]) => ({
+        topic,
+        partitions: ps.map((p) => ({
+          partition: p.log.partition,
+          currentLeaderEpoch: p.leaderEpoch,
+          fetchOffset: p.log.logEndOffset,
+          lastFetchedEpoch: p.log.leaderEpochCache.latestEpoch(),
+          logStartOffset: p.log.logStartOffset,
+          partitionMaxBytes: PARTITION_MAX_BYTES,
+        })),
+      })),
+    };
+    const res = await this.call(body);
+    let backoff = false;
+    for (const t of res.responses) {
+      for (const r of t.partitions) {
+        const p = this.partitions.get(`${t.topic}\0${r.partitionIndex}`);
+        if (!p || p.log.offline) continue;
+        if (r.errorCode !== ErrorCode.NONE) {
+          backoff = true;
+          if (r.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER && r.errorCode !== ErrorCode.FENCED_LEADER_EPOCH && r.errorCode !== ErrorCode.UNKNOWN_LEADER_EPOCH) {
+            this.log.warn({ leader: this.leaderId, log: p.log.name, errorCode: r.errorCode }, 'replica fetch error');
+          }
+          continue;
+        }
+        await this.applyPartition(p, r.divergingEpoch, r.records, r.highWatermark);
+      }
+    }
+    if (backoff) await sleep(BACKOFF_MS);
+  }
+
+  private async applyPartition(
+    p: FollowedPartition,
+    diverging: { epoch: number; endOffset: number },
+    records: Buffer | null,
+    leaderHw: number,
+  ): Promise<void> {
+    const log = p.log;
+    if (diverging.epoch >= 0) {
+      const local = log.endOffsetForEpoch(diverging.epoch);
+      const to = Math.max(log.logStartOffset, Math.min(diverging.endOffset, local.endOffset, log.logEndOffset));
+      this.log.info({ log: log.name, leader: this.leaderId, epoch: diverging.epoch, truncateTo: to }, 'follower log diverged: truncating');
+      await log.truncateTo(to);
+      return;
+    }
+    if (records && records.length > 0) {
+      const r = await this.manager.appendAsFollower(log, records);
+      if (r.errorCode !== ErrorCode.NONE) {
+        this.log.warn({ log: log.name, errorCode: r.errorCode, err: r.errorMessage }, 'follower append failed');
+        return;
+      }
+      await this.hooks.durable(log, r.lastOffset + 1);
+    }
+    this.hooks.highWatermark(log, Math.min(leaderHw, log.durableEndOffset));
+  }
+
+  private async connect(): Promise<net.Socket> {
+    if (this.socket && !this.socket.destroyed) return this.socket;
+    const s = net.connect(this.endpoint.port, this.endpoint.host);
+    s.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
+    this.chunks = [];
+    this.buffered = 0;
+    s.on('data', (b: Buffer) => this.onData(b));
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      this.pending?.reject(new Error('connection to leader closed'));
+      this.pending = undefined;
+      if (this.socket === s) this.socket = undefined;
+    });
+    this.socket = s;
+    return s;
+  }
+
+  private onData(b: Buffer): void {
+    this.chunks.push(b);
+    this.buffered += b.length;
+    if (this.buffered < 4) return;
+    const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks, 4);
+    const size = head.readInt32BE(0);
+    if (this.buffered < 4 + size) return;
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+    const frame = all.subarray(4, 4 + size);
+    const rest = all.subarray(4 + size);
+    this.chunks = rest.length ? [rest] : [];
+    this.buffered = rest.length;
+    const p = this.pending;
+    this.pending = undefined;
+    p?.resolve(frame);
+  }
+
+  private async call(body: object): Promise<FetchResponse> {
+    const s = await this.connect();
+    const id = (this.correlationId = (this.correlationId + 1) & 0x7fffffff);
+    const frame = await new Promise<Buffer>((resolve, reject) => {
+      this.pending = { id, resolve, reject };
+      s.cork();
+      for (const c of encodeRequestFrame(ApiKey.Fetch, FETCH_VERSION, id, `replica-${this.nodeId}`, body)) s.write(c);
+      s.uncork();
+    });
+    const r = new Reader(frame);
+    const h = decodeResponseHeader(r, ApiKey.Fetch, FETCH_VERSION);
+    if (h.correlationId !== id) throw new Error(`correlation id ${h.correlationId}, expected ${id}`);
+    const res = decodeFetchResponse(r, FETCH_VERSION);
+    if (res.errorCode !== ErrorCode.NONE) throw new Error(`fetch from leader ${this.leaderId} failed with error ${res.errorCode}`);
+    return res;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

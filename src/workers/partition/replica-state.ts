@@ -1,0 +1,113 @@
+/**
+ * The leader's view of one partition's replicas: the rules for the high watermark and the
+ * in-sync replica set, as pure logic (no clock, no I/O: times are passed in).
+ *
+ * - A follower's position is the fetch offset it sends. Followers fetch only from offsets they
+ *   have fsynced, and the leader counts its own durable end offset, so everything below the
+ *   high watermark is on disk on every in-sync replica: acks=all means durable on the ISR.
+ * - High watermark = min over the ISR of those positions; it never moves backwards.
+ * - Caught up (Kafka's rule): a fetch at or past the leader's end offset at that moment, or at
+ *   or past the end offset the leader had at the follower's previous fetch, counts as caught up
+ *   as of that fetch. A follower not caught up for `replica.lag.time.max.ms` leaves the ISR.
+ * - A follower outside the ISR whose position reaches the high watermark joins it again. A
+ *   position is only ever recorded from a fetch whose history matched the leader's (a
+ *   diverging follower is told to truncate first), so reaching the mark means holding it.
+ */
+
+interface Follower {
+  position: number;
+  lastCaughtUpMs: number;
+  lastFetchMs: number;
+  lastFetchLeaderEnd: number;
+}
+
+export class LeaderReplicaState {
+  private readonly followers = new Map<number, Follower>();
+  private hw: number;
+
+  constructor(
+    readonly nodeId: number,
+    readonly replicas: readonly number[],
+    /** The committed ISR, as metadata says. */
+    private committedIsr: readonly number[],
+    highWatermark: number,
+    nowMs: number,
+  ) {
+    this.hw = highWatermark;
+    for (const r of replicas) {
+      if (r === nodeId) continue;
+      // A follower gets a full lag window from the moment this leadership starts.
+      this.followers.set(r, { position: -1, lastCaughtUpMs: nowMs, lastFetchMs: -1, lastFetchLeaderEnd: -1 });
+    }
+  }
+
+  get isr(): readonly number[] {
+    return this.committedIsr;
+  }
+
+  /** A newer committed ISR (same leadership): progress is kept, the mark may move. */
+  setIsr(isr: readonly number[], leaderDurableEnd: number): boolean {
+    this.committedIsr = isr;
+    return this.advance(leaderDurableEnd);
+  }
+
+  get highWatermark(): number {
+    return this.hw;
+  }
+
+  isReplica(id: number): boolean {
+    return this.followers.has(id);
+  }
+
+  /** Records a follower fetch at `fetchOffset`; returns true when the high watermark moved. */
+  followerFetched(id: number, fetchOffset: number, leaderEnd: number, leaderDurableEnd: number, nowMs: number): boolean {
+    const f = this.followers.get(id);
+    if (!f) return false;
+    f.position = fetchOffset;
+    if (fetchOffset >= leaderEnd) f.lastCaughtUpMs = nowMs;
+    else if (f.lastFetchMs >= 0 && fetchOffset >= f.lastFetchLeaderEnd) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, f.lastFetchMs);
+    f.lastFetchMs = nowMs;
+    f.lastFetchLeaderEnd = leaderEnd;
+    return this.advance(leaderDurableEnd);
+  }
+
+  /** Recomputes the high watermark after the leader's own durable end moved. */
+  advance(leaderDurableEnd: number): boolean {
+    let min = leaderDurableEnd;
+    for (const id of this.committedIsr) {
+      if (id === this.nodeId) continue;
+      const f = this.followers.get(id);
+      // An ISR member that has not fetched under this leader yet holds the mark where it is.
+      if (!f || f.position < 0) return false;
+      min = Math.min(min, f.position);
+    }
+    if (min <= this.hw) return false;
+    this.hw = min;
+    return true;
+  }
+
+  /**
+   * The ISR this leader should propose, or null when it should stay as it is: laggards leave,
+   * followers that reached the high watermark join.
+   */
+  proposedIsr(nowMs: number, lagMaxMs: number): number[] | null {
+    const next: number[] = [];
+    let changed = false;
+    for (const r of this.replicas) {
+      if (r === this.nodeId) {
+        next.push(r);
+        continue;
+      }
+      const f = this.followers.get(r)!;
+      const inIsr = this.committedIsr.includes(r);
+      if (inIsr) {
+        if (nowMs - f.lastCaughtUpMs > lagMaxMs) changed = true;
+        else next.push(r);
+      } else if (f.position >= 0 && f.position >= this.hw) {
+        next.push(r);
+        changed = true;
+      }
+    }
+    return changed ? next : null;
+  }
+}

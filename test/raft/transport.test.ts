@@ -1,0 +1,91 @@
+/**
+ * The raft transport: frames cut correctly wherever the stream splits, the size limit
+ * is enforced from the length prefix alone, and a bad frame closes only its connection.
+ */
+import net from 'node:net';
+import t from 'tap';
+import { pino } from 'pino';
+import { message, MessageType } from '../../src/workers/raft/core/types.js';
+import { FrameDecoder, encodeFrame } from '../../src/workers/raft/transport/frame-decoder.js';
+import { TcpTransport } from '../../src/workers/raft/transport/tcp-transport.js';
+import { type Envelope, decodeEnvelope, encodeEnvelope } from '../../src/workers/raft/transport/wire.js';
+
+const logger = pino({ level: 'silent' });
+
+t.test('frames survive being split at every byte position', async (t) => {
+  const payloads = [Buffer.from('a'), Buffer.alloc(0), Buffer.from('hello raft'), Buffer.alloc(300, 7)];
+  const stream = Buffer.concat(payloads.map((p) => encodeFrame(p)));
+  for (let cut = 0; cut <= stream.length; cut++) {
+    const d = new FrameDecoder(1024);
+    const got = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
+    if (got.length !== payloads.length || got.some((g, i) => !g.equals(payloads[i]))) {
+      t.fail(`split at ${cut}`);
+      return;
+    }
+  }
+  t.pass('every split point yields the same frames');
+});
+
+t.test('an oversized length is refused before its bytes are buffered', async (t) => {
+  const d = new FrameDecoder(100);
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(101);
+  t.throws(() => d.push(head), { name: 'FrameTooLargeError', length: 101 });
+});
+
+t.test('raft messages round-trip through the wire schema', async (t) => {
+  const m = message({
+    type: MessageType.Append,
+    from: 3,
+    to: 1,
+    term: 2 ** 40,
+    index: 7,
+    logTerm: 2,
+    commit: 6,
+    entries: [{ index: 8, term: 2 ** 40, data: new Uint8Array([1, 2, 3]) }],
+  });
+  const back = decodeEnvelope(encodeEnvelope({ from: 3, kind: 'raft', raft: m }));
+  t.equal(back.kind, 'raft');
+  if (back.kind !== 'raft') return;
+  t.same({ ...back.raft, entries: back.raft.entries.map((e) => ({ ...e, data: [...e.data] })) }, { ...m, entries: [{ index: 8, term: 2 ** 40, data: [1, 2, 3] }] });
+});
+
+t.test('a bad frame closes that connection only', async (t) => {
+  const ports = await Promise.all(
+    [0, 1].map(async () => {
+      const s = net.createServer();
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      const port = (s.address() as net.AddressInfo).port;
+      await new Promise<void>((r) => s.close(() => r()));
+      return port;
+    }),
+  );
+  const peers = [
+    { id: 1, host: '127.0.0.1', port: ports[0] },
+    { id: 2, host: '127.0.0.1', port: ports[1] },
+  ];
+  const received: Envelope[] = [];
+  const a = new TcpTransport({ nodeId: 1, peers, listen: { host: '127.0.0.1', port: ports[0] }, logger, onEnvelope: (e) => received.push(e) });
+  const b = new TcpTransport({ nodeId: 2, peers, listen: { host: '127.0.0.1', port: ports[1] }, logger, onEnvelope: () => {} });
+  await a.start();
+  await b.start();
+  t.teardown(async () => {
+    await a.stop();
+    await b.stop();
+  });
+  const hb = { from: 2, kind: 'raft', raft: message({ type: MessageType.Heartbeat, from: 2, to: 1, term: 1 }) } as const;
+  const deadline = Date.now() + 3000;
+  while (!b.send(1, hb) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.equal(received.length, 1, 'a good frame arrives');
+
+  const rogue = net.connect(ports[0], '127.0.0.1');
+  const closed = new Promise<void>((r) => rogue.on('close', () => r()));
+  rogue.on('error', () => {});
+  rogue.write(encodeFrame(Buffer.from([0xff, 0xff, 0xff])));
+  await closed;
+  t.pass('the bad connection is closed');
+  b.send(1, hb);
+  while (received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.equal(received.length, 2, 'the good connection keeps delivering');
+});
