@@ -12,6 +12,7 @@
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { acksList, numberList } from './lib/args.js';
 import { startKafka, startOurs, type RunningBroker } from './lib/brokers.js';
@@ -46,6 +47,7 @@ const { values: v } = parseArgs({
     'our-port': { type: 'string', default: '39192' },
     'kafka-port': { type: 'string', default: '39092' },
     'data-dir': { type: 'string', default: '/tmp/bench-compare' },
+    'broker-main': { type: 'string', default: 'dist/main.js' },
     results: { type: 'string', default: 'bench/RESULTS.md' },
     'plots-dir': { type: 'string', default: 'bench/results' },
   },
@@ -70,7 +72,7 @@ const log = (s: string) => console.log(s);
 mkdirSync(dataDir, { recursive: true });
 mkdirSync(plotsDir, { recursive: true });
 log(`starting this broker on ${v['our-port']} and Kafka on ${v['kafka-port']} (data under ${dataDir})`);
-const ours = await startOurs({ port: Number(v['our-port']), dataDir: `${dataDir}/ours`, logFile: `${dataDir}/ours.log` });
+const ours = await startOurs({ port: Number(v['our-port']), dataDir: `${dataDir}/ours`, logFile: `${dataDir}/ours.log`, main: resolve(v['broker-main']!) });
 let kafka: RunningBroker | null = null;
 try {
   kafka = await startKafka({ brokers: 1, port: Number(v['kafka-port']), dataDir: `${dataDir}/kafka1`, heap: '1g' });
@@ -293,7 +295,7 @@ bash bench/peers/kafka/fetch.sh
 ${commandLine}
 \`\`\`
 
-This broker: \`node dist/main.js --override log.dirs=${dataDir}/ours --override listeners=PLAINTEXT://127.0.0.1:${v['our-port']},CONTROLLER://127.0.0.1:${Number(v['our-port']) + 1} --override controller.quorum.voters=1@127.0.0.1:${Number(v['our-port']) + 1}\` (defaults otherwise: one partition worker per core).
+This broker: \`node ${v['broker-main']} --override log.dirs=${dataDir}/ours --override listeners=PLAINTEXT://127.0.0.1:${v['our-port']},CONTROLLER://127.0.0.1:${Number(v['our-port']) + 1} --override controller.quorum.voters=1@127.0.0.1:${Number(v['our-port']) + 1}\` (defaults otherwise: one partition worker per core).
 Kafka: \`bench/peers/kafka/start.sh --brokers 1 --port ${v['kafka-port']} --heap 1g\` (KRaft, combined broker+controller, G1, otherwise Kafka's defaults);
 three brokers: \`start.sh --brokers 3 --port ${Number(v['kafka-port']) + 10} --heap 512m\`.
 

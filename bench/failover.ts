@@ -31,7 +31,7 @@ const { values } = parseArgs({
 const KILLS = Number(values.kills);
 const CREATES = Number(values.creates);
 const ELECTION_TIMEOUT_MS = Number(values['election-timeout-ms']);
-const SETTINGS = { ...CLUSTER_SETTINGS, 'controller.quorum.election.timeout.ms': ELECTION_TIMEOUT_MS };
+const SETTINGS: Record<string, string | number> = { ...CLUSTER_SETTINGS, 'controller.quorum.election.timeout.ms': ELECTION_TIMEOUT_MS };
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;

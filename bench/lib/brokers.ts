@@ -42,13 +42,15 @@ export interface OursOptions {
   /** Extra NODE_OPTIONS for the broker process, e.g. --cpu-prof. */
   nodeOptions?: string;
   logFile: string;
+  /** The broker's entry point; dist/main.js of this tree unless given. */
+  main?: string;
 }
 
 export async function startOurs(o: OursOptions): Promise<RunningBroker> {
   for (const p of [o.port, o.port + 1]) if (await portOpen(p)) throw new Error(`port ${p} is already in use`);
   rmSync(o.dataDir, { recursive: true, force: true });
   const args = [
-    `${ROOT}dist/main.js`,
+    o.main ?? `${ROOT}dist/main.js`,
     '--override', `log.dirs=${o.dataDir}`,
     '--override', `listeners=PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.port + 1}`,
     '--override', `controller.quorum.voters=1@127.0.0.1:${o.port + 1}`,

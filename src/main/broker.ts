@@ -15,6 +15,7 @@ import type { LogConfig } from '../workers/partition/log/config.js';
 import { CLEAN_SHUTDOWN_FILE } from '../workers/partition/log/log-manager.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
+import { GroupCoordinator } from './groups/coordinator.js';
 import { MetadataCache } from './metadata-cache.js';
 import { PartitionWorkers } from './partition-workers.js';
 import { RaftClient } from './raft-client.js';
@@ -25,6 +26,7 @@ export class Broker {
   private readonly servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
   private hostedChain: Promise<void> = Promise.resolve();
+  private groups: GroupCoordinator | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -60,6 +62,7 @@ export class Broker {
           brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
           brokerHeartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
           electionTimeoutMs: config.electionTimeoutMs,
+          autoLeaderRebalance: config.autoLeaderRebalance,
         },
       },
       log,
@@ -117,13 +120,10 @@ export class Broker {
   }
 
   private async listen(): Promise<void> {
-    const dispatcher = new Dispatcher({
-      config: this.config,
-      metadata: this.metadata,
-      raft: this.raft,
-      workers: this.workers,
-      hostedApplied: () => this.hostedChain,
-    });
+    const deps = { config: this.config, metadata: this.metadata, raft: this.raft, workers: this.workers, hostedApplied: () => this.hostedChain };
+    this.groups = new GroupCoordinator(deps);
+    this.groups.start();
+    const dispatcher = new Dispatcher({ ...deps, groups: this.groups });
     for (const l of this.config.listeners) {
       const server = net.createServer((socket) => {
         const conn = new Connection(socket, this.config.socketRequestMaxBytes, log, (frame, slot, c) => dispatcher.handle(frame, slot, c));
@@ -142,13 +142,20 @@ export class Broker {
     }
   }
 
+  /**
+   * Controlled shutdown: stop accepting, hand this broker's leaderships to other in-sync
+   * replicas (the raft worker asks the controller to fence it before it leaves the quorum), let
+   * the requests in flight finish, then close the logs.
+   */
   async stop(): Promise<void> {
     for (const s of this.servers) s.close();
+    this.groups?.stop();
+    await this.raft.stop();
+    await this.hostedChain;
     const drain = Promise.all([...this.connections].map((c) => c.drained()));
     await Promise.race([drain, new Promise((r) => setTimeout(r, 3000))]);
     for (const c of this.connections) c.socket.destroy();
     await this.workers.stop();
-    await this.raft.stop();
     writeFileSync(path.join(path.resolve(this.config.logDir), CLEAN_SHUTDOWN_FILE), '');
     await this.lock.release();
     log.info('broker stopped');

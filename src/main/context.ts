@@ -3,6 +3,7 @@
  * worker (admin requests) and the partition workers (data). Handlers hold no state of their own.
  */
 import type { BrokerConfig } from '../shared/config.js';
+import type { GroupCoordinator } from './groups/coordinator.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { PartitionWorkers } from './partition-workers.js';
 import type { RaftClient } from './raft-client.js';
@@ -14,4 +15,6 @@ export interface BrokerContext {
   workers: PartitionWorkers;
   /** Resolves once the partition workers host what the latest metadata assigns them. */
   hostedApplied(): Promise<void>;
+  /** Consumer groups and committed offsets of the `__consumer_offsets` partitions this broker leads. */
+  groups: GroupCoordinator;
 }

@@ -4,6 +4,7 @@
  * client sees the error where it looks for it.
  */
 import { ApiKey } from '../shared/protocol/generated/api-keys.js';
+import { groupErrorResponse } from './handlers/groups.js';
 
 type Req = any;
 
@@ -48,6 +49,6 @@ export function errorResponse(apiKey: number, req: Req, errorCode: number): obje
     case ApiKey.DescribeConfigs:
       return { results: req.resources.map((r: Req) => ({ errorCode, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] })) };
     default:
-      return { errorCode };
+      return groupErrorResponse(apiKey, req, errorCode) ?? { errorCode };
   }
 }

@@ -1,23 +1,37 @@
 /**
  * The main thread's handle on the raft worker: starts it, forwards admin requests (answered
  * after their records commit), and passes every published metadata snapshot on.
+ *
+ * It also hands out producer ids (InitProducerId) from blocks the controller allocates to
+ * this broker, asking for the next block when a tenth of the current one is left, as
+ * Kafka's broker does, so that a producer rarely waits for the controller.
  */
 import { Worker } from 'node:worker_threads';
+import { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type {
   AdminRequest,
   AlterPartitionResult,
   MainToRaftMessage,
   MetadataSnapshot,
+  ProducerIdBlock,
   RaftToMainMessage,
   RaftWorkerData,
   TopicResult,
 } from '../shared/metadata-types.js';
 
+/** How long an InitProducerId may wait for the controller before it answers a retriable error. */
+const PRODUCER_ID_BLOCK_TIMEOUT_MS = 5_000;
+
 export class RaftClient {
   private readonly worker: Worker;
   private readonly pending = new Map<number, (r: TopicResult[]) => void>();
   private readonly pendingAlter = new Map<number, (r: AlterPartitionResult) => void>();
+  private readonly pendingBlocks = new Map<number, (r: ProducerIdBlock) => void>();
+  /** Producer ids [next, end) of the block in use; `spare` is the block fetched ahead. */
+  private producerIds = { next: 0, end: 0, size: 0 };
+  private spareBlock: ProducerIdBlock | undefined;
+  private fetchingBlock: Promise<ProducerIdBlock> | undefined;
   private nextId = 1;
   private stopped: (() => void) | undefined;
   private first: Promise<MetadataSnapshot>;
@@ -49,6 +63,12 @@ export class RaftClient {
         case 'alterPartitionResponse': {
           const cb = this.pendingAlter.get(m.id);
           this.pendingAlter.delete(m.id);
+          cb?.(m.result);
+          break;
+        }
+        case 'allocateProducerIdsResponse': {
+          const cb = this.pendingBlocks.get(m.id);
+          this.pendingBlocks.delete(m.id);
           cb?.(m.result);
           break;
         }
@@ -94,6 +114,43 @@ export class RaftClient {
       const msg: MainToRaftMessage = { type: 'request', id, op: 'alterPartition', brokerId: -1, brokerEpoch: -1, timeoutMs: 10_000, ...req };
       this.worker.postMessage(msg);
     });
+  }
+
+  /** Asks the controller for a block of producer ids for this broker. */
+  allocateProducerIds(timeoutMs: number): Promise<ProducerIdBlock> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pendingBlocks.set(id, resolve);
+      this.worker.postMessage({ type: 'request', id, op: 'allocateProducerIds', timeoutMs } satisfies MainToRaftMessage);
+    });
+  }
+
+  /** A producer id no other producer of the cluster has, or the error that kept the controller from giving one. */
+  async producerId(): Promise<{ errorCode: number; producerId: number }> {
+    for (;;) {
+      const ids = this.producerIds;
+      if (ids.next < ids.end) {
+        const producerId = ids.next++;
+        if ((ids.end - ids.next) * 10 < ids.size && this.spareBlock === undefined) void this.fetchBlock();
+        return { errorCode: ErrorCode.NONE, producerId };
+      }
+      const block = this.spareBlock ?? (await this.fetchBlock());
+      if (block.errorCode !== ErrorCode.NONE) return { errorCode: block.errorCode, producerId: -1 };
+      if (this.spareBlock === block) {
+        this.spareBlock = undefined;
+        this.producerIds = { next: block.firstProducerId, end: block.firstProducerId + block.size, size: block.size };
+      }
+    }
+  }
+
+  /** One block request at a time; a block that arrives is kept as the spare until needed. */
+  private fetchBlock(): Promise<ProducerIdBlock> {
+    this.fetchingBlock ??= this.allocateProducerIds(PRODUCER_ID_BLOCK_TIMEOUT_MS).then((block) => {
+      this.fetchingBlock = undefined;
+      if (block.errorCode === ErrorCode.NONE) this.spareBlock = block;
+      return block;
+    });
+    return this.fetchingBlock;
   }
 
   async stop(): Promise<void> {

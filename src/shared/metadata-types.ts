@@ -27,6 +27,8 @@ export interface RaftWorkerSettings {
   brokerHeartbeatIntervalMs: number;
   /** Raft election timeout (`controller.quorum.election.timeout.ms`). */
   electionTimeoutMs: number;
+  /** `auto.leader.rebalance.enable`. */
+  autoLeaderRebalance?: boolean;
 }
 
 export interface RaftWorkerData {

@@ -1,4 +1,180 @@
-/** Consumer-group APIs. */
+/**
+ * Consumer-group APIs: FindCoordinator, the classic group membership APIs (JoinGroup,
+ * SyncGroup, Heartbeat, LeaveGroup), committed offsets (OffsetCommit, OffsetFetch) and group
+ * administration (ListGroups, DescribeGroups, DeleteGroups). Each handler turns the request
+ * into the coordinator's terms and its answer into the response of the request's version.
+ * Transactions are not served: FindCoordinator for a transactional id is refused.
+ */
+import { ErrorCode } from '../../shared/errors.js';
+import type { FetchedOffset } from '../../shared/groups/group-state-machine.js';
+import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
+import type { DeleteGroupsRequest } from '../../shared/protocol/generated/delete-groups-request.js';
+import type { DescribeGroupsRequest } from '../../shared/protocol/generated/describe-groups-request.js';
+import type { FindCoordinatorRequest } from '../../shared/protocol/generated/find-coordinator-request.js';
+import type { HeartbeatRequest } from '../../shared/protocol/generated/heartbeat-request.js';
+import type { JoinGroupRequest } from '../../shared/protocol/generated/join-group-request.js';
+import type { LeaveGroupRequest } from '../../shared/protocol/generated/leave-group-request.js';
+import type { ListGroupsRequest } from '../../shared/protocol/generated/list-groups-request.js';
+import type { OffsetCommitRequest } from '../../shared/protocol/generated/offset-commit-request.js';
+import type { OffsetFetchRequest } from '../../shared/protocol/generated/offset-fetch-request.js';
+import type { SyncGroupRequest } from '../../shared/protocol/generated/sync-group-request.js';
+import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import type { SupportedApi } from '../api-versions.js';
+import type { BrokerContext } from '../context.js';
 
-export const groupApis: SupportedApi[] = [];
+const GROUP_KEY = 0;
+const TRANSACTION_KEY = 1;
+/** DescribeGroups: authorized operations not asked for. */
+const OPERATIONS_OMITTED = -2147483648;
+
+async function handleFindCoordinator(ctx: BrokerContext, req: FindCoordinatorRequest, h: RequestHeaderInfo): Promise<object> {
+  const keys = h.apiVersion >= 4 ? req.coordinatorKeys : [req.key];
+  const found = await Promise.all(
+    keys.map(async (key) => {
+      if (req.keyType === GROUP_KEY) return { key, ...(await ctx.groups.findCoordinator(key)) };
+      const errorCode = req.keyType === TRANSACTION_KEY ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.INVALID_REQUEST;
+      return { key, errorCode, nodeId: -1, host: '', port: -1 };
+    }),
+  );
+  const withMessage = found.map((c) => ({ ...c, errorMessage: c.errorCode === ErrorCode.NONE ? null : errorName(c.errorCode) }));
+  if (h.apiVersion >= 4) return { throttleTimeMs: 0, coordinators: withMessage };
+  return { throttleTimeMs: 0, ...withMessage[0]! };
+}
+
+async function handleJoinGroup(ctx: BrokerContext, req: JoinGroupRequest, h: RequestHeaderInfo): Promise<object> {
+  const r = await ctx.groups.join({
+    groupId: req.groupId,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId,
+    clientId: h.clientId ?? '',
+    clientHost: '',
+    sessionTimeoutMs: req.sessionTimeoutMs,
+    rebalanceTimeoutMs: h.apiVersion === 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs,
+    protocolType: req.protocolType,
+    protocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })),
+    requireKnownMemberId: h.apiVersion >= 4,
+  });
+  // Before v7 the protocol name cannot be null on the wire.
+  return { throttleTimeMs: 0, ...r, protocolName: r.protocolName ?? (h.apiVersion >= 7 ? null : '') };
+}
+
+async function handleSyncGroup(ctx: BrokerContext, req: SyncGroupRequest): Promise<object> {
+  const r = await ctx.groups.sync({
+    groupId: req.groupId,
+    generationId: req.generationId,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId,
+    protocolType: req.protocolType,
+    protocolName: req.protocolName,
+    assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: Buffer.from(a.assignment) })),
+  });
+  return { throttleTimeMs: 0, ...r };
+}
+
+async function handleHeartbeat(ctx: BrokerContext, req: HeartbeatRequest): Promise<object> {
+  const r = await ctx.groups.heartbeat({ groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId });
+  return { throttleTimeMs: 0, errorCode: r.errorCode };
+}
+
+async function handleLeaveGroup(ctx: BrokerContext, req: LeaveGroupRequest, h: RequestHeaderInfo): Promise<object> {
+  const batched = h.apiVersion >= 3;
+  const members = batched ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })) : [{ memberId: req.memberId, groupInstanceId: null }];
+  const r = await ctx.groups.leave(req.groupId, members);
+  return { throttleTimeMs: 0, errorCode: batched ? r.errorCode : (r.members[0]?.errorCode ?? r.errorCode), members: r.members };
+}
+
+async function handleOffsetCommit(ctx: BrokerContext, req: OffsetCommitRequest): Promise<object> {
+  const offsets = req.topics.flatMap((t) =>
+    t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata })),
+  );
+  const r = await ctx.groups.commitOffsets({
+    groupId: req.groupId,
+    generationId: req.generationIdOrMemberEpoch,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId,
+    offsets,
+  });
+  let i = 0;
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: r.errorCodes[i++]! })) })),
+  };
+}
+
+type TopicsAsked = { name: string; partitionIndexes: number[] }[] | null;
+
+/** One group's offsets in the response's shape: grouped by topic, in the order asked. */
+function offsetsOf(ctx: BrokerContext, groupId: string, asked: TopicsAsked): { errorCode: number; topics: object[] } {
+  const r = ctx.groups.fetchOffsets(groupId, asked === null ? null : asked.map((t) => ({ name: t.name, partitions: t.partitionIndexes })));
+  const rows: FetchedOffset[] =
+    r.errorCode === ErrorCode.NONE
+      ? r.offsets
+      : (asked ?? []).flatMap((t) => t.partitionIndexes.map((p) => ({ topic: t.name, partition: p, offset: -1, leaderEpoch: -1, metadata: '', errorCode: r.errorCode })));
+  const byTopic = new Map<string, object[]>();
+  for (const o of rows) {
+    let list = byTopic.get(o.topic);
+    if (!list) byTopic.set(o.topic, (list = []));
+    list.push({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: o.errorCode });
+  }
+  return { errorCode: r.errorCode, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
+}
+
+function handleOffsetFetch(ctx: BrokerContext, req: OffsetFetchRequest, h: RequestHeaderInfo): object {
+  if (h.apiVersion >= 8) {
+    return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ groupId: g.groupId, ...offsetsOf(ctx, g.groupId, g.topics) })) };
+  }
+  return { throttleTimeMs: 0, ...offsetsOf(ctx, req.groupId, req.topics) };
+}
+
+function handleListGroups(ctx: BrokerContext, req: ListGroupsRequest): object {
+  const r = ctx.groups.list();
+  const states = new Set(req.statesFilter.map((s) => s.toLowerCase()));
+  const groups = r.groups.filter((g) => states.size === 0 || states.has(g.groupState.toLowerCase())).map((g) => ({ ...g, groupType: 'classic' }));
+  return { throttleTimeMs: 0, errorCode: r.errorCode, groups };
+}
+
+function handleDescribeGroups(ctx: BrokerContext, req: DescribeGroupsRequest): object {
+  return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ ...ctx.groups.describe(g), authorizedOperations: OPERATIONS_OMITTED })) };
+}
+
+async function handleDeleteGroups(ctx: BrokerContext, req: DeleteGroupsRequest): Promise<object> {
+  const results = await Promise.all(req.groupsNames.map(async (groupId) => ({ groupId, errorCode: (await ctx.groups.deleteGroup(groupId)).errorCode })));
+  return { throttleTimeMs: 0, results };
+}
+
+function errorName(code: number): string {
+  return Object.entries(ErrorCode).find(([, v]) => v === code)?.[0] ?? `error ${code}`;
+}
+
+export const groupApis: SupportedApi[] = [
+  { apiKey: ApiKey.FindCoordinator, minVersion: 0, maxVersion: 4, handler: handleFindCoordinator },
+  { apiKey: ApiKey.JoinGroup, minVersion: 0, maxVersion: 9, handler: handleJoinGroup },
+  { apiKey: ApiKey.SyncGroup, minVersion: 0, maxVersion: 5, handler: handleSyncGroup },
+  { apiKey: ApiKey.Heartbeat, minVersion: 0, maxVersion: 4, handler: handleHeartbeat },
+  { apiKey: ApiKey.LeaveGroup, minVersion: 0, maxVersion: 5, handler: handleLeaveGroup },
+  { apiKey: ApiKey.OffsetCommit, minVersion: 0, maxVersion: 8, handler: handleOffsetCommit },
+  { apiKey: ApiKey.OffsetFetch, minVersion: 0, maxVersion: 8, handler: handleOffsetFetch },
+  { apiKey: ApiKey.ListGroups, minVersion: 0, maxVersion: 4, handler: handleListGroups },
+  { apiKey: ApiKey.DescribeGroups, minVersion: 0, maxVersion: 5, handler: handleDescribeGroups },
+  { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 2, handler: handleDeleteGroups },
+];
+
+/** The whole-request failure answer of each group API (see error-responses.ts). */
+export function groupErrorResponse(apiKey: number, req: any, errorCode: number): object | null {
+  switch (apiKey) {
+    case ApiKey.FindCoordinator:
+      return { errorCode, nodeId: -1, host: '', port: -1, coordinators: (req.coordinatorKeys ?? []).map((key: string) => ({ key, errorCode, nodeId: -1, host: '', port: -1 })) };
+    case ApiKey.LeaveGroup:
+      return { errorCode, members: (req.members ?? []).map((m: any) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode })) };
+    case ApiKey.OffsetCommit:
+      return { topics: req.topics.map((t: any) => ({ name: t.name, partitions: t.partitions.map((p: any) => ({ partitionIndex: p.partitionIndex, errorCode })) })) };
+    case ApiKey.OffsetFetch:
+      return { errorCode, topics: [], groups: (req.groups ?? []).map((g: any) => ({ groupId: g.groupId, errorCode, topics: [] })) };
+    case ApiKey.DescribeGroups:
+      return { groups: req.groups.map((groupId: string) => ({ groupId, errorCode, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_OMITTED })) };
+    case ApiKey.DeleteGroups:
+      return { results: req.groupsNames.map((groupId: string) => ({ groupId, errorCode })) };
+    default:
+      return null;
+  }
+}

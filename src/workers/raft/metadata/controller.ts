@@ -40,6 +40,8 @@ export interface ControllerSettings {
   numPartitions: number;
   defaultReplicationFactor: number;
   brokerSessionTimeoutMs: number;
+  /** auto.leader.rebalance.enable: leadership returns to the first replica once it is in the ISR. */
+  autoLeaderRebalance?: boolean;
 }
 
 /** Randomness, injected so that tests can fix it. */
@@ -317,7 +319,20 @@ export class Controller {
       const last = this.lastHeartbeatMs.get(broker.id) ?? this.activatedAtMs;
       if (nowMs - last > this.settings.brokerSessionTimeoutMs) return this.fence(broker.id);
     }
-    return [];
+    return this.settings.autoLeaderRebalance ? this.preferredLeaders() : [];
+  }
+
+  /** Moves each partition's leadership to its first replica when that one is live and in sync. */
+  private preferredLeaders(): MetadataRecord[] {
+    const out: MetadataRecord[] = [];
+    for (const topic of this.image.topicsById.values()) {
+      for (const p of topic.partitions) {
+        const preferred = p.replicas[0];
+        if (preferred === undefined || p.leader === preferred || !p.isr.includes(preferred) || !this.image.isLive(preferred)) continue;
+        out.push({ type: 'partitionChange', topicId: topic.id, partition: p.partition, partitionEpoch: p.partitionEpoch, leader: preferred, isr: p.isr });
+      }
+    }
+    return out;
   }
 
   allocateProducerIds(req: { brokerId: number; brokerEpoch: number }): Decision<ProducerIdBlock> {

@@ -1,0 +1,333 @@
+/**
+ * The group coordinator's shell: the I/O around the pure GroupStateMachine. This broker
+ * coordinates the groups of every `__consumer_offsets` partition it leads; for each it loads
+ * the partition's records (answering COORDINATOR_LOAD_IN_PROGRESS meanwhile), then feeds the
+ * partition's machine the requests, appends the records it asks for (replying only once they
+ * are durable), and keeps one timer per partition at the machine's next deadline. A partition
+ * whose leadership moves away (or to a new epoch) is dropped: its waiting requests get
+ * NOT_COORDINATOR, and the new leader loads the same records.
+ *
+ * Leadership is followed by watching metadata updates; the offsets topic is created on the
+ * first FindCoordinator, with `offsets.topic.num.partitions` partitions and a replication
+ * factor of min(`offsets.topic.replication.factor`, live brokers).
+ */
+import { randomUUID } from 'node:crypto';
+import type { BrokerConfig } from '../../shared/config.js';
+import { ErrorCode } from '../../shared/errors.js';
+import { OFFSETS_TOPIC, partitionForGroup } from '../../shared/groups/coordinator-partition.js';
+import {
+  GroupStateMachine,
+  joinError,
+  syncError,
+  type CommitInput,
+  type CommitResult,
+  type DescribedGroup,
+  type Effects,
+  type FetchedOffset,
+  type HeartbeatInput,
+  type JoinInput,
+  type JoinResult,
+  type LeaveResult,
+  type ListedGroup,
+  type MemberIdentity,
+  type SyncInput,
+  type SyncResult,
+} from '../../shared/groups/group-state-machine.js';
+import { childLogger, type Logger } from '../../shared/logger.js';
+import type { MetadataCache } from '../metadata-cache.js';
+import type { PartitionWorkers } from '../partition-workers.js';
+import type { RaftClient } from '../raft-client.js';
+import { appendGroupRecords, readGroupRecords } from './offsets-log.js';
+
+/** Kafka's defaults for group.min.session.timeout.ms, group.max.session.timeout.ms, offset.metadata.max.bytes. */
+const MIN_SESSION_TIMEOUT_MS = 6_000;
+const MAX_SESSION_TIMEOUT_MS = 1_800_000;
+const MAX_METADATA_BYTES = 4096;
+/** How long to wait before loading a partition again after a failed load. */
+const LOAD_RETRY_MS = 1_000;
+
+export interface CoordinatorDeps {
+  config: BrokerConfig;
+  metadata: MetadataCache;
+  raft: RaftClient;
+  workers: PartitionWorkers;
+  hostedApplied(): Promise<void>;
+}
+
+export interface Coordinates {
+  errorCode: number;
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+interface Slot {
+  partition: number;
+  leaderEpoch: number;
+  machine: GroupStateMachine;
+  loaded: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
+type Routed = { slot: Slot } | { errorCode: number };
+
+export class GroupCoordinator {
+  private readonly slots = new Map<number, Slot>();
+  private readonly waiting = new Map<number, (result: unknown) => void>();
+  private nextReply = 1;
+  private running = false;
+  private creating: Promise<void> | null = null;
+
+  private readonly log: Logger = childLogger({ thread: 'main', component: 'groups' });
+
+  constructor(private readonly deps: CoordinatorDeps) {}
+
+  start(): void {
+    this.running = true;
+    void this.watch();
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const p of [...this.slots.keys()]) this.unload(p);
+  }
+
+  // ---- requests ----------------------------------------------------------------------------
+
+  async findCoordinator(groupId: string): Promise<Coordinates> {
+    const none = (errorCode: number): Coordinates => ({ errorCode, nodeId: -1, host: '', port: -1 });
+    if (!this.deps.metadata.topic(OFFSETS_TOPIC)) {
+      const error = await this.createOffsetsTopic();
+      if (error !== ErrorCode.NONE) return none(error);
+    }
+    const topic = this.deps.metadata.topic(OFFSETS_TOPIC);
+    if (!topic || topic.partitions.length === 0) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const leader = topic.partitions[partitionForGroup(groupId, topic.partitions.length)]!.leader;
+    const broker = leader < 0 ? undefined : this.deps.metadata.broker(leader);
+    if (!broker || broker.fenced) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    return { errorCode: ErrorCode.NONE, nodeId: broker.id, host: broker.host, port: broker.port };
+  }
+
+  join(j: JoinInput): Promise<JoinResult> {
+    return this.call(j.groupId, (code) => joinError(code, j.memberId), (m, now, to) => m.join(now, to, j));
+  }
+
+  sync(s: SyncInput): Promise<SyncResult> {
+    return this.call(s.groupId, syncError, (m, now, to) => m.sync(now, to, s));
+  }
+
+  heartbeat(h: HeartbeatInput): Promise<{ errorCode: number }> {
+    return this.call(h.groupId, (errorCode) => ({ errorCode }), (m, now, to) => m.heartbeat(now, to, h));
+  }
+
+  leave(groupId: string, members: MemberIdentity[]): Promise<LeaveResult> {
+    return this.call(
+      groupId,
+      (errorCode) => ({ errorCode, members: members.map((m) => ({ ...m, errorCode })) }),
+      (m, now, to) => m.leave(now, to, groupId, members),
+    );
+  }
+
+  commitOffsets(c: CommitInput): Promise<CommitResult> {
+    return this.call(c.groupId, (code) => ({ errorCodes: c.offsets.map(() => code) }), (m, now, to) => m.commitOffsets(now, to, c));
+  }
+
+  deleteGroup(groupId: string): Promise<{ errorCode: number }> {
+    return this.call(groupId, (errorCode) => ({ errorCode }), (m, now, to) => m.deleteGroup(now, to, groupId));
+  }
+
+  fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): { errorCode: number; offsets: FetchedOffset[] } {
+    const r = this.route(groupId);
+    if ('errorCode' in r) return { errorCode: r.errorCode, offsets: [] };
+    return { errorCode: ErrorCode.NONE, offsets: r.slot.machine.fetchOffsets(groupId, topics) };
+  }
+
+  describe(groupId: string): DescribedGroup {
+    const r = this.route(groupId);
+    if ('errorCode' in r) return { groupId, errorCode: r.errorCode, groupState: '', protocolType: '', protocolData: '', members: [] };
+    return r.slot.machine.describe(groupId);
+  }
+
+  /** Every group this broker coordinates; COORDINATOR_LOAD_IN_PROGRESS while a partition loads. */
+  list(): { errorCode: number; groups: ListedGroup[] } {
+    const groups: ListedGroup[] = [];
+    let errorCode: number = ErrorCode.NONE;
+    for (const s of this.slots.values()) {
+      if (s.loaded) groups.push(...s.machine.list());
+      else errorCode = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    }
+    return { errorCode, groups };
+  }
+
+  // ---- driving the machines ----------------------------------------------------------------
+
+  private route(groupId: string): Routed {
+    if (!groupId) return { errorCode: ErrorCode.INVALID_GROUP_ID };
+    const topic = this.deps.metadata.topic(OFFSETS_TOPIC);
+    if (!topic || topic.partitions.length === 0) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+    const p = partitionForGroup(groupId, topic.partitions.length);
+    const meta = topic.partitions[p]!;
+    if (meta.leader !== this.deps.config.nodeId) return { errorCode: ErrorCode.NOT_COORDINATOR };
+    const slot = this.slots.get(p);
+    if (!slot || slot.leaderEpoch !== meta.leaderEpoch) {
+      this.reconcile();
+      return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+    }
+    return slot.loaded ? { slot } : { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+  }
+
+  private call<T>(groupId: string, failed: (errorCode: number) => T, event: (m: GroupStateMachine, now: number, to: number) => Effects): Promise<T> {
+    const r = this.route(groupId);
+    if ('errorCode' in r) return Promise.resolve(failed(r.errorCode));
+    const to = this.nextReply;
+    this.nextReply = this.nextReply === Number.MAX_SAFE_INTEGER ? 1 : this.nextReply + 1;
+    const answered = new Promise<T>((resolve) => this.waiting.set(to, resolve as (result: unknown) => void));
+    this.apply(r.slot, event(r.slot.machine, Date.now(), to));
+    return answered;
+  }
+
+  private apply(slot: Slot, fx: Effects): void {
+    this.deliver(fx);
+    for (const w of fx.writes) {
+      const meta = this.deps.metadata.partition(OFFSETS_TOPIC, slot.partition);
+      appendGroupRecords(this.deps.workers, OFFSETS_TOPIC, slot.partition, meta?.leaderEpoch ?? slot.leaderEpoch, w.records)
+        .catch((e: Error) => {
+          this.log.error({ partition: slot.partition, err: e.message }, 'appending group records failed');
+          return ErrorCode.UNKNOWN_SERVER_ERROR as number;
+        })
+        .then((errorCode) => {
+          if (this.slots.get(slot.partition) === slot) this.apply(slot, slot.machine.persisted(Date.now(), w.token, errorCode));
+        });
+    }
+    this.arm(slot);
+  }
+
+  private deliver(fx: Effects): void {
+    for (const r of fx.replies) {
+      const resolve = this.waiting.get(r.to);
+      this.waiting.delete(r.to);
+      resolve?.(r.result);
+    }
+  }
+
+  private arm(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    const at = slot.machine.nextDeadline();
+    if (at === null || !slot.loaded) return;
+    // +1: a timer may fire in the millisecond before its deadline, which would only re-arm.
+    slot.timer = setTimeout(() => {
+      slot.timer = null;
+      if (this.slots.get(slot.partition) === slot) this.apply(slot, slot.machine.tick(Date.now()));
+    }, Math.max(0, at - Date.now()) + 1);
+    slot.timer.unref();
+  }
+
+  // ---- partitions: loading and unloading ---------------------------------------------------
+
+  private async watch(): Promise<void> {
+    while (this.running) {
+      this.reconcile();
+      await this.deps.metadata.nextUpdate(1000);
+    }
+  }
+
+  /** Loads the offsets partitions this broker leads now; drops the ones it no longer leads. */
+  private reconcile(): void {
+    if (!this.running) return;
+    const topic = this.deps.metadata.topic(OFFSETS_TOPIC);
+    const led = new Map<number, number>();
+    for (const p of topic?.partitions ?? []) if (p.leader === this.deps.config.nodeId) led.set(p.partition, p.leaderEpoch);
+    for (const [p, slot] of [...this.slots]) if (led.get(p) !== slot.leaderEpoch) this.unload(p);
+    for (const [p, epoch] of led) if (!this.slots.has(p)) void this.load(p, epoch);
+  }
+
+  private async load(partition: number, leaderEpoch: number): Promise<void> {
+    const slot: Slot = {
+      partition,
+      leaderEpoch,
+      loaded: false,
+      timer: null,
+      machine: new GroupStateMachine({
+        initialRebalanceDelayMs: this.deps.config.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: MIN_SESSION_TIMEOUT_MS,
+        maxSessionTimeoutMs: MAX_SESSION_TIMEOUT_MS,
+        maxMetadataBytes: MAX_METADATA_BYTES,
+        newMemberId: (clientId) => `${clientId}-${randomUUID()}`,
+      }),
+    };
+    this.slots.set(partition, slot);
+    const started = Date.now();
+    let bad = 0;
+    let outcome;
+    try {
+      await this.deps.hostedApplied();
+      outcome = await readGroupRecords(this.deps.workers, OFFSETS_TOPIC, partition, (r) => {
+        if (r.key === null) return;
+        try {
+          slot.machine.replay(started, r.key, r.value);
+        } catch {
+          bad++;
+        }
+      });
+    } catch (e) {
+      outcome = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, records: 0, skipped: 0, err: (e as Error).message };
+    }
+    if (this.slots.get(partition) !== slot) return;
+    if (outcome.errorCode !== ErrorCode.NONE) {
+      this.log.warn({ partition, leaderEpoch, errorCode: outcome.errorCode }, 'loading group coordinator partition failed; retrying');
+      this.slots.delete(partition);
+      setTimeout(() => this.reconcile(), LOAD_RETRY_MS).unref();
+      return;
+    }
+    if (bad > 0 || outcome.skipped > 0) this.log.warn({ partition, unreadable: bad, skippedBatches: outcome.skipped }, 'passed over records that are not group records');
+    const now = Date.now();
+    slot.machine.loaded(now);
+    slot.loaded = true;
+    this.log.info({ partition, leaderEpoch, records: outcome.records, ms: now - started }, 'group coordinator partition loaded');
+    this.apply(slot, slot.machine.tick(now));
+  }
+
+  private unload(partition: number): void {
+    const slot = this.slots.get(partition);
+    if (!slot) return;
+    this.slots.delete(partition);
+    if (slot.timer) clearTimeout(slot.timer);
+    this.deliver(slot.machine.abandon(ErrorCode.NOT_COORDINATOR));
+    if (slot.loaded) this.log.info({ partition, leaderEpoch: slot.leaderEpoch }, 'group coordinator partition unloaded');
+  }
+
+  // ---- the offsets topic -------------------------------------------------------------------
+
+  private createOffsetsTopic(): Promise<number> {
+    this.creating ??= this.create().finally(() => {
+      this.creating = null;
+    });
+    return this.creating.then(() => (this.deps.metadata.topic(OFFSETS_TOPIC) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE));
+  }
+
+  private async create(): Promise<void> {
+    const live = this.deps.metadata.liveBrokers().length;
+    const results = await this.deps.raft.request({
+      op: 'createTopics',
+      topics: [
+        {
+          name: OFFSETS_TOPIC,
+          numPartitions: this.deps.config.offsetsTopicPartitions,
+          replicationFactor: Math.max(1, Math.min(this.deps.config.offsetsTopicReplicationFactor, live)),
+          configs: { 'cleanup.policy': 'compact' },
+        },
+      ],
+      validateOnly: false,
+      timeoutMs: 30_000,
+    });
+    const r = results[0];
+    if (r && r.errorCode !== ErrorCode.NONE && r.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+      this.log.warn({ errorCode: r.errorCode }, 'creating the offsets topic failed');
+      return;
+    }
+    for (let i = 0; i < 20 && !this.deps.metadata.topic(OFFSETS_TOPIC); i++) await this.deps.metadata.nextUpdate(500);
+    await this.deps.hostedApplied();
+    this.reconcile();
+  }
+}
