@@ -37,6 +37,7 @@ const { values: v } = parseArgs({
     connections: { type: 'string', default: '4' },
     'in-flight': { type: 'string', default: '5' },
     threads: { type: 'string', default: '1' },
+    'broker-warmup': { type: 'string', default: '8' },
     'latency-fractions': { type: 'string', default: '0.25,0.5,0.75,1' },
     'latency-duration': { type: 'string', default: '5' },
     drain: { type: 'string', default: '10' },
@@ -44,8 +45,8 @@ const { values: v } = parseArgs({
     'no-three-brokers': { type: 'boolean', default: false },
     neutral: { type: 'boolean', default: true },
     'no-neutral': { type: 'boolean', default: false },
-    'our-port': { type: 'string', default: '39192' },
-    'kafka-port': { type: 'string', default: '39092' },
+    'our-port': { type: 'string', default: '29192' },
+    'kafka-port': { type: 'string', default: '29092' },
     'data-dir': { type: 'string', default: '/tmp/bench-compare' },
     'broker-main': { type: 'string', default: 'dist/main.js' },
     results: { type: 'string', default: 'bench/RESULTS.md' },
@@ -138,6 +139,12 @@ const threeBroker: { tput: ThroughputRow[]; latency: LatencyRow[]; names: string
 let saturation = 0;
 
 try {
+  // A JVM runs interpreted until its JIT has seen the hot paths: warm both brokers up first.
+  log(`warming up each broker: ${v['broker-warmup']} s of 1 KiB acks=1 produce, not counted`);
+  for (const t of targets.slice(0, 2)) {
+    await runThroughputCase({ recordSize: 1024, partitions: 6, acks: 1 }, { ...throughputSettings(t), warmupMs: 0, durationMs: Number(v['broker-warmup']) * 1000 });
+  }
+
   // Produce throughput, alternating targets.
   const cases: ThroughputCase[] = [];
   for (const recordSize of numberList(v['record-sizes']!)) {
@@ -234,7 +241,7 @@ const tputRows: Cell[][] = [...tput.get('ours')!.keys()].map((k) => {
 const latHeaders = ['rate rec/s', ...names.flatMap((n) => [`${n} p50`, `${n} p99`, `${n} p99.9`, `${n} max`]), 'p99 ours / Kafka', 'p99 ours / Kafka flush=1'];
 const latRows: Cell[][] = (latency.get('ours') ?? []).map((_, i) => {
   const hs = names.map((n) => latency.get(n)![i]!.report.latency);
-  const p = (h: typeof hs[number], q: number) => (h ? h.getValueAtPercentile(q) / 1000 : null);
+  const p = (h: typeof hs[number], q: number) => (h ? Math.min(h.getValueAtPercentile(q), h.maxValue) / 1000 : null);
   return [
     Math.round(latency.get('ours')![i]!.rate),
     ...hs.flatMap((h) => [p(h, 50), p(h, 99), p(h, 99.9), h ? h.maxValue / 1000 : null]),
@@ -315,7 +322,7 @@ Load generator (\`bench/lib/load.ts\`): Produce v9, pre-built uncompressed batch
 record values (${recordsPerBatch(batchBytes, 100)} x 100 B or ${recordsPerBatch(batchBytes, 1024)} x 1 KiB records; linger: none, every batch is full),
 no keys, producer id -1; ${v.connections} connections per broker, ${v['in-flight']} requests in flight per connection (each
 request carries one batch for each partition its connection writes); ${v.threads} client thread(s); ${v.warmup} s warm-up then
-${v.duration} s measured per case; each case on a fresh topic, deleted afterwards. MiB/s counts record values.
+${v.duration} s measured per case, after ${v['broker-warmup']} s of unmeasured load on each broker; each case on a fresh topic, deleted afterwards. MiB/s counts record values.
 Broker CPU s/GiB: CPU seconds of the broker process(es) (/proc/PID/stat, all threads) in the window per GiB of record values.
 acks=all latency: open loop, one batch (${recordsPerBatch(batchBytes, 1024)} x 1 KiB) per request to one partition, cycling over 6 partitions
 and ${v.connections} connections; rates are ${v['latency-fractions']} of Kafka's acks=all saturation measured above

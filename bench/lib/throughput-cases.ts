@@ -6,6 +6,7 @@
 import { createTopic, deleteTopic } from './cluster.js';
 import { runLoad, type LoadReport } from './load-run.js';
 import { planConnections } from './plan.js';
+import { waitUntilWritable } from './readiness.js';
 
 export interface ThroughputCase {
   recordSize: number;
@@ -46,9 +47,11 @@ export async function runThroughputCase(c: ThroughputCase, s: ThroughputSettings
   const layout = await createTopic(s.bootstrap, topic, c.partitions, s.replicationFactor, s.topicConfigs);
   const perBatch = recordsPerBatch(s.batchBytes, c.recordSize);
   try {
+    const connections = planConnections(layout, s.connectionsPerBroker);
+    await waitUntilWritable(topic, connections);
     const report = await runLoad({
       mode: 'closed',
-      connections: planConnections(layout, s.connectionsPerBroker),
+      connections,
       topic,
       acks: c.acks,
       recordSize: c.recordSize,

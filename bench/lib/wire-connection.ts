@@ -74,9 +74,9 @@ export class WireConnection {
     }
   }
 
-  /** One request encoded from its body, answered with the decoded response body. */
-  request<T>(apiKey: number, apiVersion: number, body: object, decode: (r: Reader, version: number) => T): Promise<T> {
-    const frame = Buffer.concat(encodeRequestFrame(apiKey, apiVersion, 0, 'bench', body));
+  /** One request encoded from its body (or given whole as `frame`), answered with the decoded response body. */
+  request<T>(apiKey: number, apiVersion: number, body: object, decode: (r: Reader, version: number) => T, frame?: Buffer): Promise<T> {
+    frame ??= Buffer.concat(encodeRequestFrame(apiKey, apiVersion, 0, 'bench', body));
     return new Promise((resolve, reject) => {
       this.send(frame, true, (response, error) => {
         if (!response) {

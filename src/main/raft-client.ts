@@ -35,6 +35,7 @@ export class RaftClient {
   private nextId = 1;
   private stopped: (() => void) | undefined;
   private first: Promise<MetadataSnapshot>;
+  private latest: MetadataSnapshot | undefined;
 
   constructor(
     data: RaftWorkerData,
@@ -48,9 +49,12 @@ export class RaftClient {
       resolveFirst = res;
       rejectFirst = rej;
     });
+    // Start-up awaits `first` later; a failure before then must not count as unhandled.
+    this.first.catch(() => undefined);
     this.worker.on('message', (m: RaftToMainMessage) => {
       switch (m.type) {
         case 'metadata':
+          this.latest = m.snapshot;
           onMetadata(m.snapshot);
           resolveFirst(m.snapshot);
           break;
@@ -93,9 +97,18 @@ export class RaftClient {
     });
   }
 
-  /** Resolves with the first snapshot the raft worker publishes (after its recovery). */
-  firstMetadata(): Promise<MetadataSnapshot> {
-    return this.first;
+  /**
+   * Resolves once the raft worker has published (after its recovery) with the newest snapshot
+   * published by the time it is awaited: a caller that is still starting up when the broker's
+   * registration or unfencing commits must not start from the older snapshot.
+   */
+  firstMetadata(): PromiseLike<MetadataSnapshot> {
+    return {
+      then: <A = MetadataSnapshot, B = never>(
+        onFulfilled?: ((s: MetadataSnapshot) => A | PromiseLike<A>) | null,
+        onRejected?: ((e: unknown) => B | PromiseLike<B>) | null,
+      ): PromiseLike<A | B> => this.first.then(() => this.latest!).then(onFulfilled, onRejected),
+    };
   }
 
   request(req: AdminRequest): Promise<TopicResult[]> {

@@ -12,7 +12,7 @@
 // Reproduce a run: FUZZ_SEED=<seed printed in the output> npx tap test/clients/fuzz.test.ts
 import t, { type Test } from 'tap';
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { encodeRequestFrame } from '../../src/shared/protocol/frames.js';
@@ -49,6 +49,25 @@ function frame(apiKey: number, version: number, body: object): Buffer {
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** The broker's open file descriptors by kind (socket, pipe, path), for the failure report. */
+function openFiles(pid: number): string {
+  const kinds = new Map<string, number>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/\d+/g, 'N');
+      } catch {
+        continue;
+      }
+      kinds.set(target, (kinds.get(target) ?? 0) + 1);
+    }
+  } catch {
+    return 'unreadable';
+  }
+  return [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${v} ${k}`).join(', ');
 }
 
 /** Resolves with the bytes received once the broker closes the socket, or null after timeoutMs. */
@@ -309,6 +328,7 @@ t.test('broker under hostile input', async (t) => {
             signal?.();
           });
         }
+        if (sent >= FRAMES) break;
         const g = validFrame(topicId);
         const m = random() < 0.2 ? 'none' : pick(MUTATIONS);
         counts.set(m, (counts.get(m) ?? 0) + 1);
@@ -338,6 +358,7 @@ t.test('broker under hostile input', async (t) => {
     const took = Date.now() - started;
     t.comment(`sent ${sent} frames over ${connections} connections in ${took} ms; ${closedByBroker} closed by the broker, ${retired} left waiting and dropped`);
     t.comment(`mutations: ${[...counts].map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    t.comment(`broker file descriptors after the fuzz: ${openFiles(broker.proc.pid!)}`);
     t.equal(sent, FRAMES, `all ${FRAMES} frames sent`);
     t.equal(broker.proc.exitCode, null, 'the broker process is still running');
     t.equal(broker.proc.signalCode, null, 'and was not killed by a signal');

@@ -356,8 +356,13 @@ function runSeed(seed: number, trace: boolean): { ok: boolean; error: string; tr
     return { ok: true, error: '', trace: sim.trace ?? [] };
   } catch (err) {
     for (const n of sim.nodes) {
-      const r = n.raft as any;
-      sim.trace?.push(`DEBUG node ${n.id} ${r.role}@${r.term} lead ${r.lead} last ${r.log.lastIndex()} stable ${r.log.stableIndex} commit ${r.log.committed} applied ${r.log.applied} snap ${r.log.snapshotIndex} pending ${JSON.stringify(n.pending?.at)} prs ${JSON.stringify([...r.progress])}`);
+      const r = n.raft;
+      const l = r?.log;
+      sim.trace?.push(
+        r && l
+          ? `final: node ${n.id} ${r.role}@${r.term} lead ${r.lead} last ${l.lastIndex()} stable ${l.stableIndex} commit ${l.committed} applied ${l.applied} snapshot ${l.snapshotIndex}`
+          : `final: node ${n.id} down`,
+      );
     }
     return { ok: false, error: (err as Error).stack ?? String(err), trace: sim.trace ?? [] };
   }
@@ -372,7 +377,7 @@ if (only !== undefined) {
     else t.pass(`seed ${only} keeps every invariant`);
   });
 } else {
-  const count = Number(process.env.RAFT_SEEDS ?? 2000);
+  const count = Number(process.env.RAFT_SEEDS ?? 1000);
   const base = Number(process.env.RAFT_SEED_BASE ?? Date.now() % 1_000_000);
   t.test(`${count} seeds from ${base}`, async (t) => {
     const started = performance.now();

@@ -2,7 +2,7 @@
 # Formats storage for and starts Apache Kafka in KRaft mode (combined broker+controller nodes)
 # on loopback ports, from the jars fetch.sh copied into lib/.
 #
-#   start.sh [--brokers 1|3] [--port 39092] [--dir /tmp/kafka-peer] [--heap 1g] [--set key=value]...
+#   start.sh [--brokers 1|3] [--port 29092] [--dir /tmp/kafka-peer] [--heap 1g] [--set key=value]...
 #
 # Node i (1-based) listens for clients on port+2(i-1) and for the quorum on port+2(i-1)+1.
 # Each start wipes --dir. Prints the bootstrap address, then one "pid N" line per node;
@@ -10,7 +10,7 @@
 # before acknowledging) unless given with --set, e.g. --set log.flush.interval.messages=1.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-brokers=1 port=39092 dir=/tmp/kafka-peer heap=1g
+brokers=1 port=29092 dir=/tmp/kafka-peer heap=1g
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -37,7 +37,7 @@ import { childLogger, type Logger } from '../../shared/logger.js';
 import type { MetadataCache } from '../metadata-cache.js';
 import type { PartitionWorkers } from '../partition-workers.js';
 import type { RaftClient } from '../raft-client.js';
-import { appendGroupRecords, readGroupRecords } from './offsets-log.js';
+import { appendGroupRecords, readGroupRecords, type LoadOutcome } from './offsets-log.js';
 
 /** Kafka's defaults for group.min.session.timeout.ms, group.max.session.timeout.ms, offset.metadata.max.bytes. */
 const MIN_SESSION_TIMEOUT_MS = 6_000;
@@ -259,7 +259,7 @@ export class GroupCoordinator {
     this.slots.set(partition, slot);
     const started = Date.now();
     let bad = 0;
-    let outcome;
+    let outcome: LoadOutcome;
     try {
       await this.deps.hostedApplied();
       outcome = await readGroupRecords(this.deps.workers, OFFSETS_TOPIC, partition, (r) => {
@@ -271,7 +271,8 @@ export class GroupCoordinator {
         }
       });
     } catch (e) {
-      outcome = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, records: 0, skipped: 0, err: (e as Error).message };
+      this.log.error({ partition, err: (e as Error).message }, 'reading group coordinator partition failed');
+      outcome = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, records: 0, skipped: 0 };
     }
     if (this.slots.get(partition) !== slot) return;
     if (outcome.errorCode !== ErrorCode.NONE) {

@@ -405,7 +405,9 @@ export class GroupStateMachine {
     const k = decodeKey(key);
     if (k.type === 'offset') {
       if (value === null) {
-        this.groups.get(k.group)?.offsets.delete(offsetKey(k.topic, k.partition));
+        const group = this.groups.get(k.group);
+        group?.offsets.delete(offsetKey(k.topic, k.partition));
+        if (group && unused(group)) this.groups.delete(k.group);
         return;
       }
       const v = decodeOffsetValue(value);
@@ -822,11 +824,14 @@ export class GroupStateMachine {
   private finish(now: number, replies: Reply[] = []): Effects {
     for (const r of replies) this.fx.replies.push(r);
     this.expire(now);
-    for (const g of [...this.groups.values()]) {
-      if (g.state === 'Empty' && g.generationId === 0 && g.members.size === 0 && g.pending.size === 0 && g.offsets.size === 0) this.groups.delete(g.groupId);
-    }
+    for (const g of [...this.groups.values()]) if (unused(g)) this.groups.delete(g.groupId);
     const fx = this.fx;
     this.fx = { replies: [], writes: [] };
     return fx;
   }
+}
+
+/** A group that never formed a generation and holds no offsets: nothing worth keeping. */
+function unused(g: Group): boolean {
+  return g.state === 'Empty' && g.generationId === 0 && g.members.size === 0 && g.pending.size === 0 && g.offsets.size === 0;
 }

@@ -1,0 +1,27 @@
+/**
+ * The tap assertions every checker test makes on a run: one assertion per rule, so a failure
+ * names the rule it broke, and the summary table in the test log.
+ */
+import type { Test } from 'tap';
+import { fullReport } from './report.js';
+import { RECOVERY_BOUND_MS } from './faults.js';
+import type { RunReport } from './scenario.js';
+
+export function assertRun(t: Test, r: RunReport): void {
+  t.comment(`\n${fullReport([r])}`);
+  const c = r.result;
+  t.ok(c.acked > 0, `${c.acked} acks=all writes acknowledged`);
+  t.same(c.lost, [], 'no acknowledged acks=all value is lost');
+  t.same(c.duplicated, [], 'no value is read at two offsets');
+  t.same(c.conflicts, [], 'no offset holds two values');
+  t.same(c.reordered, [], 'all observers see the same order');
+  t.same(c.hwBack, [], 'no consumer sees a high watermark move backwards');
+  t.same(c.unexpected, [], 'nothing is read that was never written');
+  t.same(r.replicaMismatches, [], 'replicas are byte-identical below the high watermark');
+  t.same(r.violations, [], 'the fault\'s own expectations hold');
+  for (const rec of c.recoveries) {
+    if (rec.fault.partitions.length === 0) continue;
+    t.ok(rec.ms !== null && rec.ms < RECOVERY_BOUND_MS,
+      `${rec.fault.name} (${rec.fault.detail}): partitions ${rec.fault.partitions} take acks=all writes again within ${RECOVERY_BOUND_MS} ms (${rec.ms ?? 'never'} ms)`);
+  }
+}

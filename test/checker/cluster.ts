@@ -1,0 +1,171 @@
+/**
+ * Three broker processes wired through fault-injecting proxies:
+ *
+ *   checker ──direct──> broker j client port           (the checker is never cut off)
+ *   broker i ──Q_j────> broker j client port           (advertised.listeners = Q_j: replica fetches)
+ *   broker i ──R_ij───> broker j controller port       (broker i's controller.quorum.voters names R_ij)
+ *
+ * Isolating broker X cuts every proxied connection from or to X, so X can neither fetch,
+ * be fetched from, vote, nor heartbeat, while the checker's clients still reach all three:
+ * the checker sees both sides of the partition, as Jepsen's clients do.
+ */
+import { freePort, startBroker, waitForPort, type BrokerProcess } from '../helpers/broker.js';
+import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
+import { BrokerLinks, type PartitionState } from './client.js';
+import { brokerBySocket, FaultProxy } from './proxy.js';
+
+/** The settings every checker run uses (one partition worker: three brokers share two cores). */
+export const CHECKER_SETTINGS: Record<string, string | number> = {
+  'default.replication.factor': 3,
+  'min.insync.replicas': 2,
+  'broker.session.timeout.ms': 3000,
+  'broker.heartbeat.interval.ms': 500,
+  'replica.lag.time.max.ms': 3000,
+  'controller.quorum.election.timeout.ms': 1000,
+  'num.partition.workers': 1,
+  'num.partitions': 3,
+  'offsets.topic.replication.factor': 3,
+};
+
+export class CheckerCluster {
+  readonly admin = new BrokerLinks('checker-admin');
+  private isolatedIds: number[] = [];
+
+  private constructor(
+    readonly brokers: BrokerProcess[],
+    private readonly proxies: FaultProxy[],
+  ) {}
+
+  /** With `direct`, brokers talk to each other without proxies (and cannot be isolated). */
+  static async start(overrides: Record<string, string | number> = {}, direct = false): Promise<CheckerCluster> {
+    const ids = [1, 2, 3];
+    const clientPorts = new Map<number, number>();
+    const controllerPorts = new Map<number, number>();
+    for (const id of ids) {
+      clientPorts.set(id, await freePort());
+      controllerPorts.set(id, await freePort());
+    }
+    const brokers: BrokerProcess[] = [];
+    const pids = (): Map<number, number | undefined> => new Map(brokers.map((b) => [b.nodeId, b.proc.pid]));
+    const proxies: FaultProxy[] = [];
+    const clientProxy = new Map<number, FaultProxy>();
+    for (const to of ids) {
+      const p: FaultProxy = new FaultProxy(clientPorts.get(to)!, { from: brokerBySocket(() => p.port, pids), to });
+      await p.listen();
+      clientProxy.set(to, p);
+      proxies.push(p);
+    }
+    const voters = new Map<number, string>();
+    for (const from of ids) {
+      const entries: string[] = [];
+      for (const to of ids) {
+        if (to === from || direct) {
+          entries.push(`${to}@127.0.0.1:${controllerPorts.get(to)}`);
+          continue;
+        }
+        const p = new FaultProxy(controllerPorts.get(to)!, { from, to });
+        entries.push(`${to}@127.0.0.1:${await p.listen()}`);
+        proxies.push(p);
+      }
+      voters.set(from, entries.join(','));
+    }
+    for (const id of ids) {
+      brokers.push(await startBroker({
+        nodeId: id,
+        port: clientPorts.get(id)!,
+        controllerPort: controllerPorts.get(id)!,
+        voters: voters.get(id)!,
+        overrides: {
+          ...CHECKER_SETTINGS,
+          'advertised.listeners': `PLAINTEXT://127.0.0.1:${direct ? clientPorts.get(id) : clientProxy.get(id)!.port}`,
+          ...overrides,
+        },
+        wait: false,
+      }));
+    }
+    const cluster = new CheckerCluster(brokers, proxies);
+    try {
+      await Promise.all(brokers.map((b) => waitForPort(b.port, 60_000, b)));
+    } catch (e) {
+      cluster.cleanup();
+      throw e;
+    }
+    return cluster;
+  }
+
+  broker(id: number): BrokerProcess {
+    return this.brokers[id - 1]!;
+  }
+
+  running(): BrokerProcess[] {
+    return this.brokers.filter(isRunning);
+  }
+
+  /** Cuts broker `id` off from the other two (null heals). */
+  isolate(id: number | null): void {
+    this.isolatedIds = id === null ? [] : [id];
+    for (const p of this.proxies) p.setIsolated(this.isolatedIds);
+  }
+
+  /** CreateTopics v7 with replication factor 3, then waits until every partition has a leader and a full ISR. */
+  async createTopic(topic: string, partitions: number): Promise<void> {
+    const r = await this.admin.call<{ topics: { errorCode: number; errorMessage: string | null }[] }>(this.brokers[0]!.port, ApiKey.CreateTopics, 7, {
+      topics: [{ name: topic, numPartitions: partitions, replicationFactor: 3, assignments: [], configs: [] }],
+      timeoutMs: 15_000,
+      validateOnly: false,
+    }, 30_000);
+    if (r.kind !== 'ok') throw new Error(`CreateTopics ${topic}: ${r.reason}`);
+    if (r.value.topics[0]!.errorCode !== 0) throw new Error(`CreateTopics ${topic}: error ${r.value.topics[0]!.errorCode} ${r.value.topics[0]!.errorMessage ?? ''}`);
+    await this.waitFullIsr(topic, 30_000);
+  }
+
+  /**
+   * The newest partition state any reachable broker reports: per partition the answer with the
+   * highest leader epoch, so a broker cut off with a stale view never wins.
+   */
+  async view(topic: string, links: BrokerLinks = this.admin): Promise<PartitionState[]> {
+    const answers = await Promise.all(this.running().map((b) => links.metadata(b.port, topic, 1500)));
+    const best = new Map<number, PartitionState>();
+    for (const a of answers) {
+      if (a.kind !== 'ok') continue;
+      for (const p of a.value.partitions) {
+        const cur = best.get(p.partition);
+        if (!cur || p.leaderEpoch > cur.leaderEpoch || (p.leaderEpoch === cur.leaderEpoch && p.isr.length < cur.isr.length)) best.set(p.partition, p);
+      }
+    }
+    return [...best.values()].sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Waits until every running broker reports a leader and all three replicas in the ISR for every partition. */
+  async waitFullIsr(topic: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      const answers = await Promise.all(this.running().map((b) => this.admin.metadata(b.port, topic, 1500)));
+      const ok = answers.length === 3 && answers.every((a) => a.kind === 'ok' && a.value.partitions.length > 0 &&
+        a.value.partitions.every((p) => p.leader > 0 && p.isr.length === 3));
+      if (ok) return;
+      last = JSON.stringify(answers.map((a) => (a.kind === 'ok' ? a.value.partitions.map((p) => `${p.partition}:L${p.leader}e${p.leaderEpoch}[${p.isr}]`) : a)));
+      await sleep(200);
+    }
+    throw new Error(`${topic}: ISR not full on all brokers within ${timeoutMs} ms: ${last}`);
+  }
+
+  output(): string {
+    return this.brokers.map((b) => `--- broker ${b.nodeId} ---\n${b.output()}`).join('\n');
+  }
+
+  cleanup(): void {
+    this.admin.close();
+    for (const p of this.proxies) p.close();
+    for (const b of this.brokers) b.cleanup();
+  }
+}
+
+export function isRunning(b: BrokerProcess): boolean {
+  return b.proc.exitCode === null && b.proc.signalCode === null;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,170 @@
+/**
+ * The faults a checker run injects, each a function over a running cluster and workload. A
+ * fault records when it struck and which partitions it hit (for the recovery figures), notes
+ * what it saw, and lists broken expectations that the history alone cannot show (an exit
+ * code, an acks=all success while two brokers are down).
+ */
+import { ErrorCode } from '../../src/shared/errors.js';
+import { sleep, type CheckerCluster } from './cluster.js';
+import type { FaultEvent } from './history.js';
+import type { Workload } from './workload.js';
+
+export interface FaultContext {
+  cluster: CheckerCluster;
+  workload: Workload;
+  topic: string;
+  partitions: number;
+  faults: FaultEvent[];
+  notes: string[];
+  violations: string[];
+}
+
+export type Fault = (ctx: FaultContext) => Promise<void>;
+
+/** How long a fault may leave its partitions without an acks=all acknowledgement. */
+export const RECOVERY_BOUND_MS = 15_000;
+const ISR_BOUND_MS = 45_000;
+
+async function partitionsLedBy(ctx: FaultContext, broker: number): Promise<number[]> {
+  return (await ctx.cluster.view(ctx.topic)).filter((p) => p.leader === broker).map((p) => p.partition);
+}
+
+/** Waits until each partition has an acks=all acknowledgement for a request sent after `since`. */
+async function awaitAcks(ctx: FaultContext, partitions: number[], since: number, boundMs: number): Promise<boolean> {
+  const deadline = since + boundMs;
+  while (Date.now() < deadline) {
+    const done = partitions.every((p) => ctx.workload.writes.some((w) => w.partition === p && w.acks === -1 && w.outcome === 'ok' && w.sentAt >= since));
+    if (done) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+function strike(ctx: FaultContext, name: string, partitions: number[], detail: string): FaultEvent {
+  const e: FaultEvent = { name, at: Date.now(), partitions, detail };
+  ctx.faults.push(e);
+  return e;
+}
+
+/** SIGKILL the leader of a partition `kills` times (rotating partitions), restarting it each time. */
+export function killLeader(kills: number): Fault {
+  return async (ctx) => {
+    for (let i = 0; i < kills; i++) {
+      const view = await ctx.cluster.view(ctx.topic);
+      const victim = view[i % view.length]!.leader;
+      const hit = await partitionsLedBy(ctx, victim);
+      const e = strike(ctx, 'sigkill-leader', hit, `broker ${victim}`);
+      await ctx.cluster.broker(victim).kill('SIGKILL');
+      if (!(await awaitAcks(ctx, hit, e.at, RECOVERY_BOUND_MS))) ctx.notes.push(`kill ${i + 1}: partitions ${hit} of broker ${victim} not writable within ${RECOVERY_BOUND_MS} ms`);
+      await ctx.cluster.broker(victim).restart();
+      await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
+    }
+  };
+}
+
+/** SIGSTOP a partition leader for longer than the session timeout, then SIGCONT. */
+export function pauseLeader(pausedMs = 6000): Fault {
+  return async (ctx) => {
+    const victim = (await ctx.cluster.view(ctx.topic))[0]!.leader;
+    const hit = await partitionsLedBy(ctx, victim);
+    const e = strike(ctx, 'sigstop-leader', hit, `broker ${victim} for ${pausedMs} ms`);
+    await ctx.cluster.broker(victim).kill('SIGSTOP');
+    await awaitAcks(ctx, hit, e.at, Math.max(pausedMs, RECOVERY_BOUND_MS));
+    await sleep(Math.max(0, e.at + pausedMs - Date.now()));
+    ctx.cluster.broker(victim).proc.kill('SIGCONT');
+    await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
+  };
+}
+
+/** SIGTERM each broker in turn: it must exit 0; restart it and wait until it is back in every ISR. */
+export function rollingRestart(): Fault {
+  return async (ctx) => {
+    for (const b of ctx.cluster.brokers) {
+      const hit = await partitionsLedBy(ctx, b.nodeId);
+      strike(ctx, 'sigterm-restart', hit, `broker ${b.nodeId}`);
+      const code = await b.stop(20_000);
+      ctx.notes.push(`broker ${b.nodeId} exited with ${code}`);
+      if (code !== 0) ctx.violations.push(`broker ${b.nodeId} exited with ${code} after SIGTERM (want 0)`);
+      await b.restart();
+      await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
+    }
+  };
+}
+
+/** Cuts a partition leader off from the other brokers (the checker still reaches it), then heals. */
+export function isolateLeader(cutMs = 8000): Fault {
+  return async (ctx) => {
+    const victim = (await ctx.cluster.view(ctx.topic))[0]!.leader;
+    const hit = await partitionsLedBy(ctx, victim);
+    const e = strike(ctx, 'partition-leader', hit, `broker ${victim} for ${cutMs} ms`);
+    ctx.cluster.isolate(victim);
+    await awaitAcks(ctx, hit, e.at, Math.max(cutMs, RECOVERY_BOUND_MS));
+    await sleep(Math.max(0, e.at + cutMs - Date.now()));
+    ctx.cluster.isolate(null);
+    await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
+  };
+}
+
+/**
+ * SIGKILL two of the three brokers: acks=all produce to the survivor must fail, with
+ * NOT_ENOUGH_REPLICAS (19, or 22 after append) once the ISR has shrunk, or REQUEST_TIMED_OUT (7)
+ * while it waits for replicas that are gone, or a leadership error; never success.
+ */
+export function twoDown(probeMs = 8000): Fault {
+  return async (ctx) => {
+    const view = await ctx.cluster.view(ctx.topic);
+    const survivor = view[0]!.leader;
+    const dead = ctx.cluster.brokers.filter((b) => b.nodeId !== survivor);
+    strike(ctx, 'two-brokers-down', [], `brokers ${dead.map((b) => b.nodeId)} killed, ${survivor} left`);
+    await Promise.all(dead.map((b) => b.kill('SIGKILL')));
+    const downAt = Date.now();
+    const codes = new Map<string, number>();
+    while (Date.now() < downAt + probeMs) {
+      const ops = await Promise.all(view.map((p) => ctx.workload.writeOnce(p.partition, -1, survivor)));
+      for (const op of ops) {
+        const k = op.outcome === 'ok' ? 'SUCCESS' : op.errorCode >= 0 ? `${op.errorCode}` : 'no answer';
+        codes.set(k, (codes.get(k) ?? 0) + 1);
+        if (op.outcome === 'ok') ctx.violations.push(`acks=all produce to broker ${survivor} partition ${op.partition} succeeded with two brokers down (offset ${op.offset})`);
+      }
+    }
+    const late = ctx.workload.writes.filter((w) => w.acks === -1 && w.outcome === 'ok' && w.sentAt >= downAt);
+    for (const w of late) if (w.broker !== survivor) ctx.violations.push(`acks=all produce of ${w.value} to broker ${w.broker} succeeded with two brokers down`);
+    ctx.notes.push(`acks=all answers from broker ${survivor} with two down: ${[...codes].map(([k, n]) => `${k}x${n}`).join(', ')}`);
+    const allowed = new Set([`${ErrorCode.NOT_ENOUGH_REPLICAS}`, `${ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND}`, `${ErrorCode.REQUEST_TIMED_OUT}`,
+      `${ErrorCode.NOT_LEADER_OR_FOLLOWER}`, `${ErrorCode.LEADER_NOT_AVAILABLE}`, 'no answer']);
+    for (const k of codes.keys()) if (!allowed.has(k)) ctx.violations.push(`unexpected answer ${k} to acks=all with two brokers down`);
+    await Promise.all(dead.map((b) => b.restart()));
+    await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
+  };
+}
+
+/**
+ * Cuts off the leader of partition 0 and keeps writing to it with acks=1 (the checker still
+ * reaches it) while the others elect a new leader and take acks=all writes; then heals. The
+ * old leader must truncate its unreplicated tail and rejoin: the run's replica comparison then
+ * shows all three logs byte-identical, and those acks=1 values absent.
+ */
+export function divergentOldLeader(extraMs = 1500): Fault {
+  return async (ctx) => {
+    const before = (await ctx.cluster.view(ctx.topic))[0]!;
+    const old = before.leader;
+    const e = strike(ctx, 'cut-leader-acks1', [0], `broker ${old} cut off, acks=1 writes to it`);
+    ctx.cluster.isolate(old);
+    let newLeaderAt = 0;
+    let written = 0;
+    while (newLeaderAt === 0 ? Date.now() < e.at + RECOVERY_BOUND_MS : Date.now() < newLeaderAt + extraMs) {
+      const op = await ctx.workload.writeOnce(0, 1, old);
+      if (op.outcome === 'ok') written++;
+      if (newLeaderAt === 0) {
+        const now = (await ctx.cluster.view(ctx.topic))[0]!;
+        if (now.leaderEpoch > before.leaderEpoch && now.leader !== old) newLeaderAt = Date.now();
+      }
+      await sleep(20);
+    }
+    ctx.notes.push(`${written} acks=1 writes acknowledged by the cut-off broker ${old}; new leader ${newLeaderAt ? `after ${newLeaderAt - e.at} ms` : 'never elected'}`);
+    if (newLeaderAt === 0) ctx.violations.push(`no new leader for partition 0 within ${RECOVERY_BOUND_MS} ms of cutting off broker ${old}`);
+    if (written === 0) ctx.violations.push(`the cut-off broker ${old} took no acks=1 write, so divergence was not exercised`);
+    ctx.cluster.isolate(null);
+    await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
+  };
+}
