@@ -66,7 +66,9 @@ export class Broker {
         },
       },
       log,
-      (s) => broker?.onMetadata(s),
+      // Until the partition workers run, the cache alone takes the snapshots; the broker then
+      // starts from the newest one.
+      (s) => (broker ? broker.onMetadata(s) : metadata.update(s)),
     );
     const workers = new PartitionWorkers(config.partitionWorkers, {
       nodeId: config.nodeId,
@@ -86,7 +88,8 @@ export class Broker {
     const first = raft.firstMetadata();
     await workers.start();
     broker = new Broker(config, lock, metadata, raft, workers);
-    broker.onMetadata(await first);
+    await first;
+    broker.applyHosted([]);
     await broker.registered();
     await broker.hostedChain;
     await broker.listen();
@@ -111,7 +114,11 @@ export class Broker {
   }
 
   private onMetadata(s: MetadataSnapshot): void {
-    const removed = this.metadata.update(s);
+    this.applyHosted(this.metadata.update(s));
+  }
+
+  /** Sends the partition workers what the cached metadata says this broker hosts. */
+  private applyHosted(removed: string[]): void {
     const hosted = this.metadata.hostedPartitions(this.config.minInsyncReplicas);
     const brokers = this.metadata.brokerEndpoints();
     this.hostedChain = this.hostedChain

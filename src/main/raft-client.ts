@@ -35,7 +35,6 @@ export class RaftClient {
   private nextId = 1;
   private stopped: (() => void) | undefined;
   private first: Promise<MetadataSnapshot>;
-  private latest: MetadataSnapshot | undefined;
 
   constructor(
     data: RaftWorkerData,
@@ -54,7 +53,6 @@ export class RaftClient {
     this.worker.on('message', (m: RaftToMainMessage) => {
       switch (m.type) {
         case 'metadata':
-          this.latest = m.snapshot;
           onMetadata(m.snapshot);
           resolveFirst(m.snapshot);
           break;
@@ -97,18 +95,9 @@ export class RaftClient {
     });
   }
 
-  /**
-   * Resolves once the raft worker has published (after its recovery) with the newest snapshot
-   * published by the time it is awaited: a caller that is still starting up when the broker's
-   * registration or unfencing commits must not start from the older snapshot.
-   */
-  firstMetadata(): PromiseLike<MetadataSnapshot> {
-    return {
-      then: <A = MetadataSnapshot, B = never>(
-        onFulfilled?: ((s: MetadataSnapshot) => A | PromiseLike<A>) | null,
-        onRejected?: ((e: unknown) => B | PromiseLike<B>) | null,
-      ): PromiseLike<A | B> => this.first.then(() => this.latest!).then(onFulfilled, onRejected),
-    };
+  /** Resolves once the raft worker has published its first snapshot (after its recovery). */
+  firstMetadata(): Promise<void> {
+    return this.first.then(() => undefined);
   }
 
   request(req: AdminRequest): Promise<TopicResult[]> {

@@ -7,7 +7,8 @@
  *     every attempt is recorded.
  *   - reads: (observer, partition, offset, value) triples from the tailing consumers, from the
  *     final read, from each replica's log on disk, and the offsets acks reported
- *     (observer "ack"), so an acknowledgement is held to the same offset rules as a read.
+ *     (observer "ack"), so an acknowledgement is held to the same offset rules as a read
+ *     (acks=1 acknowledgements only when their value survived).
  *   - high watermarks: each consumer's view of each partition's high watermark over time.
  *   - faults: when each fault struck and which partitions it hit.
  *
@@ -112,15 +113,19 @@ function outcomes(writes: WriteOp[]): Map<string, WriteOp> {
 
 export function check(h: History): CheckResult {
   const byValue = outcomes(h.writes);
-  const obs: ReadObs[] = [...h.reads];
-  for (const w of h.writes) if (w.outcome === 'ok') obs.push({ observer: 'ack', partition: w.partition, offset: w.offset, value: w.value });
-
   const finalValues = new Set<string>();
   let finalRecords = 0;
   for (const r of h.reads) {
     if (r.observer !== h.finalObserver) continue;
     finalValues.add(r.value);
     finalRecords++;
+  }
+  // An acks=1 acknowledgement promises nothing once its leader is replaced, so only those
+  // whose value survived are held to their offset.
+  const obs: ReadObs[] = [...h.reads];
+  for (const w of h.writes) {
+    if (w.outcome !== 'ok' || (w.acks === 1 && !finalValues.has(w.value))) continue;
+    obs.push({ observer: 'ack', partition: w.partition, offset: w.offset, value: w.value });
   }
 
   const lost: string[] = [];

@@ -3,14 +3,8 @@
 // into a fresh machine to check what a restarted coordinator would know.
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
-import {
-  GroupStateMachine,
-  type Effects,
-  type JoinInput,
-  type JoinResult,
-  type SyncResult,
-  type Write,
-} from '../../src/shared/groups/group-state-machine.js';
+import type { Effects, JoinInput, JoinResult, SyncResult, Write } from '../../src/shared/groups/group-io.js';
+import { GroupStateMachine } from '../../src/shared/groups/group-state-machine.js';
 
 const SESSION = 10_000;
 const REBALANCE = 30_000;

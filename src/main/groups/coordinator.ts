@@ -15,8 +15,8 @@ import { randomUUID } from 'node:crypto';
 import type { BrokerConfig } from '../../shared/config.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../../shared/groups/coordinator-partition.js';
+import { GroupStateMachine } from '../../shared/groups/group-state-machine.js';
 import {
-  GroupStateMachine,
   joinError,
   syncError,
   type CommitInput,
@@ -32,7 +32,7 @@ import {
   type MemberIdentity,
   type SyncInput,
   type SyncResult,
-} from '../../shared/groups/group-state-machine.js';
+} from '../../shared/groups/group-io.js';
 import { childLogger, type Logger } from '../../shared/logger.js';
 import type { MetadataCache } from '../metadata-cache.js';
 import type { PartitionWorkers } from '../partition-workers.js';

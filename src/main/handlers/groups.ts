@@ -6,7 +6,7 @@
  * Transactions are not served: FindCoordinator for a transactional id is refused.
  */
 import { ErrorCode } from '../../shared/errors.js';
-import type { FetchedOffset } from '../../shared/groups/group-state-machine.js';
+import type { FetchedOffset } from '../../shared/groups/group-io.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { DeleteGroupsRequest } from '../../shared/protocol/generated/delete-groups-request.js';
 import type { DescribeGroupsRequest } from '../../shared/protocol/generated/describe-groups-request.js';

@@ -234,9 +234,20 @@ export class Raft {
     this.lead = 0;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
-    this.randomizedElectionTimeout = this.electionTicks + this.random.int(this.electionTicks);
+    this.randomizedElectionTimeout = this.drawElectionTimeout();
     this.votes.clear();
     this.progress.clear();
+  }
+
+  /**
+   * A timeout in [electionTicks + 2, 2 * electionTicks). Voters refuse a pre-vote while they
+   * heard from a leader less than electionTicks ago, and the nodes' ticks are not in phase: a
+   * candidate that fired at exactly electionTicks could meet a voter one tick short and lose a
+   * whole extra timeout. Two ticks of margin keep a failover within two election timeouts.
+   */
+  private drawElectionTimeout(): number {
+    const margin = Math.min(2, this.electionTicks - 1);
+    return this.electionTicks + margin + this.random.int(this.electionTicks - margin);
   }
 
   private becomeFollower(term: number, lead: number): void {
@@ -250,7 +261,7 @@ export class Raft {
     this.votes.clear();
     this.lead = 0;
     this.electionElapsed = 0;
-    this.randomizedElectionTimeout = this.electionTicks + this.random.int(this.electionTicks);
+    this.randomizedElectionTimeout = this.drawElectionTimeout();
     this.role = Role.PreCandidate;
   }
 

@@ -1,0 +1,55 @@
+/**
+ * The checker as a command, for a longer soak than CI runs: every fault in its own run on a
+ * fresh cluster, then the summary table, and the failover figures of the SIGKILL run.
+ *
+ *   npm run build
+ *   TS_NODE_TRANSPILE_ONLY=1 node --import @tapjs/typescript/import test/checker/run.ts \
+ *     [--kills=20] [--faults=sigkill,sigstop,rolling,partition,divergent,two-down] [--idempotent]
+ *
+ * (tap's TypeScript loader runs it straight from source; TS_NODE_TRANSPILE_ONLY skips the type
+ * check, which `npx tsc -p . --noEmit` style checks cover.) Exits 1 when any run broke a rule.
+ */
+import { parseArgs } from 'node:util';
+import { divergentOldLeader, isolateLeader, killLeader, pauseLeader, rollingRestart, twoDown, type Fault } from './faults.js';
+import { median } from './history.js';
+import { fullReport } from './report.js';
+import { problems, runScenario, type RunReport } from './scenario.js';
+
+const { values } = parseArgs({
+  options: {
+    kills: { type: 'string', default: '20' },
+    faults: { type: 'string', default: 'sigkill,sigstop,rolling,partition,divergent,two-down' },
+    idempotent: { type: 'boolean', default: false },
+  },
+});
+
+const FAULTS: Record<string, { fault: Fault; direct: boolean }> = {
+  sigkill: { fault: killLeader(Number(values.kills)), direct: true },
+  sigstop: { fault: pauseLeader(6000), direct: true },
+  rolling: { fault: rollingRestart(), direct: true },
+  'two-down': { fault: twoDown(8000), direct: true },
+  partition: { fault: isolateLeader(8000), direct: false },
+  divergent: { fault: divergentOldLeader(), direct: false },
+};
+
+const reports: RunReport[] = [];
+for (const name of values.faults.split(',')) {
+  const f = FAULTS[name];
+  if (!f) throw new Error(`unknown fault ${name} (know: ${Object.keys(FAULTS).join(', ')})`);
+  process.stderr.write(`running ${name}...\n`);
+  try {
+    const r = await runScenario(name, f.fault, { direct: f.direct, idempotent: values.idempotent, onError: (o) => process.stderr.write(o.slice(-20_000)) });
+    reports.push(r);
+    process.stderr.write(`${name}: ${problems(r).length ? 'FAIL' : 'ok'} in ${(r.durationMs / 1000).toFixed(0)} s\n`);
+  } catch (e) {
+    process.stderr.write(`${name}: run failed: ${(e as Error).message.slice(0, 2000)}\n`);
+  }
+}
+console.log(fullReport(reports));
+const kills = reports.find((r) => r.name === 'sigkill');
+if (kills) {
+  const ms = kills.result.recoveries.map((x) => x.ms).filter((x): x is number => x !== null);
+  console.log(`\nfailover, SIGKILL of a leader to the first acks=all ack on each of its partitions (slowest partition), ${ms.length} of ${kills.result.recoveries.length} kills:`);
+  if (ms.length) console.log(`  median ${median(ms).toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms; each: ${ms.map((x) => x.toFixed(0)).join(' ')}`);
+}
+process.exitCode = reports.length === values.faults.split(',').length && reports.every((r) => problems(r).length === 0) ? 0 : 1;
