@@ -16,6 +16,7 @@ import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
 import { EMPTY_BYTES } from '../../shared/protocol/codec.js';
 import type { BrokerContext } from '../context.js';
 import type { Part } from '../scatter.js';
+import { currentLeader } from '../current-leader.js';
 
 interface Item {
   topicIndex: number;
@@ -81,16 +82,17 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
             first = false;
           }
           const meta = names[ti] ? ctx.metadata.partition(names[ti]!, it.partition) : undefined;
+          const errorCode = r ? r.error : it.error;
           return {
             partitionIndex: it.partition,
-            errorCode: r ? r.error : it.error,
+            errorCode,
             highWatermark: r ? r.highWatermark : -1,
             lastStableOffset: r ? r.highWatermark : -1,
             logStartOffset: r ? r.logStartOffset : -1,
             abortedTransactions: null,
             preferredReadReplica: -1,
             divergingEpoch: r && r.divergingEpoch >= 0 ? { epoch: r.divergingEpoch, endOffset: r.divergingEndOffset } : { epoch: -1, endOffset: -1 },
-            currentLeader: { leaderId: meta?.leader ?? -1, leaderEpoch: meta?.leaderEpoch ?? -1 },
+            currentLeader: currentLeader(errorCode, meta),
             records,
           };
         }),

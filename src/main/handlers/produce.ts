@@ -8,6 +8,7 @@ import type { ProduceRequest } from '../../shared/protocol/generated/produce-req
 import { ensureTopics } from '../auto-create.js';
 import type { BrokerContext } from '../context.js';
 import { scatter, type Part } from '../scatter.js';
+import { currentLeader } from '../current-leader.js';
 
 interface Slot {
   topic: number;
@@ -54,16 +55,16 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Pr
       name: t.name,
       partitionResponses: slots[ti]!.map((s) => {
         const r = s.part >= 0 ? results[s.part]! : undefined;
-        const meta = ctx.metadata.partition(t.name, s.partition);
+        const errorCode = r ? r.error : s.error;
         return {
           index: s.partition,
-          errorCode: r ? r.error : s.error,
+          errorCode,
           baseOffset: r && r.error === ErrorCode.NONE ? r.baseOffset : -1,
           logAppendTimeMs: r ? r.logAppendTime : -1,
           logStartOffset: r ? r.logStartOffset : -1,
           recordErrors: [],
           errorMessage: null,
-          currentLeader: { leaderId: meta?.leader ?? -1, leaderEpoch: meta?.leaderEpoch ?? -1 },
+          currentLeader: currentLeader(errorCode, ctx.metadata.partition(t.name, s.partition)),
         };
       }),
     })),

@@ -73,8 +73,12 @@ export interface HeartbeatReply { errorCode: number; fenced: boolean }
 
 export interface Decision<T> { records: MetadataRecord[]; result: T }
 
-/** More partitions than this in one topic or request is a mistake, not a plan. */
-export const MAX_PARTITIONS = 100_000;
+/**
+ * Partitions one topic may have. Every replica keeps three files open (.log, .index,
+ * .timeindex), so a topic past this on a broker with the usual 20k-65k descriptor limit would
+ * starve the others; a typo in a partition count must not take the broker's file table.
+ */
+export const MAX_PARTITIONS = 1000;
 
 /** Producer ids per allocation, as Kafka's controller hands them out. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
