@@ -68,7 +68,7 @@ export function pauseLeader(pausedMs = 6000): Fault {
     const victim = (await ctx.cluster.view(ctx.topic))[0]!.leader;
     const hit = await partitionsLedBy(ctx, victim);
     const e = strike(ctx, 'sigstop-leader', hit, `broker ${victim} for ${pausedMs} ms`);
-    await ctx.cluster.broker(victim).kill('SIGSTOP');
+    ctx.cluster.broker(victim).proc.kill('SIGSTOP');
     await awaitAcks(ctx, hit, e.at, Math.max(pausedMs, RECOVERY_BOUND_MS));
     await sleep(Math.max(0, e.at + pausedMs - Date.now()));
     ctx.cluster.broker(victim).proc.kill('SIGCONT');

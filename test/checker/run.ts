@@ -40,7 +40,7 @@ for (const name of values.faults.split(',')) {
   try {
     const r = await runScenario(name, f.fault, { direct: f.direct, idempotent: values.idempotent, onError: (o) => process.stderr.write(o.slice(-20_000)) });
     reports.push(r);
-    process.stderr.write(`${name}: ${problems(r).length ? 'FAIL' : 'ok'} in ${(r.durationMs / 1000).toFixed(0)} s\n`);
+    process.stderr.write(`${name}: ${problems(r).length ? 'FAIL' : 'ok'} in ${(r.durationMs / 1000).toFixed(0)} s\n${fullReport([r])}\n`);
   } catch (e) {
     process.stderr.write(`${name}: run failed: ${(e as Error).message.slice(0, 2000)}\n`);
   }

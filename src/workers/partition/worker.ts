@@ -49,6 +49,12 @@ interface PendingAck {
 interface Leadership {
   hosted: HostedPartition;
   state: LeaderReplicaState;
+  /**
+   * The log end when this leadership began. Until the high watermark reaches it, the mark may
+   * be below one the previous leader already showed, so consumers are sent away to retry
+   * rather than see it move backwards (as Kafka answers ListOffsets in that window).
+   */
+  epochStart: number;
   pending: PendingAck[];
   alterSentAt: number;
 }
@@ -193,6 +199,10 @@ function fetch(m: FetchMsg): void {
     if (lead.state.followerFetched(m.replicaId, m.offset, l.writtenEndOffset, l.durableEndOffset, Date.now())) highWatermarkMoved(k, lead);
     upper = l.writtenEndOffset;
   } else {
+    if (lead.state.highWatermark < lead.epochStart) {
+      outbox.send(fetchResult(m, ErrorCode.NOT_LEADER_OR_FOLLOWER));
+      return;
+    }
     upper = lead.state.highWatermark;
   }
   const hw = lead.state.highWatermark;
@@ -216,6 +226,7 @@ function listOffsets(m: ListOffsetsMsg): void {
   if (typeof found === 'number') return reply(found, -1, -1);
   const { l, lead } = found;
   const hw = lead.state.highWatermark;
+  if (hw < lead.epochStart) return reply(ErrorCode.OFFSET_NOT_AVAILABLE, -1, -1);
   if (m.timestamp === -1) return reply(0, hw, -1);
   if (m.timestamp === -2) return reply(0, l.logStartOffset, -1);
   if (m.timestamp === -3) {
@@ -330,7 +341,7 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
         if (lead) failPending(lead, ErrorCode.NOT_LEADER_OR_FOLLOWER);
         const start = p.replicas.length === 1 ? l.durableEndOffset : Math.min(followerHw.get(k) ?? l.logStartOffset, l.durableEndOffset);
         const state = new LeaderReplicaState(data.nodeId, p.replicas, p.isr, Math.max(start, l.logStartOffset), now);
-        const next: Leadership = { hosted: p, state, pending: [], alterSentAt: 0 };
+        const next: Leadership = { hosted: p, state, pending: [], alterSentAt: 0, epochStart: l.logEndOffset };
         leaders.set(k, next);
         state.advance(l.durableEndOffset);
         log.info({ topic: p.topic, partition: p.partition, leaderEpoch: p.leaderEpoch, hw: state.highWatermark }, 'leading partition');
