@@ -105,10 +105,14 @@ export function isolateLeader(cutMs = 8000): Fault {
   };
 }
 
+/** A produce carries a 3 s timeout; an answer later than this is a hang, not a timeout. */
+const ANSWER_WITHIN_MS = 8000;
+
 /**
  * SIGKILL two of the three brokers: acks=all produce to the survivor must fail, with
- * NOT_ENOUGH_REPLICAS (19, or 22 after append) once the ISR has shrunk, or REQUEST_TIMED_OUT (7)
- * while it waits for replicas that are gone, or a leadership error; never success.
+ * NOT_ENOUGH_REPLICAS (19, or 20 after append) once the ISR has shrunk, or REQUEST_TIMED_OUT (7)
+ * while it waits for replicas that are gone, or a leadership error; never success, and never
+ * silence past the request's own timeout.
  */
 export function twoDown(probeMs = 8000): Fault {
   return async (ctx) => {
@@ -120,7 +124,7 @@ export function twoDown(probeMs = 8000): Fault {
     const downAt = Date.now();
     const codes = new Map<string, number>();
     while (Date.now() < downAt + probeMs) {
-      const ops = await Promise.all(view.map((p) => ctx.workload.writeOnce(p.partition, -1, survivor)));
+      const ops = await Promise.all(view.map((p) => ctx.workload.writeOnce(p.partition, -1, survivor, ANSWER_WITHIN_MS)));
       for (const op of ops) {
         const k = op.outcome === 'ok' ? 'SUCCESS' : op.errorCode >= 0 ? `${op.errorCode}` : 'no answer';
         codes.set(k, (codes.get(k) ?? 0) + 1);
@@ -131,8 +135,8 @@ export function twoDown(probeMs = 8000): Fault {
     for (const w of late) if (w.broker !== survivor) ctx.violations.push(`acks=all produce of ${w.value} to broker ${w.broker} succeeded with two brokers down`);
     ctx.notes.push(`acks=all answers from broker ${survivor} with two down: ${[...codes].map(([k, n]) => `${k}x${n}`).join(', ')}`);
     const allowed = new Set([`${ErrorCode.NOT_ENOUGH_REPLICAS}`, `${ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND}`, `${ErrorCode.REQUEST_TIMED_OUT}`,
-      `${ErrorCode.NOT_LEADER_OR_FOLLOWER}`, `${ErrorCode.LEADER_NOT_AVAILABLE}`, 'no answer']);
-    for (const k of codes.keys()) if (!allowed.has(k)) ctx.violations.push(`unexpected answer ${k} to acks=all with two brokers down`);
+      `${ErrorCode.NOT_LEADER_OR_FOLLOWER}`, `${ErrorCode.LEADER_NOT_AVAILABLE}`]);
+    for (const k of codes.keys()) if (!allowed.has(k)) ctx.violations.push(`acks=all with two brokers down answered ${k} (within ${ANSWER_WITHIN_MS} ms)`);
     await Promise.all(dead.map((b) => b.restart()));
     await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
   };

@@ -103,14 +103,17 @@ export class Workload {
     this.links.close();
   }
 
-  /** One acks=all (or acks=1) write of a fresh value to `broker` (or the partition's leader), recorded. */
-  async writeOnce(partition: number, acks: -1 | 1, broker?: number, value?: string): Promise<WriteOp> {
-    const v = value ?? `${this.opts.tag ?? 'v'}-${partition}-${this.seq++}`;
+  /**
+   * One acks=all (or acks=1) write of a fresh value to `broker` (or the partition's leader),
+   * recorded; no answer within `answerWithinMs` (default: the request timeout + 1 s) is `unknown`.
+   */
+  async writeOnce(partition: number, acks: -1 | 1, broker?: number, answerWithinMs?: number): Promise<WriteOp> {
+    const v = `${this.opts.tag ?? 'v'}-${partition}-${this.seq++}`;
     const leader = broker ?? (await this.view.leader(partition));
-    return this.attempt(partition, leader, v, acks);
+    return this.attempt(partition, leader, v, acks, undefined, answerWithinMs);
   }
 
-  private async attempt(partition: number, broker: number, value: string, acks: -1 | 1, sequence?: number): Promise<WriteOp> {
+  private async attempt(partition: number, broker: number, value: string, acks: -1 | 1, sequence?: number, answerWithinMs?: number): Promise<WriteOp> {
     const sentAt = Date.now();
     const op: WriteOp = { value, partition, acks, broker, sentAt, doneAt: sentAt, outcome: 'unknown', offset: -1, errorCode: -1 };
     this.writes.push(op);
@@ -122,7 +125,7 @@ export class Workload {
     const r = await this.links.produce(this.cluster.broker(broker).port, this.opts.topic, partition, [value], {
       acks,
       timeoutMs: this.timeoutMs,
-      deadlineMs: this.timeoutMs + 1000,
+      deadlineMs: answerWithinMs ?? this.timeoutMs + 1000,
       idempotent: this.identity && sequence !== undefined ? { ...this.identity, baseSequence: sequence } : undefined,
     });
     op.doneAt = Date.now();

@@ -176,6 +176,14 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
   let cutAt = segments.length;
   for (let i = firstScanned; i < segments.length; i++) {
     const seg = segments[i]!;
+    if (i > firstScanned && seg.baseOffset !== logEndOffset) {
+      // A roll creates the next segment while writes to the previous one may still be in
+      // flight; a crash then leaves a segment that starts past the recovered end. Offsets
+      // never skip, so it and every later segment go.
+      opts.logger.warn({ log: path.basename(dir), segment: seg.baseOffset, logEndOffset }, 'dropping segments that start past the recovered log end');
+      cutAt = i;
+      break;
+    }
     const outcome = await scanSegment(seg, i === firstScanned ? scanFrom : 0, i === firstScanned ? scanStartOffset : seg.baseOffset, config, io);
     for (const e of outcome.epochs) if (e.epoch > epochs.latestEpoch()) epochs.assign(e.epoch, e.startOffset);
     logEndOffset = outcome.nextOffset ?? (i === firstScanned ? scanStartOffset : seg.baseOffset);
