@@ -20,6 +20,19 @@ function findRoot(dir: string): string {
 }
 export const mainJs = path.join(repoRoot, 'dist/main.js');
 
+/** Every broker process still running, killed when this test process ends however it ends. */
+const live = new Set<ChildProcess>();
+function killAll(): void {
+  for (const p of live) p.kill('SIGKILL');
+}
+process.once('exit', killAll);
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(128 + (sig === 'SIGTERM' ? 15 : 2));
+  });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -104,7 +117,10 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProce
     },
   };
   const launch = (): void => {
-    b.proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
+    const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
+    live.add(proc);
+    proc.once('exit', () => live.delete(proc));
+    b.proc = proc;
     b.proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     b.proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   };
