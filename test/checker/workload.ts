@@ -72,6 +72,12 @@ export class Workload {
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly links = new BrokerLinks('checker-workload');
+  /**
+   * Metadata gets its own connections: answers on one connection come back in request order
+   * (as from any Kafka broker), so a quick Metadata queued behind acks=all produces that wait out
+   * their timeout would hit its own deadline and take the producers' connection down with it.
+   */
+  private readonly viewLinks = new BrokerLinks('checker-view');
   private readonly view: LeaderView;
   private identity: IdempotentIdentity | undefined;
   private seq = 0;
@@ -79,7 +85,7 @@ export class Workload {
   private readonly timeoutMs: number;
 
   constructor(private readonly cluster: CheckerCluster, readonly opts: WorkloadOptions) {
-    this.view = new LeaderView(cluster, opts.topic, this.links);
+    this.view = new LeaderView(cluster, opts.topic, this.viewLinks);
     this.pauseMs = opts.pauseMs ?? 10;
     this.timeoutMs = opts.requestTimeoutMs ?? 3000;
   }
@@ -101,6 +107,7 @@ export class Workload {
     await Promise.all(this.loops);
     this.loops = [];
     this.links.close();
+    this.viewLinks.close();
   }
 
   /**

@@ -109,6 +109,8 @@ function longPoll(ctx: BrokerContext, parts: Part[], minBytes: number, maxWaitMs
   return new Promise((resolve) => {
     const deadline = Date.now() + Math.max(0, maxWaitMs);
     const canWait = maxWaitMs > 0 && minBytes > 0;
+    /** The last round every part answered; a timer that fires mid-round answers with it. */
+    let complete: FetchResultMsg[] = [];
     let results: FetchResultMsg[] = [];
     let remaining = 0;
     let woken = false;
@@ -121,7 +123,7 @@ function longPoll(ctx: BrokerContext, parts: Part[], minBytes: number, maxWaitMs
       if (timer) clearTimeout(timer);
       workers.release(req);
       if (watched) workers.unwatch(req);
-      resolve(results);
+      resolve(complete);
     };
     const round = (): void => {
       woken = false;
@@ -141,6 +143,7 @@ function longPoll(ctx: BrokerContext, parts: Part[], minBytes: number, maxWaitMs
       if (m.type !== MsgType.FETCH_RESULT || results[m.part] !== undefined) return;
       results[m.part] = m;
       if (--remaining > 0) return;
+      complete = results;
       let bytes = 0;
       let failed = false;
       for (const r of results) {
