@@ -35,10 +35,15 @@ export async function readCheckpoint(file: string): Promise<string[][] | undefin
 
 export async function writeCheckpoint(file: string, entries: ReadonlyArray<ReadonlyArray<string | number>>): Promise<void> {
   const body = [String(VERSION), String(entries.length), ...entries.map((e) => e.join(' '))].join('\n') + '\n';
+  await replaceFileDurably(file, body);
+}
+
+/** Replaces `file` whole or not at all: a temp file, fsynced, renamed over it, the dir fsynced. */
+export async function replaceFileDurably(file: string, data: string | Buffer): Promise<void> {
   const tmp = `${file}.tmp`;
   const fh = await fs.open(tmp, 'w');
   try {
-    await fh.writeFile(body);
+    await fh.writeFile(data);
     await fh.datasync();
   } finally {
     await fh.close();

@@ -24,7 +24,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '../../../shared/crc32c.js';
-import { syncDir } from './checkpoint-file.js';
+import { replaceFileDurably } from './checkpoint-file.js';
 import { BATCHES_PER_PRODUCER, type BatchMetadata, type ProducerEntry } from './producer-state.js';
 
 const VERSION = 1;
@@ -106,17 +106,7 @@ export async function listSnapshots(dir: string): Promise<number[]> {
 }
 
 export async function writeSnapshot(dir: string, offset: number, bytes: Buffer): Promise<void> {
-  const file = path.join(dir, snapshotFileName(offset));
-  const tmp = `${file}.tmp`;
-  const fh = await fs.open(tmp, 'w');
-  try {
-    await fh.writeFile(bytes);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, file);
-  await syncDir(dir);
+  await replaceFileDurably(path.join(dir, snapshotFileName(offset)), bytes);
 }
 
 /** The snapshot's entries; undefined when the file is missing or damaged. */
