@@ -25,9 +25,8 @@ const PRODUCER_ID_BLOCK_TIMEOUT_MS = 5_000;
 
 export class RaftClient {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, (r: TopicResult[]) => void>();
-  private readonly pendingAlter = new Map<number, (r: AlterPartitionResult) => void>();
-  private readonly pendingBlocks = new Map<number, (r: ProducerIdBlock) => void>();
+  /** Request id -> the caller waiting for its answer (ids are unique across every kind). */
+  private readonly pending = new Map<number, (answer: never) => void>();
   /** Producer ids [next, end) of the block in use; `spare` is the block fetched ahead. */
   private producerIds = { next: 0, end: 0, size: 0 };
   private spareBlock: ProducerIdBlock | undefined;
@@ -56,24 +55,13 @@ export class RaftClient {
           onMetadata(m.snapshot);
           resolveFirst(m.snapshot);
           break;
-        case 'response': {
-          const cb = this.pending.get(m.id);
-          this.pending.delete(m.id);
-          cb?.(m.results);
+        case 'response':
+          this.answer(m.id, m.results);
           break;
-        }
-        case 'alterPartitionResponse': {
-          const cb = this.pendingAlter.get(m.id);
-          this.pendingAlter.delete(m.id);
-          cb?.(m.result);
+        case 'alterPartitionResponse':
+        case 'allocateProducerIdsResponse':
+          this.answer(m.id, m.result);
           break;
-        }
-        case 'allocateProducerIdsResponse': {
-          const cb = this.pendingBlocks.get(m.id);
-          this.pendingBlocks.delete(m.id);
-          cb?.(m.result);
-          break;
-        }
         case 'stopped':
           this.stopped?.();
           break;
@@ -100,31 +88,33 @@ export class RaftClient {
     return this.first.then(() => undefined);
   }
 
-  request(req: AdminRequest): Promise<TopicResult[]> {
+  private answer(id: number, value: unknown): void {
+    const cb = this.pending.get(id);
+    this.pending.delete(id);
+    cb?.(value as never);
+  }
+
+  /** Sends one request to the raft worker; resolves with the answer of the same id. */
+  private call<T>(build: (id: number) => MainToRaftMessage): Promise<T> {
     const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.worker.postMessage({ type: 'request', id, ...req } as MainToRaftMessage);
+    return new Promise<T>((resolve) => {
+      this.pending.set(id, resolve as (answer: never) => void);
+      this.worker.postMessage(build(id));
     });
+  }
+
+  request(req: AdminRequest): Promise<TopicResult[]> {
+    return this.call((id) => ({ type: 'request', id, ...req }) as MainToRaftMessage);
   }
 
   /** Asks the controller to change a partition's ISR; this broker must lead the partition. */
   alterPartition(req: { topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; isr: number[] }): Promise<AlterPartitionResult> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pendingAlter.set(id, resolve);
-      const msg: MainToRaftMessage = { type: 'request', id, op: 'alterPartition', brokerId: -1, brokerEpoch: -1, timeoutMs: 10_000, ...req };
-      this.worker.postMessage(msg);
-    });
+    return this.call((id) => ({ type: 'request', id, op: 'alterPartition', brokerId: -1, brokerEpoch: -1, timeoutMs: 10_000, ...req }));
   }
 
   /** Asks the controller for a block of producer ids for this broker. */
   allocateProducerIds(timeoutMs: number): Promise<ProducerIdBlock> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pendingBlocks.set(id, resolve);
-      this.worker.postMessage({ type: 'request', id, op: 'allocateProducerIds', timeoutMs } satisfies MainToRaftMessage);
-    });
+    return this.call((id) => ({ type: 'request', id, op: 'allocateProducerIds', timeoutMs }));
   }
 
   /** A producer id no other producer of the cluster has, or the error that kept the controller from giving one. */

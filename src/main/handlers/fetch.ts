@@ -16,7 +16,7 @@ import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
 import { EMPTY_BYTES } from '../../shared/protocol/codec.js';
 import type { BrokerContext } from '../context.js';
 import type { Part } from '../scatter.js';
-import { currentLeader } from '../current-leader.js';
+import { currentLeader, leaderError } from '../partition-leader.js';
 
 interface Item {
   topicIndex: number;
@@ -38,13 +38,9 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
     t.partitions.map((p) => {
       const name = names[ti];
       const item: Item = { topicIndex: ti, partition: p.partition, error: ErrorCode.NONE, part: -1 };
-      const meta = name === null ? undefined : ctx.metadata.partition(name, p.partition);
       if (name === null) item.error = ErrorCode.UNKNOWN_TOPIC_ID;
-      else if (!meta) item.error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      else if (meta.leader !== ctx.config.nodeId) item.error = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < meta.leaderEpoch) item.error = ErrorCode.FENCED_LEADER_EPOCH;
-      else if (p.currentLeaderEpoch > meta.leaderEpoch) item.error = ErrorCode.UNKNOWN_LEADER_EPOCH;
-      else {
+      else item.error = leaderError(ctx.metadata.partition(name, p.partition), ctx.config.nodeId, p.currentLeaderEpoch);
+      if (name !== null && item.error === ErrorCode.NONE) {
         item.part = parts.length;
         parts.push({
           worker: ctx.workers.ownerOf(name, p.partition),

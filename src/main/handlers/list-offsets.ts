@@ -4,17 +4,14 @@ import { MsgType, type ListOffsetsResultMsg } from '../../shared/thread-messages
 import type { ListOffsetsRequest } from '../../shared/protocol/generated/list-offsets-request.js';
 import type { BrokerContext } from '../context.js';
 import { scatter, type Part } from '../scatter.js';
+import { leaderError } from '../partition-leader.js';
 
 export async function handleListOffsets(ctx: BrokerContext, req: ListOffsetsRequest): Promise<object> {
   const parts: Part[] = [];
   const items = req.topics.map((t) =>
     t.partitions.map((p) => {
       const meta = ctx.metadata.partition(t.name, p.partitionIndex);
-      let error: number = ErrorCode.NONE;
-      if (!meta) error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      else if (meta.leader !== ctx.config.nodeId) error = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < meta.leaderEpoch) error = ErrorCode.FENCED_LEADER_EPOCH;
-      else if (p.currentLeaderEpoch > meta.leaderEpoch) error = ErrorCode.UNKNOWN_LEADER_EPOCH;
+      const error = leaderError(meta, ctx.config.nodeId, p.currentLeaderEpoch);
       if (error !== ErrorCode.NONE) return { partition: p.partitionIndex, error, part: -1 };
       parts.push({
         worker: ctx.workers.ownerOf(t.name, p.partitionIndex),

@@ -8,7 +8,9 @@ import type { ProduceRequest } from '../../shared/protocol/generated/produce-req
 import { ensureTopics } from '../auto-create.js';
 import type { BrokerContext } from '../context.js';
 import { scatter, type Part } from '../scatter.js';
-import { currentLeader } from '../current-leader.js';
+import { currentLeader } from '../partition-leader.js';
+import { errorResponse } from '../error-responses.js';
+import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 
 interface Slot {
   topic: number;
@@ -19,8 +21,8 @@ interface Slot {
 
 export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Promise<object | null> {
   const acks = req.acks;
-  if (acks !== 0 && acks !== 1 && acks !== -1) return answer(req, ErrorCode.INVALID_REQUIRED_ACKS);
-  if (req.transactionalId !== null) return answer(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  if (acks !== 0 && acks !== 1 && acks !== -1) return errorResponse(ApiKey.Produce, req, ErrorCode.INVALID_REQUIRED_ACKS);
+  if (req.transactionalId !== null) return errorResponse(ApiKey.Produce, req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   const unknown = req.topicData.filter((t) => !ctx.metadata.topic(t.name)).map((t) => t.name);
   const createErrors = unknown.length ? await ensureTopics(ctx, unknown) : new Map<string, number>();
 
@@ -67,16 +69,6 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Pr
           currentLeader: currentLeader(errorCode, ctx.metadata.partition(t.name, s.partition)),
         };
       }),
-    })),
-  };
-}
-
-function answer(req: ProduceRequest, errorCode: number): object {
-  return {
-    throttleTimeMs: 0,
-    responses: req.topicData.map((t) => ({
-      name: t.name,
-      partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 })),
     })),
   };
 }
