@@ -13,6 +13,13 @@ export interface FileIo {
   read(fd: number, length: number, position: number): Promise<Buffer>;
 }
 
+/**
+ * Writes up to this size are made on the calling thread: copying them into the page cache
+ * takes less time than the thread-pool round trip of an asynchronous write (two thread
+ * wake-ups, ~70 us together on a 2-core VM against ~10 us for the copy of a few KiB).
+ */
+const INLINE_WRITE_BYTES = 64 * 1024;
+
 function shortWrite(expected: number, written: number): Error {
   return Object.assign(new Error(`short write: ${written} of ${expected} bytes`), { code: 'ENOSPC' });
 }
@@ -21,6 +28,14 @@ export const nodeFileIo: FileIo = {
   writev(fd, buffers, position) {
     let expected = 0;
     for (const b of buffers) expected += b.length;
+    if (expected <= INLINE_WRITE_BYTES) {
+      try {
+        const written = fs.writevSync(fd, buffers, position);
+        return written === expected ? Promise.resolve() : Promise.reject(shortWrite(expected, written));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     return new Promise((resolve, reject) => {
       fs.writev(fd, buffers, position, (err, written) => {
         if (err) reject(err);
