@@ -4,10 +4,10 @@
  * broker, Kafka with its default flush settings and Kafka with flush.messages=1 (a topic
  * config), alternating the order from case to case, prints each figure side by side with
  * the ratio and writes bench/RESULTS.md. Latency rates are fractions of Kafka's measured
- * acks=all saturation (1 KiB, 6 partitions). Then, Kafka alone: three brokers with
- * replication factor 3 (Kafka only: this broker's cluster is measured with bench/acks-all against
- * three `node dist/main.js`), and the neutral
- * clients check. Flags: bench/README.md.
+ * acks=all saturation (1 KiB, 6 partitions). Then the neutral clients check, and three
+ * brokers with replication factor 3: this broker's cluster (three `node dist/main.js`) against
+ * Kafka's (three JVMs) with and without flush.messages=1, acks=all throughput and latency at
+ * half of the single Kafka broker's saturation. Flags: bench/README.md.
  *
  *   npm run build && npm run bench:build && node dist-bench/bench/compare.js
  */
@@ -74,7 +74,7 @@ const log = (s: string) => console.log(s);
 mkdirSync(dataDir, { recursive: true });
 mkdirSync(plotsDir, { recursive: true });
 log(`starting this broker on ${v['our-port']} and Kafka on ${v['kafka-port']} (data under ${dataDir})`);
-const ours = await startOurs({ port: Number(v['our-port']), dataDir: `${dataDir}/ours`, logFile: `${dataDir}/ours.log`, main: resolve(v['broker-main']!) });
+const ours = await startOurs({ port: Number(v['our-port']), dataDir: `${dataDir}/ours`, main: resolve(v['broker-main']!) });
 let kafka: RunningBroker | null = null;
 try {
   kafka = await startKafka({ brokers: 1, port: Number(v['kafka-port']), dataDir: `${dataDir}/kafka1`, heap: '1g' });
@@ -136,15 +136,20 @@ const sections: string[] = [];
 const tput = new Map<string, Map<string, ThroughputRow>>();
 const latency = new Map<string, LatencyRow[]>();
 let neutral: Array<{ broker: string; result: NeutralResult }> = [];
-const threeBroker: { tput: ThroughputRow[]; latency: LatencyRow[]; names: string[] } = { tput: [], latency: [], names: [] };
+const threeBroker = { names: [] as string[], tput: new Map<string, Map<string, ThroughputRow>>(), latency: new Map<string, LatencyRow[]>() };
 let saturation = 0;
+const satCase = { recordSize: 1024, partitions: 6, acks: -1 };
+
+/** A JVM runs interpreted until its JIT has seen the hot paths: each broker gets unmeasured load first. */
+async function warmUp(brokers: Target[], rf: number): Promise<void> {
+  log(`warming up ${brokers.map((t) => t.name).join(' and ')}: ${v['broker-warmup']} s of 1 KiB acks=1 produce each, not counted`);
+  for (const t of brokers) {
+    await runThroughputCase({ recordSize: 1024, partitions: 6, acks: 1 }, { ...throughputSettings(t, rf), warmupMs: 0, durationMs: Number(v['broker-warmup']) * 1000 });
+  }
+}
 
 try {
-  // A JVM runs interpreted until its JIT has seen the hot paths: warm both brokers up first.
-  log(`warming up each broker: ${v['broker-warmup']} s of 1 KiB acks=1 produce, not counted`);
-  for (const t of targets.slice(0, 2)) {
-    await runThroughputCase({ recordSize: 1024, partitions: 6, acks: 1 }, { ...throughputSettings(t), warmupMs: 0, durationMs: Number(v['broker-warmup']) * 1000 });
-  }
+  await warmUp(targets.slice(0, 2), 1);
 
   // Produce throughput, alternating targets.
   const cases: ThroughputCase[] = [];
@@ -153,7 +158,6 @@ try {
       for (const acks of acksList(v.acks!)) cases.push({ recordSize, partitions, acks });
     }
   }
-  const satCase = { recordSize: 1024, partitions: 6, acks: -1 };
   if (!cases.some((c) => caseName(c) === caseName(satCase))) cases.push(satCase);
   for (const t of targets) tput.set(t.name, new Map());
   log(`\n== produce throughput: ${cases.length} cases x ${targets.length} targets, ${v.warmup} s + ${v.duration} s each`);
@@ -203,57 +207,92 @@ try {
   }
 } finally {
   await kafkaOne.stop();
+  await ours.stop();
 }
 
-// Kafka alone: three brokers, replication factor 3.
+// Three brokers, replication factor 3: both clusters run side by side, as the single brokers did.
+const ourClusterPort = Number(v['our-port']) + 10;
+const kafkaClusterPort = Number(v['kafka-port']) + 10;
+/** What a Kafka user sets for acks=all at replication factor 3: a write survives losing one replica. */
+const rf3Configs = { 'min.insync.replicas': '2' };
+const rf3Rate = Math.max(100, Math.round((0.5 * saturation) / 100) * 100);
 if (v['three-brokers'] && !v['no-three-brokers']) {
-  log('\n== Kafka, three brokers, replication factor 3 (Kafka only in this run)');
-  const k3 = await startKafka({ brokers: 3, port: Number(v['kafka-port']) + 10, dataDir: `${dataDir}/kafka3`, heap: '512m' });
+  log(`\n== three brokers, replication factor 3: this broker on ${ourClusterPort}.., Kafka on ${kafkaClusterPort}..`);
+  const o3 = await startOurs({ brokers: 3, port: ourClusterPort, dataDir: `${dataDir}/ours3`, main: resolve(v['broker-main']!) });
+  let k3: RunningBroker;
   try {
-    const k3targets: Target[] = [
-      { name: 'Kafka x3', broker: () => k3, topicConfigs: {} },
-      { name: 'Kafka x3 flush.messages=1', broker: () => k3, topicConfigs: { 'flush.messages': '1' } },
+    k3 = await startKafka({ brokers: 3, port: kafkaClusterPort, dataDir: `${dataDir}/kafka3`, heap: '512m' });
+  } catch (err) {
+    await o3.stop();
+    throw err;
+  }
+  try {
+    const targets3: Target[] = [
+      { name: 'ours x3', broker: () => o3, topicConfigs: rf3Configs },
+      { name: 'Kafka x3', broker: () => k3, topicConfigs: rf3Configs },
+      { name: 'Kafka x3 flush.messages=1', broker: () => k3, topicConfigs: { ...rf3Configs, 'flush.messages': '1' } },
     ];
-    for (const t of k3targets) {
-      threeBroker.names.push(t.name);
-      const row = await runThroughputCase({ recordSize: 1024, partitions: 6, acks: -1 }, throughputSettings(t, 3));
-      threeBroker.tput.push(row);
-      log(`${t.name.padEnd(26)} acks=all ${fmt(row.report.recordsPerSec)} rec/s`);
+    threeBroker.names.push(...targets3.map((t) => t.name));
+    await warmUp(targets3.slice(0, 2), 3);
+    for (const t of targets3) {
+      const row = await runThroughputCase(satCase, throughputSettings(t, 3));
+      threeBroker.tput.set(t.name, new Map([[caseName(satCase), row]]));
+      log(`${caseName(satCase).padEnd(26)} ${t.name.padEnd(26)} ${fmt(row.report.recordsPerSec).padStart(10)} rec/s ${fmt(row.report.mibPerSec).padStart(7)} MiB/s` +
+        `${Object.keys(row.report.errors).length ? `  errors ${JSON.stringify(row.report.errors)}` : ''}`);
     }
-    const rate = Math.max(100, Math.round((0.5 * saturation) / 100) * 100);
-    for (const t of k3targets) {
-      const row = await runLatencyCase(rate, latencySettings(t, 3));
-      threeBroker.latency.push(row);
-      log(`${t.name.padEnd(26)} ${plainTable(LATENCY_HEADERS, [latencyCells(row)]).split('\n')[1]}`);
+    for (const t of targets3) {
+      const row = await runLatencyCase(rf3Rate, latencySettings(t, 3));
+      threeBroker.latency.set(t.name, [row]);
+      log(`${String(rf3Rate).padStart(8)} rec/s ${t.name.padEnd(26)} ${plainTable(LATENCY_HEADERS, [latencyCells(row)]).split('\n')[1]}`);
     }
   } finally {
     await k3.stop();
+    await o3.stop();
   }
 }
-await ours.stop();
 
-// Side-by-side tables.
+// Side-by-side tables: the first target against the second and third.
+function throughputTable(names: string[], rows: Map<string, Map<string, ThroughputRow>>): { headers: string[]; rows: Cell[][] } {
+  return {
+    headers: ['case', ...names.map((n) => `${n} MiB/s`), 'ours / Kafka', 'ours / Kafka flush=1', ...names.map((n) => `${n} CPU s/GiB`)],
+    rows: [...rows.get(names[0]!)!.keys()].map((k) => {
+      const rs = names.map((n) => rows.get(n)!.get(k)!.report);
+      return [k, ...rs.map((r) => r.mibPerSec), ratio(rs[0]!.mibPerSec, rs[1]!.mibPerSec), ratio(rs[0]!.mibPerSec, rs[2]!.mibPerSec), ...rs.map((r) => r.brokerCpuSecPerGiB)];
+    }),
+  };
+}
+
+function latencyTable(names: string[], rows: Map<string, LatencyRow[]>): { headers: string[]; rows: Cell[][] } {
+  return {
+    headers: ['rate rec/s', ...names.flatMap((n) => [`${n} p50`, `${n} p99`, `${n} p99.9`, `${n} max`]), 'p99 ours / Kafka', 'p99 ours / Kafka flush=1'],
+    rows: (rows.get(names[0]!) ?? []).map((first, i) => {
+      const hs = names.map((n) => rows.get(n)![i]!.report.latency);
+      const p = (h: typeof hs[number], q: number) => (h ? Math.min(h.getValueAtPercentile(q), h.maxValue) / 1000 : null);
+      return [
+        Math.round(first.rate),
+        ...hs.flatMap((h) => [p(h, 50), p(h, 99), p(h, 99.9), h ? h.maxValue / 1000 : null]),
+        ratio(p(hs[0], 99), p(hs[1], 99)),
+        ratio(p(hs[0], 99), p(hs[2], 99)),
+      ];
+    }),
+  };
+}
+
 const names = targets.map((t) => t.name);
-const tputHeaders = ['case', ...names.map((n) => `${n} MiB/s`), 'ours / Kafka', 'ours / Kafka flush=1', ...names.map((n) => `${n} CPU s/GiB`)];
-const tputRows: Cell[][] = [...tput.get('ours')!.keys()].map((k) => {
-  const rs = names.map((n) => tput.get(n)!.get(k)!.report);
-  return [k, ...rs.map((r) => r.mibPerSec), ratio(rs[0]!.mibPerSec, rs[1]!.mibPerSec), ratio(rs[0]!.mibPerSec, rs[2]!.mibPerSec), ...rs.map((r) => r.brokerCpuSecPerGiB)];
-});
-const latHeaders = ['rate rec/s', ...names.flatMap((n) => [`${n} p50`, `${n} p99`, `${n} p99.9`, `${n} max`]), 'p99 ours / Kafka', 'p99 ours / Kafka flush=1'];
-const latRows: Cell[][] = (latency.get('ours') ?? []).map((_, i) => {
-  const hs = names.map((n) => latency.get(n)![i]!.report.latency);
-  const p = (h: typeof hs[number], q: number) => (h ? Math.min(h.getValueAtPercentile(q), h.maxValue) / 1000 : null);
-  return [
-    Math.round(latency.get('ours')![i]!.rate),
-    ...hs.flatMap((h) => [p(h, 50), p(h, 99), p(h, 99.9), h ? h.maxValue / 1000 : null]),
-    ratio(p(hs[0], 99), p(hs[1], 99)),
-    ratio(p(hs[0], 99), p(hs[2], 99)),
-  ];
-});
+const tputTable = throughputTable(names, tput);
+const latTable = latencyTable(names, latency);
 log('\n== produce throughput (MiB/s of record values; broker CPU seconds per GiB)');
-log(plainTable(tputHeaders, tputRows));
+log(plainTable(tputTable.headers, tputTable.rows));
 log('\n== acks=all latency, ms (1 KiB records, 6 partitions)');
-log(plainTable(latHeaders, latRows));
+log(plainTable(latTable.headers, latTable.rows));
+const tput3 = threeBroker.names.length ? throughputTable(threeBroker.names, threeBroker.tput) : null;
+const lat3 = threeBroker.names.length ? latencyTable(threeBroker.names, threeBroker.latency) : null;
+if (tput3 && lat3) {
+  log('\n== three brokers, replication factor 3: produce throughput (MiB/s; broker CPU seconds per GiB)');
+  log(plainTable(tput3.headers, tput3.rows));
+  log('\n== three brokers, replication factor 3: acks=all latency, ms');
+  log(plainTable(lat3.headers, lat3.rows));
+}
 
 // Plots: one per target (a line per rate) and one at 50% of Kafka's saturation (a line per target).
 const plotFiles: string[] = [];
@@ -303,9 +342,10 @@ bash bench/peers/kafka/fetch.sh
 ${commandLine}
 \`\`\`
 
-This broker: \`node ${v['broker-main']} --override log.dirs=${dataDir}/ours --override listeners=PLAINTEXT://127.0.0.1:${v['our-port']},CONTROLLER://127.0.0.1:${Number(v['our-port']) + 1} --override controller.quorum.voters=1@127.0.0.1:${Number(v['our-port']) + 1}\` (defaults otherwise: one partition worker per core).
+This broker: \`node ${v['broker-main']} --override node.id=1 --override log.dirs=${dataDir}/ours/node1 --override listeners=PLAINTEXT://127.0.0.1:${v['our-port']},CONTROLLER://127.0.0.1:${Number(v['our-port']) + 1} --override controller.quorum.voters=1@127.0.0.1:${Number(v['our-port']) + 1}\` (defaults otherwise: one partition worker per core);
+three brokers: the same with node.id=i, log.dirs=${dataDir}/ours3/node<i>, client port ${ourClusterPort} + 2(i-1), quorum port the one after, all three in controller.quorum.voters.
 Kafka: \`bench/peers/kafka/start.sh --brokers 1 --port ${v['kafka-port']} --heap 1g\` (KRaft, combined broker+controller, G1, otherwise Kafka's defaults);
-three brokers: \`start.sh --brokers 3 --port ${Number(v['kafka-port']) + 10} --heap 512m\`.
+three brokers: \`start.sh --brokers 3 --port ${kafkaClusterPort} --heap 512m\`.
 
 ## Durability of each column
 
@@ -333,11 +373,11 @@ per-target tables: from the scheduled send time, which adds the generator's 1 ms
 
 ## Produce throughput, side by side
 
-${markdownTable(tputHeaders, tputRows)}
+${markdownTable(tputTable.headers, tputTable.rows)}
 
 ## acks=all latency (ms), side by side
 
-${markdownTable(latHeaders, latRows)}
+${markdownTable(latTable.headers, latTable.rows)}
 
 Plots (latency against percentile): ${plotFiles.map((f) => `[${f.replace(/^bench\//, '')}](${f.replace(/^bench\//, '')})`).join(', ')}.
 
@@ -351,18 +391,35 @@ ${perTarget.join('\n\n')}
 
 ${perTargetLat.join('\n\n')}
 `);
-if (threeBroker.tput.length) {
-  sections.push(`## Kafka, three brokers, replication factor 3
+if (tput3 && lat3) {
+  const tn = threeBroker.names;
+  sections.push(`## Three brokers, replication factor 3
 
-These runs are Kafka only (this broker's three-broker figures come from bench/acks-all against a
-cluster started by hand; three JVMs on the same
-two cores, min.insync.replicas=1). Throughput, 1 KiB records, 6 partitions, acks=all:
+This broker's cluster (three \`node dist/main.js\`) and Kafka's (three JVMs, 512 MiB heaps), all six
+processes on the same cores, both clusters up throughout, each warmed up with ${v['broker-warmup']} s of unmeasured
+1 KiB acks=1 load first. Every topic has replication factor 3 and the topic config
+min.insync.replicas=2 (a write acknowledged at acks=all survives losing one replica), on both clusters;
+"Kafka x3 flush.messages=1" adds flush.messages=1. Load and measurement as above, with ${v.connections} connections
+to each broker that leads partitions.
 
-${markdownTable(['target', ...THROUGHPUT_HEADERS], threeBroker.tput.map((r, i) => [threeBroker.names[i]!, ...throughputCells(r)]))}
+- **ours x3**: acks=all is answered once the batch is on disk on every in-sync replica (the leader
+  group-commits; a follower fetches past a batch only once it has fdatasynced it).
+- **Kafka x3**: answered once every in-sync follower has fetched the batch into its page cache; no fsync.
+- **Kafka x3 flush.messages=1**: every replica, followers included, fsyncs after each append.
 
-acks=all latency at 50% of the single Kafka broker's saturation:
+Throughput, ${caseName(satCase)}:
 
-${markdownTable(['target', ...LATENCY_HEADERS], threeBroker.latency.map((r, i) => [threeBroker.names[i]!, ...latencyCells(r)]))}
+${markdownTable(tput3.headers, tput3.rows)}
+
+acks=all latency (ms) at ${fmt(rf3Rate)} records/s, 50% of the single Kafka broker's saturation:
+
+${markdownTable(lat3.headers, lat3.rows)}
+
+Per target:
+
+${markdownTable(['target', ...THROUGHPUT_HEADERS], tn.map((n) => [n, ...throughputCells(threeBroker.tput.get(n)!.get(caseName(satCase))!)]))}
+
+${markdownTable(['target', ...LATENCY_HEADERS], tn.map((n) => [n, ...latencyCells(threeBroker.latency.get(n)![0]!)]))}
 `);
 }
 if (neutral.length) {
