@@ -7,7 +7,7 @@
  * acks=all saturation (1 KiB, 6 partitions). Then the neutral clients check, and three
  * brokers with replication factor 3: this broker's cluster (three `node dist/main.js`) against
  * Kafka's (three JVMs) with and without flush.messages=1, acks=all throughput and latency at
- * half of the single Kafka broker's saturation. Flags: bench/README.md.
+ * the same fractions of the Kafka cluster's saturation. Flags: bench/README.md.
  *
  *   npm run build && npm run bench:build && node dist-bench/bench/compare.js
  */
@@ -36,7 +36,7 @@ const { values: v } = parseArgs({
     acks: { type: 'string', default: '0,1,all' },
     'batch-bytes': { type: 'string', default: '16384' },
     connections: { type: 'string', default: '4' },
-    'in-flight': { type: 'string', default: '5' },
+    'in-flight': { type: 'string', default: '25' },
     threads: { type: 'string', default: '1' },
     'broker-warmup': { type: 'string', default: '8' },
     'latency-fractions': { type: 'string', default: '0.25,0.5,0.75,1' },
@@ -90,6 +90,11 @@ const targets: Target[] = [
 ];
 
 /** Each case visits every target, starting one further along each time. */
+/** The latency runs' rates: the given fractions of a saturation rate, in whole hundreds. */
+function latencyRates(saturationRate: number): number[] {
+  return numberList(v['latency-fractions']!).map((f) => Math.max(100, Math.round((f * saturationRate) / 100) * 100));
+}
+
 function rotated<T>(xs: T[], k: number): T[] {
   return xs.map((_, i) => xs[(i + k) % xs.length]!);
 }
@@ -173,7 +178,7 @@ try {
   saturation = tput.get('Kafka')!.get(caseName(satCase))!.report.recordsPerSec;
 
   // acks=all latency at fractions of Kafka's saturation.
-  const rates = numberList(v['latency-fractions']!).map((f) => Math.max(100, Math.round((f * saturation) / 100) * 100));
+  const rates = latencyRates(saturation);
   log(`\n== acks=all latency at ${rates.join(', ')} records/s (fractions ${v['latency-fractions']} of Kafka's ${fmt(saturation)} rec/s)`);
   for (const t of targets) latency.set(t.name, []);
   for (let i = 0; i < rates.length; i++) {
@@ -215,7 +220,7 @@ const ourClusterPort = Number(v['our-port']) + 10;
 const kafkaClusterPort = Number(v['kafka-port']) + 10;
 /** What a Kafka user sets for acks=all at replication factor 3: a write survives losing one replica. */
 const rf3Configs = { 'min.insync.replicas': '2' };
-const rf3Rate = Math.max(100, Math.round((0.5 * saturation) / 100) * 100);
+let rf3Saturation = 0;
 if (v['three-brokers'] && !v['no-three-brokers']) {
   log(`\n== three brokers, replication factor 3: this broker on ${ourClusterPort}.., Kafka on ${kafkaClusterPort}..`);
   const o3 = await startOurs({ brokers: 3, port: ourClusterPort, dataDir: `${dataDir}/ours3`, main: resolve(v['broker-main']!) });
@@ -240,10 +245,16 @@ if (v['three-brokers'] && !v['no-three-brokers']) {
       log(`${caseName(satCase).padEnd(26)} ${t.name.padEnd(26)} ${fmt(row.report.recordsPerSec).padStart(10)} rec/s ${fmt(row.report.mibPerSec).padStart(7)} MiB/s` +
         `${Object.keys(row.report.errors).length ? `  errors ${JSON.stringify(row.report.errors)}` : ''}`);
     }
-    for (const t of targets3) {
-      const row = await runLatencyCase(rf3Rate, latencySettings(t, 3));
-      threeBroker.latency.set(t.name, [row]);
-      log(`${String(rf3Rate).padStart(8)} rec/s ${t.name.padEnd(26)} ${plainTable(LATENCY_HEADERS, [latencyCells(row)]).split('\n')[1]}`);
+    // Rates from the Kafka cluster's own saturation: the single broker's would overload both clusters.
+    rf3Saturation = threeBroker.tput.get('Kafka x3')!.get(caseName(satCase))!.report.recordsPerSec;
+    const rates = latencyRates(rf3Saturation);
+    for (const t of targets3) threeBroker.latency.set(t.name, []);
+    for (let i = 0; i < rates.length; i++) {
+      for (const t of rotated(targets3, i)) {
+        const row = await runLatencyCase(rates[i]!, latencySettings(t, 3));
+        threeBroker.latency.get(t.name)!.push(row);
+        log(`${String(rates[i]).padStart(8)} rec/s ${t.name.padEnd(26)} ${plainTable(LATENCY_HEADERS, [latencyCells(row)]).split('\n')[1]}`);
+      }
     }
   } finally {
     await k3.stop();
@@ -411,7 +422,7 @@ Throughput, ${caseName(satCase)}:
 
 ${markdownTable(tput3.headers, tput3.rows)}
 
-acks=all latency (ms) at ${fmt(rf3Rate)} records/s, 50% of the single Kafka broker's saturation:
+acks=all latency (ms) at fractions ${v['latency-fractions']} of Kafka x3's acks=all saturation above (${fmt(rf3Saturation)} records/s):
 
 ${markdownTable(lat3.headers, lat3.rows)}
 
@@ -419,7 +430,7 @@ Per target:
 
 ${markdownTable(['target', ...THROUGHPUT_HEADERS], tn.map((n) => [n, ...throughputCells(threeBroker.tput.get(n)!.get(caseName(satCase))!)]))}
 
-${markdownTable(['target', ...LATENCY_HEADERS], tn.map((n) => [n, ...latencyCells(threeBroker.latency.get(n)![0]!)]))}
+${markdownTable(['target', ...LATENCY_HEADERS], tn.flatMap((n) => threeBroker.latency.get(n)!.map((row) => [n, ...latencyCells(row)])))}
 `);
 }
 if (neutral.length) {

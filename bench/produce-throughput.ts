@@ -21,7 +21,7 @@ const { values: v } = parseArgs({
     acks: { type: 'string', default: '0,1,all' },
     'batch-bytes': { type: 'string', default: '16384' },
     connections: { type: 'string', default: '4' },
-    'in-flight': { type: 'string', default: '5' },
+    'in-flight': { type: 'string', default: '25' },
     threads: { type: 'string', default: '1' },
     warmup: { type: 'string', default: '1' },
     duration: { type: 'string', default: '5' },

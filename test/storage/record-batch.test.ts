@@ -23,6 +23,27 @@ t.test('crc32c known vectors', async (t) => {
   t.equal(crc32c(b, 2, 11), 0xe3069283, 'over a range');
 });
 
+t.test('crc32c agrees with the bitwise definition at every alignment and length', async (t) => {
+  const bitwise = (buf: Uint8Array, start: number, end: number): number => {
+    let crc = 0xffffffff;
+    for (let i = start; i < end; i++) {
+      crc ^= buf[i]!;
+      for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+    }
+    return (crc ^ 0xffffffff) >>> 0;
+  };
+  const backing = Buffer.alloc(300);
+  for (let i = 0; i < backing.length; i++) backing[i] = (i * 2654435761) >>> 24;
+  let mismatches = 0;
+  for (let offset = 0; offset < 8; offset++) {
+    const view = backing.subarray(offset);
+    for (let start = 0; start < 8; start++) {
+      for (let end = start; end < 120; end++) if (crc32c(view, start, end) !== bitwise(view, start, end)) mismatches++;
+    }
+  }
+  t.equal(mismatches, 0);
+});
+
 t.test('zigzag varints round-trip', async (t) => {
   const buf = Buffer.alloc(10);
   for (const v of [0, 1, -1, 63, -64, 64, 300, -300, 2 ** 31 - 1, -(2 ** 31), 2 ** 40, -(2 ** 45), Number.MAX_SAFE_INTEGER >> 1]) {
