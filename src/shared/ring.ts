@@ -14,6 +14,11 @@
  *   cWait  1 while the consumer sleeps on `head` (the producer then notifies)
  *   pWait  1 while the producer waits on `tail` for space (the consumer then notifies)
  *
+ * The side that notifies clears the flag in the same atomic step, so a burst of messages
+ * costs one wake-up (a futex call and a task posted to the other thread's loop), not one per
+ * message. The sleeper sets its flag before it re-reads the counter it waits on, and the other
+ * side moves that counter before it tests the flag, so a wake-up is never lost.
+ *
  * head and tail sit on separate 64-byte lines so the two threads do not share a cache line.
  * `capacity` is a power of two; used bytes = (head - tail) mod 2^32.
  *
@@ -103,7 +108,7 @@ export class RingProducer extends RingView {
     this.head = (this.head + this.pendingLength) >>> 0;
     this.pendingStart = -1;
     Atomics.store(this.ctl, HEAD, this.head | 0);
-    if (Atomics.load(this.ctl, CONSUMER_WAITING) === 1) Atomics.notify(this.ctl, HEAD);
+    if (Atomics.compareExchange(this.ctl, CONSUMER_WAITING, 1, 0) === 1) Atomics.notify(this.ctl, HEAD);
   }
 
   /** Resolves once the consumer has freed space since this call (or at once if it already did). */
@@ -148,7 +153,7 @@ export class RingConsumer extends RingView {
     }
     if (n > 0) {
       Atomics.store(this.ctl, TAIL, this.tail | 0);
-      if (Atomics.load(this.ctl, PRODUCER_WAITING) === 1) Atomics.notify(this.ctl, TAIL);
+      if (Atomics.compareExchange(this.ctl, PRODUCER_WAITING, 1, 0) === 1) Atomics.notify(this.ctl, TAIL);
     }
     return n;
   }

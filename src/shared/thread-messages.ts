@@ -6,10 +6,15 @@
  * Every message starts with a u8 type and a u32 request id (offset 4), so either side can
  * route a message before decoding the rest. Offsets and timestamps travel as float64, which is
  * exact for every integer below 2^53. Strings are u16 length + UTF-8. All little-endian.
+ * A bytes field is u32 length | u8 skip | skip bytes (0-7) | the bytes, where skip puts the
+ * bytes at the same offset modulo 8 as in the sender's buffer: V8 copies to and from shared
+ * memory word by word only when both sides share that alignment, and byte by byte otherwise
+ * (1.7 against 13 GB/s for a 16 KiB batch on a 2-core VM). The receiver copies them out into
+ * a buffer aligned like the ring for the same reason.
  *
  *   main -> worker
  *   PRODUCE       type u8 | acks i8 | - u16 | req u32 | part u32 | partition i32 | leaderEpoch i32
- *                 | timeoutMs i32 | topic str | records u32 len + bytes
+ *                 | timeoutMs i32 | topic str | records bytes
  *   FETCH         type u8 | watch u8 | - u16 | req u32 | part u32 | partition i32 | maxBytes i32
  *                 | offset f64 | replicaId i32 | lastFetchedEpoch i32 | topic str
  *                 (replicaId -1: a consumer; >= 0: a follower broker fetching to replicate)
@@ -22,7 +27,7 @@
  *                       | baseOffset f64 | logAppendTime f64 | logStartOffset f64
  *   FETCH_RESULT        type u8 | - u8 | error i16 | req u32 | part u32 | divergingEpoch i32
  *                       | highWatermark f64 | logStartOffset f64 | divergingEndOffset f64
- *                       | records u32 len + bytes   (divergingEpoch -1: the follower's log agrees)
+ *                       | records bytes   (divergingEpoch -1: the follower's log agrees)
  *   LIST_OFFSETS_RESULT type u8 | - u8 | error i16 | req u32 | part u32 | leaderEpoch i32
  *                       | offset f64 | timestamp f64
  *   WAKE                type u8 | - u8 | - u16 | req u32   (data arrived for a watched fetch)
@@ -113,13 +118,16 @@ export type ToWorker = ProduceMsg | FetchMsg | ListOffsetsMsg | UnwatchMsg;
 export type FromWorker = ProduceResultMsg | FetchResultMsg | ListOffsetsResultMsg | WakeMsg;
 export type ThreadMessage = ToWorker | FromWorker;
 
+/** Length, skip count and the most skipped bytes of a bytes field. */
+const BYTES_OVERHEAD = 4 + 1 + 7;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
   switch (m.type) {
     case MsgType.PRODUCE:
-      return 24 + 2 + topicBytes!.length + 4 + m.records.length;
+      return 24 + 2 + topicBytes!.length + BYTES_OVERHEAD + m.records.length;
     case MsgType.FETCH:
       return 36 + 2 + topicBytes!.length;
     case MsgType.LIST_OFFSETS:
@@ -130,7 +138,7 @@ function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
     case MsgType.PRODUCE_RESULT:
       return 40;
     case MsgType.FETCH_RESULT:
-      return 40 + 4 + m.records.length;
+      return 40 + BYTES_OVERHEAD + m.records.length;
     case MsgType.LIST_OFFSETS_RESULT:
       return 32;
   }
@@ -157,9 +165,7 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setInt32(at + 12, m.partition, true);
       v.setInt32(at + 16, m.leaderEpoch, true);
       v.setInt32(at + 20, m.timeoutMs, true);
-      const p = writeStr(ring, at + 24, topic!);
-      v.setUint32(p, m.records.length, true);
-      ring.bytes.set(m.records, p + 4);
+      writeBytes(ring, writeStr(ring, at + 24, topic!), m.records);
       break;
     }
     case MsgType.FETCH:
@@ -195,8 +201,7 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setFloat64(at + 16, m.highWatermark, true);
       v.setFloat64(at + 24, m.logStartOffset, true);
       v.setFloat64(at + 32, m.divergingEndOffset, true);
-      v.setUint32(at + 40, m.records.length, true);
-      ring.bytes.set(m.records, at + 44);
+      writeBytes(ring, at + 40, m.records);
       break;
     case MsgType.LIST_OFFSETS_RESULT:
       v.setInt16(at + 2, m.error, true);
@@ -216,16 +221,27 @@ function writeStr(ring: RingProducer, at: number, s: Uint8Array): number {
   return at + 2 + s.length;
 }
 
+function writeBytes(ring: RingProducer, at: number, b: Uint8Array): void {
+  const skip = (b.byteOffset - (at + 5)) & 7;
+  ring.view.setUint32(at, b.length, true);
+  ring.view.setUint8(at + 4, skip);
+  ring.bytes.set(b, at + 5 + skip);
+}
+
 function readStr(bytes: Uint8Array, v: DataView, at: number): string {
   const n = v.getUint16(at, true);
   return decoder.decode(bytes.subarray(at + 2, at + 2 + n));
 }
 
-/** Copies the byte range out of the ring: the ring reuses its space once the drain returns. */
-function copyOut(bytes: Uint8Array, start: number, length: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
-  b.set(bytes.subarray(start, start + length));
-  return b;
+/** Copies a bytes field out of the ring: the ring reuses its space once the drain returns. */
+function readBytes(bytes: Uint8Array, v: DataView, at: number): Buffer {
+  const length = v.getUint32(at, true);
+  const start = at + 5 + v.getUint8(at + 4);
+  const b = Buffer.allocUnsafe(length + 7);
+  const shift = (start - b.byteOffset) & 7;
+  const out = b.subarray(shift, shift + length);
+  out.set(bytes.subarray(start, start + length));
+  return out;
 }
 
 /** Decodes one message at `at`; byte payloads are copied, so the result outlives the drain. */
@@ -235,7 +251,6 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
   switch (type) {
     case MsgType.PRODUCE: {
       const n = v.getUint16(at + 24, true);
-      const p = at + 26 + n;
       return {
         type,
         req,
@@ -245,7 +260,7 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         leaderEpoch: v.getInt32(at + 16, true),
         timeoutMs: v.getInt32(at + 20, true),
         topic: readStr(bytes, v, at + 24),
-        records: copyOut(bytes, p + 4, v.getUint32(p, true)),
+        records: readBytes(bytes, v, at + 26 + n),
       };
     }
     case MsgType.FETCH:
@@ -293,7 +308,7 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         highWatermark: v.getFloat64(at + 16, true),
         logStartOffset: v.getFloat64(at + 24, true),
         divergingEndOffset: v.getFloat64(at + 32, true),
-        records: copyOut(bytes, at + 44, v.getUint32(at + 40, true)),
+        records: readBytes(bytes, v, at + 40),
       };
     case MsgType.LIST_OFFSETS_RESULT:
       return {
