@@ -12,9 +12,10 @@
  * The producer state is then rebuilt from the newest producer snapshot at or below the log
  * end offset and the batch headers after it (producer-state-recovery.ts).
  *
- * The scan runs on the calling thread rather than in the piscina pool: it is bound by
- * CRC32C at ~0.5 GB/s and reads only what follows the recovery point (one segment tail per
- * log in the normal case); see the storage notes in the LogManager header for the numbers.
+ * The scan runs on the calling thread rather than in a piscina pool: it is CPU-bound, the
+ * partition workers already run one scan per core, and it reads only what follows the
+ * recovery point (one segment tail per log in the normal case); the numbers are in the
+ * LogManager header.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
