@@ -19,12 +19,20 @@ export interface ResponseSlot {
 
 export type FrameHandler = (frame: Buffer, slot: ResponseSlot, conn: Connection) => void;
 
-/** Requests in flight on one connection before reading pauses. */
+/**
+ * Requests, and bytes of requests, in flight on one connection before reading pauses. A
+ * client may pipeline as much as it likes (librdkafka allows a million requests of up to
+ * 1 MB); whatever the broker has read but not answered is memory it holds.
+ */
 const MAX_IN_FLIGHT = 1024;
+const MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 
 class Slot implements ResponseSlot {
   chunks: Buffer[] | null | undefined = undefined;
-  constructor(private readonly conn: Connection) {}
+  constructor(
+    private readonly conn: Connection,
+    readonly requestBytes: number,
+  ) {}
   complete(chunks: Buffer[] | null): void {
     if (this.chunks !== undefined) return;
     this.chunks = chunks;
@@ -39,6 +47,7 @@ export class Connection {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private readonly queue: Slot[] = [];
+  private queuedBytes = 0;
   private flushScheduled = false;
   private paused = false;
   closed = false;
@@ -77,8 +86,9 @@ export class Connection {
       }
       if (this.buffered < 4 + size) return;
       const frame = this.take(4 + size).subarray(4);
-      const slot = new Slot(this);
+      const slot = new Slot(this, size);
       this.queue.push(slot);
+      this.queuedBytes += size;
       try {
         this.onFrame(frame, slot, this);
       } catch (e) {
@@ -86,7 +96,7 @@ export class Connection {
         return;
       }
     }
-    if (this.queue.length >= MAX_IN_FLIGHT && !this.paused) {
+    if ((this.queue.length >= MAX_IN_FLIGHT || this.queuedBytes >= MAX_IN_FLIGHT_BYTES) && !this.paused) {
       this.paused = true;
       this.socket.pause();
     }
@@ -133,7 +143,9 @@ export class Connection {
     if (this.closed) return;
     let corked = false;
     while (this.queue.length > 0 && this.queue[0]!.chunks !== undefined) {
-      const chunks = this.queue.shift()!.chunks;
+      const slot = this.queue.shift()!;
+      this.queuedBytes -= slot.requestBytes;
+      const chunks = slot.chunks;
       if (!chunks) continue;
       if (!corked) {
         this.socket.cork();
@@ -142,7 +154,7 @@ export class Connection {
       for (const c of chunks) this.socket.write(c);
     }
     if (corked) this.socket.uncork();
-    if (this.paused && this.queue.length < MAX_IN_FLIGHT / 2) {
+    if (this.paused && this.queue.length < MAX_IN_FLIGHT / 2 && this.queuedBytes < MAX_IN_FLIGHT_BYTES / 2) {
       this.paused = false;
       this.socket.resume();
     }
