@@ -144,9 +144,27 @@ function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
   }
 }
 
+/**
+ * Topic names as UTF-8, kept per sending thread: every part of every request names its topic,
+ * and encoding it each time was a visible share of the main thread's allocations. Cleared
+ * whole when it grows past the limit, so deleted topics cannot pile up.
+ */
+const topicBytes = new Map<string, Uint8Array>();
+const TOPIC_CACHE_LIMIT = 10_000;
+
+function encodeTopic(topic: string): Uint8Array {
+  let b = topicBytes.get(topic);
+  if (b === undefined) {
+    if (topicBytes.size >= TOPIC_CACHE_LIMIT) topicBytes.clear();
+    b = encoder.encode(topic);
+    topicBytes.set(topic, b);
+  }
+  return b;
+}
+
 function topicOf(m: ThreadMessage): Uint8Array | null {
   return m.type === MsgType.PRODUCE || m.type === MsgType.FETCH || m.type === MsgType.LIST_OFFSETS
-    ? encoder.encode(m.topic)
+    ? encodeTopic(m.topic)
     : null;
 }
 
