@@ -15,7 +15,7 @@ import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { acksList, numberList } from './lib/args.js';
+import { acksList, numberList, throughputOptions } from './lib/args.js';
 import { startKafka, startOurs, type RunningBroker } from './lib/brokers.js';
 import { createTopic, deleteTopic } from './lib/cluster.js';
 import { LATENCY_HEADERS, latencyCells, runLatencyCase, type LatencyRow, type LatencySettings } from './lib/latency-cases.js';
@@ -31,13 +31,7 @@ const { values: v } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
-    'record-sizes': { type: 'string', default: '100,1024' },
-    partitions: { type: 'string', default: '1,6,24' },
-    acks: { type: 'string', default: '0,1,all' },
-    'batch-bytes': { type: 'string', default: '16384' },
-    connections: { type: 'string', default: '4' },
-    'in-flight': { type: 'string', default: '25' },
-    threads: { type: 'string', default: '1' },
+    ...throughputOptions,
     'broker-warmup': { type: 'string', default: '8' },
     'latency-fractions': { type: 'string', default: '0.25,0.5,0.75,1' },
     'latency-duration': { type: 'string', default: '5' },

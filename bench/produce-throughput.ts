@@ -7,7 +7,7 @@
  *   node dist-bench/bench/produce-throughput.js --bootstrap 127.0.0.1:9092
  */
 import { parseArgs } from 'node:util';
-import { acksList, keyValues, numberList } from './lib/args.js';
+import { acksList, keyValues, numberList, throughputOptions } from './lib/args.js';
 import { parseBootstrap } from './lib/cluster.js';
 import { pidListeningOn } from './lib/process-cpu.js';
 import { plainTable } from './lib/table.js';
@@ -16,13 +16,7 @@ import { runThroughputCase, THROUGHPUT_HEADERS, throughputCells, type Throughput
 const { values: v } = parseArgs({
   options: {
     bootstrap: { type: 'string', default: '127.0.0.1:9092' },
-    'record-sizes': { type: 'string', default: '100,1024' },
-    partitions: { type: 'string', default: '1,6,24' },
-    acks: { type: 'string', default: '0,1,all' },
-    'batch-bytes': { type: 'string', default: '16384' },
-    connections: { type: 'string', default: '4' },
-    'in-flight': { type: 'string', default: '25' },
-    threads: { type: 'string', default: '1' },
+    ...throughputOptions,
     warmup: { type: 'string', default: '1' },
     duration: { type: 'string', default: '5' },
     'replication-factor': { type: 'string', default: '1' },

@@ -3,10 +3,8 @@
  * against its partition leaders, the topic deleted afterwards. Shared by bench/acks-all and
  * bench/compare.
  */
-import { createTopic, deleteTopic } from './cluster.js';
 import { runLoad, type LoadReport } from './load-run.js';
-import { planConnections } from './plan.js';
-import { waitUntilWritable } from './readiness.js';
+import { onFreshTopic } from './plan.js';
 import type { Cell } from './table.js';
 
 export interface LatencySettings {
@@ -32,29 +30,28 @@ export interface LatencyRow {
 }
 
 export async function runLatencyCase(rate: number, s: LatencySettings): Promise<LatencyRow> {
-  const topic = `${s.topicPrefix}-${s.recordSize}b-${s.partitions}p-${Math.round(rate)}rps-${Date.now()}`;
-  const layout = await createTopic(s.bootstrap, topic, s.partitions, s.replicationFactor, s.topicConfigs);
-  try {
-    const connections = planConnections(layout, s.connectionsPerBroker);
-    await waitUntilWritable(topic, connections);
-    const report = await runLoad({
-      mode: 'open',
-      connections,
-      topic,
-      acks: -1,
-      recordSize: s.recordSize,
-      recordsPerBatch: s.recordsPerBatch,
-      inFlight: 0,
-      rate,
-      warmupMs: s.warmupMs,
-      durationMs: s.durationMs,
-      drainMs: s.drainMs,
-    }, { threads: s.threads, brokerPids: s.brokerPids });
-    return { rate, report };
-  } finally {
-    const err = await deleteTopic(s.bootstrap, topic);
-    if (err) console.error(err);
-  }
+  const topic = {
+    bootstrap: s.bootstrap,
+    name: `${s.topicPrefix}-${s.recordSize}b-${s.partitions}p-${Math.round(rate)}rps-${Date.now()}`,
+    partitions: s.partitions,
+    replicationFactor: s.replicationFactor,
+    configs: s.topicConfigs,
+    connectionsPerBroker: s.connectionsPerBroker,
+  };
+  const report = await onFreshTopic(topic, (connections) => runLoad({
+    mode: 'open',
+    connections,
+    topic: topic.name,
+    acks: -1,
+    recordSize: s.recordSize,
+    recordsPerBatch: s.recordsPerBatch,
+    inFlight: 0,
+    rate,
+    warmupMs: s.warmupMs,
+    durationMs: s.durationMs,
+    drainMs: s.drainMs,
+  }, { threads: s.threads, brokerPids: s.brokerPids }));
+  return { rate, report };
 }
 
 export const LATENCY_HEADERS = ['rate rec/s', 'achieved rec/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'p99 sched ms', 'samples', 'errors'];

@@ -3,8 +3,9 @@
  * leader, the leader's partitions dealt round-robin over them. With fewer partitions than
  * connections, several connections write the same partition.
  */
-import type { TopicLayout } from './cluster.js';
+import { createTopic, deleteTopic, type TopicLayout } from './cluster.js';
 import type { ConnectionPlan } from './load.js';
+import { waitUntilWritable } from './readiness.js';
 
 export function planConnections(layout: TopicLayout, perBroker: number): ConnectionPlan[] {
   const byBroker = new Map<string, { host: string; port: number; partitions: number[] }>();
@@ -25,4 +26,29 @@ export function planConnections(layout: TopicLayout, perBroker: number): Connect
     }
   }
   return plans;
+}
+
+export interface FreshTopic {
+  bootstrap: string;
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: Record<string, string>;
+  connectionsPerBroker: number;
+}
+
+/**
+ * Creates the topic, waits until every partition takes writes at its leader, runs `load` with
+ * the connection plan, and deletes the topic afterwards so that runs do not fill the disk.
+ */
+export async function onFreshTopic<T>(t: FreshTopic, load: (connections: ConnectionPlan[]) => Promise<T>): Promise<T> {
+  const layout = await createTopic(t.bootstrap, t.name, t.partitions, t.replicationFactor, t.configs);
+  try {
+    const connections = planConnections(layout, t.connectionsPerBroker);
+    await waitUntilWritable(t.name, connections);
+    return await load(connections);
+  } finally {
+    const err = await deleteTopic(t.bootstrap, t.name);
+    if (err) console.error(err);
+  }
 }

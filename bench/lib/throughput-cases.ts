@@ -3,10 +3,8 @@
  * partition leaders, the topic deleted afterwards. Shared by bench/produce-throughput and
  * bench/compare.
  */
-import { createTopic, deleteTopic } from './cluster.js';
 import { runLoad, type LoadReport } from './load-run.js';
-import { planConnections } from './plan.js';
-import { waitUntilWritable } from './readiness.js';
+import { onFreshTopic } from './plan.js';
 
 export interface ThroughputCase {
   recordSize: number;
@@ -43,30 +41,29 @@ export function ackName(acks: number): string {
 }
 
 export async function runThroughputCase(c: ThroughputCase, s: ThroughputSettings): Promise<ThroughputRow> {
-  const topic = `${s.topicPrefix}-${c.recordSize}b-${c.partitions}p-acks${ackName(c.acks)}-${Date.now()}`;
-  const layout = await createTopic(s.bootstrap, topic, c.partitions, s.replicationFactor, s.topicConfigs);
   const perBatch = recordsPerBatch(s.batchBytes, c.recordSize);
-  try {
-    const connections = planConnections(layout, s.connectionsPerBroker);
-    await waitUntilWritable(topic, connections);
-    const report = await runLoad({
-      mode: 'closed',
-      connections,
-      topic,
-      acks: c.acks,
-      recordSize: c.recordSize,
-      recordsPerBatch: perBatch,
-      inFlight: s.inFlight,
-      rate: 0,
-      warmupMs: s.warmupMs,
-      durationMs: s.durationMs,
-      drainMs: 0,
-    }, { threads: s.threads, brokerPids: s.brokerPids });
-    return { ...c, recordsPerBatch: perBatch, report };
-  } finally {
-    const err = await deleteTopic(s.bootstrap, topic);
-    if (err) console.error(err);
-  }
+  const topic = {
+    bootstrap: s.bootstrap,
+    name: `${s.topicPrefix}-${c.recordSize}b-${c.partitions}p-acks${ackName(c.acks)}-${Date.now()}`,
+    partitions: c.partitions,
+    replicationFactor: s.replicationFactor,
+    configs: s.topicConfigs,
+    connectionsPerBroker: s.connectionsPerBroker,
+  };
+  const report = await onFreshTopic(topic, (connections) => runLoad({
+    mode: 'closed',
+    connections,
+    topic: topic.name,
+    acks: c.acks,
+    recordSize: c.recordSize,
+    recordsPerBatch: perBatch,
+    inFlight: s.inFlight,
+    rate: 0,
+    warmupMs: s.warmupMs,
+    durationMs: s.durationMs,
+    drainMs: 0,
+  }, { threads: s.threads, brokerPids: s.brokerPids }));
+  return { ...c, recordsPerBatch: perBatch, report };
 }
 
 export const THROUGHPUT_HEADERS = ['record', 'partitions', 'acks', 'records/s', 'MiB/s', 'broker CPU s/GiB', 'client CPU %', 'errors'];
