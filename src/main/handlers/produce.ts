@@ -27,10 +27,10 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Pr
   const createErrors = unknown.length ? await ensureTopics(ctx, unknown) : new Map<string, number>();
 
   const parts: Part[] = [];
-  const slots: Slot[][] = req.topicData.map((t, ti) =>
-    t.partitionData.map((p) => {
+  const slots: Slot[][] = req.topicData.map((t, ti) => {
+    const topic = ctx.metadata.topic(t.name);
+    return t.partitionData.map((p) => {
       const slot: Slot = { topic: ti, partition: p.index, part: -1, error: ErrorCode.NONE };
-      const topic = ctx.metadata.topic(t.name);
       const meta = topic?.partitions[p.index];
       if (!topic) slot.error = createErrors.get(t.name) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       else if (!meta) slot.error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -44,8 +44,8 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Pr
         });
       }
       return slot;
-    }),
-  );
+    });
+  });
   if (acks === 0) {
     for (const p of parts) ctx.workers.send(p.worker, { ...p.msg, req: 0, part: 0 } as never);
     return null;
