@@ -83,12 +83,12 @@ const targets: Target[] = [
   { name: 'Kafka flush.messages=1', broker: () => kafkaOne, topicConfigs: { 'flush.messages': '1' } },
 ];
 
-/** Each case visits every target, starting one further along each time. */
 /** The latency runs' rates: the given fractions of a saturation rate, in whole hundreds. */
 function latencyRates(saturationRate: number): number[] {
   return numberList(v['latency-fractions']!).map((f) => Math.max(100, Math.round((f * saturationRate) / 100) * 100));
 }
 
+/** Each case visits every target, starting one further along each time. */
 function rotated<T>(xs: T[], k: number): T[] {
   return xs.map((_, i) => xs[(i + k) % xs.length]!);
 }
@@ -147,6 +147,23 @@ async function warmUp(brokers: Target[], rf: number): Promise<void> {
   }
 }
 
+function logThroughput(c: ThroughputCase, name: string, row: ThroughputRow): void {
+  log(`${caseName(c).padEnd(26)} ${name.padEnd(26)} ${fmt(row.report.recordsPerSec).padStart(10)} rec/s ${fmt(row.report.mibPerSec).padStart(7)} MiB/s` +
+    `${Object.keys(row.report.errors).length ? `  errors ${JSON.stringify(row.report.errors)}` : ''}`);
+}
+
+/** acks=all latency at each rate against every target, rotating which goes first, into `rows`. */
+async function runLatencyRates(targets: Target[], rates: number[], rf: number, rows: Map<string, LatencyRow[]>): Promise<void> {
+  for (const t of targets) rows.set(t.name, []);
+  for (let i = 0; i < rates.length; i++) {
+    for (const t of rotated(targets, i)) {
+      const row = await runLatencyCase(rates[i]!, latencySettings(t, rf));
+      rows.get(t.name)!.push(row);
+      log(`${String(rates[i]).padStart(8)} rec/s ${t.name.padEnd(26)} ${plainTable(LATENCY_HEADERS, [latencyCells(row)]).split('\n')[1]}`);
+    }
+  }
+}
+
 try {
   await warmUp(targets.slice(0, 2), 1);
 
@@ -165,8 +182,7 @@ try {
     for (const t of rotated(targets, i)) {
       const row = await runThroughputCase(c, throughputSettings(t));
       tput.get(t.name)!.set(caseName(c), row);
-      log(`${caseName(c).padEnd(26)} ${t.name.padEnd(24)} ${fmt(row.report.recordsPerSec).padStart(10)} rec/s ${fmt(row.report.mibPerSec).padStart(7)} MiB/s` +
-        `${Object.keys(row.report.errors).length ? `  errors ${JSON.stringify(row.report.errors)}` : ''}`);
+      logThroughput(c, t.name, row);
     }
   }
   saturation = tput.get('Kafka')!.get(caseName(satCase))!.report.recordsPerSec;
@@ -174,14 +190,7 @@ try {
   // acks=all latency at fractions of Kafka's saturation.
   const rates = latencyRates(saturation);
   log(`\n== acks=all latency at ${rates.join(', ')} records/s (fractions ${v['latency-fractions']} of Kafka's ${fmt(saturation)} rec/s)`);
-  for (const t of targets) latency.set(t.name, []);
-  for (let i = 0; i < rates.length; i++) {
-    for (const t of rotated(targets, i)) {
-      const row = await runLatencyCase(rates[i]!, latencySettings(t));
-      latency.get(t.name)!.push(row);
-      log(`${String(rates[i]).padStart(8)} rec/s ${t.name.padEnd(24)} ${plainTable(LATENCY_HEADERS, [latencyCells(row)]).split('\n')[1]}`);
-    }
-  }
+  await runLatencyRates(targets, rates, 1, latency);
 
   // Neutral clients against both brokers (1 KiB, 6 partitions, acks=1).
   if (v.neutral && !v['no-neutral']) {
@@ -236,20 +245,11 @@ if (v['three-brokers'] && !v['no-three-brokers']) {
     for (const t of targets3) {
       const row = await runThroughputCase(satCase, throughputSettings(t, 3));
       threeBroker.tput.set(t.name, new Map([[caseName(satCase), row]]));
-      log(`${caseName(satCase).padEnd(26)} ${t.name.padEnd(26)} ${fmt(row.report.recordsPerSec).padStart(10)} rec/s ${fmt(row.report.mibPerSec).padStart(7)} MiB/s` +
-        `${Object.keys(row.report.errors).length ? `  errors ${JSON.stringify(row.report.errors)}` : ''}`);
+      logThroughput(satCase, t.name, row);
     }
     // Rates from the Kafka cluster's own saturation: the single broker's would overload both clusters.
     rf3Saturation = threeBroker.tput.get('Kafka x3')!.get(caseName(satCase))!.report.recordsPerSec;
-    const rates = latencyRates(rf3Saturation);
-    for (const t of targets3) threeBroker.latency.set(t.name, []);
-    for (let i = 0; i < rates.length; i++) {
-      for (const t of rotated(targets3, i)) {
-        const row = await runLatencyCase(rates[i]!, latencySettings(t, 3));
-        threeBroker.latency.get(t.name)!.push(row);
-        log(`${String(rates[i]).padStart(8)} rec/s ${t.name.padEnd(26)} ${plainTable(LATENCY_HEADERS, [latencyCells(row)]).split('\n')[1]}`);
-      }
-    }
+    await runLatencyRates(targets3, latencyRates(rf3Saturation), 3, threeBroker.latency);
   } finally {
     await k3.stop();
     await o3.stop();
