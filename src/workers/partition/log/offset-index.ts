@@ -87,12 +87,19 @@ export class OffsetIndex {
 
 /** Index of the last element <= `value` in an ascending array, -1 if none. */
 export function floorIndex(sorted: readonly number[], value: number): number {
+  return floorIndexBy(sorted, value, identity);
+}
+
+const identity = (x: number): number => x;
+
+/** Index of the last element whose key is <= `value`, in an array ascending by key; -1 if none. */
+export function floorIndexBy<T>(sorted: readonly T[], value: number, key: (x: T) => number): number {
   let lo = 0;
   let hi = sorted.length - 1;
   let found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= value) {
+    if (key(sorted[mid]!) <= value) {
       found = mid;
       lo = mid + 1;
     } else {

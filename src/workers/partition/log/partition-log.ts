@@ -35,10 +35,13 @@ import {
 import type { LogConfig } from './config.js';
 import type { FileIo } from './file-io.js';
 import type { LeaderEpochCache } from './leader-epoch-cache.js';
+import { floorIndexBy } from './offset-index.js';
 import { loadProducerState } from './producer-state-recovery.js';
 import { deleteSnapshots, encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
 import type { ProducerStateManager } from './producer-state.js';
 import { LogSegment } from './segment.js';
+
+const baseOffsetOf = (s: LogSegment): number => s.baseOffset;
 
 export type Acks = 0 | 1 | -1;
 
@@ -392,20 +395,9 @@ export class PartitionLog {
     for (const w of waiters) w();
   }
 
+  /** The segment holding `offset`: the last one based at or below it, else the first. */
   private segmentIndexFor(offset: number): number {
-    let lo = 0;
-    let hi = this.segments.length - 1;
-    let found = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.segments[mid]!.baseOffset <= offset) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    return found;
+    return Math.max(0, floorIndexBy(this.segments, offset, baseOffsetOf));
   }
 
   /**
