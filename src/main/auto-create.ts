@@ -4,7 +4,7 @@
  * once the partition workers host them.
  */
 import { ErrorCode } from '../shared/errors.js';
-import { topicNameError } from '../workers/raft/metadata/topic-name.js';
+import { reservedTopicError, topicNameError } from '../shared/topic-name.js';
 import type { BrokerContext } from './context.js';
 
 /** Returns the error per topic that could not be made to exist (absent: the topic exists). */
@@ -13,7 +13,7 @@ export async function ensureTopics(ctx: BrokerContext, names: string[]): Promise
   const missing: string[] = [];
   for (const name of new Set(names)) {
     if (ctx.metadata.topic(name)) continue;
-    if (topicNameError(name) !== null) errors.set(name, ErrorCode.INVALID_TOPIC_EXCEPTION);
+    if (topicNameError(name) !== null || reservedTopicError(name) !== null) errors.set(name, ErrorCode.INVALID_TOPIC_EXCEPTION);
     else if (!ctx.config.autoCreateTopics) errors.set(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     else missing.push(name);
   }

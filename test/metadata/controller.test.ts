@@ -66,6 +66,9 @@ t.test('topic name validation', async (t) => {
   t.equal(create(c, 'ok.name_with-all.9', 1, 1).errorCode, ErrorCode.TOPIC_ALREADY_EXISTS);
   t.equal(create(c, 'ok_name_with-all_9', 1, 1).errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION, '"." and "_" collide');
   t.equal(c.image.topicsByName.size, 2);
+  const reserved = create(c, '__cluster_metadata', 1, 1);
+  t.equal(reserved.errorCode, ErrorCode.INVALID_REQUEST, 'the metadata log\'s name is refused');
+  t.equal(c.image.topicsByName.size, 2, 'and no record is written for it');
 });
 
 t.test('partition count and replication factor validation', async (t) => {

@@ -26,14 +26,15 @@ const TOPIC_CONFIGS = new Set([
 
 export async function handleCreateTopics(ctx: BrokerContext, req: CreateTopicsRequest): Promise<object> {
   const early = new Map<string, { errorCode: number; errorMessage: string }>();
+  // A name given twice is refused in every entry and created in none, as Kafka does.
   const seen = new Set<string>();
+  for (const t of req.topics) {
+    if (seen.has(t.name)) early.set(t.name, { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.' });
+    seen.add(t.name);
+  }
   const topics: CreatableTopic[] = [];
   for (const t of req.topics) {
-    if (seen.has(t.name)) {
-      early.set(t.name, { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `topic ${t.name} appears twice in the request` });
-      continue;
-    }
-    seen.add(t.name);
+    if (early.has(t.name)) continue;
     const unknown = t.configs.find((c) => !TOPIC_CONFIGS.has(c.name));
     if (unknown) {
       early.set(t.name, { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `unknown topic config ${unknown.name}` });

@@ -25,13 +25,12 @@ import { RingConsumer, RingProducer } from '../../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FetchMsg, type ListOffsetsMsg, type ProduceMsg, type ProduceResultMsg } from '../../shared/thread-messages.js';
 import type { BrokerEndpoint, HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
 import { partitionOwner } from '../../shared/partition-owner.js';
+import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import { LogManager } from './log/log-manager.js';
 import type { PartitionLog } from './log/partition-log.js';
 import { LeaderReplicaState } from './replica-state.js';
 import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
 
-/** The metadata log shares the data dir but belongs to the raft worker. */
-const METADATA_TOPIC = '__cluster_metadata';
 /** An ISR change not reflected in metadata by then is proposed again. */
 const ALTER_ISR_RETRY_MS = 1000;
 
@@ -323,7 +322,8 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
     for (const l of [...manager.all()]) if (l.topic === t) await manager.delete(t, l.partition);
   }
   const now = Date.now();
-  const mine = partitions.filter((p) => partitionOwner(p.topic, p.partition, data.workers) === data.index);
+  // The metadata log shares the data dir but belongs to the raft worker, whatever metadata says.
+  const mine = partitions.filter((p) => p.topic !== METADATA_TOPIC && partitionOwner(p.topic, p.partition, data.workers) === data.index);
   const seen = new Set<string>();
   const follow = new Map<number, Map<string, FollowedPartition>>();
   for (const p of mine) {

@@ -34,7 +34,7 @@ import type {
 import type { MetadataImage, PartitionState, TopicState } from './image.js';
 import { placeReplicas } from './placement.js';
 import type { MetadataRecord, PartitionRecord } from './records.js';
-import { collisionKey, topicNameError } from './topic-name.js';
+import { collisionKey, reservedTopicError, topicNameError } from '../../../shared/topic-name.js';
 
 export interface ControllerSettings {
   numPartitions: number;
@@ -130,6 +130,8 @@ export class Controller {
 
   /** The replicas of each partition of a valid new topic, or why it is not valid. */
   private createTopic(topic: CreatableTopic, takenKeys: Set<string>): { replicas: number[][] } | TopicResult {
+    const reserved = reservedTopicError(topic.name);
+    if (reserved !== null) return topicError(topic.name, ErrorCode.INVALID_REQUEST, reserved);
     const nameError = topicNameError(topic.name);
     if (nameError !== null) return topicError(topic.name, ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
     if (this.image.topicsByName.has(topic.name)) {

@@ -2,6 +2,18 @@
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
 
+/**
+ * The metadata quorum's own log lives in `<log.dir>/__cluster_metadata-0`, beside the
+ * partition logs: a topic of that name would make a partition worker open and "recover" the
+ * quorum's log as its own. Kafka refuses the name for the same reason.
+ */
+export const METADATA_TOPIC = '__cluster_metadata';
+
+/** Why clients may not create a topic of this name (Kafka's INVALID_REQUEST text), or null. */
+export function reservedTopicError(name: string): string | null {
+  return name === METADATA_TOPIC ? `Creation of internal topic ${METADATA_TOPIC} is prohibited.` : null;
+}
+
 const LEGAL = /^[a-zA-Z0-9._-]+$/;
 
 /** Returns why a name is illegal, or null when it is legal. */
