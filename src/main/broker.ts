@@ -133,7 +133,7 @@ export class Broker {
     const dispatcher = new Dispatcher({ ...deps, groups: this.groups });
     for (const l of this.config.listeners) {
       const server = net.createServer((socket) => {
-        const conn = new Connection(socket, this.config.socketRequestMaxBytes, log, (frame, slot, c) => dispatcher.handle(frame, slot, c));
+        const conn = new Connection(socket, this.config.socketRequestMaxBytes, this.config.connectionsMaxIdleMs, log, (frame, slot, c) => dispatcher.handle(frame, slot, c));
         this.connections.add(conn);
         socket.on('close', () => this.connections.delete(conn));
       });

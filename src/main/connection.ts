@@ -55,10 +55,21 @@ export class Connection {
   constructor(
     readonly socket: Socket,
     private readonly maxRequestBytes: number,
+    idleMs: number,
     private readonly logger: Logger,
     private readonly onFrame: FrameHandler,
   ) {
     socket.setNoDelay(true);
+    // Kafka's connections.max.idle.ms: the socket's own inactivity timer, which every read and
+    // write re-arms, so the hot path pays nothing for it. A request still being served (a
+    // long-poll fetch, an acks=all produce) is not idleness: its response re-arms the timer.
+    // (setTimeout's own callback is a once-listener; the timer fires again after re-arming.)
+    if (idleMs > 0) {
+      socket.setTimeout(idleMs);
+      socket.on('timeout', () => {
+        if (this.queue.length === 0) this.close(`idle for ${idleMs} ms (connections.max.idle.ms)`, 'info');
+      });
+    }
     socket.on('data', (b: Buffer) => this.onData(b));
     socket.on('error', (e) => this.logger.debug({ err: e.message }, 'connection error'));
     socket.on('close', () => {
@@ -160,10 +171,10 @@ export class Connection {
     }
   }
 
-  close(reason: string): void {
+  close(reason: string, level: 'warn' | 'info' = 'warn'): void {
     if (this.closed) return;
     this.closed = true;
-    this.logger.warn({ remote: this.remote, reason }, 'closing connection');
+    this.logger[level]({ remote: this.remote, reason }, 'closing connection');
     this.socket.destroy();
   }
 

@@ -44,6 +44,7 @@ export const SETTINGS: Record<string, Setting> = {
   'log.retention.bytes': { kind: 'long', default: '-1', doc: 'Size per partition past which old segments are deleted; -1 unbounded.' },
   'log.retention.check.interval.ms': { kind: 'long', default: '300000', doc: 'How often retention runs.', min: 1 },
   'message.max.bytes': { kind: 'int', default: '1048588', doc: 'Largest record batch accepted.', min: 0 },
+  'connections.max.idle.ms': { kind: 'long', default: '600000', doc: 'A client connection with no request or response this long is closed; -1 never.', min: -1 },
   'socket.request.max.bytes': { kind: 'int', default: '104857600', doc: 'Largest request frame; larger ones close the connection before buffering.', min: 1 },
   'broker.session.timeout.ms': { kind: 'int', default: '9000', doc: 'A broker without heartbeats this long is fenced.', min: 1 },
   'broker.heartbeat.interval.ms': { kind: 'int', default: '2000', doc: 'Broker heartbeat interval to the controller.', min: 1 },
@@ -109,6 +110,7 @@ export interface BrokerConfig {
   retentionCheckIntervalMs: number;
   messageMaxBytes: number;
   socketRequestMaxBytes: number;
+  connectionsMaxIdleMs: number;
   brokerSessionTimeoutMs: number;
   brokerHeartbeatIntervalMs: number;
   replicaLagTimeMaxMs: number;
@@ -289,6 +291,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     retentionCheckIntervalMs: num('log.retention.check.interval.ms'),
     messageMaxBytes: num('message.max.bytes'),
     socketRequestMaxBytes: num('socket.request.max.bytes'),
+    connectionsMaxIdleMs: num('connections.max.idle.ms'),
     brokerSessionTimeoutMs: num('broker.session.timeout.ms'),
     brokerHeartbeatIntervalMs: num('broker.heartbeat.interval.ms'),
     replicaLagTimeMaxMs: num('replica.lag.time.max.ms'),
