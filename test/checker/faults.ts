@@ -76,11 +76,26 @@ export function pauseLeader(pausedMs = 6000): Fault {
   };
 }
 
-/** SIGTERM each broker in turn: it must exit 0; restart it and wait until it is back in every ISR. */
+/** Waits until `broker` leads at least one partition (preferred leadership has returned to it). */
+async function awaitLeadership(ctx: FaultContext, broker: number, boundMs: number): Promise<number[]> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const led = await partitionsLedBy(ctx, broker);
+    if (led.length > 0 || Date.now() >= deadline) return led;
+    await sleep(100);
+  }
+}
+
+/**
+ * SIGTERM each broker in turn: it must exit 0; restart it and wait until it is back in every ISR.
+ * Each broker is struck only once it leads again (preferred leaders return after a restart), so
+ * every restart is measured on partitions it led; leadership that never returns is a violation.
+ */
 export function rollingRestart(): Fault {
   return async (ctx) => {
     for (const b of ctx.cluster.brokers) {
-      const hit = await partitionsLedBy(ctx, b.nodeId);
+      const hit = await awaitLeadership(ctx, b.nodeId, RECOVERY_BOUND_MS);
+      if (hit.length === 0) ctx.violations.push(`broker ${b.nodeId} led no partition ${RECOVERY_BOUND_MS} ms after the previous restart: preferred leadership did not return`);
       strike(ctx, 'sigterm-restart', hit, `broker ${b.nodeId}`);
       const code = await b.stop(20_000);
       ctx.notes.push(`broker ${b.nodeId} exited with ${code}`);
