@@ -32,6 +32,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode } from '../../../shared/errors.js';
+import { createDir } from '../../../shared/create-dir.js';
 import { childLogger, type Logger } from '../../../shared/logger.js';
 import { readCheckpoint, syncDir, updateCheckpoint } from './checkpoint-file.js';
 import type { LogConfig } from './config.js';
@@ -108,7 +109,7 @@ export class LogManager {
   static async open(opts: LogManagerOptions): Promise<LogManager> {
     const dir = path.resolve(opts.dir);
     const logger = opts.logger ?? childLogger({ component: 'log-manager' });
-    await fs.mkdir(dir, { recursive: true });
+    await createDir(dir);
     const takeLock = opts.lock ?? opts.owns === undefined;
     const lock = takeLock ? await DataDirLock.acquire(dir, logger, { useFlock: opts.useFlock }) : undefined;
     try {
@@ -205,7 +206,7 @@ export class LogManager {
     const dir = path.join(this.dir, `${topic}-${partition}`);
     const config = { ...this.config, ...overrides };
     const p = (async () => {
-      await fs.mkdir(dir, { recursive: true });
+      await createDir(dir);
       await syncDir(this.dir);
       const log = await loadLog({
         topic,
