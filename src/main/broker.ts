@@ -4,10 +4,11 @@
  * every acknowledged byte is fsynced and the clean-shutdown marker lets the next start skip
  * the recovery scan.
  */
-import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { writeFileSync, rmSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { BrokerConfig } from '../shared/config.js';
+import { createDirSync } from '../shared/create-dir.js';
 import { childLogger } from '../shared/logger.js';
 import type { MetadataSnapshot } from '../shared/metadata-types.js';
 import { DataDirLock } from '../workers/partition/log/data-dir-lock.js';
@@ -38,7 +39,7 @@ export class Broker {
 
   static async start(config: BrokerConfig): Promise<Broker> {
     const logDir = path.resolve(config.logDir);
-    mkdirSync(logDir, { recursive: true });
+    createDirSync(logDir);
     const lock = await DataDirLock.acquire(logDir, log);
     const cleanMarker = path.join(logDir, CLEAN_SHUTDOWN_FILE);
     const cleanShutdown = existsSync(cleanMarker);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,4 +41,29 @@ export function splitBatches(buf: Buffer): Array<{ baseOffset: number; lastOffse
     p += len;
   }
   return out;
+}
+
+export interface TapLike {
+  passing(): boolean;
+  comment(...args: unknown[]): void;
+  teardown(fn: () => unknown): void;
+}
+
+/**
+ * Mounts a tmpfs with `options` (`mount -o`, root only) on a new temp dir, unmounted at
+ * teardown; the mount's error when it fails.
+ */
+export function mountTmpfs(t: TapLike, options: string): { dir: string } | { error: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tmpfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    fs.rmdirSync(dir);
+    return { error: String((err as { stderr?: Buffer }).stderr ?? err).trim() };
+  }
+  t.teardown(() => {
+    execFileSync('umount', [dir]);
+    fs.rmdirSync(dir);
+  });
+  return { dir };
 }

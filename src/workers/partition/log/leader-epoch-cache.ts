@@ -88,7 +88,8 @@ export class LeaderEpochCache {
     return this.writes;
   }
 
-  private persist(): void {
+  /** Writes the checkpoint from memory (also to replace one whose write failed). */
+  persist(): void {
     const snapshot = this.entries.map((e) => [e.epoch, e.startOffset]);
     const file = path.join(this.dir, LEADER_EPOCH_CHECKPOINT);
     this.writes = this.writes.then(() => writeCheckpoint(file, snapshot)).catch(this.onWriteError);

@@ -15,6 +15,9 @@
  * that starts them then holds the lock and the clean-shutdown marker (`lock: false` is the
  * default when `owns` is given). A manager alone in its dir does both itself.
  *
+ * A log that a disk error took offline comes back by itself once its disk takes writes again
+ * (offline-recovery.ts); the others keep working meanwhile.
+ *
  * Appends of all logs share one group commit (group-commit.ts). Retention runs on a timer,
  * deleting whole segments without blocking appends; checkpoints are written on a timer and
  * at close.
@@ -32,13 +35,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode } from '../../../shared/errors.js';
+import { createDir } from '../../../shared/create-dir.js';
 import { childLogger, type Logger } from '../../../shared/logger.js';
 import { readCheckpoint, syncDir, updateCheckpoint } from './checkpoint-file.js';
 import type { LogConfig } from './config.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
 import { GroupCommit } from './group-commit.js';
-import { loadLog } from './log-recovery.js';
+import { loadLog, reopenOfflineLog } from './log-recovery.js';
+import { OfflineRecoveryRunner, probeWrite } from './offline-recovery-runner.js';
 import { PartitionLog, type Acks, type AppendResult, type LogHooks, type ReadResult } from './partition-log.js';
 
 export type { AppendResult, ReadResult } from './partition-log.js';
@@ -79,6 +84,7 @@ export class LogManager {
   private readonly durableListeners: Array<(log: PartitionLog) => void> = [];
   private readonly groupCommit: GroupCommit;
   private readonly hooks: LogHooks;
+  private readonly recovery: OfflineRecoveryRunner;
   private readonly timers: NodeJS.Timeout[] = [];
   private retentionRunning = false;
   private closed = false;
@@ -100,15 +106,26 @@ export class LogManager {
         this.groupCommit.written(log, appends, segments);
         for (const l of this.listeners) l(log);
       },
-      offline: (log, err) => this.logger.error({ err, log: log.name }, 'disk error: log taken offline'),
+      offline: (log, err) => {
+        this.logger.error({ err, log: log.name }, 'disk error: log taken offline');
+        this.recovery.offline(log);
+      },
       startOffsetChanged: () => this.writeLogStartCheckpoint(),
     };
+    this.recovery = new OfflineRecoveryRunner(
+      { probe: (log) => probeWrite(log.dir), recover: (log) => reopenOfflineLog(log, { io, logger }) },
+      logger,
+      // Its recovered end is fsynced: whoever waits on durability hears of it.
+      (log) => {
+        for (const l of this.durableListeners) l(log);
+      },
+    );
   }
 
   static async open(opts: LogManagerOptions): Promise<LogManager> {
     const dir = path.resolve(opts.dir);
     const logger = opts.logger ?? childLogger({ component: 'log-manager' });
-    await fs.mkdir(dir, { recursive: true });
+    await createDir(dir);
     const takeLock = opts.lock ?? opts.owns === undefined;
     const lock = takeLock ? await DataDirLock.acquire(dir, logger, { useFlock: opts.useFlock }) : undefined;
     try {
@@ -205,7 +222,7 @@ export class LogManager {
     const dir = path.join(this.dir, `${topic}-${partition}`);
     const config = { ...this.config, ...overrides };
     const p = (async () => {
-      await fs.mkdir(dir, { recursive: true });
+      await createDir(dir);
       await syncDir(this.dir);
       const log = await loadLog({
         topic,
@@ -232,6 +249,7 @@ export class LogManager {
     const log = this.logs.get(key(topic, partition));
     if (!log) return;
     this.logs.delete(key(topic, partition));
+    await this.recovery.forget(log);
     await log.whenIdle();
     await log.snapshotsWritten();
     await Promise.all(log.segments.map((s) => s.close()));
@@ -309,6 +327,7 @@ export class LogManager {
       try {
         await log.syncIndexes();
         points.push([log.topic, log.partition, point]);
+        log.recoveryPoint = Math.min(point, log.logEndOffset);
       } catch (err) {
         log.goOffline(err);
       }
@@ -334,6 +353,7 @@ export class LogManager {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    await this.recovery.close();
     await this.flushAll();
     await Promise.all([...this.logs.values()].map((l) => l.leaderEpochCache.flushed()));
     await this.writeCheckpoints();

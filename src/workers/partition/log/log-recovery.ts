@@ -12,6 +12,9 @@
  * The producer state is then rebuilt from the newest producer snapshot at or below the log
  * end offset and the batch headers after it (producer-state-recovery.ts).
  *
+ * The same recovery brings back a log that a disk error took offline (reopenOfflineLog),
+ * once its file system takes writes again, without a restart.
+ *
  * The scan runs on the calling thread rather than in a piscina pool: it is CPU-bound, the
  * partition workers already run one scan per core, and it reads only what follows the
  * recovery point (one segment tail per log in the normal case); the numbers are in the
@@ -25,27 +28,38 @@ import type { LogConfig } from './config.js';
 import type { FileIo } from './file-io.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
-import { PartitionLog, type LogHooks } from './partition-log.js';
+import { PartitionLog, type LogHooks, type RecoveredState } from './partition-log.js';
 import { loadProducerState } from './producer-state-recovery.js';
 import { LogSegment, segmentFileName } from './segment.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
 
 const SCAN_CHUNK = 8 * 1024 * 1024;
 
-export interface LoadOptions {
-  topic: string;
-  partition: number;
+interface RecoverOptions {
   dir: string;
   config: LogConfig;
   io: FileIo;
-  hooks: LogHooks;
   logger: Logger;
   /** From recovery-point-offset-checkpoint; 0 when unknown (everything is checked). */
   recoveryPoint: number;
   /** From log-start-offset-checkpoint; 0 when unknown. */
   logStartOffset: number;
   cleanShutdown: boolean;
+  /** The log's cache when it is reopened; loaded from leader-epoch-checkpoint otherwise. */
+  epochs?: LeaderEpochCache;
+  /** producer.id.expiration.ms of the log being reopened. */
+  producerExpirationMs?: number;
+}
+
+export interface LoadOptions extends RecoverOptions {
+  topic: string;
+  partition: number;
+  hooks: LogHooks;
   syncEachAppend: boolean;
+}
+
+interface RecoveredLog extends RecoveredState {
+  leaderEpochCache: LeaderEpochCache;
 }
 
 export interface ScanOutcome {
@@ -134,8 +148,55 @@ async function trimIndexFiles(seg: LogSegment): Promise<void> {
 
 /** Opens the log in `opts.dir`, recovering its tail; creates an empty one when the dir has no segment. */
 export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
-  const { dir, config, io } = opts;
-  const epochs = await LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed'));
+  const r = await recoverLog(opts);
+  const log = new PartitionLog(opts.topic, opts.partition, opts.dir, opts.config, r.segments, r.leaderEpochCache, opts.io, opts.hooks, {
+    logStartOffset: r.logStartOffset,
+    logEndOffset: r.logEndOffset,
+    durableEndOffset: r.logEndOffset,
+    syncEachAppend: opts.syncEachAppend,
+  }, r.producers);
+  log.recoveryPoint = Math.min(opts.recoveryPoint, r.logEndOffset);
+  return log;
+}
+
+/**
+ * Brings back `log`, which a disk error took offline, once its disk takes writes again. First
+ * the bytes the log never reported written are cut (a write that failed half-way, the appends
+ * behind it: every one of them was answered with an error, none was readable), then the tail
+ * from the log's recovery point is checked as after a crash: cut at the first bad byte,
+ * indexes rebuilt where they disagree, producer state restored. Can run again after a failed
+ * attempt: it starts from the files, not from what the log holds in memory.
+ */
+export async function reopenOfflineLog(log: PartitionLog, opts: { io: FileIo; logger: Logger }): Promise<void> {
+  await log.settled();
+  await Promise.all(log.segments.map((s) => s.close()));
+  for (const seg of log.segments) {
+    const file = path.join(log.dir, segmentFileName(seg.baseOffset, '.log'));
+    const size = await fs.stat(file).then((st) => st.size, () => -1);
+    if (size > seg.writtenSize) {
+      await fs.truncate(file, seg.writtenSize);
+      opts.logger.warn({ log: log.name, segment: seg.baseOffset, bytes: size - seg.writtenSize }, 'cut bytes of failed appends');
+    }
+  }
+  const recovered = await recoverLog({
+    dir: log.dir,
+    config: log.config,
+    io: opts.io,
+    logger: opts.logger,
+    recoveryPoint: log.recoveryPoint,
+    logStartOffset: log.logStartOffset,
+    cleanShutdown: false,
+    epochs: log.leaderEpochCache,
+    producerExpirationMs: log.producers.expirationMs,
+  });
+  log.resume(recovered);
+  // Checkpoint writes may have failed while the disk did.
+  log.leaderEpochCache.persist();
+}
+
+async function recoverLog(opts: RecoverOptions): Promise<RecoveredLog> {
+  const { dir } = opts;
+  const epochs = opts.epochs ?? (await LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed')));
   const names = await fs.readdir(dir);
   const bases = names
     .filter((n) => /^\d{20}\.log$/.test(n))
@@ -143,7 +204,18 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
     .sort((a, b) => a - b);
   if (bases.length === 0) bases.push(Math.max(0, opts.logStartOffset));
   const segments = bases.map((b) => LogSegment.openSync(dir, b));
+  try {
+    return await recoverSegments(opts, epochs, segments);
+  } catch (err) {
+    // A reopen that fails is tried again later: it must not leave fds behind.
+    await Promise.all(segments.map((s) => s.close()));
+    throw err;
+  }
+}
 
+/** The tail check of recoverLog, on the segments it opened. */
+async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, segments: LogSegment[]): Promise<RecoveredLog> {
+  const { dir, config, io } = opts;
   const last = segments.length - 1;
   let firstScanned = last;
   let scanFrom = 0;
@@ -204,19 +276,14 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
   const logStartOffset = Math.min(Math.max(opts.logStartOffset, segments[0]!.baseOffset), logEndOffset);
   epochs.truncateFromEnd(logEndOffset);
   epochs.truncateFromStart(logStartOffset);
-  const producers = await loadProducerState({ dir, segments, io, logStartOffset, logEndOffset, nowMs: Date.now() });
+  const producers = await loadProducerState({ dir, segments, io, logStartOffset, logEndOffset, nowMs: Date.now(), expirationMs: opts.producerExpirationMs });
   if (producers.replayedBatches > 0) {
     opts.logger.info(
       { log: path.basename(dir), fromSnapshot: producers.snapshotOffset ?? null, batches: producers.replayedBatches, producers: producers.state.size },
       'producer state rebuilt from the log',
     );
   }
-  return new PartitionLog(opts.topic, opts.partition, dir, config, segments, epochs, io, opts.hooks, {
-    logStartOffset,
-    logEndOffset,
-    durableEndOffset: logEndOffset,
-    syncEachAppend: opts.syncEachAppend,
-  }, producers.state);
+  return { segments, leaderEpochCache: epochs, logStartOffset, logEndOffset, producers: producers.state };
 }
 
 /** log.roll.ms counts from the first batch of the active segment, which a tail scan may not have seen. */

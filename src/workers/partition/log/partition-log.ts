@@ -13,7 +13,9 @@
  * (durable: fsynced; written: readable; logEnd: assigned, the next offset to give out).
  *
  * A disk error takes the log offline: every append waiting on it and every later call
- * answers KAFKA_STORAGE_ERROR. Other logs are not affected.
+ * answers KAFKA_STORAGE_ERROR. Other logs are not affected. Once the disk takes writes again
+ * the log is checked as after a crash and resumes (offline-recovery.ts), without the bytes of
+ * the writes that failed.
  *
  * Idempotent produce: a client's append is checked against the producer state
  * (producer-state.ts) before it gets offsets, and the state is updated as the offsets are
@@ -90,6 +92,15 @@ function errorResult(errorCode: number, logStartOffset: number, errorMessage?: s
   return { errorCode, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset, errorMessage };
 }
 
+/** What a log holds after a recovery of its dir (log-recovery.ts). */
+export interface RecoveredState {
+  segments: LogSegment[];
+  logStartOffset: number;
+  /** Everything below it is in the files and fsynced. */
+  logEndOffset: number;
+  producers: ProducerStateManager;
+}
+
 /** A retried batch's answer, waiting for its original to be written or fsynced. */
 interface RetryWaiter {
   lastOffset: number;
@@ -103,12 +114,19 @@ export class PartitionLog {
   writtenEndOffset: number;
   private durableEnd: number;
   offline = false;
+  /**
+   * Up to here the log was fsynced, indexes included, when the last recovery point was
+   * checkpointed: a recovery checks the bytes from here on.
+   */
+  recoveryPoint = 0;
   private truncating = false;
   private queue: PendingAppend[] = [];
   private writing = false;
   private idleWaiters: Array<() => void> = [];
   private retryWaiters: RetryWaiter[] = [];
   private snapshotWrites: Promise<void> = Promise.resolve();
+  /** The writes of the latest drain and their bookkeeping. */
+  private drainDone: Promise<void> = Promise.resolve();
 
   constructor(
     readonly topic: string,
@@ -350,7 +368,7 @@ export class PartitionLog {
       writes.push(seg.persistIndexes(this.io));
       writes.push(this.io.writev(seg.fd, list.map((a) => a.records), list[0]!.position));
     }
-    Promise.all(writes).then(
+    this.drainDone = Promise.all(writes).then(
       () => {
         for (const [seg, list] of bySegment) {
           const last = list[list.length - 1]!;
@@ -382,6 +400,35 @@ export class PartitionLog {
     this.failRetries(-1, ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name} is offline`);
     this.notifyIdle();
     this.hooks.offline(this, err);
+  }
+
+  /**
+   * Resolves once no write started so far can still land in the files: appends, index
+   * entries before them, producer snapshots, the leader epoch checkpoint.
+   */
+  async settled(): Promise<void> {
+    await this.drainDone.catch(() => undefined);
+    await this.snapshotWrites;
+    await this.leaderEpochCache.flushed();
+  }
+
+  /**
+   * Back online after a disk error, with `recovered` (a recovery of this log's dir) in place of
+   * the segments, offsets and producer state the log had. The leader epoch cache is kept: the
+   * recovery truncated it to the recovered end.
+   */
+  resume(recovered: RecoveredState): void {
+    if (!this.offline) throw new Error(`log ${this.name} is not offline`);
+    this.segments.splice(0, this.segments.length, ...recovered.segments);
+    this.logStartOffset = recovered.logStartOffset;
+    this.logEndOffset = recovered.logEndOffset;
+    this.writtenEndOffset = recovered.logEndOffset;
+    this.recoveryPoint = Math.min(this.recoveryPoint, recovered.logEndOffset);
+    this.producers.restore(recovered.producers.entries());
+    this.queue = [];
+    this.writing = false;
+    this.offline = false;
+    this.durableEndOffset = recovered.logEndOffset;
   }
 
   /** Resolves once every append queued so far is written (or failed). */
@@ -531,6 +578,7 @@ export class PartitionLog {
 
   private setEnd(offset: number): void {
     this.logEndOffset = offset;
+    this.recoveryPoint = Math.min(this.recoveryPoint, offset);
     this.writtenEndOffset = offset;
     this.durableEndOffset = Math.min(this.durableEndOffset, offset);
     this.leaderEpochCache.truncateFromEnd(offset);

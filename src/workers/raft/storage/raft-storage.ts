@@ -32,6 +32,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { createDirSync } from '../../../shared/create-dir.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Entry, HardState, Snapshot } from '../core/types.js';
 import {
@@ -83,7 +84,7 @@ export class RaftStorage {
   ) {}
 
   static open(dir: string, logger: Logger, segmentBytes = DEFAULT_SEGMENT_BYTES): { storage: RaftStorage; state: RecoveredState } {
-    fs.mkdirSync(dir, { recursive: true });
+    createDirSync(dir);
     const storage = new RaftStorage(dir, logger, segmentBytes);
     const state = storage.recover();
     return { storage, state };
