@@ -94,6 +94,17 @@ export function lz4FrameDecompress(src: Uint8Array, maxBytes: number): Buffer {
   return out.subarray(0, o);
 }
 
+/**
+ * Copies below this length go byte by byte: most literal runs and matches are a few bytes,
+ * and for those a subarray view and a native copy cost more than the loop.
+ */
+const SHORT_COPY = 32;
+
+function copyOut(src: Uint8Array, pos: number, n: number, out: Buffer, o: number): void {
+  if (n < SHORT_COPY) for (let i = 0; i < n; i++) out[o + i] = src[pos + i]!;
+  else out.set(src.subarray(pos, pos + n), o);
+}
+
 /** Past the output's room: over the caller's bound, or over what the frame itself allows. */
 function overrun(end: number, maxBytes: number): Error {
   return end > maxBytes ? new OverBoundError(`LZ4 content exceeds ${maxBytes} bytes`) : new Error('LZ4 content overruns its declared size');
@@ -115,7 +126,7 @@ function decodeBlock(src: Uint8Array, pos: number, end: number, out: Buffer, o: 
     }
     if (pos + literals > end) throw new Error('LZ4 literals overrun the block');
     if (o + literals > limit) throw overrun(o + literals, maxBytes);
-    out.set(src.subarray(pos, pos + literals), o);
+    copyOut(src, pos, literals, out, o);
     pos += literals;
     o += literals;
     if (pos === end) return o;
@@ -132,7 +143,7 @@ function decodeBlock(src: Uint8Array, pos: number, end: number, out: Buffer, o: 
       }
     }
     if (o + length > limit) throw overrun(o + length, maxBytes);
-    if (offset >= length) {
+    if (offset >= length && length >= SHORT_COPY) {
       out.copyWithin(o, o - offset, o - offset + length);
       o += length;
     } else {

@@ -22,6 +22,9 @@ import { OverBoundError } from './over-bound-error.js';
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER = XERIAL_MAGIC.length + 8;
 
+/** Literals below this length go byte by byte: a subarray view and a native copy cost more. */
+const SHORT_COPY = 32;
+
 interface Block {
   /** Where the elements start (after the length varint) and end. */
   start: number;
@@ -98,7 +101,8 @@ function decodeBlock(src: Uint8Array, block: Block, out: Buffer, outStart: numbe
         pos += extra;
       }
       if (pos + len > end || o + len > outEnd) throw new Error('snappy literal overruns its block');
-      out.set(src.subarray(pos, pos + len), o);
+      if (len < SHORT_COPY) for (let i = 0; i < len; i++) out[o + i] = src[pos + i]!;
+      else out.set(src.subarray(pos, pos + len), o);
       pos += len;
       o += len;
       continue;
