@@ -59,7 +59,7 @@ export function lz4Frame(data: Buffer, opts: { blockChecksum?: boolean } = {}): 
   const flg = 0x64 | (opts.blockChecksum ? 0x10 : 0);
   const head = Buffer.from([0x04, 0x22, 0x4d, 0x18, flg, 0x40, 0]);
   head[6] = (xxh32(head, 4, 6) >>> 8) & 0xff;
-  const parts = [head];
+  const parts: Buffer[] = [head];
   const scratch = new Uint8Array(lz4.compressBound(blockMax));
   for (let at = 0; at < data.length; at += blockMax) {
     const n = Math.min(blockMax, data.length - at);
@@ -87,7 +87,7 @@ export function zstdRawFrame(data: Buffer): Buffer {
   head.writeUInt32LE(0xfd2fb528, 0);
   head[4] = 0xe0; // 8-byte content size, single segment, no checksum, no dictionary
   head.writeUInt32LE(data.length, 5);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   const max = 128 * 1024;
   for (let at = 0; at === 0 || at < data.length; at += max) {
     const n = Math.min(max, data.length - at);
