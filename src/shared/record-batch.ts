@@ -29,6 +29,7 @@
  * int64 fields are read as JS numbers: values beyond 2^53 lose precision (out of range for
  * this broker, which keeps offsets and timestamps as numbers).
  */
+import { decompressRecords } from './compression.js';
 import { crc32c } from './crc32c.js';
 import { ErrorCode } from './errors.js';
 
@@ -84,11 +85,17 @@ function fail(errorCode: number, errorMessage: string, incomplete = false): Batc
 }
 
 /**
- * Checks the batch starting at `pos` within `buf[pos, end)`: length, magic, CRC32C, and for
- * uncompressed batches every record's framing and offset delta. `incomplete` tells a batch
- * cut short by `end` (a torn tail during recovery) from a malformed one.
+ * Checks the batch starting at `pos` within `buf[pos, end)`: length, magic, CRC32C, and every
+ * record's framing and offset delta. `incomplete` tells a batch cut short by `end` (a torn tail
+ * during recovery) from a malformed one.
+ *
+ * The records of a compressed batch are checked only when `decompressUpTo` is given: they are
+ * then decompressed (to at most that many bytes, compression.ts) and walked like those of an
+ * uncompressed batch. The leader does this before storing a producer's batch, as Kafka's
+ * LogValidator does; data replicated from the leader or read back from disk was checked when
+ * the leader took it, and its CRC is enough, as in Kafka.
  */
-export function checkBatchAt(buf: Buffer, pos: number, end: number): BatchCheck {
+export function checkBatchAt(buf: Buffer, pos: number, end: number, decompressUpTo?: number): BatchCheck {
   const avail = end - pos;
   if (avail < BATCH_LENGTH_PREFIX) return fail(ErrorCode.CORRUPT_MESSAGE, 'truncated batch header', true);
   const batchLength = buf.readInt32BE(pos + 8);
@@ -116,10 +123,18 @@ export function checkBatchAt(buf: Buffer, pos: number, end: number): BatchCheck 
     return fail(ErrorCode.INVALID_RECORD, `lastOffsetDelta ${lastOffsetDelta} with ${recordCount} records`);
   }
   let maxTimestampOffsetDelta = lastOffsetDelta;
-  if ((attributes & COMPRESSION_MASK) === 0) {
+  const codec = attributes & COMPRESSION_MASK;
+  if (codec === 0) {
     const walked = walkRecords(buf, pos + BATCH_HEADER_SIZE, batchEnd, recordCount, firstTimestamp);
     if (typeof walked === 'string') return fail(ErrorCode.INVALID_RECORD, walked);
     maxTimestampOffsetDelta = walked;
+  } else if (decompressUpTo !== undefined) {
+    const body = decompressRecords(codec, buf.subarray(pos + BATCH_HEADER_SIZE, batchEnd), decompressUpTo);
+    if (!body.ok) return fail(body.errorCode, body.errorMessage);
+    // Walked for its checks only: a compressed batch keeps lastOffsetDelta as the offset of its
+    // largest timestamp (Kafka's shallow offset), which is also all a follower can know of it.
+    const walked = walkRecords(body.records, 0, body.records.length, recordCount, firstTimestamp);
+    if (typeof walked === 'string') return fail(ErrorCode.INVALID_RECORD, `${walked} (decompressed)`);
   }
   return {
     ok: true,
@@ -142,8 +157,9 @@ export function checkBatchAt(buf: Buffer, pos: number, end: number): BatchCheck 
 }
 
 /**
- * Walks the records of an uncompressed batch. Returns the offsetDelta of the record with the
- * largest timestamp, or a description of the first framing error.
+ * Walks the records of a batch in `buf[start, end)`: the batch itself when uncompressed, its
+ * decompressed records otherwise. Returns the offsetDelta of the record with the largest
+ * timestamp, or a description of the first framing error.
  */
 function walkRecords(buf: Buffer, start: number, end: number, count: number, firstTimestamp: number): number | string {
   const cur = { pos: start };
@@ -170,13 +186,16 @@ function walkRecords(buf: Buffer, start: number, end: number, count: number, fir
   return maxTsDelta;
 }
 
-/** Validates every batch of a produce payload; the first failure decides the error code. */
-export function validateBatches(buf: Buffer): ValidationResult {
+/**
+ * Validates every batch of a payload; the first failure decides the error code.
+ * `decompressUpTo`: as for checkBatchAt.
+ */
+export function validateBatches(buf: Buffer, decompressUpTo?: number): ValidationResult {
   const batches: BatchInfo[] = [];
   if (buf.length === 0) return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: 'empty record set', batches };
   let pos = 0;
   while (pos < buf.length) {
-    const check = checkBatchAt(buf, pos, buf.length);
+    const check = checkBatchAt(buf, pos, buf.length, decompressUpTo);
     if (!check.ok) return { errorCode: check.errorCode, errorMessage: check.errorMessage, batches: [] };
     batches.push(check.batch);
     pos += check.batch.length;

@@ -3,9 +3,11 @@
 // the broker reserving memory for it; a Produce whose batch CRC is wrong gets CORRUPT_MESSAGE
 // for that partition only; a valid request written one byte at a time is answered.
 // Then 10,000 frames over many connections: random bytes, and real requests (ApiVersions,
-// Metadata, Produce with a real record batch, Fetch, ListOffsets, CreateTopics) at every
-// supported version, sent intact or mutated (bit flips, truncations, huge or negative size
-// prefixes, unknown API keys and versions, corrupt record batches). A connection the broker
+// Metadata, Produce with a real record batch, plain or compressed with any codec, Fetch,
+// ListOffsets, CreateTopics) at every supported version, sent intact or mutated (bit flips,
+// truncations, huge or negative size prefixes, unknown API keys and versions, corrupt record
+// batches, compressed batches whose codec, body or record count lies under a correct CRC).
+// Compressed batches that lie also get checked answers of their own. A connection the broker
 // closes is replaced by a fresh one. Afterwards the process must be alive and a real client
 // must still produce and read back.
 //
@@ -17,8 +19,9 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { encodeRequestFrame } from '../../src/shared/protocol/frames.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
-import { buildRecordBatch } from '../../src/shared/record-batch.js';
+import { buildRecordBatch, type RecordInput } from '../../src/shared/record-batch.js';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { compress, compressedBatch, type BodyCodec } from '../helpers/compressed-batch.js';
 import { brokerTeardown } from './harness.js';
 import { readPartition, WireClient } from './wire-client.js';
 
@@ -95,7 +98,43 @@ interface Generated {
   bytes: Buffer;
   /** where the record batch sits in the frame, for Produce */
   batch?: { start: number; end: number };
+  /** the same Produce with a compressed batch that lies (codec, body or count), CRC correct */
+  lying?: Buffer;
 }
+
+const CODECS: readonly BodyCodec[] = ['gzip', 'snappy', 'snappy-xerial', 'lz4', 'zstd'];
+const LIES = ['codec', 'garbage', 'cut', 'count', 'offsets', 'trailing'] as const;
+type Lie = (typeof LIES)[number];
+
+/** A compressed batch of `records` whose header or body lies in the way `lie` says; the CRC is right. */
+function lyingBatch(codec: BodyCodec, records: RecordInput[], lie: Lie): Buffer {
+  switch (lie) {
+    case 'codec':
+      return compressedBatch(codec, { records, codecId: int(5, 7) });
+    case 'garbage': // after 0x01 0x01 no codec can decode it (for raw snappy: a copy from before the start)
+      return compressedBatch(codec, { records, body: Buffer.concat([Buffer.from([1, 1]), randomBuf(int(0, 200))]) });
+    case 'cut': {
+      const body = compress(codec, Buffer.from('a records section '.repeat(int(1, 30))));
+      return compressedBatch(codec, { records, body: body.subarray(0, int(0, body.length - 1)) });
+    }
+    case 'count':
+      return compressedBatch(codec, { records, recordCount: records.length + pick([-1, 1, 2]) });
+    case 'offsets':
+      return compressedBatch(codec, { records: records.map((r, i) => ({ ...r, offsetDelta: i === records.length - 1 ? i + 1 : i })) });
+    case 'trailing':
+      return compressedBatch(codec, { records, trailing: randomBuf(int(1, 8)) });
+  }
+}
+
+/** What each lie is, and the code the broker answers it with. */
+const LIE_ANSWER: Record<Lie, [string, number]> = {
+  codec: ['an unknown codec id', ErrorCode.UNSUPPORTED_COMPRESSION_TYPE],
+  garbage: ['a body of garbage', ErrorCode.CORRUPT_MESSAGE],
+  cut: ['a body cut short', ErrorCode.CORRUPT_MESSAGE],
+  count: ['a wrong record count', ErrorCode.INVALID_RECORD],
+  offsets: ['a skipped offset delta', ErrorCode.INVALID_RECORD],
+  trailing: ['bytes after the last record', ErrorCode.INVALID_RECORD],
+};
 
 /** One valid request frame of a random supported API and version. */
 function validFrame(topicId: string): Generated {
@@ -110,16 +149,18 @@ function validFrame(topicId: string): Generated {
       return { bytes: frame(ApiKey.Metadata, version, { topics: random() < 0.5 && version >= 1 ? null : [topic], ...(version >= 4 ? { allowAutoTopicCreation: false } : {}) }) };
     }
     case 2: {
-      const batch = buildRecordBatch({
-        records: Array.from({ length: int(1, 5) }, () => ({ key: random() < 0.5 ? null : randomBuf(int(0, 8)), value: randomBuf(int(0, 64)) })),
-      });
-      const bytes = frame(ApiKey.Produce, int(3, 11), {
-        acks: pick([0, 1, -1]),
-        timeoutMs: 1000,
-        topicData: [{ name: FUZZ_TOPIC, partitionData: [{ index: int(0, 1), records: batch }] }],
-      });
+      const records = Array.from({ length: int(1, 5) }, () => ({ key: random() < 0.5 ? null : randomBuf(int(0, 8)), value: randomBuf(int(0, 64)) }));
+      const codec = pick(CODECS);
+      const batch = random() < 0.5 ? buildRecordBatch({ records }) : compressedBatch(codec, { records });
+      const produce = (b: Buffer): Buffer =>
+        frame(ApiKey.Produce, int(3, 11), {
+          acks: pick([0, 1, -1]),
+          timeoutMs: 1000,
+          topicData: [{ name: FUZZ_TOPIC, partitionData: [{ index: int(0, 1), records: b }] }],
+        });
+      const bytes = produce(batch);
       const start = bytes.indexOf(batch);
-      return { bytes, batch: { start, end: start + batch.length } };
+      return { bytes, batch: { start, end: start + batch.length }, lying: produce(lyingBatch(codec, records, pick(LIES))) };
     }
     case 3: {
       const version = int(4, 15);
@@ -159,7 +200,7 @@ function validFrame(topicId: string): Generated {
   }
 }
 
-const MUTATIONS = ['none', 'bitflip', 'truncate', 'tear', 'huge-size', 'negative-size', 'unknown-api', 'bad-version', 'corrupt-batch', 'random', 'garbage'] as const;
+const MUTATIONS = ['none', 'bitflip', 'truncate', 'tear', 'huge-size', 'negative-size', 'unknown-api', 'bad-version', 'corrupt-batch', 'lying-batch', 'random', 'garbage'] as const;
 type Mutation = (typeof MUTATIONS)[number];
 
 function withSize(body: Buffer): Buffer {
@@ -210,6 +251,8 @@ function mutate(g: Generated, m: Mutation): Buffer {
       }
       return b;
     }
+    case 'lying-batch':
+      return g.lying ?? mutate(g, 'bitflip');
     case 'random':
       return withSize(randomBuf(int(0, 300)));
     case 'garbage':
@@ -234,6 +277,28 @@ async function produceCorruptCrc(t: Test, broker: BrokerProcess): Promise<void> 
     t.equal(parts.find((p: { index: number }) => p.index === 0)?.errorCode, ErrorCode.NONE, `Produce v${version}: the intact batch is accepted`);
     t.equal(parts.find((p: { index: number }) => p.index === 1)?.errorCode, ErrorCode.CORRUPT_MESSAGE, `Produce v${version}: the batch with a bad CRC gets CORRUPT_MESSAGE`);
     t.equal((await readPartition(client, FUZZ_TOPIC, 1)).highWatermark, before, `Produce v${version}: nothing of the corrupt batch is appended`);
+  }
+}
+
+async function produceLyingCompressed(t: Test, broker: BrokerProcess): Promise<void> {
+  const client = await WireClient.connect(broker.port);
+  t.teardown(() => client.close());
+  for (const lie of LIES) {
+    const codec = pick(CODECS);
+    const records = Array.from({ length: int(1, 5) }, (_, i) => ({ value: Buffer.from(`${lie}-${i}`) }));
+    const version = int(3, 11);
+    const before = (await readPartition(client, FUZZ_TOPIC, 1)).highWatermark;
+    const res = await client.request(ApiKey.Produce, version, {
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: FUZZ_TOPIC, partitionData: [{ index: 0, records: compressedBatch('gzip', { records }) }, { index: 1, records: lyingBatch(codec, records, lie) }] }],
+    });
+    const parts = res.responses[0].partitionResponses;
+    const [lieText, code] = LIE_ANSWER[lie];
+    const what = `Produce v${version}, ${codec} batch with ${lieText}`;
+    t.equal(parts.find((p: { index: number }) => p.index === 0)?.errorCode, ErrorCode.NONE, `${what}: the honest gzip batch beside it is accepted`);
+    t.equal(parts.find((p: { index: number }) => p.index === 1)?.errorCode, code, `${what}: error ${code}`);
+    t.equal((await readPartition(client, FUZZ_TOPIC, 1)).highWatermark, before, `${what}: nothing appended`);
   }
 }
 
@@ -278,6 +343,8 @@ t.test('broker under hostile input', async (t) => {
   });
 
   await t.test('a Produce with a corrupt CRC gets CORRUPT_MESSAGE for that partition', (t) => produceCorruptCrc(t, broker));
+
+  await t.test('a compressed batch whose codec, body or count lies gets its error code for that partition', (t) => produceLyingCompressed(t, broker));
 
   await t.test('a request written one byte at a time is answered', async (t) => {
     const s = await connect(broker.port);

@@ -24,6 +24,7 @@
  * as far along as the retry's acks ask (written, or fsynced). The state is snapshotted
  * (producer-snapshot.ts) at each segment roll and at close, and rebuilt after a truncation.
  */
+import { uncompressedLimit } from '../../../shared/compression.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import {
   checkBatchAt,
@@ -175,7 +176,7 @@ export class PartitionLog {
    * -1 once fsynced (resolved by the group commit).
    */
   append(records: Buffer, acks: Acks, leaderEpoch: number): Promise<AppendResult> {
-    const checked = this.precheck(records);
+    const checked = this.precheck(records, uncompressedLimit(this.config.maxMessageBytes));
     if ('errorCode' in checked) return Promise.resolve(checked);
     const producers = this.producers.checkAppend(checked.batches, this.logEndOffset);
     if (producers.kind === 'error') return Promise.resolve(errorResult(producers.errorCode, this.logStartOffset, producers.errorMessage));
@@ -224,9 +225,12 @@ export class PartitionLog {
     });
   }
 
-  /** Follower path: the batches keep the leader's offsets and epochs and must start at logEndOffset. */
+  /**
+   * Follower path: the batches keep the leader's offsets and epochs and must start at
+   * logEndOffset. Compressed records are not decompressed again: the leader checked them.
+   */
   appendAsFollower(records: Buffer): Promise<AppendResult> {
-    const checked = this.precheck(records);
+    const checked = this.precheck(records, undefined);
     if ('errorCode' in checked) return Promise.resolve(checked);
     let expected = this.logEndOffset;
     for (const b of checked.batches) {
@@ -248,12 +252,13 @@ export class PartitionLog {
     });
   }
 
-  private precheck(records: Buffer): AppendResult | { batches: BatchInfo[] } {
+  /** `decompressUpTo`: check the records of compressed batches too (record-batch.ts). */
+  private precheck(records: Buffer, decompressUpTo: number | undefined): AppendResult | { batches: BatchInfo[] } {
     if (this.offline) return errorResult(ErrorCode.KAFKA_STORAGE_ERROR, this.logStartOffset, `log ${this.name} is offline`);
     if (this.truncating) {
       return errorResult(ErrorCode.NOT_LEADER_OR_FOLLOWER, this.logStartOffset, `log ${this.name} is being truncated`);
     }
-    const v = validateBatches(records);
+    const v = validateBatches(records, decompressUpTo);
     if (v.errorCode !== ErrorCode.NONE) return errorResult(v.errorCode, this.logStartOffset, v.errorMessage);
     for (const b of v.batches) {
       if (b.length > this.config.maxMessageBytes) {
