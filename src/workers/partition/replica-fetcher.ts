@@ -19,6 +19,7 @@ import { decodeFetchResponse, type FetchResponse } from '../../shared/protocol/g
 import { Reader } from '../../shared/protocol/reader.js';
 import type { LogManager } from './log/log-manager.js';
 import type { PartitionLog } from './log/partition-log.js';
+import { truncationPoint } from './replication/partition-replica.js';
 
 const FETCH_VERSION = 12;
 const MAX_WAIT_MS = 500;
@@ -155,8 +156,7 @@ export class ReplicaFetcher {
   ): Promise<void> {
     const log = p.log;
     if (diverging.epoch >= 0) {
-      const local = log.endOffsetForEpoch(diverging.epoch);
-      const to = Math.max(log.logStartOffset, Math.min(diverging.endOffset, local.endOffset, log.logEndOffset));
+      const to = truncationPoint(diverging, log.endOffsetForEpoch(diverging.epoch), log);
       this.log.info({ log: log.name, leader: this.leaderId, epoch: diverging.epoch, truncateTo: to }, 'follower log diverged: truncating');
       await log.truncateTo(to);
       return;

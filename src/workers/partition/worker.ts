@@ -2,9 +2,10 @@
  * A partition worker: owns the logs of the partitions that hash to it for the life of the
  * process. It drains produce/fetch/list-offsets parts from its request ring, serves them from
  * its LogManager (appends join the manager's group commit) and answers on its response ring.
- * For partitions it leads it keeps the replicas' progress (replica-state.ts): the high
- * watermark, acks=all completion and ISR changes; for partitions it follows it runs one
- * replica fetcher per leader broker (replica-fetcher.ts).
+ * Each partition's replication (role, ISR, high watermark, acks=all purgatory) is decided by
+ * its PartitionReplica (replication/partition-replica.ts), a pure state machine this worker
+ * feeds with events and whose answers it sends; for partitions it follows it runs one replica
+ * fetcher per leader broker (replica-fetcher.ts).
  *
  * Fetched bytes are copied through the response ring rather than read by the main thread from
  * a file position the worker hands over. bench/fetch-path.ts measured both on a 2-core VM
@@ -28,11 +29,10 @@ import { partitionOwner } from '../../shared/partition-owner.js';
 import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import { LogManager } from './log/log-manager.js';
 import type { PartitionLog } from './log/partition-log.js';
-import { LeaderReplicaState } from './replica-state.js';
+import { FetchWatches } from './replication/fetch-watches.js';
+import { PartitionReplica, type Released } from './replication/partition-replica.js';
 import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
 
-/** An ISR change not reflected in metadata by then is proposed again. */
-const ALTER_ISR_RETRY_MS = 1000;
 
 const data = workerData as PartitionWorkerData;
 const log = childLogger({ thread: `partition-worker-${data.index}` });
@@ -41,35 +41,18 @@ const outbox = new Outbox(new RingProducer(data.responses));
 const requests = new RingConsumer(data.requests);
 const EMPTY = Buffer.alloc(0);
 
+/** An acks=all produce waiting for the in-sync replicas: its answer, and its timeout. */
 interface PendingAck {
-  lastOffset: number;
   msg: ProduceMsg;
   result: ProduceResultMsg;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
 }
 
-interface Leadership {
-  hosted: HostedPartition;
-  state: LeaderReplicaState;
-  /**
-   * The log end when this leadership began. Until the high watermark reaches it, the mark may
-   * be below one the previous leader already showed, so consumers are sent away to retry
-   * rather than see it move backwards (as Kafka answers ListOffsets in that window).
-   */
-  epochStart: number;
-  pending: PendingAck[];
-  alterSentAt: number;
-}
-
-/** Partitions of this worker by "topic\0partition". */
-const hosted = new Map<string, HostedPartition>();
-const leaders = new Map<string, Leadership>();
-/** The high watermark a follower learned from its leader: where it starts if it becomes leader. */
-const followerHw = new Map<string, number>();
+/** The replication state of every partition of this worker, by "topic\0partition". */
+const replicas = new Map<string, PartitionReplica<PendingAck>>();
+const watches = new FetchWatches<string>();
+/** Replica fetchers of the partitions this worker follows, by leader broker. */
 const fetchers = new Map<number, ReplicaFetcher>();
-/** Fetch watches: partition key -> request id -> follower watch? */
-const watchesByPartition = new Map<string, Map<number, boolean>>();
-const watchesByRequest = new Map<number, string[]>();
 const durableWaiters = new Map<PartitionLog, { offset: number; resolve: () => void }[]>();
 
 let manager: LogManager;
@@ -83,17 +66,23 @@ function post(e: WorkerEvent): void {
   port.postMessage(e);
 }
 
-function leaderLog(topic: string, partition: number): { l: PartitionLog; lead: Leadership } | number {
+function leaderLog(topic: string, partition: number): { l: PartitionLog; rep: PartitionReplica<PendingAck> } | number {
   const l = manager.get(topic, partition);
   if (!l) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  const lead = leaders.get(key(topic, partition));
-  if (!lead) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  const rep = replicas.get(key(topic, partition));
+  if (!rep?.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
   if (l.offline) return ErrorCode.KAFKA_STORAGE_ERROR;
-  return { l, lead };
+  return { l, rep };
 }
 
 function produceResult(m: ProduceMsg, error: number, baseOffset = -1, logStartOffset = -1, logAppendTime = -1): ProduceResultMsg {
   return { type: MsgType.PRODUCE_RESULT, req: m.req, part: m.part, error, baseOffset, logAppendTime, logStartOffset };
+}
+
+/** Sends what the replication state machine released: the write's own answer, or its error. */
+function answer(r: Released<PendingAck>): void {
+  if (r.payload.timer) clearTimeout(r.payload.timer);
+  outbox.send(r.error === ErrorCode.NONE ? r.payload.result : produceResult(r.payload.msg, r.error));
 }
 
 function produce(m: ProduceMsg): void {
@@ -102,70 +91,28 @@ function produce(m: ProduceMsg): void {
     if (m.acks !== 0) outbox.send(produceResult(m, found));
     return;
   }
-  const { l, lead } = found;
+  const { l, rep } = found;
   const acks = m.acks === 0 ? 0 : m.acks === 1 ? 1 : -1;
-  if (acks === -1 && lead.state.isr.length < lead.hosted.minIsr) {
-    outbox.send(produceResult(m, ErrorCode.NOT_ENOUGH_REPLICAS));
+  const refused = rep.produceError(acks);
+  if (refused !== ErrorCode.NONE) {
+    outbox.send(produceResult(m, refused));
     return;
   }
-  void manager.append(l, m.records as Buffer, { acks, leaderEpoch: lead.hosted.leaderEpoch }).then((r) => {
+  const leadership = rep.leadership;
+  void manager.append(l, m.records as Buffer, { acks, leaderEpoch: rep.leaderEpoch }).then((r) => {
     if (acks === 0) return;
     const result = produceResult(m, r.errorCode, r.errorCode === ErrorCode.NONE ? r.baseOffset : -1, r.logStartOffset, r.logAppendTimeMs);
     if (acks === 1 || r.errorCode !== ErrorCode.NONE) {
       outbox.send(result);
       return;
     }
-    const current = leaders.get(key(m.topic, m.partition));
-    if (current !== lead) {
-      outbox.send(produceResult(m, ErrorCode.NOT_LEADER_OR_FOLLOWER));
-      return;
-    }
-    if (lead.state.highWatermark > r.lastOffset) {
-      outbox.send(ackedResult(lead, result));
-      return;
-    }
-    const pending: PendingAck = {
-      lastOffset: r.lastOffset,
-      msg: m,
-      result,
-      timer: setTimeout(() => {
-        const i = lead.pending.indexOf(pending);
-        if (i < 0) return;
-        lead.pending.splice(i, 1);
-        outbox.send(produceResult(m, ErrorCode.REQUEST_TIMED_OUT));
-      }, Math.max(1, m.timeoutMs)),
-    };
-    lead.pending.push(pending);
+    const pending: PendingAck = { msg: m, result, timer: undefined };
+    const now = rep.appended(leadership, r.lastOffset, pending);
+    if (now) return answer(now);
+    pending.timer = setTimeout(() => {
+      if (rep.expire(pending)) outbox.send(produceResult(m, ErrorCode.REQUEST_TIMED_OUT));
+    }, Math.max(1, m.timeoutMs));
   });
-}
-
-/** An acks=all write the ISR now holds: fewer in-sync replicas than required fails it. */
-function ackedResult(lead: Leadership, result: ProduceResultMsg): ProduceResultMsg {
-  if (lead.state.isr.length < lead.hosted.minIsr) return { ...result, error: ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, baseOffset: -1 };
-  return result;
-}
-
-function highWatermarkMoved(k: string, lead: Leadership): void {
-  const hw = lead.state.highWatermark;
-  if (lead.pending.length) {
-    const still: PendingAck[] = [];
-    for (const p of lead.pending) {
-      if (p.lastOffset < hw) {
-        clearTimeout(p.timer);
-        outbox.send(ackedResult(lead, p.result));
-      } else still.push(p);
-    }
-    lead.pending = still;
-  }
-  wakeWatches(k, false);
-}
-
-function failPending(lead: Leadership, error: number): void {
-  for (const p of lead.pending) {
-    clearTimeout(p.timer);
-    outbox.send(produceResult(p.msg, error));
-  }
-  lead.pending = [];
 }
 
 function fetchResult(m: FetchMsg, error: number, hw = -1, logStartOffset = -1, records: Buffer = EMPTY) {
@@ -178,37 +125,33 @@ function fetch(m: FetchMsg): void {
     outbox.send(fetchResult(m, found));
     return;
   }
-  const { l, lead } = found;
+  const { l, rep } = found;
   const k = key(m.topic, m.partition);
   const follower = m.replicaId >= 0;
   let upper: number;
   if (follower) {
-    if (!lead.state.isReplica(m.replicaId)) {
-      outbox.send(fetchResult(m, ErrorCode.NOT_LEADER_OR_FOLLOWER));
+    const ans = rep.followerFetch(m.replicaId, m.offset, m.lastFetchedEpoch, l, (epoch) => l.endOffsetForEpoch(epoch), l.writtenEndOffset, Date.now());
+    if (ans.kind === 'error') {
+      outbox.send(fetchResult(m, ans.error));
       return;
     }
-    if (m.lastFetchedEpoch >= 0) {
-      const e = l.endOffsetForEpoch(m.lastFetchedEpoch);
-      if (e.epoch !== m.lastFetchedEpoch || e.endOffset < m.offset) {
-        outbox.send({
-          ...fetchResult(m, ErrorCode.NONE, lead.state.highWatermark, l.logStartOffset),
-          divergingEpoch: Math.max(e.epoch, 0),
-          divergingEndOffset: e.epoch < 0 ? l.logEndOffset : e.endOffset,
-        });
-        return;
-      }
+    if (ans.kind === 'diverging') {
+      outbox.send({ ...fetchResult(m, ErrorCode.NONE, ans.highWatermark, l.logStartOffset), divergingEpoch: ans.epoch, divergingEndOffset: ans.endOffset });
+      return;
     }
-    if (lead.state.followerFetched(m.replicaId, m.offset, l.writtenEndOffset, l.durableEndOffset, Date.now())) highWatermarkMoved(k, lead);
-    upper = l.writtenEndOffset;
+    for (const a of ans.released) answer(a);
+    if (ans.hwMoved) wake(k, false);
+    upper = ans.upper;
   } else {
-    if (lead.state.highWatermark < lead.epochStart) {
-      outbox.send(fetchResult(m, ErrorCode.NOT_LEADER_OR_FOLLOWER));
+    const c = rep.consumerUpper();
+    if (c.error !== ErrorCode.NONE) {
+      outbox.send(fetchResult(m, c.error));
       return;
     }
-    upper = lead.state.highWatermark;
+    upper = c.upper;
   }
-  const hw = lead.state.highWatermark;
-  if (m.watch) watch(m.req, k, follower);
+  const hw = rep.highWatermark;
+  if (m.watch) watches.watch(m.req, k, follower);
   if (m.offset >= upper && m.offset <= l.logEndOffset) {
     outbox.send(fetchResult(m, ErrorCode.NONE, hw, l.logStartOffset));
     return;
@@ -222,13 +165,14 @@ function fetch(m: FetchMsg): void {
 
 function listOffsets(m: ListOffsetsMsg): void {
   const found = leaderLog(m.topic, m.partition);
-  const epoch = leaders.get(key(m.topic, m.partition))?.hosted.leaderEpoch ?? -1;
+  const epoch = replicas.get(key(m.topic, m.partition))?.leaderEpoch ?? -1;
   const reply = (error: number, offset: number, timestamp: number): void =>
     outbox.send({ type: MsgType.LIST_OFFSETS_RESULT, req: m.req, part: m.part, error, offset, timestamp, leaderEpoch: epoch });
   if (typeof found === 'number') return reply(found, -1, -1);
-  const { l, lead } = found;
-  const hw = lead.state.highWatermark;
-  if (hw < lead.epochStart) return reply(ErrorCode.OFFSET_NOT_AVAILABLE, -1, -1);
+  const { l, rep } = found;
+  const notYet = rep.listOffsetsError();
+  if (notYet !== ErrorCode.NONE) return reply(notYet, -1, -1);
+  const hw = rep.highWatermark;
   if (m.timestamp === -1) return reply(0, hw, -1);
   if (m.timestamp === -2) return reply(0, l.logStartOffset, -1);
   if (m.timestamp === -3) {
@@ -241,35 +185,8 @@ function listOffsets(m: ListOffsetsMsg): void {
   reply(0, at.offset, at.timestamp);
 }
 
-function watch(req: number, k: string, follower: boolean): void {
-  let reqs = watchesByPartition.get(k);
-  if (!reqs) watchesByPartition.set(k, (reqs = new Map()));
-  reqs.set(req, follower);
-  const keys = watchesByRequest.get(req);
-  if (keys) keys.push(k);
-  else watchesByRequest.set(req, [k]);
-}
-
-function unwatch(req: number): void {
-  const keys = watchesByRequest.get(req);
-  if (!keys) return;
-  watchesByRequest.delete(req);
-  for (const k of keys) {
-    const reqs = watchesByPartition.get(k);
-    if (!reqs) continue;
-    reqs.delete(req);
-    if (reqs.size === 0) watchesByPartition.delete(k);
-  }
-}
-
-function wakeWatches(k: string, followers: boolean): void {
-  const reqs = watchesByPartition.get(k);
-  if (!reqs) return;
-  for (const [req, follower] of [...reqs]) {
-    if (follower !== followers) continue;
-    unwatch(req);
-    outbox.send({ type: MsgType.WAKE, req });
-  }
+function wake(k: string, followers: boolean): void {
+  for (const req of watches.wake(k, followers)) outbox.send({ type: MsgType.WAKE, req });
 }
 
 function onDurable(l: PartitionLog): void {
@@ -284,8 +201,11 @@ function onDurable(l: PartitionLog): void {
     else durableWaiters.delete(l);
   }
   const k = key(l.topic, l.partition);
-  const lead = leaders.get(k);
-  if (lead && lead.state.advance(l.durableEndOffset)) highWatermarkMoved(k, lead);
+  const rep = replicas.get(k);
+  if (!rep) return;
+  const out = rep.durable(l);
+  for (const a of out.released) answer(a);
+  if (out.hwMoved) wake(k, false);
 }
 
 function whenDurable(l: PartitionLog, offset: number): Promise<void> {
@@ -300,25 +220,26 @@ function whenDurable(l: PartitionLog, offset: number): Promise<void> {
 
 function checkIsr(): void {
   const now = Date.now();
-  for (const lead of leaders.values()) {
-    if (lead.hosted.replicas.length < 2) continue;
-    if (lead.alterSentAt > 0 && now - lead.alterSentAt < ALTER_ISR_RETRY_MS) continue;
-    const isr = lead.state.proposedIsr(now, data.replicaLagTimeMaxMs);
-    if (!isr) continue;
-    lead.alterSentAt = now;
-    log.info({ topic: lead.hosted.topic, partition: lead.hosted.partition, from: lead.state.isr, to: isr }, 'proposing ISR change');
-    post({ type: 'alter-isr', topicId: lead.hosted.topicId, partition: lead.hosted.partition, leaderEpoch: lead.hosted.leaderEpoch, partitionEpoch: lead.hosted.partitionEpoch, isr });
+  for (const rep of replicas.values()) {
+    const p = rep.proposeIsr(now, data.replicaLagTimeMaxMs);
+    if (!p) continue;
+    const { topic, topicId, partition } = rep.metadata!;
+    log.info({ topic, partition, from: rep.isr, to: p.isr }, 'proposing ISR change');
+    post({ type: 'alter-isr', topicId, partition, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: p.isr });
   }
+}
+
+/** Drops a partition's replication state; what waited on it fails with `error`. */
+function forget(k: string, error: number): void {
+  const rep = replicas.get(k);
+  if (!rep) return;
+  for (const a of rep.removed(error)) answer(a);
+  replicas.delete(k);
 }
 
 async function applyHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<void> {
   for (const t of deletedTopics) {
-    for (const k of [...leaders.keys()]) {
-      if (!k.startsWith(`${t}\0`)) continue;
-      failPending(leaders.get(k)!, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      leaders.delete(k);
-    }
-    for (const k of [...hosted.keys()]) if (k.startsWith(`${t}\0`)) hosted.delete(k);
+    for (const k of [...replicas.keys()]) if (k.startsWith(`${t}\0`)) forget(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     for (const l of [...manager.all()]) if (l.topic === t) await manager.delete(t, l.partition);
   }
   const now = Date.now();
@@ -330,43 +251,23 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
     const k = key(p.topic, p.partition);
     seen.add(k);
     const l = await manager.create(p.topic, p.partition);
-    hosted.set(k, p);
-    const lead = leaders.get(k);
-    if (p.leader === data.nodeId) {
-      if (lead && lead.hosted.leaderEpoch === p.leaderEpoch) {
-        const isrChanged = lead.hosted.partitionEpoch !== p.partitionEpoch;
-        lead.hosted = p;
-        if (isrChanged) {
-          lead.alterSentAt = 0;
-          if (lead.state.setIsr(p.isr, l.durableEndOffset) || lead.pending.length) highWatermarkMoved(k, lead);
-        }
-      } else {
-        if (lead) failPending(lead, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-        const start = p.replicas.length === 1 ? l.durableEndOffset : Math.min(followerHw.get(k) ?? l.logStartOffset, l.durableEndOffset);
-        const state = new LeaderReplicaState(data.nodeId, p.replicas, p.isr, Math.max(start, l.logStartOffset), now);
-        const next: Leadership = { hosted: p, state, pending: [], alterSentAt: 0, epochStart: l.logEndOffset };
-        leaders.set(k, next);
-        state.advance(l.durableEndOffset);
-        log.info({ topic: p.topic, partition: p.partition, leaderEpoch: p.leaderEpoch, hw: state.highWatermark }, 'leading partition');
-      }
-    } else {
-      if (lead) {
-        failPending(lead, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-        leaders.delete(k);
-        followerHw.set(k, lead.state.highWatermark);
-      }
-      if (p.leader >= 0 && p.replicas.includes(data.nodeId)) {
-        let m = follow.get(p.leader);
-        if (!m) follow.set(p.leader, (m = new Map()));
-        m.set(k, { log: l, leaderEpoch: p.leaderEpoch });
-      }
+    let rep = replicas.get(k);
+    if (!rep) replicas.set(k, (rep = new PartitionReplica<PendingAck>(data.nodeId)));
+    const out = rep.applyMetadata(p, l, now);
+    for (const a of out.released) answer(a);
+    if (out.hwMoved) wake(k, false);
+    if (out.startEpoch) {
+      l.startLeaderEpoch(out.startEpoch.epoch);
+      log.info({ topic: p.topic, partition: p.partition, leaderEpoch: p.leaderEpoch, hw: rep.highWatermark }, 'leading partition');
+    }
+    const leader = rep.followedLeader;
+    if (leader !== undefined) {
+      let m = follow.get(leader);
+      if (!m) follow.set(leader, (m = new Map()));
+      m.set(k, { log: l, leaderEpoch: p.leaderEpoch });
     }
   }
-  for (const k of [...leaders.keys()]) {
-    if (seen.has(k)) continue;
-    failPending(leaders.get(k)!, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    leaders.delete(k);
-  }
+  for (const k of [...replicas.keys()]) if (!seen.has(k)) forget(k, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   const endpoints = new Map(brokers.map((b) => [b.id, b]));
   for (const [leaderId, f] of fetchers) {
     if (!follow.has(leaderId)) {
@@ -381,7 +282,7 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
     if (!f) {
       f = new ReplicaFetcher(leaderId, ep, data.nodeId, manager, {
         durable: whenDurable,
-        highWatermark: (l, hw) => followerHw.set(key(l.topic, l.partition), hw),
+        highWatermark: (l, hw) => replicas.get(key(l.topic, l.partition))?.learnedHighWatermark(hw, l),
       }, log);
       fetchers.set(leaderId, f);
     } else {
@@ -400,7 +301,7 @@ async function main(): Promise<void> {
     owns: (topic: string, partition: number) => topic !== METADATA_TOPIC && partitionOwner(topic, partition, data.workers) === data.index,
   });
   outboxLimit = new RingProducer(data.responses).maxMessage - 64;
-  manager.onAppend((l) => wakeWatches(key(l.topic, l.partition), true));
+  manager.onAppend((l) => wake(key(l.topic, l.partition), true));
   manager.onDurable(onDurable);
   const isrTimer = setInterval(checkIsr, Math.max(100, Math.min(1000, data.replicaLagTimeMaxMs / 3)));
   let controlChain = Promise.resolve();
@@ -413,7 +314,7 @@ async function main(): Promise<void> {
         } else if (c.type === 'shutdown') {
           clearInterval(isrTimer);
           for (const f of fetchers.values()) f.stop();
-          for (const lead of leaders.values()) failPending(lead, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+          for (const rep of replicas.values()) for (const a of rep.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER)) answer(a);
           requests.stop();
           await manager.close();
           post({ type: 'stopped' });
@@ -436,7 +337,7 @@ async function main(): Promise<void> {
       case MsgType.LIST_OFFSETS:
         return listOffsets(m);
       case MsgType.UNWATCH:
-        return unwatch(m.req);
+        return watches.unwatch(m.req);
       default:
         log.error({ type: m.type }, 'unexpected message on request ring');
     }

@@ -69,18 +69,9 @@ export class LeaderEpochCache {
     this.persist();
   }
 
-  /**
-   * Kafka's OffsetsForLeaderEpoch answer: for the latest epoch, the log end offset; for an
-   * older one, the start offset of the next epoch, under the largest epoch <= the one asked.
-   */
+  /** Kafka's OffsetsForLeaderEpoch answer on this log (epochEndOffset). */
   endOffsetForEpoch(epoch: number, logEndOffset: number): { epoch: number; endOffset: number } {
-    const undefinedAnswer = { epoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET };
-    if (epoch === UNDEFINED_EPOCH) return undefinedAnswer;
-    if (epoch === this.latestEpoch()) return { epoch, endOffset: logEndOffset };
-    const higher = this.entries.find((e) => e.epoch > epoch);
-    if (!higher) return undefinedAnswer;
-    const floor = [...this.entries].reverse().find((e) => e.epoch <= epoch);
-    return floor ? { epoch: floor.epoch, endOffset: higher.startOffset } : { epoch, endOffset: higher.startOffset };
+    return epochEndOffset(this.entries, epoch, logEndOffset);
   }
 
   /** Resolves when every change so far is on disk. */
@@ -94,4 +85,19 @@ export class LeaderEpochCache {
     const file = path.join(this.dir, LEADER_EPOCH_CHECKPOINT);
     this.writes = this.writes.then(() => writeCheckpoint(file, snapshot)).catch(this.onWriteError);
   }
+}
+
+/**
+ * Kafka's OffsetsForLeaderEpoch answer: for the latest epoch, the log end offset; for an
+ * older one, the start offset of the next epoch, under the largest epoch <= the one asked.
+ */
+export function epochEndOffset(entries: readonly EpochEntry[], epoch: number, logEndOffset: number): { epoch: number; endOffset: number } {
+  const undefinedAnswer = { epoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET };
+  if (epoch === UNDEFINED_EPOCH) return undefinedAnswer;
+  const latest = entries.length ? entries[entries.length - 1]!.epoch : UNDEFINED_EPOCH;
+  if (epoch === latest) return { epoch, endOffset: logEndOffset };
+  const higher = entries.find((e) => e.epoch > epoch);
+  if (!higher) return undefinedAnswer;
+  const floor = [...entries].reverse().find((e) => e.epoch <= epoch);
+  return floor ? { epoch: floor.epoch, endOffset: higher.startOffset } : { epoch, endOffset: higher.startOffset };
 }

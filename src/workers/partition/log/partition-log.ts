@@ -189,7 +189,7 @@ export class PartitionLog {
       b.partitionLeaderEpoch = leaderEpoch;
       next += b.lastOffsetDelta + 1;
     }
-    if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, this.logEndOffset);
+    this.startLeaderEpoch(leaderEpoch);
     return this.place(records, checked.batches, this.logEndOffset, next - 1, acks, () => this.producers.commit(producers.updates));
   }
 
@@ -520,6 +520,16 @@ export class PartitionLog {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A leadership at `epoch` writes from the log end on: the epoch starts there in the epoch
+   * cache, from the moment this broker leads (Kafka's maybeAssignEpochStartOffset), not from
+   * its first write, so a follower asking for the end of an epoch this log never saw is told
+   * where the new one began.
+   */
+  startLeaderEpoch(epoch: number): void {
+    if (epoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(epoch, this.logEndOffset);
   }
 
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {

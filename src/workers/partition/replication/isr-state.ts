@@ -5,7 +5,10 @@
  * - A follower's position is the fetch offset it sends. Followers fetch only from offsets they
  *   have fsynced, and the leader counts its own durable end offset, so everything below the
  *   high watermark is on disk on every in-sync replica: acks=all means durable on the ISR.
- * - High watermark = min over the ISR of those positions; it never moves backwards.
+ * - High watermark = min over the ISR of those positions; it never moves backwards. While an
+ *   ISR change is proposed and not yet in metadata, the mark counts the maximal ISR (the
+ *   committed one and the proposed one together, Kafka's rule): a follower the controller may
+ *   already have added holds everything below the mark, and one about to leave still counts.
  * - Caught up (Kafka's rule): a fetch at or past the leader's end offset at that moment, or at
  *   or past the end offset the leader had at the follower's previous fetch, counts as caught up
  *   as of that fetch. A follower not caught up for `replica.lag.time.max.ms` leaves the ISR.
@@ -21,15 +24,21 @@ interface Follower {
   lastFetchLeaderEnd: number;
 }
 
-export class LeaderReplicaState {
+export class IsrState {
   private readonly followers = new Map<number, Follower>();
   private hw: number;
+  /** The ISR proposed to the controller and not yet seen in metadata. */
+  private proposed: readonly number[] | undefined;
 
   constructor(
     readonly nodeId: number,
     readonly replicas: readonly number[],
     /** The committed ISR, as metadata says. */
     private committedIsr: readonly number[],
+    /** The leadership this view belongs to. */
+    readonly leaderEpoch: number,
+    /** The metadata version of the committed ISR. */
+    private isrEpoch: number,
     highWatermark: number,
     nowMs: number,
   ) {
@@ -45,9 +54,15 @@ export class LeaderReplicaState {
     return this.committedIsr;
   }
 
+  get partitionEpoch(): number {
+    return this.isrEpoch;
+  }
+
   /** A newer committed ISR (same leadership): progress is kept, the mark may move. */
-  setIsr(isr: readonly number[], leaderDurableEnd: number): boolean {
+  setIsr(isr: readonly number[], partitionEpoch: number, leaderDurableEnd: number): boolean {
     this.committedIsr = isr;
+    this.isrEpoch = partitionEpoch;
+    this.proposed = undefined;
     return this.advance(leaderDurableEnd);
   }
 
@@ -74,7 +89,7 @@ export class LeaderReplicaState {
   /** Recomputes the high watermark after the leader's own durable end moved. */
   advance(leaderDurableEnd: number): boolean {
     let min = leaderDurableEnd;
-    for (const id of this.committedIsr) {
+    for (const id of this.maximalIsr()) {
       if (id === this.nodeId) continue;
       const f = this.followers.get(id);
       // An ISR member that has not fetched under this leader yet holds the mark where it is.
@@ -84,6 +99,12 @@ export class LeaderReplicaState {
     if (min <= this.hw) return false;
     this.hw = min;
     return true;
+  }
+
+  private maximalIsr(): readonly number[] {
+    const p = this.proposed;
+    if (!p) return this.committedIsr;
+    return [...this.committedIsr, ...p.filter((r) => !this.committedIsr.includes(r))];
   }
 
   /**
@@ -108,6 +129,8 @@ export class LeaderReplicaState {
         changed = true;
       }
     }
-    return changed ? next : null;
+    if (!changed) return null;
+    this.proposed = next;
+    return next;
   }
 }

@@ -1,0 +1,348 @@
+/**
+ * A seeded, deterministic simulation of one partition replicated on three brokers, driven
+ * through the real replication state machine (PartitionReplica) with in-memory logs: producers
+ * write acks=all to whoever they believe leads, followers fetch (request and response are
+ * separate steps, so views go stale in between), group commits fsync at random, brokers crash
+ * (losing what was not fsynced) and restart, the controller fences the dead, elects a leader
+ * from the ISR and applies ISR changes, and metadata reaches each broker late. After every step
+ * the checker asserts Kafka's replication guarantees:
+ * - an acks=all success is durable on at least min.insync.replicas brokers when it is answered;
+ * - every acknowledged write stays, at its offset, on every broker of the controller's ISR;
+ * - the high watermark a consumer may see never moves backwards, across leader changes;
+ * - below that mark, every broker of the ISR holds the same records as the first leader that
+ *   showed them, and no broker ever truncates one of those records.
+ *
+ * A failing seed prints its trace. More seeds: REPLICATION_SEEDS=20000 npx tap test/replication/simulation.test.ts
+ */
+import t from 'tap';
+import { ErrorCode } from '../../src/shared/errors.js';
+import type { HostedPartition } from '../../src/shared/worker-types.js';
+import { seededRandom, type Random } from '../../src/workers/raft/core/prng.js';
+import { epochEndOffset, type EpochEntry } from '../../src/workers/partition/log/leader-epoch-cache.js';
+import { PartitionReplica, truncationPoint, type LogEnds, type Released } from '../../src/workers/partition/replication/partition-replica.js';
+
+const BROKERS = [1, 2, 3];
+const MIN_ISR = 2;
+const LAG_MAX_MS = 300;
+const STEPS = 400;
+
+interface Entry {
+  epoch: number;
+  /** The write's id (unique per produce). */
+  id: number;
+}
+
+interface Broker {
+  id: number;
+  alive: boolean;
+  log: Entry[];
+  /** Entries below this are fsynced. */
+  durable: number;
+  replica: PartitionReplica<number>;
+  /** The partition epoch of the metadata this broker has applied (-1: none yet). */
+  applied: number;
+  /** The high watermark its leader last sent: learned once the records below it are fsynced. */
+  leaderHw: number;
+  /** The leader epoch cache, kept by the same rules as the log's (leader-epoch-cache.ts). */
+  epochs: EpochEntry[];
+}
+
+/** A fetch the leader answered, on its way back to the follower. */
+interface InFlightFetch {
+  follower: number;
+  leader: number;
+  leaderEpoch: number;
+  answer: { kind: 'diverging'; epoch: number; endOffset: number } | { kind: 'records'; from: number; entries: Entry[]; hw: number };
+}
+
+interface Controller {
+  leader: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  isr: number[];
+  fenced: Set<number>;
+}
+
+function ends(b: Broker): LogEnds {
+  return { logStartOffset: 0, logEndOffset: b.log.length, durableEndOffset: b.durable };
+}
+
+/** Records that `epoch` starts at `startOffset` when it is newer than the latest (the log's rule). */
+function assignEpoch(b: Broker, epoch: number, startOffset: number): void {
+  const last = b.epochs[b.epochs.length - 1];
+  if (!last || epoch > last.epoch) b.epochs.push({ epoch, startOffset });
+}
+
+/** The log was cut at `endOffset`: epochs starting there or later go. */
+function truncateEpochs(b: Broker, endOffset: number): void {
+  b.epochs = b.epochs.filter((e) => e.startOffset < endOffset);
+}
+
+class Simulation {
+  readonly trace: string[] = [];
+  readonly problems: string[] = [];
+  private now = 0;
+  private nextId = 1;
+  private readonly brokers = new Map<number, Broker>();
+  private readonly ctl: Controller;
+  private fetches: InFlightFetch[] = [];
+  private proposals: { from: number; isr: number[]; leaderEpoch: number; partitionEpoch: number }[] = [];
+  /** Acknowledged writes: id -> offset. */
+  private readonly acked = new Map<number, number>();
+  /** The highest high watermark any leader let consumers see, and the records below it. */
+  private visibleHw = 0;
+  private readonly committed: Entry[] = [];
+  /** Writes a leader took and has not answered: id -> leader broker. */
+  private readonly inFlight = new Map<number, number>();
+
+  constructor(private readonly rnd: Random, private readonly rates: { crash: number; fsync: number; deliver: number }) {
+    // A partition's first epoch is not always 0 (it may have been led before its logs were new).
+    this.ctl = { leader: 1, leaderEpoch: rnd.int(3), partitionEpoch: 0, isr: [...BROKERS], fenced: new Set() };
+    for (const id of BROKERS) this.brokers.set(id, { id, alive: true, log: [], durable: 0, replica: new PartitionReplica<number>(id), applied: -1, leaderHw: 0, epochs: [] });
+  }
+
+  run(steps: number): void {
+    for (const b of this.brokers.values()) this.deliver(b);
+    for (let i = 0; i < steps && this.problems.length === 0; i++) {
+      this.now += 1 + this.rnd.int(40);
+      this.step();
+      this.check();
+    }
+  }
+
+  private hosted(): HostedPartition {
+    return {
+      topic: 't', topicId: '0'.repeat(32), partition: 0, leader: this.ctl.leader, leaderEpoch: this.ctl.leaderEpoch,
+      partitionEpoch: this.ctl.partitionEpoch, replicas: [...BROKERS], isr: [...this.ctl.isr], minIsr: MIN_ISR,
+    };
+  }
+
+  private step(): void {
+    const r = this.rnd.next();
+    const alive = [...this.brokers.values()].filter((b) => b.alive);
+    const any = alive[this.rnd.int(alive.length)];
+    if (r < 0.25) this.produce(alive);
+    else if (r < 0.25 + this.rates.fsync) any && this.fsync(any);
+    else if (r < 0.55) any && this.fetchRequest(any);
+    else if (r < 0.7) this.fetchResponse();
+    else if (r < 0.7 + this.rates.deliver) any && this.deliver(any);
+    else if (r < 0.85) any && this.tick(any);
+    else if (r < 0.9) this.controllerStep();
+    else if (r < 0.9 + this.rates.crash) any && alive.length > 1 && this.crash(any);
+    else this.restartOne();
+  }
+
+  /** A producer sends to the broker it believes leads: usually the controller's leader, sometimes a stale one. */
+  private produce(alive: Broker[]): void {
+    const target = this.rnd.next() < 0.8 ? this.brokers.get(this.ctl.leader) : alive[this.rnd.int(alive.length)];
+    if (!target || !target.alive) return;
+    const id = this.nextId++;
+    const error = target.replica.produceError(-1);
+    if (error !== ErrorCode.NONE) return;
+    const term = target.replica.leadership;
+    assignEpoch(target, target.replica.leaderEpoch, target.log.length);
+    target.log.push({ epoch: target.replica.leaderEpoch, id });
+    this.trace.push(`${this.now} produce ${id} -> b${target.id} @${target.log.length - 1} e${target.replica.leaderEpoch}`);
+    this.inFlight.set(id, target.id);
+    const answer = target.replica.appended(term, target.log.length - 1, id);
+    if (answer) this.answer(target, answer);
+  }
+
+  private fsync(b: Broker): void {
+    b.durable = b.log.length;
+    this.trace.push(`${this.now} fsync b${b.id} -> ${b.durable}`);
+    for (const a of b.replica.durable(ends(b)).released) this.answer(b, a);
+    b.replica.learnedHighWatermark(b.leaderHw, ends(b));
+  }
+
+  private fetchRequest(f: Broker): void {
+    const leaderId = f.replica.followedLeader;
+    // A fetcher has one request in flight and fetches on only from what it has fsynced.
+    if (leaderId === undefined || f.durable < f.log.length || this.fetches.some((x) => x.follower === f.id)) return;
+    const l = this.brokers.get(leaderId)!;
+    if (!l.alive || l.replica.leaderEpoch !== f.replica.leaderEpoch) return;
+    const offset = f.log.length;
+    const lastEpoch = f.log.length ? f.log[f.log.length - 1]!.epoch : -1;
+    this.trace.push(`${this.now} b${f.id} fetches from b${l.id} [${l.log.map((e) => `${e.id}e${e.epoch}`)}] at ${offset} e${lastEpoch}`);
+    const ans = l.replica.followerFetch(f.id, offset, lastEpoch, ends(l), (e) => epochEndOffset(l.epochs, e, l.log.length), l.log.length, this.now);
+    if (ans.kind === 'error') return;
+    if (ans.kind === 'diverging') {
+      this.fetches.push({ follower: f.id, leader: l.id, leaderEpoch: l.replica.leaderEpoch, answer: { kind: 'diverging', epoch: ans.epoch, endOffset: ans.endOffset } });
+      return;
+    }
+    for (const a of ans.released) this.answer(l, a);
+    const n = this.rnd.int(6);
+    const entries = l.log.slice(offset, Math.min(ans.upper, offset + n)).map((e) => ({ ...e }));
+    this.fetches.push({ follower: f.id, leader: l.id, leaderEpoch: l.replica.leaderEpoch, answer: { kind: 'records', from: offset, entries, hw: l.replica.highWatermark } });
+  }
+
+  private fetchResponse(): void {
+    if (this.fetches.length === 0) return;
+    const [x] = this.fetches.splice(this.rnd.int(this.fetches.length), 1);
+    const f = this.brokers.get(x!.follower)!;
+    // The fetcher of a leader the follower no longer follows drops what it receives.
+    if (!f.alive || f.replica.followedLeader !== x!.leader || f.replica.leaderEpoch !== x!.leaderEpoch) return;
+    const a = x!.answer;
+    if (a.kind === 'diverging') {
+      const local = epochEndOffset(f.epochs, a.epoch, f.log.length);
+      const to = truncationPoint({ epoch: a.epoch, endOffset: a.endOffset }, local, ends(f));
+      this.trace.push(`${this.now} b${f.id} [${f.log.map((e) => `${e.id}e${e.epoch}`)}] diverges from b${x!.leader} at e${a.epoch}/${a.endOffset}: truncate to ${to}`);
+      this.truncate(f, to);
+      return;
+    }
+    if (a.from !== f.log.length) return;
+    a.entries.forEach((e, i) => assignEpoch(f, e.epoch, a.from + i));
+    f.log.push(...a.entries);
+    f.leaderHw = a.hw;
+    if (a.entries.length === 0) f.replica.learnedHighWatermark(a.hw, ends(f));
+    this.trace.push(`${this.now} b${f.id} appends ${a.entries.length} from b${x!.leader} at ${a.from}, hw ${a.hw}`);
+  }
+
+  private truncate(b: Broker, to: number): void {
+    // Below the shown mark a replica may only drop records that diverge from what was shown.
+    for (let o = to; o < Math.min(b.log.length, this.committed.length); o++) {
+      if (b.log[o]!.id === this.committed[o]!.id) {
+        this.problems.push(`b${b.id} truncates to ${to}, dropping committed write ${b.log[o]!.id} at ${o}`);
+        break;
+      }
+    }
+    b.log.length = Math.min(b.log.length, to);
+    b.durable = Math.min(b.durable, b.log.length);
+    truncateEpochs(b, b.log.length);
+  }
+
+  private deliver(b: Broker): void {
+    if (!b.alive || b.applied >= this.ctl.partitionEpoch) return;
+    b.applied = this.ctl.partitionEpoch;
+    const out = b.replica.applyMetadata(this.hosted(), ends(b), this.now);
+    if (out.startEpoch) assignEpoch(b, out.startEpoch.epoch, out.startEpoch.endOffset);
+    this.trace.push(`${this.now} b${b.id} applies metadata L${this.ctl.leader} e${this.ctl.leaderEpoch} p${this.ctl.partitionEpoch} isr [${this.ctl.isr}]${out.startEpoch ? ' and leads' : ''}`);
+    for (const a of out.released) this.answer(b, a);
+  }
+
+  private tick(b: Broker): void {
+    const p = b.replica.proposeIsr(this.now, LAG_MAX_MS);
+    if (!p) return;
+    this.trace.push(`${this.now} b${b.id} proposes isr [${p.isr}] at e${p.leaderEpoch} p${p.partitionEpoch}`);
+    this.proposals.push({ from: b.id, ...p });
+  }
+
+  /** The controller: an AlterPartition, or fencing a dead broker (its session expired). */
+  private controllerStep(): void {
+    const dead = [...this.brokers.values()].find((b) => !b.alive && !this.ctl.fenced.has(b.id));
+    if (dead && (this.proposals.length === 0 || this.rnd.next() < 0.5)) {
+      this.fence(dead.id);
+      return;
+    }
+    const p = this.proposals.shift();
+    if (!p) return;
+    if (p.leaderEpoch !== this.ctl.leaderEpoch || p.partitionEpoch !== this.ctl.partitionEpoch || p.from !== this.ctl.leader) return;
+    // Kafka refuses to add a fenced broker to the ISR.
+    if (p.isr.some((r) => this.ctl.fenced.has(r) && !this.ctl.isr.includes(r))) return;
+    this.ctl.isr = p.isr;
+    this.ctl.partitionEpoch++;
+    this.trace.push(`${this.now} controller: isr [${p.isr}] p${this.ctl.partitionEpoch}`);
+  }
+
+  private fence(id: number): void {
+    this.ctl.fenced.add(id);
+    if (this.ctl.isr.length > 1 && this.ctl.isr.includes(id)) this.ctl.isr = this.ctl.isr.filter((r) => r !== id);
+    if (this.ctl.leader === id || this.ctl.leader === -1) this.elect();
+    else this.ctl.partitionEpoch++;
+    this.trace.push(`${this.now} controller fences b${id}: L${this.ctl.leader} e${this.ctl.leaderEpoch} isr [${this.ctl.isr}]`);
+  }
+
+  /** A new leader from the live ISR (never an unclean election); -1 when none is live. */
+  private elect(): void {
+    const next = this.ctl.isr.find((r) => !this.ctl.fenced.has(r));
+    this.ctl.leader = next ?? -1;
+    this.ctl.leaderEpoch++;
+    this.ctl.partitionEpoch++;
+  }
+
+  private crash(b: Broker): void {
+    b.alive = false;
+    b.log.length = b.durable;
+    // Recovery keeps the epochs of the records that survived.
+    truncateEpochs(b, b.log.length);
+    for (const [id, leader] of this.inFlight) if (leader === b.id) this.inFlight.delete(id);
+    this.fetches = this.fetches.filter((x) => x.follower !== b.id && x.leader !== b.id);
+    this.trace.push(`${this.now} crash b${b.id} (log ${b.log.length})`);
+  }
+
+  private restartOne(): void {
+    const b = [...this.brokers.values()].find((x) => !x.alive && this.ctl.fenced.has(x.id));
+    if (!b) return;
+    b.alive = true;
+    b.replica = new PartitionReplica<number>(b.id);
+    b.applied = -1;
+    b.leaderHw = 0;
+    this.ctl.fenced.delete(b.id);
+    if (this.ctl.leader === -1 && this.ctl.isr.includes(b.id)) this.elect();
+    this.trace.push(`${this.now} restart b${b.id} (log ${b.log.length}); controller L${this.ctl.leader} e${this.ctl.leaderEpoch}`);
+  }
+
+  private answer(b: Broker, a: Released<number>): void {
+    this.inFlight.delete(a.payload);
+    if (a.error !== ErrorCode.NONE) return;
+    const offset = b.log.findIndex((e) => e.id === a.payload);
+    if (offset < 0) {
+      this.problems.push(`write ${a.payload} acknowledged by b${b.id}, which does not hold it`);
+      return;
+    }
+    const holders = [...this.brokers.values()].filter((x) => x.durable > offset && x.log[offset]?.id === a.payload).map((x) => x.id);
+    this.trace.push(`${this.now} ack ${a.payload} @${offset} by b${b.id}, durable on [${holders}]`);
+    if (holders.length < MIN_ISR) this.problems.push(`write ${a.payload} acknowledged while durable only on [${holders}]`);
+    if (this.acked.has(a.payload)) this.problems.push(`write ${a.payload} acknowledged twice`);
+    this.acked.set(a.payload, offset);
+  }
+
+  private check(): void {
+    for (const [id, offset] of this.acked) {
+      for (const r of this.ctl.isr) {
+        const b = this.brokers.get(r)!;
+        if (b.durable <= offset || b.log[offset]!.id !== id) {
+          this.problems.push(`acknowledged write ${id} @${offset} missing on ISR member b${r} (log ${b.log.length}, durable ${b.durable})`);
+          return;
+        }
+      }
+    }
+    for (const b of this.brokers.values()) {
+      if (!b.alive || b.replica.consumerUpper().error !== ErrorCode.NONE) continue;
+      const hw = b.replica.highWatermark;
+      if (hw < this.visibleHw) this.problems.push(`b${b.id} shows consumers high watermark ${hw} after ${this.visibleHw} was shown`);
+      for (let o = this.committed.length; o < hw; o++) this.committed.push({ ...b.log[o]! });
+      this.visibleHw = Math.max(this.visibleHw, hw);
+    }
+    for (const r of this.ctl.isr) {
+      const b = this.brokers.get(r)!;
+      const upto = Math.min(this.committed.length, b.log.length);
+      for (let o = 0; o < upto; o++) {
+        if (b.log[o]!.id !== this.committed[o]!.id) {
+          this.problems.push(`b${b.id} holds write ${b.log[o]!.id} at ${o}, below the shown high watermark where ${this.committed[o]!.id} was read`);
+          return;
+        }
+      }
+    }
+  }
+}
+
+export function runSeed(seed: number, steps = STEPS): Simulation {
+  const rnd = seededRandom(seed);
+  const rates = { crash: 0.005 + rnd.next() * 0.03, fsync: 0.05 + rnd.next() * 0.1, deliver: 0.02 + rnd.next() * 0.08 };
+  const sim = new Simulation(rnd, rates);
+  sim.run(steps);
+  return sim;
+}
+
+t.test('replication keeps every acknowledged write through crashes and leader changes', async (t) => {
+  const count = Number(process.env.REPLICATION_SEEDS ?? 2000);
+  const base = Number(process.env.REPLICATION_SEED ?? 1);
+  const failed: { seed: number; problems: string[]; trace: string[] }[] = [];
+  for (let seed = base; seed < base + count; seed++) {
+    const sim = runSeed(seed);
+    if (sim.problems.length) failed.push({ seed, problems: sim.problems, trace: sim.trace });
+  }
+  if (failed.length) t.comment(`first failing seed ${failed[0]!.seed}:\n${failed[0]!.trace.slice(-60).join('\n')}`);
+  t.same(failed.map((f) => `seed ${f.seed}: ${f.problems[0]}`).slice(0, 10), [], `${count} seeds from ${base} hold every guarantee`);
+});
