@@ -90,6 +90,7 @@ export class Broker {
     await workers.start();
     broker = new Broker(config, lock, metadata, raft, workers);
     broker.applyHosted([]);
+    // `first` fails the start when the metadata quorum cannot run at all.
     await Promise.all([first, broker.registered()]);
     await broker.hostedChain;
     await broker.listen();
