@@ -67,8 +67,9 @@ export class Broker {
         },
       },
       log,
-      // Until the partition workers run, the cache alone takes the snapshots; the broker then
-      // starts from the newest one.
+      // The raft worker publishes nothing before this broker has registered and caught up with
+      // the metadata log. Until the partition workers run, the cache alone takes the snapshots;
+      // the broker then starts from the newest one.
       (s) => (broker ? broker.onMetadata(s) : metadata.update(s)),
     );
     const workers = new PartitionWorkers(config.partitionWorkers, {
@@ -89,9 +90,9 @@ export class Broker {
     const first = raft.firstMetadata();
     await workers.start();
     broker = new Broker(config, lock, metadata, raft, workers);
-    await first;
     broker.applyHosted([]);
-    await broker.registered();
+    // `first` fails the start when the metadata quorum cannot run at all.
+    await Promise.all([first, broker.registered()]);
     await broker.hostedChain;
     await broker.listen();
     log.info({ nodeId: config.nodeId, listeners: config.listeners, workers: config.partitionWorkers, logDir }, 'broker started');
@@ -101,7 +102,8 @@ export class Broker {
   /**
    * Clients are served only once this broker is registered and unfenced in the committed
    * metadata, so no Metadata answer ever lists a cluster without it (a cluster waits here for
-   * its quorum).
+   * its quorum), and only from metadata caught up with this broker's registration: never from
+   * what an earlier run of this broker knew.
    */
   private async registered(): Promise<void> {
     let waited = 0;

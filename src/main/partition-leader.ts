@@ -7,6 +7,7 @@
  * without a Metadata round trip; otherwise left at its default and not sent at all.
  */
 import { ErrorCode } from '../shared/errors.js';
+import { leaderEpochError } from '../shared/leader-epoch.js';
 import type { PartitionMetadata } from '../shared/metadata-types.js';
 
 const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
@@ -24,7 +25,5 @@ export function currentLeader(errorCode: number, meta: PartitionMetadata | undef
 export function leaderError(meta: PartitionMetadata | undefined, nodeId: number, currentLeaderEpoch: number): number {
   if (!meta) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   if (meta.leader !== nodeId) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-  if (currentLeaderEpoch >= 0 && currentLeaderEpoch < meta.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
-  if (currentLeaderEpoch > meta.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
-  return ErrorCode.NONE;
+  return leaderEpochError(meta.leaderEpoch, currentLeaderEpoch);
 }

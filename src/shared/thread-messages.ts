@@ -15,11 +15,14 @@
  *   main -> worker
  *   PRODUCE       type u8 | acks i8 | - u16 | req u32 | part u32 | partition i32 | leaderEpoch i32
  *                 | timeoutMs i32 | topic str | records bytes
+ *                 (leaderEpoch: the leadership the write is meant for)
  *   FETCH         type u8 | watch u8 | - u16 | req u32 | part u32 | partition i32 | maxBytes i32
- *                 | offset f64 | replicaId i32 | lastFetchedEpoch i32 | topic str
+ *                 | offset f64 | replicaId i32 | lastFetchedEpoch i32 | currentLeaderEpoch i32
+ *                 | topic str
  *                 (replicaId -1: a consumer; >= 0: a follower broker fetching to replicate)
- *   LIST_OFFSETS  type u8 | - u8 | - u16 | req u32 | part u32 | partition i32 | - i32
- *                 | timestamp f64 | topic str
+ *   LIST_OFFSETS  type u8 | - u8 | - u16 | req u32 | part u32 | partition i32
+ *                 | currentLeaderEpoch i32 | timestamp f64 | topic str
+ *                 (currentLeaderEpoch -1: the sender does not check the leader's epoch)
  *   UNWATCH       type u8 | - u8 | - u16 | req u32
  *
  *   worker -> main
@@ -67,6 +70,7 @@ export interface FetchMsg {
   maxBytes: number;
   replicaId: number;
   lastFetchedEpoch: number;
+  currentLeaderEpoch: number;
 }
 export interface ListOffsetsMsg {
   type: MsgType.LIST_OFFSETS;
@@ -74,6 +78,7 @@ export interface ListOffsetsMsg {
   part: number;
   topic: string;
   partition: number;
+  currentLeaderEpoch: number;
   timestamp: number;
 }
 export interface UnwatchMsg {
@@ -129,7 +134,7 @@ function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
     case MsgType.PRODUCE:
       return 24 + 2 + topicBytes!.length + BYTES_OVERHEAD + m.records.length;
     case MsgType.FETCH:
-      return 36 + 2 + topicBytes!.length;
+      return 40 + 2 + topicBytes!.length;
     case MsgType.LIST_OFFSETS:
       return 28 + 2 + topicBytes!.length;
     case MsgType.UNWATCH:
@@ -194,11 +199,13 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setFloat64(at + 20, m.offset, true);
       v.setInt32(at + 28, m.replicaId, true);
       v.setInt32(at + 32, m.lastFetchedEpoch, true);
-      writeStr(ring, at + 36, topic!);
+      v.setInt32(at + 36, m.currentLeaderEpoch, true);
+      writeStr(ring, at + 40, topic!);
       break;
     case MsgType.LIST_OFFSETS:
       v.setUint32(at + 8, m.part, true);
       v.setInt32(at + 12, m.partition, true);
+      v.setInt32(at + 16, m.currentLeaderEpoch, true);
       v.setFloat64(at + 20, m.timestamp, true);
       writeStr(ring, at + 28, topic!);
       break;
@@ -292,7 +299,8 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         offset: v.getFloat64(at + 20, true),
         replicaId: v.getInt32(at + 28, true),
         lastFetchedEpoch: v.getInt32(at + 32, true),
-        topic: readStr(bytes, v, at + 36),
+        currentLeaderEpoch: v.getInt32(at + 36, true),
+        topic: readStr(bytes, v, at + 40),
       };
     case MsgType.LIST_OFFSETS:
       return {
@@ -300,6 +308,7 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         req,
         part: v.getUint32(at + 8, true),
         partition: v.getInt32(at + 12, true),
+        currentLeaderEpoch: v.getInt32(at + 16, true),
         timestamp: v.getFloat64(at + 20, true),
         topic: readStr(bytes, v, at + 28),
       };

@@ -25,6 +25,7 @@ async function freePort(): Promise<number> {
 /** The main thread's side of the raft worker, as the broker uses it. */
 class RaftWorkerHandle {
   private readonly worker: Worker;
+  first: MetadataSnapshot | undefined;
   latest: MetadataSnapshot | undefined;
   private readonly waiters: { pred: (s: MetadataSnapshot) => boolean; resolve: (s: MetadataSnapshot) => void }[] = [];
   private readonly pending = new Map<number, (r: TopicResult[]) => void>();
@@ -40,6 +41,7 @@ class RaftWorkerHandle {
     this.stoppedPromise = new Promise((resolve) => (stopped = resolve));
     this.worker.on('message', (m: RaftToMainMessage) => {
       if (m.type === 'metadata') {
+        this.first ??= m.snapshot;
         this.latest = m.snapshot;
         for (const w of [...this.waiters]) {
           if (w.pred(m.snapshot)) {
@@ -158,7 +160,21 @@ t.test('single node: topics are created, published, and survive a restart', asyn
   }
   const more = await second.request({ op: 'createTopics', topics: [{ name: 'later', numPartitions: 1, replicationFactor: 1, configs: {} }], validateOnly: false, timeoutMs: 5000 });
   t.equal(more[0]!.errorCode, ErrorCode.NONE, 'the restarted node still controls');
-  await second.stop();
+
+  // A crash leaves the log saying this node leads every partition, unfenced. That is the last
+  // run's state: the first image the next run publishes already holds its new registration,
+  // which fenced it and took its leaderships away until it is unfenced again.
+  await second.kill();
+  const third = new RaftWorkerHandle(data);
+  t.teardown(() => third.kill());
+  await third.waitFor((s) => live(s) && s.topics.every((x) => x.partitions.every((p) => p.leader === 1)));
+  const firstSeen = third.first!;
+  t.same(
+    { fenced: firstSeen.brokers.find((b) => b.id === 1)?.fenced, led: firstSeen.topics.flatMap((x) => x.partitions.filter((p) => p.leader === 1).map((p) => `${x.name}-${p.partition}`)) },
+    { fenced: true, led: [] },
+    'after a crash the node publishes nothing older than its new registration',
+  );
+  await third.stop();
 });
 
 t.test('three nodes: requests through a follower, a silent broker is fenced and its leaderships move', async (t) => {

@@ -61,3 +61,16 @@ t.test('a drain hands over every message written before it, in order', async (t)
     order.length = 0;
   }
 });
+
+t.test('fetch and list-offsets parts carry the leader epoch their sender expects', async (t) => {
+  const sab = createRing(4096);
+  const producer = new RingProducer(sab);
+  const consumer = new RingConsumer(sab);
+  const fetch: ThreadMessage = {
+    type: MsgType.FETCH, req: 1, part: 2, watch: true, topic: 'orders', partition: 3, offset: 2 ** 40, maxBytes: 1 << 20,
+    replicaId: 2, lastFetchedEpoch: 6, currentLeaderEpoch: 7,
+  };
+  const listOffsets: ThreadMessage = { type: MsgType.LIST_OFFSETS, req: 3, part: 0, topic: 'orders', partition: 4, currentLeaderEpoch: -1, timestamp: -2 };
+  t.ok(writeMessage(producer, fetch) && writeMessage(producer, listOffsets), 'both fit');
+  t.same(drainAll(consumer), [fetch, listOffsets], 'read back field for field');
+});

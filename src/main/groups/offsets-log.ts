@@ -46,7 +46,7 @@ export async function readGroupRecords(workers: PartitionWorkers, topic: string,
     const [r] = await scatter<FetchResultMsg>(workers, [
       {
         worker: workers.ownerOf(topic, partition),
-        msg: { type: MsgType.FETCH, watch: false, topic, partition, offset, maxBytes: LOAD_FETCH_BYTES, replicaId: -1, lastFetchedEpoch: -1 },
+        msg: { type: MsgType.FETCH, watch: false, topic, partition, offset, maxBytes: LOAD_FETCH_BYTES, replicaId: -1, lastFetchedEpoch: -1, currentLeaderEpoch: -1 },
       },
     ]);
     if (r!.error === ErrorCode.OFFSET_OUT_OF_RANGE && offset < r!.logStartOffset) {

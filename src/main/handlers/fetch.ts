@@ -53,6 +53,7 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
             maxBytes: p.partitionMaxBytes,
             replicaId,
             lastFetchedEpoch: p.lastFetchedEpoch,
+            currentLeaderEpoch: p.currentLeaderEpoch,
           },
         });
       }

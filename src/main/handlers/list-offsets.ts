@@ -15,7 +15,7 @@ export async function handleListOffsets(ctx: BrokerContext, req: ListOffsetsRequ
       if (error !== ErrorCode.NONE) return { partition: p.partitionIndex, error, part: -1 };
       parts.push({
         worker: ctx.workers.ownerOf(t.name, p.partitionIndex),
-        msg: { type: MsgType.LIST_OFFSETS, topic: t.name, partition: p.partitionIndex, timestamp: p.timestamp },
+        msg: { type: MsgType.LIST_OFFSETS, topic: t.name, partition: p.partitionIndex, currentLeaderEpoch: p.currentLeaderEpoch, timestamp: p.timestamp },
       });
       return { partition: p.partitionIndex, error, part: parts.length - 1 };
     }),

@@ -57,7 +57,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Pr
       name: t.name,
       partitionResponses: slots[ti]!.map((s) => {
         const r = s.part >= 0 ? results[s.part]! : undefined;
-        const errorCode = r ? r.error : s.error;
+        const errorCode = r ? clientError(r.error) : s.error;
         return {
           index: s.partition,
           errorCode,
@@ -71,4 +71,17 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Pr
       }),
     })),
   };
+}
+
+/**
+ * Produce names no leader epoch on the wire; the worker refuses a write routed by metadata
+ * whose leader epoch differs from the one it leads at. To a client that is a leadership in
+ * motion: NOT_LEADER_OR_FOLLOWER, which every client retries after a metadata refresh (as
+ * Kafka's broker answers when it does not lead), where librdkafka fails a Produce outright on
+ * the epoch codes.
+ */
+function clientError(workerError: number): number {
+  return workerError === ErrorCode.FENCED_LEADER_EPOCH || workerError === ErrorCode.UNKNOWN_LEADER_EPOCH
+    ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+    : workerError;
 }

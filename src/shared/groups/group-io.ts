@@ -157,6 +157,9 @@ export function writeError(errorCode: number, forCommit: boolean): number {
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     case ErrorCode.NOT_LEADER_OR_FOLLOWER:
     case ErrorCode.KAFKA_STORAGE_ERROR:
+    // The partition's leadership moved between the coordinator's metadata and the log's.
+    case ErrorCode.FENCED_LEADER_EPOCH:
+    case ErrorCode.UNKNOWN_LEADER_EPOCH:
       return ErrorCode.NOT_COORDINATOR;
     case ErrorCode.MESSAGE_TOO_LARGE:
     case ErrorCode.RECORD_LIST_TOO_LARGE:

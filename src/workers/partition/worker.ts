@@ -22,6 +22,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { childLogger } from '../../shared/logger.js';
 import { ErrorCode } from '../../shared/errors.js';
+import { leaderEpochError } from '../../shared/leader-epoch.js';
 import { RingConsumer, RingProducer } from '../../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FetchMsg, type ListOffsetsMsg, type ProduceMsg, type ProduceResultMsg } from '../../shared/thread-messages.js';
 import type { BrokerEndpoint, HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
@@ -66,11 +67,17 @@ function post(e: WorkerEvent): void {
   port.postMessage(e);
 }
 
-function leaderLog(topic: string, partition: number): { l: PartitionLog; rep: PartitionReplica<PendingAck> } | number {
+/**
+ * The log of a partition this worker leads, for a request meant for leader epoch `requestEpoch`
+ * (-1: any), or the error to answer: only the epoch metadata gave this worker is served.
+ */
+function leaderLog(topic: string, partition: number, requestEpoch: number): { l: PartitionLog; rep: PartitionReplica<PendingAck> } | number {
   const l = manager.get(topic, partition);
   if (!l) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   const rep = replicas.get(key(topic, partition));
   if (!rep?.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  const epochError = leaderEpochError(rep.leaderEpoch, requestEpoch);
+  if (epochError !== ErrorCode.NONE) return epochError;
   if (l.offline) return ErrorCode.KAFKA_STORAGE_ERROR;
   return { l, rep };
 }
@@ -86,7 +93,7 @@ function answer(r: Released<PendingAck>): void {
 }
 
 function produce(m: ProduceMsg): void {
-  const found = leaderLog(m.topic, m.partition);
+  const found = leaderLog(m.topic, m.partition, m.leaderEpoch);
   if (typeof found === 'number') {
     if (m.acks !== 0) outbox.send(produceResult(m, found));
     return;
@@ -120,7 +127,7 @@ function fetchResult(m: FetchMsg, error: number, hw = -1, logStartOffset = -1, r
 }
 
 function fetch(m: FetchMsg): void {
-  const found = leaderLog(m.topic, m.partition);
+  const found = leaderLog(m.topic, m.partition, m.currentLeaderEpoch);
   if (typeof found === 'number') {
     outbox.send(fetchResult(m, found));
     return;
@@ -164,7 +171,7 @@ function fetch(m: FetchMsg): void {
 }
 
 function listOffsets(m: ListOffsetsMsg): void {
-  const found = leaderLog(m.topic, m.partition);
+  const found = leaderLog(m.topic, m.partition, m.currentLeaderEpoch);
   const epoch = replicas.get(key(m.topic, m.partition))?.leaderEpoch ?? -1;
   const reply = (error: number, offset: number, timestamp: number): void =>
     outbox.send({ type: MsgType.LIST_OFFSETS_RESULT, req: m.req, part: m.part, error, offset, timestamp, leaderEpoch: epoch });

@@ -2,7 +2,9 @@
  * The raft worker thread: the I/O shell around the metadata quorum.
  *
  * - Runs the Raft driver with the metadata image as its state machine, and publishes the
- *   image to the main thread (`metadata`) at start and after every entry that changed it.
+ *   image to the main thread (`metadata`) after every entry that changed it, but only once
+ *   this broker has registered and the image holds that registration (metadata/catch-up.ts):
+ *   what the local log replays at start is as old as the last run, and must not be acted on.
  * - While this node leads, runs a Controller: first commits a ControllerActivationRecord
  *   (and the cluster id when the log has none), so it decides only on a complete image; then
  *   executes requests one at a time (each proposes its records and answers after they
@@ -33,6 +35,7 @@ import type {
   TopicResult,
 } from '../../shared/metadata-types.js';
 import { NotLeaderError, RaftDriver, type StateMachine } from './driver.js';
+import { MetadataCatchUp } from './metadata/catch-up.js';
 import { Controller, type ControllerRandom, type Decision } from './metadata/controller.js';
 import { MetadataImage } from './metadata/image.js';
 import { decodeBatch, encodeBatch, type MetadataRecord } from './metadata/records.js';
@@ -57,6 +60,8 @@ const random: ControllerRandom = {
 class RaftWorker {
   private readonly log;
   private readonly image = new MetadataImage();
+  private readonly catchUp = new MetadataCatchUp();
+  private published = false;
   private readonly stopping = new AbortController();
   private readonly incarnationId = randomBytes(16).toString('hex');
   private driver: RaftDriver | undefined;
@@ -116,10 +121,16 @@ class RaftWorker {
       }
       if (this.image.apply(records, entry.index)) changed = true;
     }
-    if (changed) this.publish();
+    if (changed || !this.published) this.publish();
   }
 
+  /** Sends the image to the main thread, once it has caught up with this broker's registration. */
   private publish(): void {
+    if (!this.catchUp.mayPublish(this.image.offset)) return;
+    if (!this.published) {
+      this.published = true;
+      this.log.info({ offset: this.image.offset, registrationOffset: this.catchUp.target }, 'metadata caught up with this broker\'s registration');
+    }
     this.post({ type: 'metadata', snapshot: this.image.toMetadataSnapshot(this.leaderId ?? -1) });
   }
 
@@ -263,7 +274,9 @@ class RaftWorker {
           }, deadline, signal);
           if (r.errorCode === ErrorCode.NONE) {
             this.brokerEpoch = r.brokerEpoch;
-            this.log.info({ brokerEpoch: r.brokerEpoch }, 'broker registered');
+            this.log.info({ brokerEpoch: r.brokerEpoch, metadataOffset: this.image.offset }, 'broker registered');
+            this.catchUp.registered(r.brokerEpoch);
+            this.publish();
             continue;
           }
         } else {
