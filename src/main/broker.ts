@@ -79,12 +79,10 @@ export class Broker {
       cleanShutdown,
       replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
       logger: log,
-      onAlterIsr: (e) => {
-        void raft
-          .alterPartition({ topicId: e.topicId, partition: e.partition, leaderEpoch: e.leaderEpoch, partitionEpoch: e.partitionEpoch, isr: e.isr })
-          .then((r) => {
-            if (r.errorCode !== 0) log.info({ topicId: e.topicId, partition: e.partition, errorCode: r.errorCode, err: r.errorMessage }, 'ISR change refused');
-          });
+      onAlterIsr: async (e) => {
+        const r = await raft.alterPartition({ topicId: e.topicId, partition: e.partition, leaderEpoch: e.leaderEpoch, partitionEpoch: e.partitionEpoch, isr: e.isr });
+        if (r.errorCode !== 0) log.info({ topicId: e.topicId, partition: e.partition, errorCode: r.errorCode, err: r.errorMessage }, 'ISR change refused');
+        return r.errorCode;
       },
     });
     const first = raft.firstMetadata();

@@ -5,6 +5,7 @@
  * (hosted partitions, shutdown) over postMessage.
  */
 import { Worker } from 'node:worker_threads';
+import { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FromWorker, type ToWorker } from '../shared/thread-messages.js';
@@ -38,7 +39,8 @@ export class PartitionWorkers {
       cleanShutdown: boolean;
       replicaLagTimeMaxMs: number;
       logger: Logger;
-      onAlterIsr: (e: Extract<WorkerEvent, { type: 'alter-isr' }>) => void;
+      /** Sends a worker's ISR change to the controller; resolves with the controller's error code (NONE: taken). */
+      onAlterIsr: (e: Extract<WorkerEvent, { type: 'alter-isr' }>) => Promise<number>;
     },
   ) {}
 
@@ -63,7 +65,13 @@ export class PartitionWorkers {
       worker.on('message', (e: WorkerEvent) => {
         if (e.type === 'fatal') this.opts.logger.error({ worker: i, err: e.message }, 'partition worker reported a failure');
         if (e.type === 'alter-isr') {
-          this.opts.onAlterIsr(e);
+          // A refusal goes back to the worker, whose high watermark then stops counting the
+          // refused members; an outcome not known (the request failed) is not a refusal.
+          void this.opts.onAlterIsr(e).then((errorCode) => {
+            if (errorCode === ErrorCode.NONE) return;
+            const { topicId, partition, leaderEpoch, partitionEpoch } = e;
+            h.worker.postMessage({ type: 'alter-isr-refused', topicId, partition, leaderEpoch, partitionEpoch, errorCode } satisfies WorkerControl);
+          }, () => undefined);
           return;
         }
         for (const l of h.events.splice(0)) l(e);

@@ -44,6 +44,8 @@ export interface BrokerEndpoint {
 /** main -> worker */
 export type WorkerControl =
   | { type: 'hosted'; partitions: HostedPartition[]; deletedTopics: string[]; brokers: BrokerEndpoint[] }
+  /** The controller refused an ISR change this worker proposed. */
+  | { type: 'alter-isr-refused'; topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; errorCode: number }
   | { type: 'shutdown' };
 
 /** worker -> main */

@@ -236,9 +236,16 @@ class Simulation {
     }
     const p = this.proposals.shift();
     if (!p) return;
-    if (p.leaderEpoch !== this.ctl.leaderEpoch || p.partitionEpoch !== this.ctl.partitionEpoch || p.from !== this.ctl.leader) return;
-    // Kafka refuses to add a fenced broker to the ISR.
-    if (p.isr.some((r) => this.ctl.fenced.has(r) && !this.ctl.isr.includes(r))) return;
+    // A refusal (stale epochs, or a fenced broker added, as Kafka refuses) reaches the leader.
+    const stale = p.leaderEpoch !== this.ctl.leaderEpoch || p.partitionEpoch !== this.ctl.partitionEpoch || p.from !== this.ctl.leader;
+    const error = stale ? ErrorCode.INVALID_UPDATE_VERSION : p.isr.some((r) => this.ctl.fenced.has(r) && !this.ctl.isr.includes(r)) ? ErrorCode.INELIGIBLE_REPLICA : ErrorCode.NONE;
+    if (error !== ErrorCode.NONE) {
+      const b = this.brokers.get(p.from)!;
+      if (!b.alive) return;
+      this.trace.push(`${this.now} controller refuses isr [${p.isr}] from b${p.from}: ${error}`);
+      for (const a of b.replica.isrChangeRefused(p.leaderEpoch, p.partitionEpoch, error, ends(b)).released) this.answer(b, a);
+      return;
+    }
     this.ctl.isr = p.isr;
     this.ctl.partitionEpoch++;
     this.trace.push(`${this.now} controller: isr [${p.isr}] p${this.ctl.partitionEpoch}`);

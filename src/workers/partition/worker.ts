@@ -236,6 +236,19 @@ function checkIsr(): void {
   }
 }
 
+function isrChangeRefused(topicId: string, partition: number, leaderEpoch: number, partitionEpoch: number, errorCode: number): void {
+  for (const [k, rep] of replicas) {
+    const p = rep.metadata;
+    if (p?.topicId !== topicId || p.partition !== partition) continue;
+    const l = manager.get(p.topic, partition);
+    if (!l) return;
+    const out = rep.isrChangeRefused(leaderEpoch, partitionEpoch, errorCode, l);
+    for (const a of out.released) answer(a);
+    if (out.hwMoved) wake(k, false);
+    return;
+  }
+}
+
 /** Drops a partition's replication state; what waited on it fails with `error`. */
 function forget(k: string, error: number): void {
   const rep = replicas.get(k);
@@ -318,6 +331,8 @@ async function main(): Promise<void> {
         if (c.type === 'hosted') {
           await applyHosted(c.partitions, c.deletedTopics, c.brokers);
           post({ type: 'hosted-applied' });
+        } else if (c.type === 'alter-isr-refused') {
+          isrChangeRefused(c.topicId, c.partition, c.leaderEpoch, c.partitionEpoch, c.errorCode);
         } else if (c.type === 'shutdown') {
           clearInterval(isrTimer);
           for (const f of fetchers.values()) f.stop();

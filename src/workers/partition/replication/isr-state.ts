@@ -12,7 +12,8 @@
  * - Caught up (Kafka's rule): a fetch at or past the leader's end offset at that moment, or at
  *   or past the end offset the leader had at the follower's previous fetch, counts as caught up
  *   as of that fetch. A follower not caught up for `replica.lag.time.max.ms` leaves the ISR.
- * - A follower outside the ISR whose position reaches the high watermark joins it again. A
+ * - A follower outside the ISR whose position reaches the high watermark, caught up within
+ *   the lag time (so it is still fetching, not a broker that died there), joins it again. A
  *   position is only ever recorded from a fetch whose history matched the leader's (a
  *   diverging follower is told to truncate first), so reaching the mark means holding it.
  */
@@ -62,6 +63,23 @@ export class IsrState {
   setIsr(isr: readonly number[], partitionEpoch: number, leaderDurableEnd: number): boolean {
     this.committedIsr = isr;
     this.isrEpoch = partitionEpoch;
+    this.proposed = undefined;
+    return this.advance(leaderDurableEnd);
+  }
+
+  /**
+   * The ISR proposed and not yet in metadata, to send again; undefined when none is
+   * outstanding. Only one change is outstanding at a time (Kafka's rule): a second proposal
+   * computed before the first is answered could drop a member the controller already added.
+   */
+  get pending(): readonly number[] | undefined {
+    const p = this.proposed;
+    if (p && p.length === this.committedIsr.length && p.every((r) => this.committedIsr.includes(r))) this.proposed = undefined;
+    return this.proposed;
+  }
+
+  /** The controller refused the proposed ISR and changed nothing: the mark counts the committed ISR again. */
+  proposalRefused(leaderDurableEnd: number): boolean {
     this.proposed = undefined;
     return this.advance(leaderDurableEnd);
   }
@@ -124,7 +142,7 @@ export class IsrState {
       if (inIsr) {
         if (nowMs - f.lastCaughtUpMs > lagMaxMs) changed = true;
         else next.push(r);
-      } else if (f.position >= 0 && f.position >= this.hw) {
+      } else if (f.position >= 0 && f.position >= this.hw && nowMs - f.lastCaughtUpMs <= lagMaxMs) {
         next.push(r);
         changed = true;
       }

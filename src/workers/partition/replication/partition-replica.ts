@@ -253,16 +253,33 @@ export class PartitionReplica<P> {
     return lead.isr.highWatermark < lead.epochStart ? ErrorCode.OFFSET_NOT_AVAILABLE : ErrorCode.NONE;
   }
 
-  /** An ISR change to propose now (laggards out, caught-up followers in), at most once per retry interval. */
+  /**
+   * An ISR change to send now, at most once per retry interval: the outstanding one again, or
+   * a new one (laggards out, caught-up followers in).
+   */
   proposeIsr(nowMs: number, lagMaxMs: number): IsrProposal | null {
     const lead = this.lead;
     const p = this.meta;
     if (!lead || !p || p.replicas.length < 2) return null;
     if (lead.alterSentAt > 0 && nowMs - lead.alterSentAt < ALTER_ISR_RETRY_MS) return null;
-    const isr = lead.isr.proposedIsr(nowMs, lagMaxMs);
+    const isr = lead.isr.pending ?? lead.isr.proposedIsr(nowMs, lagMaxMs);
     if (!isr) return null;
     lead.alterSentAt = nowMs;
-    return { isr, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch };
+    return { isr: [...isr], leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch };
+  }
+
+  /**
+   * The controller answered the ISR proposed at (`leaderEpoch`, `partitionEpoch`) with `error`.
+   * A refusal that changed nothing (a fenced broker added, a malformed ISR) ends the proposal:
+   * the high watermark counts the committed ISR again. A stale epoch keeps it outstanding, as
+   * Kafka does: the controller may have changed the ISR already, and metadata will say how.
+   */
+  isrChangeRefused(leaderEpoch: number, partitionEpoch: number, error: number, log: LogEnds): Outcome<P> {
+    const lead = this.lead;
+    if (!lead || lead.isr.leaderEpoch !== leaderEpoch || lead.isr.partitionEpoch !== partitionEpoch) return { released: [], hwMoved: false };
+    if (error !== ErrorCode.INELIGIBLE_REPLICA && error !== ErrorCode.INVALID_REQUEST) return { released: [], hwMoved: false };
+    if (!lead.isr.proposalRefused(log.durableEndOffset)) return { released: [], hwMoved: false };
+    return { released: this.release(lead), hwMoved: true };
   }
 
   /** Shutdown or the end of the partition's role here: everything waiting fails with `error`. */
