@@ -371,13 +371,20 @@ t.test('broker under hostile input', async (t) => {
     let connections = 0;
     let closedByBroker = 0;
     let retired = 0;
+    // Every frame is drawn from the seed before any is sent, and connection c sends frames c,
+    // c + CONNECTIONS, ...: the same seed sends the same frames on the same connections.
+    const planned = Array.from({ length: FRAMES }, () => {
+      const g = validFrame(topicId);
+      const m: Mutation = random() < 0.2 ? 'none' : pick(MUTATIONS);
+      return { m, bytes: mutate(g, m) };
+    });
     const started = Date.now();
     const deadline = started + 70_000;
-    const loop = async (): Promise<void> => {
+    const loop = async (c: number): Promise<void> => {
       let s: net.Socket | undefined;
       let alive = false;
       let signal: (() => void) | undefined;
-      while (sent < FRAMES && Date.now() < deadline) {
+      for (let i = c; i < FRAMES && Date.now() < deadline; i += CONNECTIONS) {
         if (!s || !alive) {
           s?.destroy();
           s = await connect(broker.port);
@@ -395,9 +402,7 @@ t.test('broker under hostile input', async (t) => {
             signal?.();
           });
         }
-        if (sent >= FRAMES) break;
-        const g = validFrame(topicId);
-        const m = random() < 0.2 ? 'none' : pick(MUTATIONS);
+        const { m, bytes } = planned[i]!;
         counts.set(m, (counts.get(m) ?? 0) + 1);
         sent++;
         const answered = new Promise<boolean>((resolve) => {
@@ -407,7 +412,7 @@ t.test('broker under hostile input', async (t) => {
             resolve(true);
           };
         });
-        s.write(mutate(g, m));
+        s.write(bytes);
         // Neither an answer nor a close: the broker most likely waits for the rest of a frame
         // that will never come; the frames after it would only fill that frame, so start over.
         if (!(await answered) && alive) {
@@ -421,7 +426,7 @@ t.test('broker under hostile input', async (t) => {
         s.destroy();
       }
     };
-    await Promise.all(Array.from({ length: CONNECTIONS }, loop));
+    await Promise.all(Array.from({ length: CONNECTIONS }, (_, c) => loop(c)));
     const took = Date.now() - started;
     t.comment(`sent ${sent} frames over ${connections} connections in ${took} ms; ${closedByBroker} closed by the broker, ${retired} left waiting and dropped`);
     t.comment(`mutations: ${[...counts].map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -430,7 +435,7 @@ t.test('broker under hostile input', async (t) => {
     t.equal(broker.proc.exitCode, null, 'the broker process is still running');
     t.equal(broker.proc.signalCode, null, 'and was not killed by a signal');
     const failures = broker.output().split('\n').filter((l) => l.includes('request handler failed'));
-    t.comment(`handler failures logged: ${failures.length}${failures.length ? `; first: ${failures[0]!.slice(0, 300)}` : ''}`);
+    t.same(failures.slice(0, 3), [], `no request handler failed (${failures.length} did)`);
   });
 
   await t.test('a real client still produces and reads back', async (t) => {
