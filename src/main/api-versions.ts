@@ -5,6 +5,7 @@
 import type { RequestHeaderInfo } from '../shared/protocol/headers.js';
 import { ApiKey } from '../shared/protocol/generated/api-keys.js';
 import type { BrokerContext } from './context.js';
+import type { RequestTiming } from './request-metrics.js';
 import { handleApiVersions } from './handlers/api-versions.js';
 import { handleMetadata, handleDescribeCluster, handleDescribeConfigs } from './handlers/metadata.js';
 import { handleCreateTopics, handleDeleteTopics, handleCreatePartitions } from './handlers/admin.js';
@@ -14,8 +15,11 @@ import { handleListOffsets } from './handlers/list-offsets.js';
 import { groupApis } from './handlers/groups.js';
 import { producerIdApis } from './handlers/producer-ids.js';
 
-/** A handler answers with a response body, or null for no response (acks=0 produce). */
-export type Handler = (ctx: BrokerContext, req: any, h: RequestHeaderInfo) => object | null | Promise<object | null>;
+/**
+ * A handler answers with a response body, or null for no response (acks=0 produce). Handlers
+ * that send parts to the partition workers attribute the request's time with `timing`.
+ */
+export type Handler = (ctx: BrokerContext, req: any, h: RequestHeaderInfo, timing: RequestTiming) => object | null | Promise<object | null>;
 
 export interface SupportedApi {
   apiKey: number;

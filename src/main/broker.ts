@@ -5,6 +5,7 @@
  * the recovery scan.
  */
 import { writeFileSync, rmSync, existsSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { BrokerConfig } from '../shared/config.js';
@@ -20,6 +21,8 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { MetadataCache } from './metadata-cache.js';
 import { PartitionWorkers } from './partition-workers.js';
 import { RaftClient } from './raft-client.js';
+import { RequestMetrics } from './request-metrics.js';
+import { startMetricsServer } from './metrics-server.js';
 
 const log = childLogger({ thread: 'main' });
 
@@ -28,6 +31,8 @@ export class Broker {
   private readonly connections = new Set<Connection>();
   private hostedChain: Promise<void> = Promise.resolve();
   private groups: GroupCoordinator | null = null;
+  readonly requestMetrics = new RequestMetrics();
+  private metricsServer: http.Server | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -93,6 +98,7 @@ export class Broker {
     await Promise.all([first, broker.registered()]);
     await broker.hostedChain;
     await broker.listen();
+    if (config.metricsListener) broker.metricsServer = await startMetricsServer(config.metricsListener, broker.requestMetrics, log);
     log.info({ nodeId: config.nodeId, listeners: config.listeners, workers: config.partitionWorkers, logDir }, 'broker started');
     return broker;
   }
@@ -134,7 +140,9 @@ export class Broker {
     const dispatcher = new Dispatcher({ ...deps, groups: this.groups });
     for (const l of this.config.listeners) {
       const server = net.createServer((socket) => {
-        const conn = new Connection(socket, this.config.socketRequestMaxBytes, this.config.connectionsMaxIdleMs, log, (frame, slot, c) => dispatcher.handle(frame, slot, c));
+        const conn = new Connection(socket, this.config.socketRequestMaxBytes, this.config.connectionsMaxIdleMs, log, this.requestMetrics, (frame, slot, c) =>
+          dispatcher.handle(frame, slot, c),
+        );
         this.connections.add(conn);
         socket.on('close', () => this.connections.delete(conn));
       });
@@ -157,6 +165,7 @@ export class Broker {
    */
   async stop(): Promise<void> {
     for (const s of this.servers) s.close();
+    this.metricsServer?.close();
     this.groups?.stop();
     await this.raft.stop();
     await this.hostedChain;

@@ -8,9 +8,13 @@
  * response was the first bottleneck of this design under load.
  */
 import type { Socket } from 'node:net';
+import { processNow } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
+import type { RequestMetrics, RequestTiming } from './request-metrics.js';
 
 export interface ResponseSlot {
+  /** Where the request's time goes, filled in by the dispatcher and the handler. */
+  readonly timing: RequestTiming;
   /** The response frame's chunks, or null when the request gets no response (acks=0). */
   complete(chunks: Buffer[] | null): void;
   /** Closes the connection instead of answering (malformed request). */
@@ -27,12 +31,26 @@ export type FrameHandler = (frame: Buffer, slot: ResponseSlot, conn: Connection)
 const MAX_IN_FLIGHT = 1024;
 const MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 
-class Slot implements ResponseSlot {
+class Slot implements ResponseSlot, RequestTiming {
   chunks: Buffer[] | null | undefined = undefined;
+  apiKey = -1;
+  startedAt = 0;
+  localUs = 0;
+  queuedUs = 0;
+  syncUs = 0;
+  remoteUs = 0;
+  resultSentAt = 0;
+  answeredAt = 0;
   constructor(
     private readonly conn: Connection,
     readonly requestBytes: number,
+    readonly readAt: number,
   ) {}
+
+  get timing(): RequestTiming {
+    return this;
+  }
+
   complete(chunks: Buffer[] | null): void {
     if (this.chunks !== undefined) return;
     this.chunks = chunks;
@@ -57,6 +75,7 @@ export class Connection {
     private readonly maxRequestBytes: number,
     idleMs: number,
     private readonly logger: Logger,
+    private readonly metrics: RequestMetrics,
     private readonly onFrame: FrameHandler,
   ) {
     socket.setNoDelay(true);
@@ -97,7 +116,7 @@ export class Connection {
       }
       if (this.buffered < 4 + size) return;
       const frame = this.take(4 + size).subarray(4);
-      const slot = new Slot(this, size);
+      const slot = new Slot(this, size, processNow());
       this.queue.push(slot);
       this.queuedBytes += size;
       try {
@@ -153,6 +172,7 @@ export class Connection {
     this.flushScheduled = false;
     if (this.closed) return;
     let corked = false;
+    const now = processNow();
     while (this.queue.length > 0 && this.queue[0]!.chunks !== undefined) {
       const slot = this.queue.shift()!;
       this.queuedBytes -= slot.requestBytes;
@@ -163,6 +183,7 @@ export class Connection {
         corked = true;
       }
       for (const c of chunks) this.socket.write(c);
+      this.metrics.record(slot, now);
     }
     if (corked) this.socket.uncork();
     if (this.paused && this.queue.length < MAX_IN_FLIGHT / 2 && this.queuedBytes < MAX_IN_FLIGHT_BYTES / 2) {

@@ -11,6 +11,7 @@
  *   error answer with UNSUPPORTED_VERSION.
  * - a handler that throws: the API's error answer with UNKNOWN_SERVER_ERROR; nothing crashes.
  */
+import { processNow } from '../shared/clock.js';
 import { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { childLogger } from '../shared/logger.js';
@@ -50,6 +51,8 @@ export class Dispatcher {
       slot.fail(`unknown API key ${h.apiKey}`);
       return;
     }
+    const timing = slot.timing;
+    timing.apiKey = h.apiKey;
     let req: object;
     try {
       req = codec.decode(new Reader(frame, h.headerLength), h.apiVersion) as object;
@@ -63,8 +66,9 @@ export class Dispatcher {
       return;
     }
     let result: object | null | Promise<object | null>;
+    timing.startedAt = processNow();
     try {
-      result = handler(this.ctx, req, h);
+      result = handler(this.ctx, req, h, timing);
     } catch (e) {
       result = this.failed(h, req, e as Error);
     }
@@ -84,6 +88,7 @@ export class Dispatcher {
   }
 
   private answer(slot: ResponseSlot, h: RequestHeaderInfo, body: object | null, conn: Connection): void {
+    slot.timing.answeredAt = processNow();
     if (body === null) {
       slot.complete(null);
       return;

@@ -44,6 +44,7 @@ export const SETTINGS: Record<string, Setting> = {
   'log.retention.bytes': { kind: 'long', default: '-1', doc: 'Size per partition past which old segments are deleted; -1 unbounded.' },
   'log.retention.check.interval.ms': { kind: 'long', default: '300000', doc: 'How often retention runs.', min: 1 },
   'message.max.bytes': { kind: 'int', default: '1048588', doc: 'Largest record batch accepted.', min: 0 },
+  'metrics.listener': { kind: 'string', default: 'http://127.0.0.1:9644', doc: 'Prometheus metrics at /metrics on this http://host:port; none turns it off.' },
   'connections.max.idle.ms': { kind: 'long', default: '600000', doc: 'A client connection with no request or response this long is closed; -1 never.', min: -1 },
   'socket.request.max.bytes': { kind: 'int', default: '104857600', doc: 'Largest request frame; larger ones close the connection before buffering.', min: 1 },
   'broker.session.timeout.ms': { kind: 'int', default: '9000', doc: 'A broker without heartbeats this long is fenced.', min: 1 },
@@ -111,6 +112,8 @@ export interface BrokerConfig {
   messageMaxBytes: number;
   socketRequestMaxBytes: number;
   connectionsMaxIdleMs: number;
+  /** Where /metrics is served; null: not at all. */
+  metricsListener: { host: string; port: number } | null;
   brokerSessionTimeoutMs: number;
   brokerHeartbeatIntervalMs: number;
   replicaLagTimeMaxMs: number;
@@ -292,6 +295,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     messageMaxBytes: num('message.max.bytes'),
     socketRequestMaxBytes: num('socket.request.max.bytes'),
     connectionsMaxIdleMs: num('connections.max.idle.ms'),
+    metricsListener: parseMetricsListener(str('metrics.listener'), problems),
     brokerSessionTimeoutMs: num('broker.session.timeout.ms'),
     brokerHeartbeatIntervalMs: num('broker.heartbeat.interval.ms'),
     replicaLagTimeMaxMs: num('replica.lag.time.max.ms'),
@@ -323,4 +327,14 @@ function parseEndpoint(setting: string, s: string, problems: string[]): Endpoint
   const port = Number(m[3]);
   if (port > 65535) problems.push(`${setting}: port out of range in '${s}'`);
   return { name: m[1]!, host: m[2]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function parseMetricsListener(v: string, problems: string[]): { host: string; port: number } | null {
+  if (v === 'none' || v === '') return null;
+  const m = /^http:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(v);
+  if (!m || Number(m[2]) > 65535) {
+    problems.push(`metrics.listener: '${v}' is not http://host:port or none`);
+    return null;
+  }
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }

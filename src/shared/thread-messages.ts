@@ -14,8 +14,8 @@
  *
  *   main -> worker
  *   PRODUCE       type u8 | acks i8 | - u16 | req u32 | part u32 | partition i32 | leaderEpoch i32
- *                 | timeoutMs i32 | topic str | records bytes
- *                 (leaderEpoch: the leadership the write is meant for)
+ *                 | timeoutMs i32 | sentAt f64 | topic str | records bytes
+ *                 (leaderEpoch: the leadership the write is meant for; sentAt: clock.ts time)
  *   FETCH         type u8 | watch u8 | - u16 | req u32 | part u32 | partition i32 | maxBytes i32
  *                 | offset f64 | replicaId i32 | lastFetchedEpoch i32 | currentLeaderEpoch i32
  *                 | topic str
@@ -26,8 +26,10 @@
  *   UNWATCH       type u8 | - u8 | - u16 | req u32
  *
  *   worker -> main
- *   PRODUCE_RESULT      type u8 | - u8 | error i16 | req u32 | part u32 | - u32
- *                       | baseOffset f64 | logAppendTime f64 | logStartOffset f64
+ *   PRODUCE_RESULT      type u8 | - u8 | error i16 | req u32 | part u32 | toWorkerUs i32
+ *                       | baseOffset f64 | logAppendTime f64 | logStartOffset f64 | sentAt f64
+ *                       | localUs i32 | queuedUs i32 | syncUs i32 | remoteUs i32
+ *                       (where the part's time went in the worker: request-metrics.ts)
  *   FETCH_RESULT        type u8 | - u8 | error i16 | req u32 | part u32 | divergingEpoch i32
  *                       | highWatermark f64 | logStartOffset f64 | divergingEndOffset f64
  *                       | records bytes   (divergingEpoch -1: the follower's log agrees)
@@ -35,6 +37,7 @@
  *                       | offset f64 | timestamp f64
  *   WAKE                type u8 | - u8 | - u16 | req u32   (data arrived for a watched fetch)
  */
+import { processNow } from './clock.js';
 import { RingProducer } from './ring.js';
 
 export const enum MsgType {
@@ -57,6 +60,8 @@ export interface ProduceMsg {
   partition: number;
   leaderEpoch: number;
   timeoutMs: number;
+  /** When it was written to the ring (clock.ts): stamped by writeMessage, read back on the other side. */
+  sentAt?: number;
   records: Uint8Array;
 }
 export interface FetchMsg {
@@ -93,6 +98,18 @@ export interface ProduceResultMsg {
   baseOffset: number;
   logAppendTime: number;
   logStartOffset: number;
+  /** When it was written to the ring (clock.ts): stamped by writeMessage. */
+  sentAt?: number;
+  /** From the main thread's send to the worker taking it up. */
+  toWorkerUs: number;
+  /** Validating and writing the batch. */
+  localUs: number;
+  /** Written, waiting for a group-commit round to start. */
+  queuedUs: number;
+  /** The fdatasync round. */
+  syncUs: number;
+  /** Durable here, waiting for the in-sync replicas. */
+  remoteUs: number;
 }
 export interface FetchResultMsg {
   type: MsgType.FETCH_RESULT;
@@ -132,7 +149,7 @@ const decoder = new TextDecoder();
 function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
   switch (m.type) {
     case MsgType.PRODUCE:
-      return 24 + 2 + topicBytes!.length + BYTES_OVERHEAD + m.records.length;
+      return 32 + 2 + topicBytes!.length + BYTES_OVERHEAD + m.records.length;
     case MsgType.FETCH:
       return 40 + 2 + topicBytes!.length;
     case MsgType.LIST_OFFSETS:
@@ -141,7 +158,7 @@ function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
     case MsgType.WAKE:
       return 8;
     case MsgType.PRODUCE_RESULT:
-      return 40;
+      return 64;
     case MsgType.FETCH_RESULT:
       return 40 + BYTES_OVERHEAD + m.records.length;
     case MsgType.LIST_OFFSETS_RESULT:
@@ -188,7 +205,8 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setInt32(at + 12, m.partition, true);
       v.setInt32(at + 16, m.leaderEpoch, true);
       v.setInt32(at + 20, m.timeoutMs, true);
-      writeBytes(ring, writeStr(ring, at + 24, topic!), m.records);
+      v.setFloat64(at + 24, processNow(), true);
+      writeBytes(ring, writeStr(ring, at + 32, topic!), m.records);
       break;
     }
     case MsgType.FETCH:
@@ -215,9 +233,15 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
     case MsgType.PRODUCE_RESULT:
       v.setInt16(at + 2, m.error, true);
       v.setUint32(at + 8, m.part, true);
+      v.setInt32(at + 12, m.toWorkerUs, true);
       v.setFloat64(at + 16, m.baseOffset, true);
       v.setFloat64(at + 24, m.logAppendTime, true);
       v.setFloat64(at + 32, m.logStartOffset, true);
+      v.setFloat64(at + 40, processNow(), true);
+      v.setInt32(at + 48, m.localUs, true);
+      v.setInt32(at + 52, m.queuedUs, true);
+      v.setInt32(at + 56, m.syncUs, true);
+      v.setInt32(at + 60, m.remoteUs, true);
       break;
     case MsgType.FETCH_RESULT:
       v.setInt16(at + 2, m.error, true);
@@ -275,7 +299,7 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
   const req = v.getUint32(at + 4, true);
   switch (type) {
     case MsgType.PRODUCE: {
-      const n = v.getUint16(at + 24, true);
+      const n = v.getUint16(at + 32, true);
       return {
         type,
         req,
@@ -284,8 +308,9 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         partition: v.getInt32(at + 12, true),
         leaderEpoch: v.getInt32(at + 16, true),
         timeoutMs: v.getInt32(at + 20, true),
-        topic: readStr(bytes, v, at + 24),
-        records: readBytes(bytes, v, at + 26 + n),
+        sentAt: v.getFloat64(at + 24, true),
+        topic: readStr(bytes, v, at + 32),
+        records: readBytes(bytes, v, at + 34 + n),
       };
     }
     case MsgType.FETCH:
@@ -324,6 +349,12 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         baseOffset: v.getFloat64(at + 16, true),
         logAppendTime: v.getFloat64(at + 24, true),
         logStartOffset: v.getFloat64(at + 32, true),
+        sentAt: v.getFloat64(at + 40, true),
+        toWorkerUs: v.getInt32(at + 12, true),
+        localUs: v.getInt32(at + 48, true),
+        queuedUs: v.getInt32(at + 52, true),
+        syncUs: v.getInt32(at + 56, true),
+        remoteUs: v.getInt32(at + 60, true),
       };
     case MsgType.FETCH_RESULT:
       return {

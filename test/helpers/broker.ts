@@ -80,6 +80,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProce
     listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
     'controller.quorum.voters': opts.voters ?? `${nodeId}@127.0.0.1:${controllerPort}`,
     'log.dirs': dataDir,
+    // Brokers of a test run side by side: none of them takes the shared default metrics port.
+    'metrics.listener': 'none',
     ...opts.overrides,
   };
   const args = [mainJs, ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`])];

@@ -11,6 +11,8 @@ import { scatter, type Part } from '../scatter.js';
 import { currentLeader } from '../partition-leader.js';
 import { errorResponse } from '../error-responses.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
+import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
+import { attributeParts, type RequestTiming } from '../request-metrics.js';
 
 interface Slot {
   topic: number;
@@ -19,7 +21,7 @@ interface Slot {
   error: number;
 }
 
-export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Promise<object | null> {
+export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, timing: RequestTiming): Promise<object | null> {
   const acks = req.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1) return errorResponse(ApiKey.Produce, req, ErrorCode.INVALID_REQUIRED_ACKS);
   if (req.transactionalId !== null) return errorResponse(ApiKey.Produce, req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
@@ -51,6 +53,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Pr
     return null;
   }
   const results = await scatter<ProduceResultMsg>(ctx.workers, parts);
+  attributeParts(timing, results);
   return {
     throttleTimeMs: 0,
     responses: req.topicData.map((t, ti) => ({

@@ -29,7 +29,7 @@ import type { BrokerEndpoint, HostedPartition, PartitionWorkerData, WorkerContro
 import { partitionOwner } from '../../shared/partition-owner.js';
 import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import { LogManager } from './log/log-manager.js';
-import type { PartitionLog } from './log/partition-log.js';
+import type { AppendResult, PartitionLog } from './log/partition-log.js';
 import { FetchWatches } from './replication/fetch-watches.js';
 import { PartitionReplica, type Released } from './replication/partition-replica.js';
 import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
@@ -46,6 +46,9 @@ const EMPTY = Buffer.alloc(0);
 interface PendingAck {
   msg: ProduceMsg;
   result: ProduceResultMsg;
+  /** When the worker took the produce up, and the append's own timings. */
+  receivedAt: number;
+  append: AppendResult;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -83,16 +86,34 @@ function leaderLog(topic: string, partition: number, requestEpoch: number): { l:
 }
 
 function produceResult(m: ProduceMsg, error: number, baseOffset = -1, logStartOffset = -1, logAppendTime = -1): ProduceResultMsg {
-  return { type: MsgType.PRODUCE_RESULT, req: m.req, part: m.part, error, baseOffset, logAppendTime, logStartOffset };
+  return { type: MsgType.PRODUCE_RESULT, req: m.req, part: m.part, error, baseOffset, logAppendTime, logStartOffset, toWorkerUs: 0, localUs: 0, queuedUs: 0, syncUs: 0, remoteUs: 0 };
+}
+
+/** Microseconds between two performance.now() readings, 0 when the later one was never taken. */
+function micros(from: number, to: number): number {
+  return to > 0 ? Math.max(0, Math.round((to - from) * 1000)) : 0;
+}
+
+/** Where an append's time went (request-metrics.ts): taken up at `receivedAt`, sent on at `doneAt`. */
+function attribute(result: ProduceResultMsg, m: ProduceMsg, receivedAt: number, r: AppendResult, doneAt: number): void {
+  result.toWorkerUs = Math.max(0, Math.round((performance.timeOrigin + receivedAt - m.sentAt!) * 1000));
+  result.localUs = micros(receivedAt, r.writtenAt);
+  result.queuedUs = r.syncStartAt > 0 ? micros(r.writtenAt, r.syncStartAt) : 0;
+  result.syncUs = r.durableAt > 0 ? micros(r.syncStartAt, r.durableAt) : 0;
+  result.remoteUs = r.durableAt > 0 ? micros(r.durableAt, doneAt) : 0;
 }
 
 /** Sends what the replication state machine released: the write's own answer, or its error. */
 function answer(r: Released<PendingAck>): void {
-  if (r.payload.timer) clearTimeout(r.payload.timer);
-  outbox.send(r.error === ErrorCode.NONE ? r.payload.result : produceResult(r.payload.msg, r.error));
+  const p = r.payload;
+  if (p.timer) clearTimeout(p.timer);
+  if (r.error !== ErrorCode.NONE) return outbox.send(produceResult(p.msg, r.error));
+  attribute(p.result, p.msg, p.receivedAt, p.append, performance.now());
+  outbox.send(p.result);
 }
 
 function produce(m: ProduceMsg): void {
+  const receivedAt = performance.now();
   const found = leaderLog(m.topic, m.partition, m.leaderEpoch);
   if (typeof found === 'number') {
     if (m.acks !== 0) outbox.send(produceResult(m, found));
@@ -110,10 +131,11 @@ function produce(m: ProduceMsg): void {
     if (acks === 0) return;
     const result = produceResult(m, r.errorCode, r.errorCode === ErrorCode.NONE ? r.baseOffset : -1, r.logStartOffset, r.logAppendTimeMs);
     if (acks === 1 || r.errorCode !== ErrorCode.NONE) {
+      attribute(result, m, receivedAt, r, performance.now());
       outbox.send(result);
       return;
     }
-    const pending: PendingAck = { msg: m, result, timer: undefined };
+    const pending: PendingAck = { msg: m, result, receivedAt, append: r, timer: undefined };
     const now = rep.appended(leadership, r.lastOffset, pending);
     if (now) return answer(now);
     pending.timer = setTimeout(() => {

@@ -39,6 +39,8 @@ export class GroupCommit {
 
   /** A log's write completed: acks=1 answers now, acks=-1 joins the next round. */
   written(log: PartitionLog, appends: PendingAppend[], segments: LogSegment[]): void {
+    const now = performance.now();
+    for (const a of appends) a.result.writtenAt = now;
     if (this.perAppend) {
       this.syncAlone(log, appends, segments);
       return;
@@ -78,6 +80,8 @@ export class GroupCommit {
     this.waiting = [];
     const ends = new Map<PartitionLog, number>();
     for (const log of segments.values()) ends.set(log, log.writtenEndOffset);
+    const startedAt = performance.now();
+    for (const w of waiters) w.append.result.syncStartAt = startedAt;
     const syncs = [...segments].map(([seg, log]) =>
       log.offline ? Promise.resolve() : this.io.fdatasync(seg.fd).catch((err: unknown) => log.goOffline(err)),
     );
@@ -90,7 +94,9 @@ export class GroupCommit {
         if (durable > log.durableEndOffset) advanced.push(log);
         log.durableEndOffset = durable;
       }
+      const durableAt = performance.now();
       for (const { log, append } of waiters) {
+        append.result.durableAt = durableAt;
         append.complete(log.offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE, log.offline ? `log ${log.name} is offline` : undefined);
       }
       this.syncing = false;
@@ -104,6 +110,8 @@ export class GroupCommit {
     this.alone++;
     for (const seg of segments) seg.acquire();
     const end = log.writtenEndOffset;
+    const startedAt = performance.now();
+    for (const a of appends) a.result.syncStartAt = startedAt;
     void Promise.all(segments.map((seg) => this.io.fdatasync(seg.fd)))
       .then(
         () => {
@@ -115,6 +123,8 @@ export class GroupCommit {
       )
       .then(() => {
         for (const seg of segments) seg.release();
+        const durableAt = performance.now();
+        for (const a of appends) a.result.durableAt = durableAt;
         for (const a of appends) a.complete(log.offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE);
         this.alone--;
         if (this.isDrained()) for (const w of this.drainWaiters.splice(0)) w();

@@ -275,6 +275,9 @@ export class LogManager {
       logAppendTimeMs: -1,
       logStartOffset: log.logStartOffset,
       errorMessage: 'log manager is closed',
+      writtenAt: 0,
+      syncStartAt: 0,
+      durableAt: 0,
     };
   }
 

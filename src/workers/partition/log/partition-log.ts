@@ -56,6 +56,10 @@ export interface AppendResult {
   logAppendTimeMs: number;
   logStartOffset: number;
   errorMessage?: string;
+  /** When the write reached the file, its fdatasync round began and ended (performance.now(); 0: not reached). */
+  writtenAt: number;
+  syncStartAt: number;
+  durableAt: number;
 }
 
 export interface ReadResult {
@@ -90,7 +94,7 @@ export interface LogHooks {
 const MAX_RELATIVE_OFFSET = 0x7fff_ffff;
 
 function errorResult(errorCode: number, logStartOffset: number, errorMessage?: string): AppendResult {
-  return { errorCode, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset, errorMessage };
+  return { errorCode, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset, errorMessage, writtenAt: 0, syncStartAt: 0, durableAt: 0 };
 }
 
 /** What a log holds after a recovery of its dir (log-recovery.ts). */
@@ -195,7 +199,7 @@ export class PartitionLog {
 
   /** A retry of batches already placed: their offsets, once the originals got as far as `acks` asks. */
   private answerRetry(baseOffset: number, lastOffset: number, acks: Acks): Promise<AppendResult> {
-    const result: AppendResult = { errorCode: ErrorCode.NONE, baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffset };
+    const result: AppendResult = { errorCode: ErrorCode.NONE, baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffset, writtenAt: 0, syncStartAt: 0, durableAt: 0 };
     const reached = acks === -1 ? this.durableEnd : this.writtenEndOffset;
     if (acks === 0 || lastOffset < reached) return Promise.resolve(result);
     return new Promise((resolve) => {
@@ -295,7 +299,7 @@ export class PartitionLog {
     }
     segment.size += records.length;
     this.logEndOffset = lastOffset + 1;
-    const result: AppendResult = { errorCode: ErrorCode.NONE, baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffset };
+    const result: AppendResult = { errorCode: ErrorCode.NONE, baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffset, writtenAt: 0, syncStartAt: 0, durableAt: 0 };
     let settle!: (r: AppendResult) => void;
     const promise = new Promise<AppendResult>((resolve) => (settle = resolve));
     let settled = acks === 0;

@@ -1,0 +1,109 @@
+/**
+ * Where each request's time went, per API and stage, the way Kafka's RequestMetrics splits
+ * it, recorded into log histograms (log-histogram.ts) when the response leaves:
+ *
+ *   requestQueue   frame read -> its part taken up by a partition worker (main-thread
+ *                  dispatch and the ring hop; for APIs served on the main thread, frame read
+ *                  -> handler start)
+ *   local          the worker validating and writing the batch (main-thread APIs: the handler)
+ *   queued         written, waiting for a group-commit round to start
+ *   sync           the group-commit fdatasync round
+ *   remote         durable on this broker, waiting for the in-sync replicas (acks=all)
+ *   responseQueue  the result's ring hop back and the main thread taking it up
+ *   responseSend   encoding and handing the response to the socket
+ *   total          frame read -> response handed to the socket
+ *
+ * A request with several partition parts is attributed by its slowest part, the one the
+ * response waited for. All times are clock.ts milliseconds; histograms hold microseconds.
+ */
+import { LogHistogram } from '../shared/metrics/log-histogram.js';
+import { apiInfoByKey } from '../shared/protocol/index.js';
+
+export const STAGES = ['requestQueue', 'local', 'queued', 'sync', 'remote', 'responseQueue', 'responseSend', 'total'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** A request's timestamps and worker-measured stages, filled as it goes (fields of its response slot). */
+export interface RequestTiming {
+  apiKey: number;
+  /** The frame was read whole. */
+  readAt: number;
+  /** A worker took the request up (or the handler started on the main thread). */
+  startedAt: number;
+  /** Worker stages of the slowest part, microseconds (0: not reached). */
+  localUs: number;
+  queuedUs: number;
+  syncUs: number;
+  remoteUs: number;
+  /** When the worker sent the slowest part's result (0: served on the main thread). */
+  resultSentAt: number;
+  /** The handler's answer was ready to encode. */
+  answeredAt: number;
+}
+
+/** Fills a timing from the results of a request's parts: the slowest part is the one it waited for. */
+export function attributeParts(
+  t: RequestTiming,
+  results: ReadonlyArray<{ sentAt?: number; toWorkerUs: number; localUs: number; queuedUs: number; syncUs: number; remoteUs: number }>,
+): void {
+  let slowest = -1;
+  let worst = -1;
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    const spent = r.toWorkerUs + r.localUs + r.queuedUs + r.syncUs + r.remoteUs;
+    if (spent > worst) {
+      worst = spent;
+      slowest = i;
+    }
+  }
+  if (slowest < 0) return;
+  const r = results[slowest]!;
+  // Results read from a ring always carry the time they were sent.
+  const sentAt = r.sentAt!;
+  t.startedAt = sentAt - (r.localUs + r.queuedUs + r.syncUs + r.remoteUs) / 1000;
+  t.localUs = r.localUs;
+  t.queuedUs = r.queuedUs;
+  t.syncUs = r.syncUs;
+  t.remoteUs = r.remoteUs;
+  t.resultSentAt = sentAt;
+}
+
+interface ApiHistograms {
+  name: string;
+  stages: LogHistogram[];
+}
+
+export class RequestMetrics {
+  private readonly byApi = new Map<number, ApiHistograms>();
+
+  /** Records a request whose response was handed to the socket at `sentAt`. */
+  record(t: RequestTiming, sentAt: number): void {
+    let a = this.byApi.get(t.apiKey);
+    if (!a) {
+      a = { name: apiInfoByKey[t.apiKey]?.name ?? `api${t.apiKey}`, stages: STAGES.map(() => new LogHistogram()) };
+      this.byApi.set(t.apiKey, a);
+    }
+    const h = a.stages;
+    const started = t.startedAt || t.readAt;
+    h[0]!.record((started - t.readAt) * 1000);
+    if (t.resultSentAt) {
+      h[1]!.record(t.localUs);
+      h[2]!.record(t.queuedUs);
+      h[3]!.record(t.syncUs);
+      h[4]!.record(t.remoteUs);
+      h[5]!.record((t.answeredAt - t.resultSentAt) * 1000);
+    } else {
+      h[1]!.record((t.answeredAt - started) * 1000);
+    }
+    h[6]!.record((sentAt - t.answeredAt) * 1000);
+    h[7]!.record((sentAt - t.readAt) * 1000);
+  }
+
+  /** Every API's histograms by stage (live objects: snapshot them to compare later). */
+  histograms(): Map<string, Record<Stage, LogHistogram>> {
+    const out = new Map<string, Record<Stage, LogHistogram>>();
+    for (const a of this.byApi.values()) {
+      out.set(a.name, Object.fromEntries(STAGES.map((s, i) => [s, a.stages[i]!])) as Record<Stage, LogHistogram>);
+    }
+    return out;
+  }
+}
