@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { BrokerConfig } from '../shared/config.js';
 import { createDirSync } from '../shared/create-dir.js';
 import { childLogger } from '../shared/logger.js';
+import { recordThreadStats, threadStatsLayout } from '../shared/metrics/thread-stats.js';
 import type { MetadataSnapshot } from '../shared/metadata-types.js';
 import { DataDirLock } from '../workers/partition/log/data-dir-lock.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
@@ -52,6 +53,8 @@ export class Broker {
     rmSync(cleanMarker, { force: true });
 
     const metadata = new MetadataCache(config.nodeId);
+    const threadStats = threadStatsLayout(['main', 'raft', ...Array.from({ length: config.partitionWorkers }, (_, i) => `partition-worker-${i}`)]);
+    recordThreadStats(threadStats, 0);
     let broker: Broker | undefined;
     const raft = new RaftClient(
       {
@@ -62,6 +65,7 @@ export class Broker {
         metadataDir: path.join(logDir, '__cluster_metadata-0'),
         advertised: { host: config.advertised.host, port: config.advertised.port },
         rack: null,
+        threadStats,
         settings: {
           numPartitions: config.numPartitions,
           defaultReplicationFactor: config.defaultReplicationFactor,
@@ -84,6 +88,7 @@ export class Broker {
       cleanShutdown,
       replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
       logger: log,
+      threadStats,
       onAlterIsr: async (e) => {
         const r = await raft.alterPartition({ topicId: e.topicId, partition: e.partition, leaderEpoch: e.leaderEpoch, partitionEpoch: e.partitionEpoch, isr: e.isr });
         if (r.errorCode !== 0) log.info({ topicId: e.topicId, partition: e.partition, errorCode: r.errorCode, err: r.errorMessage }, 'ISR change refused');
@@ -98,7 +103,7 @@ export class Broker {
     await Promise.all([first, broker.registered()]);
     await broker.hostedChain;
     await broker.listen();
-    if (config.metricsListener) broker.metricsServer = await startMetricsServer(config.metricsListener, broker.requestMetrics, log);
+    if (config.metricsListener) broker.metricsServer = await startMetricsServer(config.metricsListener, broker.requestMetrics, threadStats, log);
     log.info({ nodeId: config.nodeId, listeners: config.listeners, workers: config.partitionWorkers, logDir }, 'broker started');
     return broker;
   }

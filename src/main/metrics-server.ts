@@ -4,7 +4,8 @@
  * delay and GC of the main thread) and the request metrics under the names Kafka's JMX
  * exporter gives them (`kafka_network_requestmetrics_totaltimems{request="Produce"}` ...), as
  * histograms in milliseconds with a bucket at every power of two microseconds (exact bounds of
- * the recording histograms). `/metrics/requests` serves the full-resolution histograms as JSON
+ * the recording histograms), and every thread's GC pauses and event-loop delay
+ * (thread-stats.ts). `/metrics/requests` serves the full-resolution histograms as JSON
  * for tools that compare two moments (bench/latency-breakdown.ts).
  *
  * A scrape reads the histograms where they are; nothing on the request path waits for it.
@@ -12,6 +13,7 @@
 import http from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.js';
+import { ThreadStats, type ThreadStatsLayout } from '../shared/metrics/thread-stats.js';
 import { OCTAVES, type LogHistogram } from '../shared/metrics/log-histogram.js';
 import type { RequestMetrics, Stage } from './request-metrics.js';
 
@@ -77,9 +79,58 @@ function requestsMetric(requests: RequestMetrics) {
   };
 }
 
-export function metricsRegistry(requests: RequestMetrics): Registry {
+/** Every thread's GC pauses (histogram, seconds) and event-loop delay (gauges, seconds). */
+function threadMetrics(layout: ThreadStatsLayout) {
+  const threads = layout.threads.map((name, i) => ({ name, stats: new ThreadStats(layout, i) }));
+  const gcName = 'kafka_ts_thread_gc_pause_seconds';
+  const gcHelp = 'GC pauses by thread, seconds.';
+  const delayName = 'kafka_ts_thread_eventloop_delay_seconds';
+  const delayHelp = 'Event-loop delay by thread over the last 5 s (quantile "mean", 0.5, 0.99, 1 = max), seconds.';
+  return [
+    {
+      name: gcName,
+      help: gcHelp,
+      type: 'histogram' as const,
+      aggregator: 'sum' as const,
+      async get() {
+        const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
+        for (const { name: thread, stats } of threads) {
+          const h = stats.gcPauses;
+          for (const us of OCTAVE_BOUNDS_US) values.push({ metricName: `${gcName}_bucket`, labels: { thread, le: us / 1e6 }, value: h.countAtMost(us) });
+          values.push({ metricName: `${gcName}_bucket`, labels: { thread, le: '+Inf' }, value: h.count });
+          values.push({ metricName: `${gcName}_sum`, labels: { thread }, value: h.sum / 1e6 });
+          values.push({ metricName: `${gcName}_count`, labels: { thread }, value: h.count });
+        }
+        return { name: gcName, help: gcHelp, type: 'histogram' as const, aggregator: 'sum' as const, values };
+      },
+      reset() {},
+    },
+    {
+      name: delayName,
+      help: delayHelp,
+      type: 'gauge' as const,
+      aggregator: 'average' as const,
+      async get() {
+        const values = threads.flatMap(({ name: thread, stats }) => {
+          const d = stats.loopDelay;
+          return [
+            { labels: { thread, quantile: 'mean' }, value: d.mean / 1000 },
+            { labels: { thread, quantile: 0.5 }, value: d.p50 / 1000 },
+            { labels: { thread, quantile: 0.99 }, value: d.p99 / 1000 },
+            { labels: { thread, quantile: 1 }, value: d.max / 1000 },
+          ];
+        });
+        return { name: delayName, help: delayHelp, type: 'gauge' as const, aggregator: 'average' as const, values };
+      },
+      reset() {},
+    },
+  ];
+}
+
+export function metricsRegistry(requests: RequestMetrics, threads: ThreadStatsLayout): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  for (const m of threadMetrics(threads)) registry.registerMetric(m as never);
   for (const [stage, suffix] of Object.entries(STAGE_NAMES) as [Stage, string][]) {
     registry.registerMetric(histogramMetric(`kafka_network_requestmetrics_${suffix}`, STAGE_HELP[stage], stage, requests) as never);
   }
@@ -100,8 +151,13 @@ export function requestHistogramsJson(requests: RequestMetrics): string {
  * Serves the registry at `host:port`. A port already taken (a second broker on the machine)
  * is a warning naming the setting: the broker serves its clients without metrics.
  */
-export async function startMetricsServer(listener: { host: string; port: number }, requests: RequestMetrics, log: Logger): Promise<http.Server | null> {
-  const registry = metricsRegistry(requests);
+export async function startMetricsServer(
+  listener: { host: string; port: number },
+  requests: RequestMetrics,
+  threads: ThreadStatsLayout,
+  log: Logger,
+): Promise<http.Server | null> {
+  const registry = metricsRegistry(requests, threads);
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {

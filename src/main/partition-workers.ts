@@ -12,6 +12,7 @@ import { MsgType, Outbox, readMessage, type FromWorker, type ToWorker } from '..
 import type { BrokerEndpoint, HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
 import { partitionOwner } from '../shared/partition-owner.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
+import type { ThreadStatsLayout } from '../shared/metrics/thread-stats.js';
 
 /** 16 MiB each way: a fetch part of a full 1 MiB batch plus many in flight fit with room to spare. */
 const RING_BYTES = 16 * 1024 * 1024;
@@ -39,6 +40,7 @@ export class PartitionWorkers {
       cleanShutdown: boolean;
       replicaLagTimeMaxMs: number;
       logger: Logger;
+      threadStats: ThreadStatsLayout;
       /** Sends a worker's ISR change to the controller; resolves with the controller's error code (NONE: taken). */
       onAlterIsr: (e: Extract<WorkerEvent, { type: 'alter-isr' }>) => Promise<number>;
     },
@@ -59,6 +61,7 @@ export class PartitionWorkers {
         requests,
         responses,
         workers: this.count,
+        threadStats: this.opts.threadStats,
       };
       const worker = new Worker(new URL('../workers/partition/worker.js', import.meta.url), { workerData, name: `partition-worker-${i}` });
       const h: WorkerHandle = { worker, outbox: new Outbox(new RingProducer(requests)), responses: new RingConsumer(responses), events: [] };

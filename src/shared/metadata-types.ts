@@ -11,6 +11,7 @@
  * its files are closed. A worker that cannot start sends `fatal`, then answers every request
  * with NOT_CONTROLLER.
  */
+import type { ThreadStatsLayout } from './metrics/thread-stats.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -42,6 +43,8 @@ export interface RaftWorkerData {
   advertised: HostPort;
   rack: string | null;
   settings: RaftWorkerSettings;
+  /** Where this thread records its event-loop delay and GC pauses (its slot: 1). */
+  threadStats: ThreadStatsLayout;
 }
 
 export interface BrokerMetadata { id: number; host: string; port: number; rack: string | null; fenced: boolean }

@@ -3,6 +3,7 @@
  * are rare, the hot path uses the rings of thread-messages.ts).
  */
 import type { LogConfig } from '../workers/partition/log/config.js';
+import type { ThreadStatsLayout } from './metrics/thread-stats.js';
 
 export interface PartitionWorkerData {
   index: number;
@@ -19,6 +20,8 @@ export interface PartitionWorkerData {
   requests: SharedArrayBuffer;
   /** worker -> main ring */
   responses: SharedArrayBuffer;
+  /** Where this thread records its event-loop delay and GC pauses (its slot: 2 + index). */
+  threadStats: ThreadStatsLayout;
 }
 
 export interface HostedPartition {

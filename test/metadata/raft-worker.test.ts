@@ -1,3 +1,4 @@
+import { threadStatsLayout } from '../../src/shared/metrics/thread-stats.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -101,6 +102,7 @@ t.test('single node: topics are created, published, and survive a restart', asyn
     voters: [{ id: 1, host: '127.0.0.1', port }],
     controllerListen: { host: '127.0.0.1', port },
     metadataDir: dir,
+    threadStats: threadStatsLayout(['main', 'raft']),
     advertised: { host: '127.0.0.1', port: 19092 },
     rack: null,
     settings: { numPartitions: 2, defaultReplicationFactor: 1, brokerSessionTimeoutMs: 9000, brokerHeartbeatIntervalMs: 200, electionTimeoutMs: 300 },
@@ -187,6 +189,7 @@ t.test('three nodes: requests through a follower, a silent broker is fenced and 
     voters,
     controllerListen: { host: v.host, port: v.port },
     metadataDir: dirs[i]!,
+    threadStats: threadStatsLayout(['main', 'raft']),
     advertised: { host: '127.0.0.1', port: 19100 + v.id },
     rack: null,
     settings: { numPartitions: 1, defaultReplicationFactor: 3, brokerSessionTimeoutMs: 1500, brokerHeartbeatIntervalMs: 150, electionTimeoutMs: 500 },

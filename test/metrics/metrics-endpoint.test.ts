@@ -14,7 +14,7 @@ function sample(text: string, name: string, request: string): number {
 
 t.test('request metrics at /metrics', async (t) => {
   const port = await freePort();
-  const broker = await startBroker({ overrides: { 'metrics.listener': `http://127.0.0.1:${port}`, 'num.partitions': 2 } });
+  const broker = await startBroker({ overrides: { 'metrics.listener': `http://127.0.0.1:${port}`, 'num.partitions': 2, 'num.partition.workers': 2 } });
   brokerTeardown(t, broker);
   const kafka = new Kafka({ clientId: 'metrics', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
   const producer = kafka.producer();
@@ -34,6 +34,10 @@ t.test('request metrics at /metrics', async (t) => {
   t.ok(total >= sync, `the total (${total.toFixed(2)} ms) holds the fsync time`);
   t.match(text, /kafka_network_requestmetrics_totaltimems_bucket\{request="Produce",le="\+Inf"\}/, 'as a histogram with buckets');
   t.match(text, /^process_resident_memory_bytes \d+/m, 'beside the process metrics');
+  for (const thread of ['main', 'raft', 'partition-worker-0']) {
+    t.match(text, new RegExp(`^kafka_ts_thread_gc_pause_seconds_count\\{thread="${thread}"\\} \\d+`, 'm'), `GC pauses of the ${thread} thread`);
+    t.match(text, new RegExp(`^kafka_ts_thread_eventloop_delay_seconds\\{thread="${thread}",quantile="0.99"\\} `, 'm'), `event-loop delay of the ${thread} thread`);
+  }
   const json = (await (await fetch(`http://127.0.0.1:${port}/metrics/requests`)).json()) as Record<string, Record<string, number[]>>;
   t.ok(Array.isArray(json.Produce?.sync), 'full-resolution histograms are served as JSON');
 });

@@ -21,6 +21,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { childLogger } from '../../shared/logger.js';
+import { recordThreadStats } from '../../shared/metrics/thread-stats.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { leaderEpochError } from '../../shared/leader-epoch.js';
 import { RingConsumer, RingProducer } from '../../shared/ring.js';
@@ -36,6 +37,7 @@ import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
 
 
 const data = workerData as PartitionWorkerData;
+recordThreadStats(data.threadStats, 2 + data.index);
 const log = childLogger({ thread: `partition-worker-${data.index}` });
 const port = parentPort!;
 const outbox = new Outbox(new RingProducer(data.responses));

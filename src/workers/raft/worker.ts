@@ -20,6 +20,7 @@
  * metadata/rpc.ts. No exception leaves this thread: a request that fails is answered with an
  * error code, a start that fails with a `fatal` message.
  */
+import { recordThreadStats } from '../../shared/metrics/thread-stats.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -407,7 +408,9 @@ function main(): void {
   const port = parentPort;
   if (port === null) throw new Error('the raft worker runs in a worker thread');
   const post = postToMain;
-  const worker = new RaftWorker(workerData as RaftWorkerData, post);
+  const data = workerData as RaftWorkerData;
+  recordThreadStats(data.threadStats, 1);
+  const worker = new RaftWorker(data, post);
   const log = childLogger({ thread: 'raft' });
   const started = worker.start().then(() => true, (err: unknown) => {
     log.error({ err }, 'raft worker failed to start');
