@@ -6,6 +6,7 @@
  */
 import { writeFileSync, rmSync, existsSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import type { BrokerConfig } from '../shared/config.js';
 import { createDirSync } from '../shared/create-dir.js';
@@ -20,11 +21,14 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { MetadataCache } from './metadata-cache.js';
 import { PartitionWorkers } from './partition-workers.js';
 import { RaftClient } from './raft-client.js';
+import { ANONYMOUS, principalRules, tlsPrincipal, tlsServerOptions } from './security/tls.js';
 
 const log = childLogger({ thread: 'main' });
 
 export class Broker {
   private readonly servers: net.Server[] = [];
+  /** TLS listeners by name, whose key material `reloadCertificates` reads again. */
+  private readonly tlsServers = new Map<string, tls.Server>();
   private readonly connections = new Set<Connection>();
   private hostedChain: Promise<void> = Promise.resolve();
   private groups: GroupCoordinator | null = null;
@@ -133,11 +137,40 @@ export class Broker {
     this.groups.start();
     const dispatcher = new Dispatcher({ ...deps, groups: this.groups });
     for (const l of this.config.listeners) {
-      const server = net.createServer((socket) => {
-        const conn = new Connection(socket, this.config.socketRequestMaxBytes, this.config.connectionsMaxIdleMs, log, (frame, slot, c) => dispatcher.handle(frame, slot, c));
+      const accept = (socket: net.Socket, principal: string): void => {
+        const conn = new Connection(socket, l.name, principal, this.config.socketRequestMaxBytes, this.config.connectionsMaxIdleMs, log, (frame, slot, c) =>
+          dispatcher.handle(frame, slot, c),
+        );
         this.connections.add(conn);
         socket.on('close', () => this.connections.delete(conn));
-      });
+      };
+      const settings = this.config.security[l.name]!.tls;
+      let server: net.Server;
+      if (settings === null) {
+        server = net.createServer((socket) => accept(socket, ANONYMOUS));
+      } else {
+        const rules = principalRules(settings);
+        const secure = tls.createServer(this.tlsOptions(l.name), (socket) => {
+          let principal: string;
+          try {
+            principal = tlsPrincipal(socket, rules);
+          } catch (e) {
+            log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, listener: l.name, err: (e as Error).message }, 'TLS client refused');
+            socket.destroy();
+            return;
+          }
+          accept(socket, principal);
+        });
+        // A failed or stalled handshake (untrusted certificate, wrong protocol, plaintext
+        // bytes, handshake timeout): that client's problem, one line, no stack. With a
+        // listener here Node leaves the socket open: it is closed here.
+        secure.on('tlsClientError', (e, socket) => {
+          log.info({ remote: `${socket.remoteAddress}:${socket.remotePort}`, listener: l.name, err: e.message }, 'TLS handshake failed');
+          socket.destroy();
+        });
+        this.tlsServers.set(l.name, secure);
+        server = secure;
+      }
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(l.port, l.host, () => {
@@ -147,6 +180,27 @@ export class Broker {
       });
       server.on('error', (e) => log.error({ err: e.message, listener: l.name }, 'listener error'));
       this.servers.push(server);
+    }
+  }
+
+  private tlsOptions(listener: string): tls.TlsOptions {
+    // A client that stalls in the handshake is an idle connection (connections.max.idle.ms).
+    const idle = this.config.connectionsMaxIdleMs;
+    return tlsServerOptions(this.config.security[listener]!.tls!, idle > 0 ? idle : 120_000);
+  }
+
+  /**
+   * Reads every TLS listener's key store and trust store again; new connections use them,
+   * open ones keep theirs. A listener whose files do not load keeps its current ones.
+   */
+  reloadCertificates(): void {
+    for (const [name, server] of this.tlsServers) {
+      try {
+        server.setSecureContext(this.tlsOptions(name));
+        log.info({ listener: name }, 'TLS key material reloaded');
+      } catch (e) {
+        log.error({ listener: name, err: (e as Error).message }, 'TLS key material not reloaded; the listener keeps the previous one');
+      }
     }
   }
 

@@ -44,6 +44,11 @@ class Slot implements ResponseSlot {
 }
 
 export class Connection {
+  /**
+   * Who the client is, as Kafka writes principals ("User:alice"): from the client certificate
+   * on a TLS listener, ANONYMOUS on a plaintext one.
+   */
+  principal: string;
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private readonly queue: Slot[] = [];
@@ -54,11 +59,15 @@ export class Connection {
 
   constructor(
     readonly socket: Socket,
+    /** The listener it arrived on. */
+    readonly listener: string,
+    principal: string,
     private readonly maxRequestBytes: number,
     idleMs: number,
     private readonly logger: Logger,
     private readonly onFrame: FrameHandler,
   ) {
+    this.principal = principal;
     socket.setNoDelay(true);
     // Kafka's connections.max.idle.ms: the socket's own inactivity timer, which every read and
     // write re-arms, so the hot path pays nothing for it. A request still being served (a
@@ -174,7 +183,7 @@ export class Connection {
   close(reason: string, level: 'warn' | 'info' = 'warn'): void {
     if (this.closed) return;
     this.closed = true;
-    this.logger[level]({ remote: this.remote, reason }, 'closing connection');
+    this.logger[level]({ remote: this.remote, listener: this.listener, principal: this.principal, reason }, 'closing connection');
     this.socket.destroy();
   }
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { principalRulesError } from './principal-mapping.js';
 
 type Kind = 'int' | 'long' | 'bool' | 'string' | 'list';
 
@@ -15,6 +16,28 @@ interface Setting {
   min?: number;
 }
 
+/**
+ * Settings a listener may override with Kafka's `listener.name.<name>.` prefix (the name in
+ * lower case, e.g. `listener.name.secure.ssl.client.auth`); without the prefix they apply to
+ * every listener.
+ */
+const LISTENER_SETTINGS: Record<string, Setting> = {
+  'ssl.keystore.type': { kind: 'string', default: 'PEM', doc: 'Format of the key store; PEM only.' },
+  'ssl.keystore.location': { kind: 'string', default: '', doc: 'PEM file holding the private key and the certificate chain of TLS listeners.' },
+  'ssl.keystore.certificate.chain': { kind: 'string', default: '', doc: 'The certificate chain in PEM, inline (instead of ssl.keystore.location).' },
+  'ssl.keystore.key': { kind: 'string', default: '', doc: 'The private key in PEM, inline (instead of ssl.keystore.location).' },
+  'ssl.keystore.password': { kind: 'string', default: '', doc: 'Accepted for Kafka compatibility; PEM key stores have none (see ssl.key.password).' },
+  'ssl.key.password': { kind: 'string', default: '', doc: 'Password of an encrypted private key.' },
+  'ssl.truststore.type': { kind: 'string', default: 'PEM', doc: 'Format of the trust store; PEM only.' },
+  'ssl.truststore.location': { kind: 'string', default: '', doc: 'PEM file of the CA certificates that client certificates must chain to.' },
+  'ssl.truststore.certificates': { kind: 'string', default: '', doc: 'The trusted CA certificates in PEM, inline (instead of ssl.truststore.location).' },
+  'ssl.truststore.password': { kind: 'string', default: '', doc: 'Accepted for Kafka compatibility; PEM trust stores have none.' },
+  'ssl.client.auth': { kind: 'string', default: 'none', doc: 'Client certificates on TLS listeners: required, requested or none.' },
+  'ssl.enabled.protocols': { kind: 'list', default: 'TLSv1.2,TLSv1.3', doc: 'TLS versions accepted (TLSv1.2, TLSv1.3).' },
+  'ssl.protocol': { kind: 'string', default: 'TLSv1.3', doc: 'Accepted for Kafka compatibility; ssl.enabled.protocols decides.' },
+  'ssl.principal.mapping.rules': { kind: 'string', default: 'DEFAULT', doc: 'Rules mapping a client certificate\'s subject to a user name (RULE:pattern/replacement/[LU], DEFAULT).' },
+};
+
 /** Every setting the broker reads. The README's configuration table lists these. */
 export const SETTINGS: Record<string, Setting> = {
   'node.id': { kind: 'int', default: '1', doc: 'This broker\'s id in the cluster.', min: 0 },
@@ -23,7 +46,7 @@ export const SETTINGS: Record<string, Setting> = {
   'advertised.listeners': { kind: 'list', default: '', doc: 'Addresses given to clients; defaults to the client listener.' },
   'controller.listener.names': { kind: 'list', default: 'CONTROLLER', doc: 'Listener names used by the metadata quorum.' },
   'inter.broker.listener.name': { kind: 'string', default: 'PLAINTEXT', doc: 'Listener used between brokers for replication.' },
-  'listener.security.protocol.map': { kind: 'list', default: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', doc: 'Listener name to security protocol; only PLAINTEXT is supported.' },
+  'listener.security.protocol.map': { kind: 'list', default: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', doc: 'Listener name to security protocol: PLAINTEXT or SSL (the controller listener: PLAINTEXT).' },
   'controller.quorum.voters': { kind: 'list', default: '1@127.0.0.1:9093', doc: 'Metadata quorum voters as id@host:port.' },
   'controller.quorum.election.timeout.ms': { kind: 'int', default: '1000', doc: 'Raft election timeout.', min: 10 },
   'log.dirs': { kind: 'string', default: '', doc: 'Data directory (one); overrides log.dir.' },
@@ -54,6 +77,7 @@ export const SETTINGS: Record<string, Setting> = {
   'auto.leader.rebalance.enable': { kind: 'bool', default: 'true', doc: 'Move leadership back to preferred replicas.' },
   'group.initial.rebalance.delay.ms': { kind: 'int', default: '3000', doc: 'Delay of the first rebalance of an empty group.', min: 0 },
   'cluster.id': { kind: 'string', default: '', doc: 'Cluster id; chosen by the first controller when empty.' },
+  ...LISTENER_SETTINGS,
 };
 
 /**
@@ -87,8 +111,35 @@ export interface Voter {
   port: number;
 }
 
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL';
+
+export type ClientAuth = 'required' | 'requested' | 'none';
+
+/** A TLS listener's key material (PEM text, read at start and on reload) and policy. */
+export interface TlsSettings {
+  /** A file holding key and chain, or null when both are inline. */
+  keystoreLocation: string | null;
+  certificateChain: string | null;
+  key: string | null;
+  keyPassword: string | null;
+  truststoreLocation: string | null;
+  truststoreCertificates: string | null;
+  clientAuth: ClientAuth;
+  /** Node's names: 'TLSv1.2', 'TLSv1.3'. */
+  protocols: string[];
+  principalMappingRules: string;
+}
+
+export interface ListenerSecurity {
+  protocol: SecurityProtocol;
+  /** Present for SSL listeners. */
+  tls: TlsSettings | null;
+}
+
 export interface BrokerConfig {
   nodeId: number;
+  /** Security of each client listener, by listener name. */
+  security: Record<string, ListenerSecurity>;
   /** Client listeners (every listener not named in controller.listener.names). */
   listeners: Endpoint[];
   controllerListener: Endpoint;
@@ -191,7 +242,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
   const ignored: string[] = [];
   for (const k of raw.keys()) {
     if (IGNORED_SETTINGS.has(k)) ignored.push(k);
-    else if (!(k in SETTINGS)) problems.push(`unknown setting '${k}'`);
+    else if (!(k in SETTINGS) && !isListenerSetting(k)) problems.push(`unknown setting '${k}'`);
   }
   const has = (k: string): boolean => raw.has(k) && raw.get(k) !== '';
   const str = (k: string): string => (raw.has(k) ? raw.get(k)! : SETTINGS[k]!.default);
@@ -233,11 +284,18 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     else protocolMap.set(name, proto);
   }
   const listeners = list('listeners').map((l) => parseEndpoint('listeners', l, problems));
+  const controllerNames = list('controller.listener.names');
+  const security: Record<string, ListenerSecurity> = {};
   for (const l of listeners) {
     const proto = protocolMap.get(l.name) ?? l.name;
-    if (proto !== 'PLAINTEXT') problems.push(`listener ${l.name}: security protocol ${proto} is not supported (PLAINTEXT only)`);
+    if (controllerNames.includes(l.name)) {
+      if (proto !== 'PLAINTEXT') problems.push(`listener ${l.name}: the controller listener supports PLAINTEXT only, got ${proto}`);
+    } else if (proto === 'PLAINTEXT' || proto === 'SSL') {
+      security[l.name] = listenerSecurity(l.name, proto, raw, problems);
+    } else {
+      problems.push(`listener ${l.name}: security protocol ${proto} is not supported (PLAINTEXT, SSL)`);
+    }
   }
-  const controllerNames = list('controller.listener.names');
   const controllerListener = listeners.find((l) => controllerNames.includes(l.name));
   const clientListeners = listeners.filter((l) => !controllerNames.includes(l.name));
   if (!controllerListener) problems.push(`listeners has no controller listener (controller.listener.names=${controllerNames.join(',')})`);
@@ -271,6 +329,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
 
   return {
     nodeId,
+    security,
     listeners: clientListeners,
     controllerListener: controllerListener ?? { name: 'CONTROLLER', host: '127.0.0.1', port: 9093 },
     advertised,
@@ -302,6 +361,59 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     clusterId: str('cluster.id'),
     ignored,
   };
+}
+
+const LISTENER_PREFIX = /^listener\.name\.([a-z0-9_]+)\.(.+)$/i;
+
+function isListenerSetting(key: string): boolean {
+  const m = LISTENER_PREFIX.exec(key);
+  return m !== null && m[2]! in LISTENER_SETTINGS;
+}
+
+/** A listener's value of a per-listener setting: its prefixed override, else the plain one. */
+function listenerValue(raw: Map<string, string>, listener: string, key: string): string {
+  const prefixed = `listener.name.${listener.toLowerCase()}.${key}`;
+  for (const [k, v] of raw) if (k.toLowerCase() === prefixed) return v;
+  return raw.get(key) ?? LISTENER_SETTINGS[key]!.default;
+}
+
+const TLS_VERSIONS = new Set(['TLSv1.2', 'TLSv1.3']);
+
+function listenerSecurity(name: string, protocol: SecurityProtocol, raw: Map<string, string>, problems: string[]): ListenerSecurity {
+  if (protocol === 'PLAINTEXT') return { protocol, tls: null };
+  const get = (k: string): string => listenerValue(raw, name, k).trim();
+  const orNull = (k: string): string | null => (get(k) === '' ? null : get(k));
+  const where = `listener ${name}`;
+  for (const k of ['ssl.keystore.type', 'ssl.truststore.type']) {
+    if (get(k).toUpperCase() !== 'PEM') problems.push(`${where}: ${k}=${get(k)} is not supported (PEM only)`);
+  }
+  const tls: TlsSettings = {
+    keystoreLocation: orNull('ssl.keystore.location'),
+    certificateChain: orNull('ssl.keystore.certificate.chain'),
+    key: orNull('ssl.keystore.key'),
+    keyPassword: orNull('ssl.key.password'),
+    truststoreLocation: orNull('ssl.truststore.location'),
+    truststoreCertificates: orNull('ssl.truststore.certificates'),
+    clientAuth: get('ssl.client.auth').toLowerCase() as ClientAuth,
+    protocols: get('ssl.enabled.protocols').split(',').map((p) => p.trim()).filter((p) => p !== ''),
+    principalMappingRules: get('ssl.principal.mapping.rules'),
+  };
+  if (tls.keystoreLocation === null && (tls.certificateChain === null || tls.key === null)) {
+    problems.push(`${where}: SSL needs ssl.keystore.location, or ssl.keystore.certificate.chain and ssl.keystore.key`);
+  }
+  if (!['required', 'requested', 'none'].includes(tls.clientAuth)) {
+    problems.push(`${where}: ssl.client.auth must be required, requested or none, got '${get('ssl.client.auth')}'`);
+  }
+  if (tls.clientAuth !== 'none' && tls.truststoreLocation === null && tls.truststoreCertificates === null) {
+    problems.push(`${where}: ssl.client.auth=${tls.clientAuth} needs ssl.truststore.location or ssl.truststore.certificates`);
+  }
+  const unknown = tls.protocols.filter((p) => !TLS_VERSIONS.has(p));
+  if (unknown.length > 0 || tls.protocols.length === 0) {
+    problems.push(`${where}: ssl.enabled.protocols must list TLSv1.2 and/or TLSv1.3, got '${get('ssl.enabled.protocols')}'`);
+  }
+  const rulesError = principalRulesError(tls.principalMappingRules);
+  if (rulesError !== null) problems.push(`${where}: ssl.principal.mapping.rules: ${rulesError}`);
+  return { protocol, tls };
 }
 
 function onlyOneDir(s: string, problems: string[]): string {
