@@ -4,6 +4,7 @@
  */
 import type { RequestHeaderInfo } from '../shared/protocol/headers.js';
 import { ApiKey } from '../shared/protocol/generated/api-keys.js';
+import type { Connection } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { handleApiVersions } from './handlers/api-versions.js';
 import { handleMetadata, handleDescribeCluster, handleDescribeConfigs } from './handlers/metadata.js';
@@ -13,9 +14,13 @@ import { handleFetch } from './handlers/fetch.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
 import { groupApis } from './handlers/groups.js';
 import { producerIdApis } from './handlers/producer-ids.js';
+import { saslApis } from './handlers/sasl.js';
 
-/** A handler answers with a response body, or null for no response (acks=0 produce). */
-export type Handler = (ctx: BrokerContext, req: any, h: RequestHeaderInfo) => object | null | Promise<object | null>;
+/**
+ * A handler answers with a response body, or null for no response (acks=0 produce). The
+ * connection is there for the APIs that act on it (SASL) and for authorization.
+ */
+export type Handler = (ctx: BrokerContext, req: any, h: RequestHeaderInfo, conn: Connection) => object | null | Promise<object | null>;
 
 export interface SupportedApi {
   apiKey: number;
@@ -38,7 +43,7 @@ const core: SupportedApi[] = [
 ];
 
 export const SUPPORTED_APIS: ReadonlyMap<number, SupportedApi> = new Map(
-  [...core, ...groupApis, ...producerIdApis].map((a) => [a.apiKey, a]),
+  [...core, ...groupApis, ...producerIdApis, ...saslApis].map((a) => [a.apiKey, a]),
 );
 
 export function isSupported(apiKey: number, version: number): boolean {

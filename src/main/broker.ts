@@ -21,6 +21,8 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { MetadataCache } from './metadata-cache.js';
 import { PartitionWorkers } from './partition-workers.js';
 import { RaftClient } from './raft-client.js';
+import { saslDeps } from './handlers/sasl.js';
+import { SaslSession } from './security/sasl-session.js';
 import { ANONYMOUS, principalRules, tlsPrincipal, tlsServerOptions } from './security/tls.js';
 
 const log = childLogger({ thread: 'main' });
@@ -60,6 +62,7 @@ export class Broker {
         controllerListen: { host: config.controllerListener.host, port: config.controllerListener.port },
         metadataDir: path.join(logDir, '__cluster_metadata-0'),
         advertised: { host: config.advertised.host, port: config.advertised.port },
+        bootstrapScram: config.bootstrapScram,
         rack: null,
         settings: {
           numPartitions: config.numPartitions,
@@ -138,7 +141,9 @@ export class Broker {
     const dispatcher = new Dispatcher({ ...deps, groups: this.groups });
     for (const l of this.config.listeners) {
       const accept = (socket: net.Socket, principal: string): void => {
-        const conn = new Connection(socket, l.name, principal, this.config.socketRequestMaxBytes, this.config.connectionsMaxIdleMs, log, (frame, slot, c) =>
+        const sasl = this.config.security[l.name]!.sasl;
+        const session = sasl === null ? null : new SaslSession(sasl, saslDeps(deps));
+        const conn = new Connection(socket, l.name, principal, session, this.config.socketRequestMaxBytes, this.config.connectionsMaxIdleMs, log, (frame, slot, c) =>
           dispatcher.handle(frame, slot, c),
         );
         this.connections.add(conn);

@@ -9,6 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../shared/logger.js';
+import type { SaslSession } from './security/sasl-session.js';
 
 export interface ResponseSlot {
   /** The response frame's chunks, or null when the request gets no response (acks=0). */
@@ -49,6 +50,10 @@ export class Connection {
    * on a TLS listener, ANONYMOUS on a plaintext one.
    */
   principal: string;
+  /** The SASL exchange of a SASL listener's connection; null on other listeners. */
+  readonly sasl: SaslSession | null;
+  /** Set once the connection is to close after the responses already due (why, for the log). */
+  private ending: string | null = null;
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private readonly queue: Slot[] = [];
@@ -62,12 +67,14 @@ export class Connection {
     /** The listener it arrived on. */
     readonly listener: string,
     principal: string,
+    sasl: SaslSession | null,
     private readonly maxRequestBytes: number,
     idleMs: number,
     private readonly logger: Logger,
     private readonly onFrame: FrameHandler,
   ) {
     this.principal = principal;
+    this.sasl = sasl;
     socket.setNoDelay(true);
     // Kafka's connections.max.idle.ms: the socket's own inactivity timer, which every read and
     // write re-arms, so the hot path pays nothing for it. A request still being served (a
@@ -95,7 +102,7 @@ export class Connection {
   }
 
   private onData(b: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.ending !== null) return;
     this.chunks.push(b);
     this.buffered += b.length;
     while (this.buffered >= 4 && !this.closed) {
@@ -174,10 +181,24 @@ export class Connection {
       for (const c of chunks) this.socket.write(c);
     }
     if (corked) this.socket.uncork();
+    if (this.ending !== null && this.queue.length === 0) {
+      this.closed = true;
+      this.logger.info({ remote: this.remote, listener: this.listener, principal: this.principal, reason: this.ending }, 'closing connection');
+      this.socket.end();
+      return;
+    }
     if (this.paused && this.queue.length < MAX_IN_FLIGHT / 2 && this.queuedBytes < MAX_IN_FLIGHT_BYTES / 2) {
       this.paused = false;
       this.socket.resume();
     }
+  }
+
+  /**
+   * Reads nothing more and closes once every request read so far is answered: how a refused
+   * login gets its error response before the connection goes.
+   */
+  endAfterResponses(reason: string): void {
+    this.ending ??= reason;
   }
 
   close(reason: string, level: 'warn' | 'info' = 'warn'): void {

@@ -12,12 +12,14 @@ import type { Logger } from '../shared/logger.js';
 import type {
   AdminRequest,
   AlterPartitionResult,
+  AlterScramRequest,
   MainToRaftMessage,
   MetadataSnapshot,
   ProducerIdBlock,
   RaftToMainMessage,
   RaftWorkerData,
   TopicResult,
+  UserResult,
 } from '../shared/metadata-types.js';
 
 /** How long an InitProducerId may wait for the controller before it answers a retriable error. */
@@ -56,6 +58,9 @@ export class RaftClient {
           resolveFirst(m.snapshot);
           break;
         case 'response':
+          this.answer(m.id, m.results);
+          break;
+        case 'userResponse':
           this.answer(m.id, m.results);
           break;
         case 'alterPartitionResponse':
@@ -105,6 +110,11 @@ export class RaftClient {
 
   request(req: AdminRequest): Promise<TopicResult[]> {
     return this.call((id) => ({ type: 'request', id, ...req }) as MainToRaftMessage);
+  }
+
+  /** SCRAM credential changes, answered per user once their records commit. */
+  alterScram(req: Omit<AlterScramRequest, 'op'>): Promise<UserResult[]> {
+    return this.call((id) => ({ type: 'request', id, op: 'alterUserScramCredentials', ...req }));
   }
 
   /** Asks the controller to change a partition's ISR; this broker must lead the partition. */

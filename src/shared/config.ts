@@ -5,7 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { ScramUpsertion } from './metadata-types.js';
 import { principalRulesError } from './principal-mapping.js';
+import {
+  credentialFromPassword, credentialFromSalted, MAX_ITERATIONS, MIN_ITERATIONS, SCRAM_MECHANISM_CODES, type ScramMechanism,
+} from './scram.js';
 
 type Kind = 'int' | 'long' | 'bool' | 'string' | 'list';
 
@@ -36,7 +41,15 @@ const LISTENER_SETTINGS: Record<string, Setting> = {
   'ssl.enabled.protocols': { kind: 'list', default: 'TLSv1.2,TLSv1.3', doc: 'TLS versions accepted (TLSv1.2, TLSv1.3).' },
   'ssl.protocol': { kind: 'string', default: 'TLSv1.3', doc: 'Accepted for Kafka compatibility; ssl.enabled.protocols decides.' },
   'ssl.principal.mapping.rules': { kind: 'string', default: 'DEFAULT', doc: 'Rules mapping a client certificate\'s subject to a user name (RULE:pattern/replacement/[LU], DEFAULT).' },
+  'sasl.enabled.mechanisms': { kind: 'list', default: 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', doc: 'SASL mechanisms of SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.' },
+  'connections.max.reauth.ms': { kind: 'long', default: '0', doc: 'A SASL session lasts this long, then the client must re-authenticate (KIP-368); 0 forever.', min: 0 },
 };
+
+/**
+ * Per-listener, per-mechanism JAAS settings, e.g. `listener.name.sasl_ssl.plain.sasl.jaas.config`:
+ * for PLAIN its `user_<name>="<password>"` entries are the users of that listener.
+ */
+const JAAS_SETTING = /^(plain|scram-sha-256|scram-sha-512)\.sasl\.jaas\.config$/i;
 
 /** Every setting the broker reads. The README's configuration table lists these. */
 export const SETTINGS: Record<string, Setting> = {
@@ -46,7 +59,7 @@ export const SETTINGS: Record<string, Setting> = {
   'advertised.listeners': { kind: 'list', default: '', doc: 'Addresses given to clients; defaults to the client listener.' },
   'controller.listener.names': { kind: 'list', default: 'CONTROLLER', doc: 'Listener names used by the metadata quorum.' },
   'inter.broker.listener.name': { kind: 'string', default: 'PLAINTEXT', doc: 'Listener used between brokers for replication.' },
-  'listener.security.protocol.map': { kind: 'list', default: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', doc: 'Listener name to security protocol: PLAINTEXT or SSL (the controller listener: PLAINTEXT).' },
+  'listener.security.protocol.map': { kind: 'list', default: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', doc: 'Listener name to security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (the controller listener: PLAINTEXT).' },
   'controller.quorum.voters': { kind: 'list', default: '1@127.0.0.1:9093', doc: 'Metadata quorum voters as id@host:port.' },
   'controller.quorum.election.timeout.ms': { kind: 'int', default: '1000', doc: 'Raft election timeout.', min: 10 },
   'log.dirs': { kind: 'string', default: '', doc: 'Data directory (one); overrides log.dir.' },
@@ -77,6 +90,7 @@ export const SETTINGS: Record<string, Setting> = {
   'auto.leader.rebalance.enable': { kind: 'bool', default: 'true', doc: 'Move leadership back to preferred replicas.' },
   'group.initial.rebalance.delay.ms': { kind: 'int', default: '3000', doc: 'Delay of the first rebalance of an empty group.', min: 0 },
   'cluster.id': { kind: 'string', default: '', doc: 'Cluster id; chosen by the first controller when empty.' },
+  'connection.failed.authentication.delay.ms': { kind: 'int', default: '100', doc: 'A failed SASL login is answered, and its connection closed, after this delay.', min: 0 },
   ...LISTENER_SETTINGS,
 };
 
@@ -111,7 +125,18 @@ export interface Voter {
   port: number;
 }
 
-export type SecurityProtocol = 'PLAINTEXT' | 'SSL';
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+export interface SaslSettings {
+  mechanisms: SaslMechanism[];
+  /** PLAIN users and passwords, from the listener's plain.sasl.jaas.config. */
+  plainUsers: Record<string, string>;
+  /** connections.max.reauth.ms; 0: sessions do not expire. */
+  reauthMs: number;
+}
 
 export type ClientAuth = 'required' | 'requested' | 'none';
 
@@ -132,8 +157,10 @@ export interface TlsSettings {
 
 export interface ListenerSecurity {
   protocol: SecurityProtocol;
-  /** Present for SSL listeners. */
+  /** Present for SSL and SASL_SSL listeners. */
   tls: TlsSettings | null;
+  /** Present for SASL_PLAINTEXT and SASL_SSL listeners. */
+  sasl: SaslSettings | null;
 }
 
 export interface BrokerConfig {
@@ -162,6 +189,9 @@ export interface BrokerConfig {
   messageMaxBytes: number;
   socketRequestMaxBytes: number;
   connectionsMaxIdleMs: number;
+  failedAuthenticationDelayMs: number;
+  /** Credentials of --add-scram, written when the metadata log is new. */
+  bootstrapScram: ScramUpsertion[];
   brokerSessionTimeoutMs: number;
   brokerHeartbeatIntervalMs: number;
   replicaLagTimeMaxMs: number;
@@ -197,11 +227,13 @@ export function parseProperties(text: string): Map<string, string> {
 export interface ConfigSources {
   file?: string;
   overrides?: string[];
+  /** `--add-scram` values, as kafka-storage format takes them. */
+  addScram?: string[];
 }
 
 /** Reads `--config FILE` and `--override k=v` (repeatable) from argv. */
 export function parseArgs(argv: string[]): ConfigSources {
-  const out: ConfigSources = { overrides: [] };
+  const out: ConfigSources = { overrides: [], addScram: [] };
   const problems: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -209,6 +241,8 @@ export function parseArgs(argv: string[]): ConfigSources {
     else if (a.startsWith('--config=')) out.file = a.slice('--config='.length);
     else if (a === '--override') out.overrides!.push(argv[++i] ?? '');
     else if (a.startsWith('--override=')) out.overrides!.push(a.slice('--override='.length));
+    else if (a === '--add-scram' || a === '-S') out.addScram!.push(argv[++i] ?? '');
+    else if (a.startsWith('--add-scram=')) out.addScram!.push(a.slice('--add-scram='.length));
     else if (out.file === undefined && !a.startsWith('-')) out.file = a;
     else problems.push(`unknown argument '${a}'`);
   }
@@ -234,6 +268,13 @@ export function loadConfig(sources: ConfigSources): BrokerConfig {
     else raw.set(o.slice(0, eq).trim(), o.slice(eq + 1).trim());
   }
   const cfg = buildConfig(raw, problems);
+  for (const spec of sources.addScram ?? []) {
+    try {
+      cfg.bootstrapScram.push(parseAddScram(spec));
+    } catch (e) {
+      problems.push(`--add-scram: ${(e as Error).message}`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   return cfg;
 }
@@ -243,6 +284,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
   for (const k of raw.keys()) {
     if (IGNORED_SETTINGS.has(k)) ignored.push(k);
     else if (!(k in SETTINGS) && !isListenerSetting(k)) problems.push(`unknown setting '${k}'`);
+    else if (JAAS_SETTING.test(k)) problems.push(`setting '${k}' needs a listener prefix (listener.name.<listener>.${k})`);
   }
   const has = (k: string): boolean => raw.has(k) && raw.get(k) !== '';
   const str = (k: string): string => (raw.has(k) ? raw.get(k)! : SETTINGS[k]!.default);
@@ -290,10 +332,10 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     const proto = protocolMap.get(l.name) ?? l.name;
     if (controllerNames.includes(l.name)) {
       if (proto !== 'PLAINTEXT') problems.push(`listener ${l.name}: the controller listener supports PLAINTEXT only, got ${proto}`);
-    } else if (proto === 'PLAINTEXT' || proto === 'SSL') {
+    } else if (proto === 'PLAINTEXT' || proto === 'SSL' || proto === 'SASL_PLAINTEXT' || proto === 'SASL_SSL') {
       security[l.name] = listenerSecurity(l.name, proto, raw, problems);
     } else {
-      problems.push(`listener ${l.name}: security protocol ${proto} is not supported (PLAINTEXT, SSL)`);
+      problems.push(`listener ${l.name}: security protocol ${proto} is not supported (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)`);
     }
   }
   const controllerListener = listeners.find((l) => controllerNames.includes(l.name));
@@ -351,6 +393,8 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     messageMaxBytes: num('message.max.bytes'),
     socketRequestMaxBytes: num('socket.request.max.bytes'),
     connectionsMaxIdleMs: num('connections.max.idle.ms'),
+    failedAuthenticationDelayMs: num('connection.failed.authentication.delay.ms'),
+    bootstrapScram: [],
     brokerSessionTimeoutMs: num('broker.session.timeout.ms'),
     brokerHeartbeatIntervalMs: num('broker.heartbeat.interval.ms'),
     replicaLagTimeMaxMs: num('replica.lag.time.max.ms'),
@@ -367,7 +411,7 @@ const LISTENER_PREFIX = /^listener\.name\.([a-z0-9_]+)\.(.+)$/i;
 
 function isListenerSetting(key: string): boolean {
   const m = LISTENER_PREFIX.exec(key);
-  return m !== null && m[2]! in LISTENER_SETTINGS;
+  return m !== null && (m[2]! in LISTENER_SETTINGS || JAAS_SETTING.test(m[2]!));
 }
 
 /** A listener's value of a per-listener setting: its prefixed override, else the plain one. */
@@ -380,7 +424,99 @@ function listenerValue(raw: Map<string, string>, listener: string, key: string):
 const TLS_VERSIONS = new Set(['TLSv1.2', 'TLSv1.3']);
 
 function listenerSecurity(name: string, protocol: SecurityProtocol, raw: Map<string, string>, problems: string[]): ListenerSecurity {
-  if (protocol === 'PLAINTEXT') return { protocol, tls: null };
+  const tls = protocol === 'SSL' || protocol === 'SASL_SSL' ? tlsSettings(name, raw, problems) : null;
+  const sasl = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL' ? saslSettings(name, raw, problems) : null;
+  return { protocol, tls, sasl };
+}
+
+function saslSettings(name: string, raw: Map<string, string>, problems: string[]): SaslSettings {
+  const where = `listener ${name}`;
+  const mechanisms: SaslMechanism[] = [];
+  for (const m of listenerValue(raw, name, 'sasl.enabled.mechanisms').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)) {
+    if ((SASL_MECHANISMS as readonly string[]).includes(m)) mechanisms.push(m as SaslMechanism);
+    else problems.push(`${where}: SASL mechanism ${m} is not supported (${SASL_MECHANISMS.join(', ')})`);
+  }
+  if (mechanisms.length === 0) problems.push(`${where}: sasl.enabled.mechanisms lists no mechanism`);
+  const plainUsers: Record<string, string> = {};
+  const jaasKey = `listener.name.${name.toLowerCase()}.plain.sasl.jaas.config`;
+  for (const [k, v] of raw) {
+    if (k.toLowerCase() !== jaasKey) continue;
+    try {
+      const jaas = parseJaas(v);
+      if (jaas.loginModule !== 'org.apache.kafka.common.security.plain.PlainLoginModule') {
+        problems.push(`${jaasKey}: login module ${jaas.loginModule} is not PlainLoginModule`);
+      }
+      for (const [option, value] of Object.entries(jaas.options)) if (option.startsWith('user_')) plainUsers[option.slice(5)] = value;
+    } catch (e) {
+      problems.push(`${jaasKey}: ${(e as Error).message}`);
+    }
+  }
+  const reauth = listenerValue(raw, name, 'connections.max.reauth.ms').trim();
+  if (!/^\d+$/.test(reauth)) problems.push(`${where}: connections.max.reauth.ms must be a non-negative integer, got '${reauth}'`);
+  return { mechanisms, plainUsers, reauthMs: Number(reauth) || 0 };
+}
+
+/**
+ * One JAAS login module entry as Kafka's sasl.jaas.config holds it:
+ * `<class> required|requisite|sufficient|optional key="value" ... ;`
+ */
+export function parseJaas(text: string): { loginModule: string; options: Record<string, string> } {
+  const m = /^\s*([\w.$]+)\s+(required|requisite|sufficient|optional)\s*([\s\S]*?)\s*;\s*$/.exec(text);
+  if (!m) throw new Error('not a JAAS entry (<LoginModule class> required key="value" ... ;)');
+  const options: Record<string, string> = {};
+  const re = /\s*([^\s=]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]+))/y;
+  let rest = m[3]!;
+  while (rest.trim() !== '') {
+    re.lastIndex = 0;
+    const o = re.exec(rest);
+    if (!o) throw new Error(`malformed option at character ${m[3]!.length - rest.length}`);
+    options[o[1]!] = o[2] !== undefined ? o[2].replace(/\\(.)/g, '$1') : o[3]!;
+    rest = rest.slice(re.lastIndex);
+  }
+  return { loginModule: m[1]!, options };
+}
+
+/**
+ * One `--add-scram` value, as `kafka-storage format --add-scram` takes it:
+ * `SCRAM-SHA-256=[name=admin,password=admin-secret]`, optionally with `iterations=` and
+ * `salt=` (base64), or `saltedpassword=` (base64) with `salt=` instead of the password.
+ */
+export function parseAddScram(spec: string): ScramUpsertion {
+  const m = /^(SCRAM-SHA-256|SCRAM-SHA-512)=\[(.*)\]$/.exec(spec.trim());
+  if (!m) throw new Error(`'${spec.replace(/password=[^,\]]*/gi, 'password=***')}' is not SCRAM-SHA-256=[name=...,password=...] or SCRAM-SHA-512=[...]`);
+  const mechanism = m[1] as ScramMechanism;
+  const fields: Record<string, string> = {};
+  for (const part of m[2]!.match(/[^,=]+=("[^"]*"|[^,]*)/g) ?? []) {
+    const eq = part.indexOf('=');
+    fields[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+  }
+  const name = fields.name;
+  if (!name) throw new Error(`${mechanism}: name= is missing`);
+  const iterations = fields.iterations !== undefined ? Number(fields.iterations) : MIN_ITERATIONS;
+  if (!Number.isInteger(iterations) || iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) {
+    throw new Error(`${mechanism} ${name}: iterations must be ${MIN_ITERATIONS}..${MAX_ITERATIONS}`);
+  }
+  const salt = fields.salt !== undefined ? Buffer.from(fields.salt, 'base64') : randomBytes(32);
+  let credential;
+  if (fields.saltedpassword !== undefined) {
+    if (fields.salt === undefined) throw new Error(`${mechanism} ${name}: saltedpassword= needs salt=`);
+    credential = credentialFromSalted(mechanism, Buffer.from(fields.saltedpassword, 'base64'), salt, iterations);
+  } else if (fields.password !== undefined) {
+    credential = credentialFromPassword(mechanism, fields.password, salt, iterations);
+  } else {
+    throw new Error(`${mechanism} ${name}: password= (or saltedpassword= with salt=) is missing`);
+  }
+  return {
+    user: name,
+    mechanism: SCRAM_MECHANISM_CODES[mechanism],
+    salt: credential.salt.toString('hex'),
+    storedKey: credential.storedKey.toString('hex'),
+    serverKey: credential.serverKey.toString('hex'),
+    iterations,
+  };
+}
+
+function tlsSettings(name: string, raw: Map<string, string>, problems: string[]): TlsSettings {
   const get = (k: string): string => listenerValue(raw, name, k).trim();
   const orNull = (k: string): string | null => (get(k) === '' ? null : get(k));
   const where = `listener ${name}`;
@@ -413,7 +549,7 @@ function listenerSecurity(name: string, protocol: SecurityProtocol, raw: Map<str
   }
   const rulesError = principalRulesError(tls.principalMappingRules);
   if (rulesError !== null) problems.push(`${where}: ssl.principal.mapping.rules: ${rulesError}`);
-  return { protocol, tls };
+  return tls;
 }
 
 function onlyOneDir(s: string, problems: string[]): string {

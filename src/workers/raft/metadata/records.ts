@@ -95,13 +95,26 @@ const SCHEMA = {
             nextProducerId: { type: 'double', id: 3 },
           },
         },
+        UserScramCredentialRecord: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            mechanism: { type: 'int32', id: 2 },
+            salt: { type: 'bytes', id: 3 },
+            storedKey: { type: 'bytes', id: 4 },
+            serverKey: { type: 'bytes', id: 5 },
+            iterations: { type: 'int32', id: 6 },
+          },
+        },
+        RemoveUserScramCredentialRecord: {
+          fields: { name: { type: 'string', id: 1 }, mechanism: { type: 'int32', id: 2 } },
+        },
         MetadataRecord: {
           oneofs: {
             record: {
               oneof: [
                 'clusterId', 'registerBroker', 'fenceBroker', 'unfenceBroker', 'topic',
                 'partition', 'partitionChange', 'config', 'removeTopic', 'controllerActivation',
-                'producerIds',
+                'producerIds', 'userScramCredential', 'removeUserScramCredential',
               ],
             },
           },
@@ -117,6 +130,8 @@ const SCHEMA = {
             removeTopic: { type: 'RemoveTopicRecord', id: 9 },
             controllerActivation: { type: 'ControllerActivationRecord', id: 10 },
             producerIds: { type: 'ProducerIdsRecord', id: 11 },
+            userScramCredential: { type: 'UserScramCredentialRecord', id: 12 },
+            removeUserScramCredential: { type: 'RemoveUserScramCredentialRecord', id: 13 },
           },
         },
         RecordBatch: { fields: { records: { rule: 'repeated', type: 'MetadataRecord', id: 1 } } },
@@ -156,10 +171,16 @@ export interface RemoveTopicRecord { type: 'removeTopic'; topicId: string }
 export interface ControllerActivationRecord { type: 'controllerActivation'; controllerId: number; term: number }
 export interface ProducerIdsRecord { type: 'producerIds'; brokerId: number; brokerEpoch: number; nextProducerId: number }
 
+/** A user's salted SCRAM credential for one mechanism (1 SCRAM-SHA-256, 2 SCRAM-SHA-512); bytes as hex. */
+export interface UserScramCredentialRecord {
+  type: 'userScramCredential'; name: string; mechanism: number; salt: string; storedKey: string; serverKey: string; iterations: number;
+}
+export interface RemoveUserScramCredentialRecord { type: 'removeUserScramCredential'; name: string; mechanism: number }
+
 export type MetadataRecord =
   | ClusterIdRecord | RegisterBrokerRecord | FenceBrokerRecord | UnfenceBrokerRecord | TopicRecord
   | PartitionRecord | PartitionChangeRecord | ConfigRecord | RemoveTopicRecord | ControllerActivationRecord
-  | ProducerIdsRecord;
+  | ProducerIdsRecord | UserScramCredentialRecord | RemoveUserScramCredentialRecord;
 
 export function idToBytes(hex: string): Uint8Array {
   return Buffer.from(hex, 'hex');
@@ -211,6 +232,15 @@ function toWire(r: MetadataRecord): Record<string, unknown> {
       return { controllerActivation: { controllerId: r.controllerId, term: r.term } };
     case 'producerIds':
       return { producerIds: { brokerId: r.brokerId, brokerEpoch: r.brokerEpoch, nextProducerId: r.nextProducerId } };
+    case 'userScramCredential':
+      return {
+        userScramCredential: {
+          name: r.name, mechanism: r.mechanism, salt: idToBytes(r.salt), storedKey: idToBytes(r.storedKey),
+          serverKey: idToBytes(r.serverKey), iterations: r.iterations,
+        },
+      };
+    case 'removeUserScramCredential':
+      return { removeUserScramCredential: { name: r.name, mechanism: r.mechanism } };
   }
 }
 
@@ -262,6 +292,15 @@ function fromWire(m: WireObject): MetadataRecord | null {
       const p = m.producerIds;
       return { type: 'producerIds', brokerId: p.brokerId, brokerEpoch: p.brokerEpoch, nextProducerId: p.nextProducerId };
     }
+    case 'userScramCredential': {
+      const c = m.userScramCredential;
+      return {
+        type: 'userScramCredential', name: c.name, mechanism: c.mechanism, salt: bytesToId(c.salt),
+        storedKey: bytesToId(c.storedKey), serverKey: bytesToId(c.serverKey), iterations: c.iterations,
+      };
+    }
+    case 'removeUserScramCredential':
+      return { type: 'removeUserScramCredential', name: m.removeUserScramCredential.name, mechanism: m.removeUserScramCredential.mechanism };
     default:
       return null;
   }

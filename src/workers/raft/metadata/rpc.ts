@@ -8,7 +8,9 @@
  *           | { status: 'notController' } this node does not lead (any more): ask the new leader
  *           | { status: 'failed', message } the request could not be carried out
  */
-import type { AdminRequest, AlterPartitionRequest, AlterPartitionResult, ProducerIdBlock, TopicResult } from '../../../shared/metadata-types.js';
+import type {
+  AdminRequest, AlterPartitionRequest, AlterPartitionResult, AlterScramRequest, ProducerIdBlock, TopicResult, UserResult,
+} from '../../../shared/metadata-types.js';
 import type { BrokerHeartbeat, BrokerRegistration, HeartbeatReply } from './controller.js';
 
 export interface RegistrationReply { errorCode: number; brokerEpoch: number }
@@ -18,6 +20,7 @@ export type ControllerRpc =
   | { op: 'heartbeat'; heartbeat: BrokerHeartbeat }
   | AdminRequest
   | AlterPartitionRequest
+  | AlterScramRequest
   | { op: 'allocateProducerIds'; brokerId: number; brokerEpoch: number };
 
 export interface RpcReplies {
@@ -28,6 +31,7 @@ export interface RpcReplies {
   createPartitions: TopicResult[];
   alterPartition: AlterPartitionResult;
   allocateProducerIds: ProducerIdBlock;
+  alterUserScramCredentials: UserResult[];
 }
 
 export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
@@ -37,6 +41,7 @@ export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
 
 const OPS = new Set<string>([
   'registerBroker', 'heartbeat', 'createTopics', 'deleteTopics', 'createPartitions', 'alterPartition', 'allocateProducerIds',
+  'alterUserScramCredentials',
 ]);
 const STATUSES = new Set<string>(['ok', 'notController', 'failed']);
 
