@@ -15,6 +15,7 @@ import { handleListOffsets } from './handlers/list-offsets.js';
 import { groupApis } from './handlers/groups.js';
 import { producerIdApis } from './handlers/producer-ids.js';
 import { saslApis } from './handlers/sasl.js';
+import { aclApis } from './handlers/acls.js';
 
 /**
  * A handler answers with a response body, or null for no response (acks=0 produce). The
@@ -43,7 +44,7 @@ const core: SupportedApi[] = [
 ];
 
 export const SUPPORTED_APIS: ReadonlyMap<number, SupportedApi> = new Map(
-  [...core, ...groupApis, ...producerIdApis, ...saslApis].map((a) => [a.apiKey, a]),
+  [...core, ...groupApis, ...producerIdApis, ...saslApis, ...aclApis].map((a) => [a.apiKey, a]),
 );
 
 export function isSupported(apiKey: number, version: number): boolean {

@@ -22,6 +22,7 @@ import { MetadataCache } from './metadata-cache.js';
 import { PartitionWorkers } from './partition-workers.js';
 import { RaftClient } from './raft-client.js';
 import { saslDeps } from './handlers/sasl.js';
+import { AccessControl } from './security/access-control.js';
 import { SaslSession } from './security/sasl-session.js';
 import { ANONYMOUS, principalRules, tlsPrincipal, tlsServerOptions } from './security/tls.js';
 
@@ -138,7 +139,9 @@ export class Broker {
     const deps = { config: this.config, metadata: this.metadata, raft: this.raft, workers: this.workers, hostedApplied: () => this.hostedChain };
     this.groups = new GroupCoordinator(deps);
     this.groups.start();
-    const dispatcher = new Dispatcher({ ...deps, groups: this.groups });
+    const authz = this.config.authorizer;
+    const access = authz === null ? null : new AccessControl(this.metadata, { superUsers: new Set(authz.superUsers), allowEveryoneIfNoAclFound: authz.allowEveryoneIfNoAclFound });
+    const dispatcher = new Dispatcher({ ...deps, groups: this.groups, access });
     for (const l of this.config.listeners) {
       const accept = (socket: net.Socket, principal: string): void => {
         const sasl = this.config.security[l.name]!.sasl;

@@ -26,6 +26,7 @@ import type { BrokerContext } from './context.js';
 import { errorResponse } from './error-responses.js';
 import { unsupportedApiVersionsResponse } from './handlers/api-versions.js';
 import { authenticateToken } from './handlers/sasl.js';
+import { guardRequest } from './security/api-authorization.js';
 
 /** What a SASL listener serves before authentication. */
 const PRE_AUTHENTICATION_APIS = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
@@ -83,9 +84,26 @@ export class Dispatcher {
       this.answer(slot, h, errorResponse(h.apiKey, req, ErrorCode.UNSUPPORTED_VERSION), conn);
       return;
     }
+    let finish: ((resp: any) => object | null) | undefined;
+    const access = this.ctx.access;
+    if (access !== null) {
+      const guard = guardRequest({
+        can: (op, type, name) => access.allowed(conn, op, type, name),
+        canAny: (op, type) => access.allowedOnAny(conn, op, type),
+        metadata: this.ctx.metadata,
+      }, req, h);
+      if ('answer' in guard) {
+        this.log.debug({ api: codec.name, principal: conn.principal, remote: conn.remote }, 'request refused by the authorizer');
+        this.answer(slot, h, guard.answer, conn);
+        return;
+      }
+      req = guard.req;
+      finish = guard.finish;
+    }
     let result: object | null | Promise<object | null>;
     try {
       result = handler(this.ctx, req, h, conn);
+      if (finish !== undefined) result = result instanceof Promise ? result.then(finish) : finish(result);
     } catch (e) {
       result = this.failed(h, req, e as Error);
     }

@@ -2,11 +2,12 @@
  * The main thread's view of committed cluster metadata: the latest snapshot the raft worker
  * published, indexed for the request path. Never written by anything but `update`.
  */
+import type { StoredAcl } from '../shared/acl.js';
 import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, ScramCredentialInfo, TopicMetadata } from '../shared/metadata-types.js';
 import type { BrokerEndpoint, HostedPartition } from '../shared/worker-types.js';
 
 export class MetadataCache {
-  private snapshot: MetadataSnapshot = { clusterId: '', controllerId: -1, offset: -1, brokers: [], topics: [], scram: [] };
+  private snapshot: MetadataSnapshot = { clusterId: '', controllerId: -1, offset: -1, brokers: [], topics: [], scram: [], acls: [] };
   private scramByKey = new Map<string, ScramCredentialInfo>();
   private byName = new Map<string, TopicMetadata>();
   private byId = new Map<string, TopicMetadata>();
@@ -46,6 +47,10 @@ export class MetadataCache {
 
   scramCredentials(): ScramCredentialInfo[] {
     return this.snapshot.scram;
+  }
+
+  acls(): StoredAcl[] {
+    return this.snapshot.acls;
   }
 
   topics(): TopicMetadata[] {

@@ -13,6 +13,9 @@ import type {
   AdminRequest,
   AlterPartitionResult,
   AlterScramRequest,
+  AclResult,
+  CreateAclsRequest,
+  DeleteAclsRequest,
   MainToRaftMessage,
   MetadataSnapshot,
   ProducerIdBlock,
@@ -61,6 +64,7 @@ export class RaftClient {
           this.answer(m.id, m.results);
           break;
         case 'userResponse':
+        case 'aclResponse':
           this.answer(m.id, m.results);
           break;
         case 'alterPartitionResponse':
@@ -115,6 +119,16 @@ export class RaftClient {
   /** SCRAM credential changes, answered per user once their records commit. */
   alterScram(req: Omit<AlterScramRequest, 'op'>): Promise<UserResult[]> {
     return this.call((id) => ({ type: 'request', id, op: 'alterUserScramCredentials', ...req }));
+  }
+
+  /** ACL creations, answered one by one once their records commit. */
+  createAcls(creations: CreateAclsRequest['creations'], timeoutMs: number): Promise<AclResult[]> {
+    return this.call((id) => ({ type: 'request', id, op: 'createAcls', creations, timeoutMs }));
+  }
+
+  /** ACL deletions, answered per filter (with the bindings removed) once their records commit. */
+  deleteAcls(filters: DeleteAclsRequest['filters'], timeoutMs: number): Promise<AclResult[]> {
+    return this.call((id) => ({ type: 'request', id, op: 'deleteAcls', filters, timeoutMs }));
   }
 
   /** Asks the controller to change a partition's ISR; this broker must lead the partition. */

@@ -51,6 +51,9 @@ const LISTENER_SETTINGS: Record<string, Setting> = {
  */
 const JAAS_SETTING = /^(plain|scram-sha-256|scram-sha-512)\.sasl\.jaas\.config$/i;
 
+/** The authorizer Kafka's KRaft brokers use; the one this broker implements. */
+export const STANDARD_AUTHORIZER = 'org.apache.kafka.metadata.authorizer.StandardAuthorizer';
+
 /** Every setting the broker reads. The README's configuration table lists these. */
 export const SETTINGS: Record<string, Setting> = {
   'node.id': { kind: 'int', default: '1', doc: 'This broker\'s id in the cluster.', min: 0 },
@@ -90,6 +93,9 @@ export const SETTINGS: Record<string, Setting> = {
   'auto.leader.rebalance.enable': { kind: 'bool', default: 'true', doc: 'Move leadership back to preferred replicas.' },
   'group.initial.rebalance.delay.ms': { kind: 'int', default: '3000', doc: 'Delay of the first rebalance of an empty group.', min: 0 },
   'cluster.id': { kind: 'string', default: '', doc: 'Cluster id; chosen by the first controller when empty.' },
+  'authorizer.class.name': { kind: 'string', default: '', doc: `Set to ${STANDARD_AUTHORIZER} to check every request against the ACLs; empty: no authorization.` },
+  'super.users': { kind: 'string', default: '', doc: 'Principals allowed everything, separated by ";" (e.g. User:admin;User:CN=broker1).' },
+  'allow.everyone.if.no.acl.found': { kind: 'bool', default: 'false', doc: 'Allow an action on a resource no ACL names at all.' },
   'connection.failed.authentication.delay.ms': { kind: 'int', default: '100', doc: 'A failed SASL login is answered, and its connection closed, after this delay.', min: 0 },
   ...LISTENER_SETTINGS,
 };
@@ -190,6 +196,8 @@ export interface BrokerConfig {
   socketRequestMaxBytes: number;
   connectionsMaxIdleMs: number;
   failedAuthenticationDelayMs: number;
+  /** Null when authorizer.class.name is empty: every request is allowed. */
+  authorizer: { superUsers: string[]; allowEveryoneIfNoAclFound: boolean } | null;
   /** Credentials of --add-scram, written when the metadata log is new. */
   bootstrapScram: ScramUpsertion[];
   brokerSessionTimeoutMs: number;
@@ -357,6 +365,11 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     if (!m) problems.push(`controller.quorum.voters: bad entry '${v}' (want id@host:port)`);
     else voters.push({ id: Number(m[1]), host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
   }
+  // Followers fetch from the leader's advertised (inter-broker) listener over plain TCP.
+  const interProtocol = security[advertised.name]?.protocol;
+  if (voters.length > 1 && interProtocol !== undefined && interProtocol !== 'PLAINTEXT') {
+    problems.push(`inter.broker.listener.name: replication between brokers runs over PLAINTEXT; listener ${advertised.name} is ${interProtocol}`);
+  }
   if (voters.length > 0 && !voters.some((v) => v.id === nodeId)) {
     problems.push(`controller.quorum.voters does not include node.id ${nodeId}`);
   }
@@ -394,6 +407,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     socketRequestMaxBytes: num('socket.request.max.bytes'),
     connectionsMaxIdleMs: num('connections.max.idle.ms'),
     failedAuthenticationDelayMs: num('connection.failed.authentication.delay.ms'),
+    authorizer: authorizerSettings(str('authorizer.class.name').trim(), str('super.users'), bool('allow.everyone.if.no.acl.found'), problems),
     bootstrapScram: [],
     brokerSessionTimeoutMs: num('broker.session.timeout.ms'),
     brokerHeartbeatIntervalMs: num('broker.heartbeat.interval.ms'),
@@ -550,6 +564,14 @@ function tlsSettings(name: string, raw: Map<string, string>, problems: string[])
   const rulesError = principalRulesError(tls.principalMappingRules);
   if (rulesError !== null) problems.push(`${where}: ssl.principal.mapping.rules: ${rulesError}`);
   return tls;
+}
+
+function authorizerSettings(className: string, superUsers: string, allowEveryone: boolean, problems: string[]): BrokerConfig['authorizer'] {
+  if (className === '') return null;
+  if (className !== STANDARD_AUTHORIZER) problems.push(`authorizer.class.name: only ${STANDARD_AUTHORIZER} is supported, got '${className}'`);
+  const users = superUsers.split(';').map((u) => u.trim()).filter((u) => u !== '');
+  for (const u of users) if (!/^[^:]+:.+$/.test(u)) problems.push(`super.users: '${u}' is not a principal (Type:name)`);
+  return { superUsers: users, allowEveryoneIfNoAclFound: allowEveryone };
 }
 
 function onlyOneDir(s: string, problems: string[]): string {

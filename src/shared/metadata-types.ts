@@ -12,6 +12,8 @@
  * with NOT_CONTROLLER.
  */
 
+import type { AclBinding, AclFilter, StoredAcl } from './acl.js';
+
 export interface HostPort { host: string; port: number }
 
 export interface RaftVoter extends HostPort { id: number }
@@ -79,7 +81,18 @@ export interface MetadataSnapshot {
   topics: TopicMetadata[];
   /** Stored SCRAM credentials (salted keys, never passwords), which every broker checks logins against. */
   scram: ScramCredentialInfo[];
+  /** Access control entries, which every broker's authorizer decides with. */
+  acls: StoredAcl[];
 }
+
+/** Kafka's CreateAcls: each binding is stored unless invalid; an identical one is not stored twice. */
+export interface CreateAclsRequest { op: 'createAcls'; creations: AclBinding[]; timeoutMs: number }
+
+/** Kafka's DeleteAcls: every binding each filter matches is removed. */
+export interface DeleteAclsRequest { op: 'deleteAcls'; filters: AclFilter[]; timeoutMs: number }
+
+/** One result per creation or filter: its error, and for deletions the bindings removed. */
+export interface AclResult { errorCode: number; errorMessage: string | null; deleted?: AclBinding[] }
 
 /** A stored SCRAM credential; bytes as lowercase hex. `mechanism`: 1 SCRAM-SHA-256, 2 SCRAM-SHA-512. */
 export interface ScramCredentialInfo {
@@ -176,6 +189,7 @@ export interface AlterPartitionResult {
 
 export type MainToRaftMessage =
   | ({ type: 'request'; id: number } & AdminRequest)
+  | ({ type: 'request'; id: number } & (CreateAclsRequest | DeleteAclsRequest))
   | ({ type: 'request'; id: number } & AlterScramRequest)
   | ({ type: 'request'; id: number } & AlterPartitionRequest)
   | ({ type: 'request'; id: number } & AllocateProducerIdsRequest)
@@ -187,6 +201,7 @@ export type RaftToMainMessage =
   | { type: 'alterPartitionResponse'; id: number; result: AlterPartitionResult }
   | { type: 'allocateProducerIdsResponse'; id: number; result: ProducerIdBlock }
   | { type: 'userResponse'; id: number; results: UserResult[] }
+  | { type: 'aclResponse'; id: number; results: AclResult[] }
   | { type: 'stopped' }
   /** The worker could not start (metadata dir locked or unreadable, port taken...); it answers nothing more. */
   | { type: 'fatal'; message: string };

@@ -28,6 +28,9 @@ import type {
   AllocateProducerIdsRequest,
   AlterPartitionRequest,
   AlterScramRequest,
+  AclResult,
+  CreateAclsRequest,
+  DeleteAclsRequest,
   MainToRaftMessage,
   RaftToMainMessage,
   RaftWorkerData,
@@ -317,6 +320,15 @@ class RaftWorker {
       }
       return;
     }
+    if (rpc.op === 'createAcls' || rpc.op === 'deleteAcls') {
+      try {
+        this.post({ type: 'aclResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
+      } catch (err) {
+        const [errorCode, errorMessage] = code(err);
+        this.post({ type: 'aclResponse', id, results: failAcls(rpc, errorCode, errorMessage) });
+      }
+      return;
+    }
     if (rpc.op === 'alterUserScramCredentials') {
       try {
         this.post({ type: 'userResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
@@ -375,10 +387,17 @@ function decide(controller: Controller, rpc: ControllerRpc, nowMs: number): Deci
     case 'alterPartition': return controller.alterPartition(rpc);
     case 'allocateProducerIds': return controller.allocateProducerIds(rpc);
     case 'alterUserScramCredentials': return controller.alterUserScramCredentials(rpc);
+    case 'createAcls': return controller.createAcls(rpc);
+    case 'deleteAcls': return controller.deleteAcls(rpc);
   }
 }
 
-type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest;
+type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest;
+
+function failAcls(req: CreateAclsRequest | DeleteAclsRequest, errorCode: number, errorMessage: string): AclResult[] {
+  const n = req.op === 'createAcls' ? req.creations.length : req.filters.length;
+  return Array.from({ length: n }, () => ({ errorCode, errorMessage, deleted: [] }));
+}
 
 function failUsers(req: AlterScramRequest, errorCode: number, errorMessage: string): UserResult[] {
   const users = [...new Set([...req.deletions, ...req.upsertions].map((c) => c.user))];
@@ -395,7 +414,9 @@ function failAll(req: AdminRequest, errorCode: number, errorMessage: string): To
 /** Answers a request that will not be carried out, so that every request gets its response. */
 function refuse(msg: { id: number } & WorkerRequest, errorMessage: string): void {
   const errorCode = ErrorCode.NOT_CONTROLLER;
-  if (msg.op === 'alterUserScramCredentials') {
+  if (msg.op === 'createAcls' || msg.op === 'deleteAcls') {
+    postToMain({ type: 'aclResponse', id: msg.id, results: failAcls(msg, errorCode, errorMessage) });
+  } else if (msg.op === 'alterUserScramCredentials') {
     postToMain({ type: 'userResponse', id: msg.id, results: failUsers(msg, errorCode, errorMessage) });
   } else if (msg.op === 'allocateProducerIds') {
     postToMain({ type: 'allocateProducerIdsResponse', id: msg.id, result: { errorCode, errorMessage, firstProducerId: -1, size: 0 } });

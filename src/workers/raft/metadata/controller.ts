@@ -22,6 +22,9 @@
  */
 import { ErrorCode } from '../../../shared/errors.js';
 import type {
+  AclResult,
+  CreateAclsRequest,
+  DeleteAclsRequest,
   AlterScramRequest,
   AlterPartitionRequest,
   AlterPartitionResult,
@@ -34,6 +37,7 @@ import type {
   UserResult,
 } from '../../../shared/metadata-types.js';
 import { scramKey, type MetadataImage, type PartitionState, type TopicState } from './image.js';
+import { decideCreateAcls, decideDeleteAcls } from './acls.js';
 import { placeReplicas } from './placement.js';
 import type { MetadataRecord, PartitionRecord } from './records.js';
 import { collisionKey, reservedTopicError, topicNameError } from '../../../shared/topic-name.js';
@@ -440,6 +444,14 @@ export class Controller {
       return { user, errorCode: e?.[0] ?? ErrorCode.NONE, errorMessage: e?.[1] ?? null };
     });
     return { records, result };
+  }
+
+  createAcls(req: Pick<CreateAclsRequest, 'creations'>): Decision<AclResult[]> {
+    return decideCreateAcls(this.image, req.creations, () => this.random.id());
+  }
+
+  deleteAcls(req: Pick<DeleteAclsRequest, 'filters'>): Decision<AclResult[]> {
+    return decideDeleteAcls(this.image, req.filters);
   }
 
   private fence(brokerId: number): MetadataRecord[] {

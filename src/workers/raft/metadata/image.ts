@@ -10,6 +10,7 @@
  * offset it was taken at.
  */
 import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, ScramCredentialInfo, TopicMetadata } from '../../../shared/metadata-types.js';
+import type { StoredAcl } from '../../../shared/acl.js';
 import { decodeImageSnapshot, encodeImageSnapshot, type MetadataRecord } from './records.js';
 
 export interface BrokerState {
@@ -44,6 +45,8 @@ export class MetadataImage {
   readonly topicsByName = new Map<string, TopicState>();
   /** SCRAM credentials by scramKey(mechanism, user). */
   readonly scram = new Map<string, ScramCredentialInfo>();
+  /** ACLs by id. */
+  readonly acls = new Map<string, StoredAcl>();
 
   /** Applies one committed entry's records; returns whether any of them changed the image. */
   apply(records: readonly MetadataRecord[], offset: number): boolean {
@@ -127,6 +130,13 @@ export class MetadataImage {
         return true;
       case 'removeUserScramCredential':
         return this.scram.delete(scramKey(r.mechanism, r.name));
+      case 'accessControlEntry': {
+        const { type: _type, ...acl } = r;
+        this.acls.set(r.id, acl);
+        return true;
+      }
+      case 'removeAccessControlEntry':
+        return this.acls.delete(r.id);
     }
   }
 
@@ -165,6 +175,7 @@ export class MetadataImage {
     for (const c of this.scram.values()) {
       out.push({ type: 'userScramCredential', name: c.user, mechanism: c.mechanism, salt: c.salt, storedKey: c.storedKey, serverKey: c.serverKey, iterations: c.iterations });
     }
+    for (const a of this.acls.values()) out.push({ type: 'accessControlEntry', ...a });
     if (this.nextProducerId > 0) out.push({ type: 'producerIds', brokerId: -1, brokerEpoch: -1, nextProducerId: this.nextProducerId });
     return out;
   }
@@ -188,6 +199,7 @@ export class MetadataImage {
     this.topicsById.clear();
     this.topicsByName.clear();
     this.scram.clear();
+    this.acls.clear();
     this.apply(records, offset);
   }
 
@@ -205,7 +217,8 @@ export class MetadataImage {
       }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const scram = [...this.scram.values()].map((c) => ({ ...c }));
-    return { clusterId: this.clusterId, controllerId, offset: this.offset, brokers, topics, scram };
+    const acls = [...this.acls.values()].map((a) => ({ ...a }));
+    return { clusterId: this.clusterId, controllerId, offset: this.offset, brokers, topics, scram, acls };
   }
 }
 

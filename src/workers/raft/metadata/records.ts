@@ -30,6 +30,7 @@
  *   when the leader changes.
  */
 import protobuf from 'protobufjs';
+import type { StoredAcl } from '../../../shared/acl.js';
 
 const SCHEMA = {
   nested: {
@@ -108,6 +109,19 @@ const SCHEMA = {
         RemoveUserScramCredentialRecord: {
           fields: { name: { type: 'string', id: 1 }, mechanism: { type: 'int32', id: 2 } },
         },
+        AccessControlEntryRecord: {
+          fields: {
+            id: { type: 'bytes', id: 1 },
+            resourceType: { type: 'int32', id: 2 },
+            resourceName: { type: 'string', id: 3 },
+            patternType: { type: 'int32', id: 4 },
+            principal: { type: 'string', id: 5 },
+            host: { type: 'string', id: 6 },
+            operation: { type: 'int32', id: 7 },
+            permissionType: { type: 'int32', id: 8 },
+          },
+        },
+        RemoveAccessControlEntryRecord: { fields: { id: { type: 'bytes', id: 1 } } },
         MetadataRecord: {
           oneofs: {
             record: {
@@ -115,6 +129,7 @@ const SCHEMA = {
                 'clusterId', 'registerBroker', 'fenceBroker', 'unfenceBroker', 'topic',
                 'partition', 'partitionChange', 'config', 'removeTopic', 'controllerActivation',
                 'producerIds', 'userScramCredential', 'removeUserScramCredential',
+                'accessControlEntry', 'removeAccessControlEntry',
               ],
             },
           },
@@ -132,6 +147,8 @@ const SCHEMA = {
             producerIds: { type: 'ProducerIdsRecord', id: 11 },
             userScramCredential: { type: 'UserScramCredentialRecord', id: 12 },
             removeUserScramCredential: { type: 'RemoveUserScramCredentialRecord', id: 13 },
+            accessControlEntry: { type: 'AccessControlEntryRecord', id: 14 },
+            removeAccessControlEntry: { type: 'RemoveAccessControlEntryRecord', id: 15 },
           },
         },
         RecordBatch: { fields: { records: { rule: 'repeated', type: 'MetadataRecord', id: 1 } } },
@@ -177,10 +194,15 @@ export interface UserScramCredentialRecord {
 }
 export interface RemoveUserScramCredentialRecord { type: 'removeUserScramCredential'; name: string; mechanism: number }
 
+/** An ACL (the codes of src/shared/acl.ts); `id` (16 bytes, hex here) is what its removal names. */
+export interface AccessControlEntryRecord extends StoredAcl { type: 'accessControlEntry' }
+export interface RemoveAccessControlEntryRecord { type: 'removeAccessControlEntry'; id: string }
+
 export type MetadataRecord =
   | ClusterIdRecord | RegisterBrokerRecord | FenceBrokerRecord | UnfenceBrokerRecord | TopicRecord
   | PartitionRecord | PartitionChangeRecord | ConfigRecord | RemoveTopicRecord | ControllerActivationRecord
-  | ProducerIdsRecord | UserScramCredentialRecord | RemoveUserScramCredentialRecord;
+  | ProducerIdsRecord | UserScramCredentialRecord | RemoveUserScramCredentialRecord
+  | AccessControlEntryRecord | RemoveAccessControlEntryRecord;
 
 export function idToBytes(hex: string): Uint8Array {
   return Buffer.from(hex, 'hex');
@@ -241,6 +263,15 @@ function toWire(r: MetadataRecord): Record<string, unknown> {
       };
     case 'removeUserScramCredential':
       return { removeUserScramCredential: { name: r.name, mechanism: r.mechanism } };
+    case 'accessControlEntry':
+      return {
+        accessControlEntry: {
+          id: idToBytes(r.id), resourceType: r.resourceType, resourceName: r.resourceName, patternType: r.patternType,
+          principal: r.principal, host: r.host, operation: r.operation, permissionType: r.permissionType,
+        },
+      };
+    case 'removeAccessControlEntry':
+      return { removeAccessControlEntry: { id: idToBytes(r.id) } };
   }
 }
 
@@ -301,6 +332,15 @@ function fromWire(m: WireObject): MetadataRecord | null {
     }
     case 'removeUserScramCredential':
       return { type: 'removeUserScramCredential', name: m.removeUserScramCredential.name, mechanism: m.removeUserScramCredential.mechanism };
+    case 'accessControlEntry': {
+      const a = m.accessControlEntry;
+      return {
+        type: 'accessControlEntry', id: bytesToId(a.id), resourceType: a.resourceType, resourceName: a.resourceName,
+        patternType: a.patternType, principal: a.principal, host: a.host, operation: a.operation, permissionType: a.permissionType,
+      };
+    }
+    case 'removeAccessControlEntry':
+      return { type: 'removeAccessControlEntry', id: bytesToId(m.removeAccessControlEntry.id) };
     default:
       return null;
   }

@@ -9,7 +9,7 @@
  *           | { status: 'failed', message } the request could not be carried out
  */
 import type {
-  AdminRequest, AlterPartitionRequest, AlterPartitionResult, AlterScramRequest, ProducerIdBlock, TopicResult, UserResult,
+  AclResult, AdminRequest, AlterPartitionRequest, CreateAclsRequest, DeleteAclsRequest, AlterPartitionResult, AlterScramRequest, ProducerIdBlock, TopicResult, UserResult,
 } from '../../../shared/metadata-types.js';
 import type { BrokerHeartbeat, BrokerRegistration, HeartbeatReply } from './controller.js';
 
@@ -21,6 +21,8 @@ export type ControllerRpc =
   | AdminRequest
   | AlterPartitionRequest
   | AlterScramRequest
+  | CreateAclsRequest
+  | DeleteAclsRequest
   | { op: 'allocateProducerIds'; brokerId: number; brokerEpoch: number };
 
 export interface RpcReplies {
@@ -32,6 +34,8 @@ export interface RpcReplies {
   alterPartition: AlterPartitionResult;
   allocateProducerIds: ProducerIdBlock;
   alterUserScramCredentials: UserResult[];
+  createAcls: AclResult[];
+  deleteAcls: AclResult[];
 }
 
 export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
@@ -41,7 +45,7 @@ export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
 
 const OPS = new Set<string>([
   'registerBroker', 'heartbeat', 'createTopics', 'deleteTopics', 'createPartitions', 'alterPartition', 'allocateProducerIds',
-  'alterUserScramCredentials',
+  'alterUserScramCredentials', 'createAcls', 'deleteAcls',
 ]);
 const STATUSES = new Set<string>(['ok', 'notController', 'failed']);
 
