@@ -60,7 +60,7 @@ t.test('ACLs', async (t) => {
       'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
       'super.users': 'User:admin',
       'num.partitions': 1,
-      'auto.create.topics.enable': false,
+      'auto.create.topics.enable': true,
     },
   });
   brokerTeardown(t, broker);
@@ -77,10 +77,11 @@ t.test('ACLs', async (t) => {
       binding({ operation: Op.WRITE }),
       binding({ resourceName: 'logs-', resourcePatternType: Pat.PREFIXED }),
       binding({ resourceName: 'logs-b', permissionType: Perm.DENY }),
+      binding({ resourceName: 'auto-', resourcePatternType: Pat.PREFIXED, operation: Op.WRITE }),
       binding({ resourceType: Res.CLUSTER, resourceName: 'wrong-name' }),
     ],
   });
-  t.same(acls.results.map((r: { errorCode: number }) => r.errorCode), [0, 0, 0, ErrorCode.INVALID_REQUEST], 'three ACLs stored, an invalid one refused');
+  t.same(acls.results.map((r: { errorCode: number }) => r.errorCode), [0, 0, 0, 0, ErrorCode.INVALID_REQUEST], 'four ACLs stored, an invalid one refused');
 
   const alice = await login(port, 'alice');
   t.teardown(() => alice.close());
@@ -97,10 +98,18 @@ t.test('ACLs', async (t) => {
     t.equal(await produce(alice, 'logs-a'), ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'READ on the family does not give WRITE');
   });
 
+  await t.test('auto-creating a topic by producing to it takes CREATE', async (t) => {
+    t.equal(await produce(alice, 'auto-1'), ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'WRITE on auto- alone does not create auto-1');
+    t.same(await metadata(admin, ['auto-1']), [['auto-1', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]], 'and the topic does not exist');
+    const grant = await admin.request(ApiKey.CreateAcls, 3, { creations: [binding({ resourceName: 'auto-', resourcePatternType: Pat.PREFIXED, operation: Op.CREATE })] });
+    t.equal(grant.results[0].errorCode, ErrorCode.NONE, 'CREATE on auto- granted');
+    t.equal(await produce(alice, 'auto-1'), ErrorCode.NONE, 'now the produce creates the topic and writes');
+  });
+
   await t.test('Metadata hides what the user may not describe', async (t) => {
-    t.same(await metadata(alice, null), [['logs-a', 0], ['logs-b', 0], ['orders', 0]], 'all topics: secret is hidden (READ and WRITE imply DESCRIBE)');
+    t.same(await metadata(alice, null), [['auto-1', 0], ['logs-a', 0], ['logs-b', 0], ['orders', 0]], 'all topics: secret is hidden (READ and WRITE imply DESCRIBE)');
     t.same(await metadata(alice, ['secret', 'orders']), [['orders', 0], ['secret', ErrorCode.TOPIC_AUTHORIZATION_FAILED]], 'asked by name: TOPIC_AUTHORIZATION_FAILED');
-    t.same(await metadata(admin, null), [['logs-a', 0], ['logs-b', 0], ['orders', 0], ['secret', 0]], 'the super user sees everything');
+    t.same(await metadata(admin, null), [['auto-1', 0], ['logs-a', 0], ['logs-b', 0], ['orders', 0], ['secret', 0]], 'the super user sees everything');
     const anonymous = await WireClient.connect(plainPort);
     t.same(await metadata(anonymous, null), [], 'an anonymous client on the plaintext listener sees nothing');
     anonymous.close();
@@ -121,10 +130,25 @@ t.test('ACLs', async (t) => {
     const all = { resourceTypeFilter: Res.ANY, resourceNameFilter: null, patternTypeFilter: Pat.ANY, principalFilter: 'User:alice', hostFilter: null, operation: Op.ANY, permissionType: Perm.ANY };
     const d = await admin.request(ApiKey.DescribeAcls, 3, all);
     const listed = d.resources.flatMap((r: { resourceName: string; patternType: number; acls: { operation: number; permissionType: number }[] }) => r.acls.map((a) => [r.resourceName, r.patternType, a.operation, a.permissionType])).sort();
-    t.same(listed, [['logs-', Pat.PREFIXED, Op.READ, Perm.ALLOW], ['logs-b', Pat.LITERAL, Op.READ, Perm.DENY], ['orders', Pat.LITERAL, Op.WRITE, Perm.ALLOW]], 'alice\'s three ACLs');
+    t.same(listed, [
+      ['auto-', Pat.PREFIXED, Op.WRITE, Perm.ALLOW], ['auto-', Pat.PREFIXED, Op.CREATE, Perm.ALLOW], ['logs-', Pat.PREFIXED, Op.READ, Perm.ALLOW],
+      ['logs-b', Pat.LITERAL, Op.READ, Perm.DENY], ['orders', Pat.LITERAL, Op.WRITE, Perm.ALLOW],
+    ], 'alice\'s five ACLs');
     const del = await admin.request(ApiKey.DeleteAcls, 3, { filters: [{ ...all, permissionType: Perm.DENY }] });
     t.equal(del.filterResults[0].matchingAcls.length, 1, 'the DENY is deleted');
     t.equal(await fetch(alice, 'logs-b'), ErrorCode.NONE, 'and alice can read logs-b now');
+  });
+
+  await t.test('ACLs survive a killed broker (they are in the metadata log)', async (t) => {
+    admin.close();
+    alice.close();
+    await broker.kill('SIGKILL');
+    await broker.restart();
+    const again = await login(port, 'alice');
+    t.teardown(() => again.close());
+    t.equal(await produce(again, 'orders'), ErrorCode.NONE, 'alice still writes to orders');
+    t.equal(await fetch(again, 'orders'), ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'and still cannot read it');
+    t.equal(await fetch(again, 'logs-b'), ErrorCode.NONE, 'the deleted DENY stays deleted');
   });
 
   await t.test('kafkajs reports the authorization errors', async (t) => {

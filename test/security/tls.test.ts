@@ -2,7 +2,8 @@
 // kcat and confluent_kafka produce and read back over mutual TLS; an untrusted client
 // certificate, or none where one is required, is refused; a listener's `listener.name.`
 // overrides (TLS 1.3 only, no client certificate) apply to it alone; idle and stalled TLS
-// connections are closed after connections.max.idle.ms; SIGHUP loads a new server certificate.
+// connections are closed after connections.max.idle.ms; SIGHUP loads a new server certificate;
+// the certificate's subject is the principal the authorizer checks.
 import t from 'tap';
 import { copyFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
+import { buildRecordBatch } from '../../src/shared/record-batch.js';
 import { freePort, hasCommand, startBroker } from '../helpers/broker.js';
 import { brokerTeardown, commandWorks, eventually, run } from '../clients/harness.js';
 import { WireClient } from '../clients/wire-client.js';
@@ -23,6 +25,7 @@ const IDLE_MS = 2000;
 const pki = makePki();
 t.teardown(() => pki.cleanup());
 const alice = pki.client('/C=US/O=example/OU=eng/CN=alice');
+const admin = pki.client('/O=example/CN=admin');
 
 /** A TLS connection to the broker; resolves once the handshake is done, rejects when refused. */
 function connectTls(port: number, opts: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
@@ -73,6 +76,9 @@ t.test('TLS listeners', async (t) => {
       'listener.name.strict.ssl.enabled.protocols': 'TLSv1.3',
       'connections.max.idle.ms': IDLE_MS,
       'num.partitions': 1,
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      'super.users': 'User:CN=admin,O=example',
+      'allow.everyone.if.no.acl.found': true,
     },
   });
   brokerTeardown(t, broker);
@@ -80,6 +86,23 @@ t.test('TLS listeners', async (t) => {
 
   await t.test('a client with a certificate the CA signed is served', async (t) => {
     t.ok(await served(await connectTls(port, clientCert)), 'ApiVersions answered over mutual TLS');
+  });
+
+  await t.test('the certificate subject is the principal ACLs name', async (t) => {
+    const produce = (c: WireClient) => c.request(ApiKey.Produce, 9, {
+      transactionalId: null, acks: 1, timeoutMs: 5000,
+      topicData: [{ name: 'guarded', partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ value: Buffer.from('x') }] }) }] }],
+    }).then((r) => r.responses[0].partitionResponses[0].errorCode as number);
+    const su = WireClient.over(await connectTls(port, { key: readPem(admin.key), cert: readPem(admin.cert) }));
+    t.teardown(() => su.close());
+    const acl = await su.request(ApiKey.CreateAcls, 3, {
+      creations: [{ resourceType: 2, resourceName: 'guarded', resourcePatternType: 3, principal: 'User:CN=alice,OU=eng,O=example,C=US', host: '*', operation: 4, permissionType: 2 }],
+    });
+    t.equal(acl.results[0].errorCode, ErrorCode.NONE, 'the super user (by its certificate) denies alice WRITE on guarded');
+    t.equal(await produce(su), ErrorCode.NONE, 'the super user writes to guarded');
+    const a = WireClient.over(await connectTls(port, clientCert));
+    t.teardown(() => a.close());
+    t.equal(await produce(a), ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'alice, named by her certificate\'s subject, may not');
   });
 
   await t.test('an untrusted client certificate is refused', async (t) => {

@@ -4,7 +4,7 @@
  * possibly with the items the principal may not touch taken out and answered with the
  * authorization error after the handler ran, so handlers never see what they must not do.
  *
- *   Produce            WRITE topic (and WRITE transactional id)
+ *   Produce            WRITE topic (and WRITE transactional id; CREATE to auto-create)
  *   Fetch              READ topic; a follower's fetch CLUSTER_ACTION on the cluster
  *   ListOffsets        DESCRIBE topic
  *   Metadata           DESCRIBE topic (unauthorized topics are hidden from "all topics");
@@ -92,7 +92,9 @@ const RULES: Partial<Record<number, Rule>> = {
     if (req.transactionalId != null && !g.can(Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId)) {
       return { answer: errorResponse(ApiKey.Produce, req, TXN_DENIED) };
     }
-    return split(req, 'topicData', (t: Req) => g.can(Op.WRITE, Res.TOPIC, t.name), 'responses',
+    // A produce to an unknown topic creates it (auto.create.topics.enable): that takes CREATE too.
+    const allowed = (t: Req) => g.can(Op.WRITE, Res.TOPIC, t.name) && (g.metadata.topic(t.name) !== undefined || mayCreateTopic(g, t.name));
+    return split(req, 'topicData', allowed, 'responses',
       (topics) => (errorResponse(ApiKey.Produce, { topicData: topics }, TOPIC_DENIED) as Resp).responses);
   },
   [ApiKey.Fetch]: (g, req) => {
@@ -107,14 +109,14 @@ const RULES: Partial<Record<number, Rule>> = {
   },
   [ApiKey.ListOffsets]: (g, req) => split(req, 'topics', (t: Req) => g.can(Op.DESCRIBE, Res.TOPIC, t.name), 'topics',
     (topics) => (errorResponse(ApiKey.ListOffsets, { topics }, TOPIC_DENIED) as Resp).topics),
-  [ApiKey.Metadata]: (g, req) => {
+  [ApiKey.Metadata]: (g, req, h) => {
     const describable = (name: string) => g.can(Op.DESCRIBE, Res.TOPIC, name);
     const hide = (resp: Resp | null) => (resp === null ? null : { ...resp, topics: (resp.topics as Resp[]).filter((t) => t.errorCode !== 0 || describable(t.name)) });
     if (req.topics === null || req.topics.length === 0) return { req, finish: hide };
+    const autoCreate = h.apiVersion < 4 || req.allowAutoTopicCreation;
     const allowed = (t: Req) => t.name === null
-      || (describable(t.name) && (g.metadata.topic(t.name) !== undefined || !req.allowAutoTopicCreation || mayCreateTopic(g, t.name)));
-    const guard = split(req, 'topics', allowed, 'topics', (topics) => (errorResponse(ApiKey.Metadata, { topics }, TOPIC_DENIED) as Resp).topics);
-    return guard;
+      || (describable(t.name) && (g.metadata.topic(t.name) !== undefined || !autoCreate || mayCreateTopic(g, t.name)));
+    return split(req, 'topics', allowed, 'topics', (topics) => (errorResponse(ApiKey.Metadata, { topics }, TOPIC_DENIED) as Resp).topics);
   },
   [ApiKey.CreateTopics]: (g, req) => split(req, 'topics', (t: Req) => mayCreateTopic(g, t.name), 'topics',
     (topics) => (errorResponse(ApiKey.CreateTopics, { topics }, TOPIC_DENIED) as Resp).topics),
