@@ -4,6 +4,7 @@
  */
 import type { RequestHeaderInfo } from '../shared/protocol/headers.js';
 import { ApiKey } from '../shared/protocol/generated/api-keys.js';
+import type { Connection } from './connection.js';
 import type { BrokerContext } from './context.js';
 import type { RequestTiming } from './request-metrics.js';
 import { handleApiVersions } from './handlers/api-versions.js';
@@ -14,12 +15,15 @@ import { handleFetch } from './handlers/fetch.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
 import { groupApis } from './handlers/groups.js';
 import { producerIdApis } from './handlers/producer-ids.js';
+import { saslApis } from './handlers/sasl.js';
+import { aclApis } from './handlers/acls.js';
 
 /**
- * A handler answers with a response body, or null for no response (acks=0 produce). Handlers
- * that send parts to the partition workers attribute the request's time with `timing`.
+ * A handler answers with a response body, or null for no response (acks=0 produce). The
+ * connection is there for the APIs that act on it (SASL) and for authorization; handlers that
+ * send parts to the partition workers attribute the request's time with `timing`.
  */
-export type Handler = (ctx: BrokerContext, req: any, h: RequestHeaderInfo, timing: RequestTiming) => object | null | Promise<object | null>;
+export type Handler = (ctx: BrokerContext, req: any, h: RequestHeaderInfo, conn: Connection, timing: RequestTiming) => object | null | Promise<object | null>;
 
 export interface SupportedApi {
   apiKey: number;
@@ -42,7 +46,7 @@ const core: SupportedApi[] = [
 ];
 
 export const SUPPORTED_APIS: ReadonlyMap<number, SupportedApi> = new Map(
-  [...core, ...groupApis, ...producerIdApis].map((a) => [a.apiKey, a]),
+  [...core, ...groupApis, ...producerIdApis, ...saslApis, ...aclApis].map((a) => [a.apiKey, a]),
 );
 
 export function isSupported(apiKey: number, version: number): boolean {

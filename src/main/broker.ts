@@ -7,6 +7,7 @@
 import { writeFileSync, rmSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import type { BrokerConfig } from '../shared/config.js';
 import { createDirSync } from '../shared/create-dir.js';
@@ -24,11 +25,17 @@ import { PartitionWorkers } from './partition-workers.js';
 import { RaftClient } from './raft-client.js';
 import { RequestMetrics } from './request-metrics.js';
 import { startMetricsServer } from './metrics-server.js';
+import { saslDeps } from './handlers/sasl.js';
+import { AccessControl } from './security/access-control.js';
+import { SaslSession } from './security/sasl-session.js';
+import { ANONYMOUS, interBrokerClient, principalRules, tlsPrincipal, tlsServerOptions } from './security/tls.js';
 
 const log = childLogger({ thread: 'main' });
 
 export class Broker {
   private readonly servers: net.Server[] = [];
+  /** TLS listeners by name, whose key material `reloadCertificates` reads again. */
+  private readonly tlsServers = new Map<string, tls.Server>();
   private readonly connections = new Set<Connection>();
   private hostedChain: Promise<void> = Promise.resolve();
   private groups: GroupCoordinator | null = null;
@@ -64,6 +71,7 @@ export class Broker {
         controllerListen: { host: config.controllerListener.host, port: config.controllerListener.port },
         metadataDir: path.join(logDir, '__cluster_metadata-0'),
         advertised: { host: config.advertised.host, port: config.advertised.port },
+        bootstrapScram: config.bootstrapScram,
         rack: null,
         threadStats,
         settings: {
@@ -87,6 +95,7 @@ export class Broker {
       logConfig: logConfigOf(config),
       cleanShutdown,
       replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+      interBroker: interBrokerClient(config.interBroker),
       logger: log,
       threadStats,
       onAlterIsr: async (e) => {
@@ -142,15 +151,46 @@ export class Broker {
     const deps = { config: this.config, metadata: this.metadata, raft: this.raft, workers: this.workers, hostedApplied: () => this.hostedChain };
     this.groups = new GroupCoordinator(deps);
     this.groups.start();
-    const dispatcher = new Dispatcher({ ...deps, groups: this.groups });
+    const authz = this.config.authorizer;
+    const access = authz === null ? null : new AccessControl(this.metadata, { superUsers: new Set(authz.superUsers), allowEveryoneIfNoAclFound: authz.allowEveryoneIfNoAclFound });
+    const dispatcher = new Dispatcher({ ...deps, groups: this.groups, access });
     for (const l of this.config.listeners) {
-      const server = net.createServer((socket) => {
-        const conn = new Connection(socket, this.config.socketRequestMaxBytes, this.config.connectionsMaxIdleMs, log, this.requestMetrics, (frame, slot, c) =>
+      const accept = (socket: net.Socket, principal: string): void => {
+        const sasl = this.config.security[l.name]!.sasl;
+        const session = sasl === null ? null : new SaslSession(sasl, saslDeps(deps));
+        const conn = new Connection(socket, l.name, principal, session, this.config.socketRequestMaxBytes, this.config.connectionsMaxIdleMs, log, this.requestMetrics, (frame, slot, c) =>
           dispatcher.handle(frame, slot, c),
         );
         this.connections.add(conn);
         socket.on('close', () => this.connections.delete(conn));
-      });
+      };
+      const settings = this.config.security[l.name]!.tls;
+      let server: net.Server;
+      if (settings === null) {
+        server = net.createServer((socket) => accept(socket, ANONYMOUS));
+      } else {
+        const rules = principalRules(settings);
+        const secure = tls.createServer(this.tlsOptions(l.name), (socket) => {
+          let principal: string;
+          try {
+            principal = tlsPrincipal(socket, rules);
+          } catch (e) {
+            log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, listener: l.name, err: (e as Error).message }, 'TLS client refused');
+            socket.destroy();
+            return;
+          }
+          accept(socket, principal);
+        });
+        // A failed or stalled handshake (untrusted certificate, wrong protocol, plaintext
+        // bytes, handshake timeout): that client's problem, one line, no stack. With a
+        // listener here Node leaves the socket open: it is closed here.
+        secure.on('tlsClientError', (e, socket) => {
+          log.info({ remote: `${socket.remoteAddress}:${socket.remotePort}`, listener: l.name, err: e.message }, 'TLS handshake failed');
+          socket.destroy();
+        });
+        this.tlsServers.set(l.name, secure);
+        server = secure;
+      }
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(l.port, l.host, () => {
@@ -160,6 +200,27 @@ export class Broker {
       });
       server.on('error', (e) => log.error({ err: e.message, listener: l.name }, 'listener error'));
       this.servers.push(server);
+    }
+  }
+
+  private tlsOptions(listener: string): tls.TlsOptions {
+    // A client that stalls in the handshake is an idle connection (connections.max.idle.ms).
+    const idle = this.config.connectionsMaxIdleMs;
+    return tlsServerOptions(this.config.security[listener]!.tls!, idle > 0 ? idle : 120_000);
+  }
+
+  /**
+   * Reads every TLS listener's key store and trust store again; new connections use them,
+   * open ones keep theirs. A listener whose files do not load keeps its current ones.
+   */
+  reloadCertificates(): void {
+    for (const [name, server] of this.tlsServers) {
+      try {
+        server.setSecureContext(this.tlsOptions(name));
+        log.info({ listener: name }, 'TLS key material reloaded');
+      } catch (e) {
+        log.error({ listener: name, err: (e as Error).message }, 'TLS key material not reloaded; the listener keeps the previous one');
+      }
     }
   }
 

@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { processNow } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { RequestMetrics, RequestTiming } from './request-metrics.js';
+import type { SaslSession } from './security/sasl-session.js';
 
 export interface ResponseSlot {
   /** Where the request's time goes, filled in by the dispatcher and the handler. */
@@ -62,6 +63,15 @@ class Slot implements ResponseSlot, RequestTiming {
 }
 
 export class Connection {
+  /**
+   * Who the client is, as Kafka writes principals ("User:alice"): from the client certificate
+   * on a TLS listener, ANONYMOUS on a plaintext one.
+   */
+  principal: string;
+  /** The SASL exchange of a SASL listener's connection; null on other listeners. */
+  readonly sasl: SaslSession | null;
+  /** Set once the connection is to close after the responses already due (why, for the log). */
+  private ending: string | null = null;
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private readonly queue: Slot[] = [];
@@ -72,12 +82,18 @@ export class Connection {
 
   constructor(
     readonly socket: Socket,
+    /** The listener it arrived on. */
+    readonly listener: string,
+    principal: string,
+    sasl: SaslSession | null,
     private readonly maxRequestBytes: number,
     idleMs: number,
     private readonly logger: Logger,
     private readonly metrics: RequestMetrics,
     private readonly onFrame: FrameHandler,
   ) {
+    this.principal = principal;
+    this.sasl = sasl;
     socket.setNoDelay(true);
     // Kafka's connections.max.idle.ms: the socket's own inactivity timer, which every read and
     // write re-arms, so the hot path pays nothing for it. A request still being served (a
@@ -105,7 +121,7 @@ export class Connection {
   }
 
   private onData(b: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.ending !== null) return;
     this.chunks.push(b);
     this.buffered += b.length;
     while (this.buffered >= 4 && !this.closed) {
@@ -186,16 +202,30 @@ export class Connection {
       this.metrics.record(slot, now);
     }
     if (corked) this.socket.uncork();
+    if (this.ending !== null && this.queue.length === 0) {
+      this.closed = true;
+      this.logger.info({ remote: this.remote, listener: this.listener, principal: this.principal, reason: this.ending }, 'closing connection');
+      this.socket.end();
+      return;
+    }
     if (this.paused && this.queue.length < MAX_IN_FLIGHT / 2 && this.queuedBytes < MAX_IN_FLIGHT_BYTES / 2) {
       this.paused = false;
       this.socket.resume();
     }
   }
 
+  /**
+   * Reads nothing more and closes once every request read so far is answered: how a refused
+   * login gets its error response before the connection goes.
+   */
+  endAfterResponses(reason: string): void {
+    this.ending ??= reason;
+  }
+
   close(reason: string, level: 'warn' | 'info' = 'warn'): void {
     if (this.closed) return;
     this.closed = true;
-    this.logger[level]({ remote: this.remote, reason }, 'closing connection');
+    this.logger[level]({ remote: this.remote, listener: this.listener, principal: this.principal, reason }, 'closing connection');
     this.socket.destroy();
   }
 

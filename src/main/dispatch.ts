@@ -26,6 +26,11 @@ import type { Connection, ResponseSlot } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { errorResponse } from './error-responses.js';
 import { unsupportedApiVersionsResponse } from './handlers/api-versions.js';
+import { authenticateToken } from './handlers/sasl.js';
+import { guardRequest } from './security/api-authorization.js';
+
+/** What a SASL listener serves before authentication. */
+const PRE_AUTHENTICATION_APIS = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
 
 export class Dispatcher {
   private readonly log: Logger = childLogger({ thread: 'main', component: 'dispatch' });
@@ -34,6 +39,11 @@ export class Dispatcher {
   constructor(private readonly ctx: BrokerContext) {}
 
   handle(frame: Buffer, slot: ResponseSlot, conn: Connection): void {
+    const sasl = conn.sasl;
+    if (sasl?.rawTokens && sasl.state === 'authenticate') {
+      this.rawToken(frame, slot, conn);
+      return;
+    }
     let h: RequestHeaderInfo;
     try {
       h = decodeRequestHeader(frame);
@@ -53,6 +63,18 @@ export class Dispatcher {
     }
     const timing = slot.timing;
     timing.apiKey = h.apiKey;
+    // A SASL listener serves nothing but the handshake until the client has authenticated,
+    // and nothing once its session expired without re-authentication (Kafka closes both).
+    if (sasl !== null && !PRE_AUTHENTICATION_APIS.has(h.apiKey)) {
+      if (!sasl.mayServe) {
+        slot.fail(`${codec.name} request before SASL authentication`);
+        return;
+      }
+      if (sasl.expired()) {
+        conn.close(`SASL session of ${conn.principal} expired (connections.max.reauth.ms)`, 'info');
+        return;
+      }
+    }
     let req: object;
     try {
       req = codec.decode(new Reader(frame, h.headerLength), h.apiVersion) as object;
@@ -65,10 +87,27 @@ export class Dispatcher {
       this.answer(slot, h, errorResponse(h.apiKey, req, ErrorCode.UNSUPPORTED_VERSION), conn);
       return;
     }
+    let finish: ((resp: any) => object | null) | undefined;
+    const access = this.ctx.access;
+    if (access !== null) {
+      const guard = guardRequest({
+        can: (op, type, name) => access.allowed(conn, op, type, name),
+        canAny: (op, type) => access.allowedOnAny(conn, op, type),
+        metadata: this.ctx.metadata,
+      }, req, h);
+      if ('answer' in guard) {
+        this.log.debug({ api: codec.name, principal: conn.principal, remote: conn.remote }, 'request refused by the authorizer');
+        this.answer(slot, h, guard.answer, conn);
+        return;
+      }
+      req = guard.req;
+      finish = guard.finish;
+    }
     let result: object | null | Promise<object | null>;
     timing.startedAt = processNow();
     try {
-      result = handler(this.ctx, req, h, timing);
+      result = handler(this.ctx, req, h, conn, timing);
+      if (finish !== undefined) result = result instanceof Promise ? result.then(finish) : finish(result);
     } catch (e) {
       result = this.failed(h, req, e as Error);
     }
@@ -80,6 +119,23 @@ export class Dispatcher {
     } else {
       this.answer(slot, h, result, conn);
     }
+  }
+
+  /** A bare SASL token after a v0 SaslHandshake (KIP-43): answered with a bare token frame. */
+  private rawToken(frame: Buffer, slot: ResponseSlot, conn: Connection): void {
+    authenticateToken(this.ctx, conn, frame).then(
+      (r) => {
+        // Without a header there is no error field: a refused token just closes the connection.
+        if (r.errorCode !== ErrorCode.NONE) {
+          slot.complete(null);
+          return;
+        }
+        const size = Buffer.allocUnsafe(4);
+        size.writeInt32BE(r.authBytes.length);
+        slot.complete([size, r.authBytes]);
+      },
+      (e: Error) => slot.fail(`SASL token failed: ${e.message}`),
+    );
   }
 
   private failed(h: RequestHeaderInfo, req: object, e: Error): object {

@@ -2,11 +2,13 @@
  * The main thread's view of committed cluster metadata: the latest snapshot the raft worker
  * published, indexed for the request path. Never written by anything but `update`.
  */
-import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, TopicMetadata } from '../shared/metadata-types.js';
+import type { StoredAcl } from '../shared/acl.js';
+import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, ScramCredentialInfo, TopicMetadata } from '../shared/metadata-types.js';
 import type { BrokerEndpoint, HostedPartition } from '../shared/worker-types.js';
 
 export class MetadataCache {
-  private snapshot: MetadataSnapshot = { clusterId: '', controllerId: -1, offset: -1, brokers: [], topics: [] };
+  private snapshot: MetadataSnapshot = { clusterId: '', controllerId: -1, offset: -1, brokers: [], topics: [], scram: [], acls: [] };
+  private scramByKey = new Map<string, ScramCredentialInfo>();
   private byName = new Map<string, TopicMetadata>();
   private byId = new Map<string, TopicMetadata>();
   private brokersById = new Map<number, BrokerMetadata>();
@@ -21,6 +23,7 @@ export class MetadataCache {
     this.byName = new Map(s.topics.map((t) => [t.name, t]));
     this.byId = new Map(s.topics.map((t) => [t.id, t]));
     this.brokersById = new Map(s.brokers.map((b) => [b.id, b]));
+    this.scramByKey = new Map(s.scram.map((c) => [`${c.mechanism}:${c.user}`, c]));
     for (const w of this.waiters.splice(0)) w();
     return removed;
   }
@@ -35,6 +38,19 @@ export class MetadataCache {
 
   get offset(): number {
     return this.snapshot.offset;
+  }
+
+  /** A user's stored SCRAM credential for a mechanism (1 SCRAM-SHA-256, 2 SCRAM-SHA-512). */
+  scramCredential(user: string, mechanism: number): ScramCredentialInfo | undefined {
+    return this.scramByKey.get(`${mechanism}:${user}`);
+  }
+
+  scramCredentials(): ScramCredentialInfo[] {
+    return this.snapshot.scram;
+  }
+
+  acls(): StoredAcl[] {
+    return this.snapshot.acls;
   }
 
   topics(): TopicMetadata[] {

@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ErrorCode } from '../shared/errors.js';
+import type { InterBrokerClient } from '../shared/broker-connection.js';
 import type { Logger } from '../shared/logger.js';
 import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FromWorker, type ToWorker } from '../shared/thread-messages.js';
@@ -39,6 +40,7 @@ export class PartitionWorkers {
       logConfig: LogConfig;
       cleanShutdown: boolean;
       replicaLagTimeMaxMs: number;
+      interBroker: InterBrokerClient;
       logger: Logger;
       threadStats: ThreadStatsLayout;
       /** Sends a worker's ISR change to the controller; resolves with the controller's error code (NONE: taken). */
@@ -54,6 +56,7 @@ export class PartitionWorkers {
       const workerData: PartitionWorkerData = {
         index: i,
         replicaLagTimeMaxMs: this.opts.replicaLagTimeMaxMs,
+        interBroker: this.opts.interBroker,
         nodeId: this.opts.nodeId,
         logDir: this.opts.logDir,
         logConfig: this.opts.logConfig,

@@ -12,12 +12,17 @@ import type { Logger } from '../shared/logger.js';
 import type {
   AdminRequest,
   AlterPartitionResult,
+  AlterScramRequest,
+  AclResult,
+  CreateAclsRequest,
+  DeleteAclsRequest,
   MainToRaftMessage,
   MetadataSnapshot,
   ProducerIdBlock,
   RaftToMainMessage,
   RaftWorkerData,
   TopicResult,
+  UserResult,
 } from '../shared/metadata-types.js';
 
 /** How long an InitProducerId may wait for the controller before it answers a retriable error. */
@@ -56,6 +61,10 @@ export class RaftClient {
           resolveFirst(m.snapshot);
           break;
         case 'response':
+          this.answer(m.id, m.results);
+          break;
+        case 'userResponse':
+        case 'aclResponse':
           this.answer(m.id, m.results);
           break;
         case 'alterPartitionResponse':
@@ -105,6 +114,21 @@ export class RaftClient {
 
   request(req: AdminRequest): Promise<TopicResult[]> {
     return this.call((id) => ({ type: 'request', id, ...req }) as MainToRaftMessage);
+  }
+
+  /** SCRAM credential changes, answered per user once their records commit. */
+  alterScram(req: Omit<AlterScramRequest, 'op'>): Promise<UserResult[]> {
+    return this.call((id) => ({ type: 'request', id, op: 'alterUserScramCredentials', ...req }));
+  }
+
+  /** ACL creations, answered one by one once their records commit. */
+  createAcls(creations: CreateAclsRequest['creations'], timeoutMs: number): Promise<AclResult[]> {
+    return this.call((id) => ({ type: 'request', id, op: 'createAcls', creations, timeoutMs }));
+  }
+
+  /** ACL deletions, answered per filter (with the bindings removed) once their records commit. */
+  deleteAcls(filters: DeleteAclsRequest['filters'], timeoutMs: number): Promise<AclResult[]> {
+    return this.call((id) => ({ type: 'request', id, op: 'deleteAcls', filters, timeoutMs }));
   }
 
   /** Asks the controller to change a partition's ISR; this broker must lead the partition. */

@@ -5,6 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { ScramUpsertion } from './metadata-types.js';
+import { principalRulesError } from './principal-mapping.js';
+import {
+  credentialFromPassword, credentialFromSalted, MAX_ITERATIONS, MIN_ITERATIONS, SCRAM_MECHANISM_CODES, type ScramMechanism,
+} from './scram.js';
 
 type Kind = 'int' | 'long' | 'bool' | 'string' | 'list';
 
@@ -15,6 +21,40 @@ interface Setting {
   min?: number;
 }
 
+/**
+ * Settings a listener may override with Kafka's `listener.name.<name>.` prefix (the name in
+ * lower case, e.g. `listener.name.secure.ssl.client.auth`); without the prefix they apply to
+ * every listener.
+ */
+const LISTENER_SETTINGS: Record<string, Setting> = {
+  'ssl.keystore.type': { kind: 'string', default: 'PEM', doc: 'Format of the key store; PEM only.' },
+  'ssl.keystore.location': { kind: 'string', default: '', doc: 'PEM file holding the private key and the certificate chain of TLS listeners.' },
+  'ssl.keystore.certificate.chain': { kind: 'string', default: '', doc: 'The certificate chain in PEM, inline (instead of ssl.keystore.location).' },
+  'ssl.keystore.key': { kind: 'string', default: '', doc: 'The private key in PEM, inline (instead of ssl.keystore.location).' },
+  'ssl.keystore.password': { kind: 'string', default: '', doc: 'Accepted for Kafka compatibility; PEM key stores have none (see ssl.key.password).' },
+  'ssl.key.password': { kind: 'string', default: '', doc: 'Password of an encrypted private key.' },
+  'ssl.truststore.type': { kind: 'string', default: 'PEM', doc: 'Format of the trust store; PEM only.' },
+  'ssl.truststore.location': { kind: 'string', default: '', doc: 'PEM file of the CA certificates that client certificates must chain to.' },
+  'ssl.truststore.certificates': { kind: 'string', default: '', doc: 'The trusted CA certificates in PEM, inline (instead of ssl.truststore.location).' },
+  'ssl.truststore.password': { kind: 'string', default: '', doc: 'Accepted for Kafka compatibility; PEM trust stores have none.' },
+  'ssl.client.auth': { kind: 'string', default: 'none', doc: 'Client certificates on TLS listeners: required, requested or none.' },
+  'ssl.enabled.protocols': { kind: 'list', default: 'TLSv1.2,TLSv1.3', doc: 'TLS versions accepted (TLSv1.2, TLSv1.3).' },
+  'ssl.protocol': { kind: 'string', default: 'TLSv1.3', doc: 'Accepted for Kafka compatibility; ssl.enabled.protocols decides.' },
+  'ssl.endpoint.identification.algorithm': { kind: 'string', default: 'https', doc: 'https: a broker connecting to another checks that its certificate names the host; empty: no check.' },
+  'ssl.principal.mapping.rules': { kind: 'string', default: 'DEFAULT', doc: 'Rules mapping a client certificate\'s subject to a user name (RULE:pattern/replacement/[LU], DEFAULT).' },
+  'sasl.enabled.mechanisms': { kind: 'list', default: 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', doc: 'SASL mechanisms of SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.' },
+  'connections.max.reauth.ms': { kind: 'long', default: '0', doc: 'A SASL session lasts this long, then the client must re-authenticate (KIP-368); 0 forever.', min: 0 },
+};
+
+/**
+ * Per-listener, per-mechanism JAAS settings, e.g. `listener.name.sasl_ssl.plain.sasl.jaas.config`:
+ * for PLAIN its `user_<name>="<password>"` entries are the users of that listener.
+ */
+const JAAS_SETTING = /^(plain|scram-sha-256|scram-sha-512)\.sasl\.jaas\.config$/i;
+
+/** The authorizer Kafka's KRaft brokers use; the one this broker implements. */
+export const STANDARD_AUTHORIZER = 'org.apache.kafka.metadata.authorizer.StandardAuthorizer';
+
 /** Every setting the broker reads. The README's configuration table lists these. */
 export const SETTINGS: Record<string, Setting> = {
   'node.id': { kind: 'int', default: '1', doc: 'This broker\'s id in the cluster.', min: 0 },
@@ -23,7 +63,7 @@ export const SETTINGS: Record<string, Setting> = {
   'advertised.listeners': { kind: 'list', default: '', doc: 'Addresses given to clients; defaults to the client listener.' },
   'controller.listener.names': { kind: 'list', default: 'CONTROLLER', doc: 'Listener names used by the metadata quorum.' },
   'inter.broker.listener.name': { kind: 'string', default: 'PLAINTEXT', doc: 'Listener used between brokers for replication.' },
-  'listener.security.protocol.map': { kind: 'list', default: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', doc: 'Listener name to security protocol; only PLAINTEXT is supported.' },
+  'listener.security.protocol.map': { kind: 'list', default: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', doc: 'Listener name to security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (the controller listener: PLAINTEXT).' },
   'controller.quorum.voters': { kind: 'list', default: '1@127.0.0.1:9093', doc: 'Metadata quorum voters as id@host:port.' },
   'controller.quorum.election.timeout.ms': { kind: 'int', default: '1000', doc: 'Raft election timeout.', min: 10 },
   'log.dirs': { kind: 'string', default: '', doc: 'Data directory (one); overrides log.dir.' },
@@ -55,6 +95,12 @@ export const SETTINGS: Record<string, Setting> = {
   'auto.leader.rebalance.enable': { kind: 'bool', default: 'true', doc: 'Move leadership back to preferred replicas.' },
   'group.initial.rebalance.delay.ms': { kind: 'int', default: '3000', doc: 'Delay of the first rebalance of an empty group.', min: 0 },
   'cluster.id': { kind: 'string', default: '', doc: 'Cluster id; chosen by the first controller when empty.' },
+  'authorizer.class.name': { kind: 'string', default: '', doc: `Set to ${STANDARD_AUTHORIZER} to check every request against the ACLs; empty: no authorization.` },
+  'super.users': { kind: 'string', default: '', doc: 'Principals allowed everything, separated by ";" (e.g. User:admin;User:CN=broker1).' },
+  'allow.everyone.if.no.acl.found': { kind: 'bool', default: 'false', doc: 'Allow an action on a resource no ACL names at all.' },
+  'sasl.mechanism.inter.broker.protocol': { kind: 'string', default: 'PLAIN', doc: 'SASL mechanism a broker logs in to another with, on a SASL inter-broker listener (credentials: username and password of that listener\'s JAAS setting for the mechanism).' },
+  'connection.failed.authentication.delay.ms': { kind: 'int', default: '100', doc: 'A failed SASL login is answered, and its connection closed, after this delay.', min: 0 },
+  ...LISTENER_SETTINGS,
 };
 
 /**
@@ -88,8 +134,54 @@ export interface Voter {
   port: number;
 }
 
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+export interface SaslSettings {
+  mechanisms: SaslMechanism[];
+  /** PLAIN users and passwords, from the listener's plain.sasl.jaas.config. */
+  plainUsers: Record<string, string>;
+  /** connections.max.reauth.ms; 0: sessions do not expire. */
+  reauthMs: number;
+}
+
+export type ClientAuth = 'required' | 'requested' | 'none';
+
+/** A TLS listener's key material (PEM text, read at start and on reload) and policy. */
+export interface TlsSettings {
+  /** A file holding key and chain, or null when both are inline. */
+  keystoreLocation: string | null;
+  certificateChain: string | null;
+  key: string | null;
+  keyPassword: string | null;
+  truststoreLocation: string | null;
+  truststoreCertificates: string | null;
+  clientAuth: ClientAuth;
+  /** Node's names: 'TLSv1.2', 'TLSv1.3'. */
+  protocols: string[];
+  principalMappingRules: string;
+}
+
+/** Files and credentials of the inter-broker client; the files are read at start. */
+export interface InterBrokerSettings {
+  tls: { caLocation: string | null; caCertificates: string | null; keystoreLocation: string | null; certificateChain: string | null; key: string | null; keyPassword: string | null; verifyHostname: boolean } | null;
+  sasl: { mechanism: SaslMechanism; username: string; password: string } | null;
+}
+
+export interface ListenerSecurity {
+  protocol: SecurityProtocol;
+  /** Present for SSL and SASL_SSL listeners. */
+  tls: TlsSettings | null;
+  /** Present for SASL_PLAINTEXT and SASL_SSL listeners. */
+  sasl: SaslSettings | null;
+}
+
 export interface BrokerConfig {
   nodeId: number;
+  /** Security of each client listener, by listener name. */
+  security: Record<string, ListenerSecurity>;
   /** Client listeners (every listener not named in controller.listener.names). */
   listeners: Endpoint[];
   controllerListener: Endpoint;
@@ -114,6 +206,13 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   /** Where /metrics is served; null: not at all. */
   metricsListener: { host: string; port: number } | null;
+  failedAuthenticationDelayMs: number;
+  /** How this broker connects to the inter-broker listener of the others (replication). */
+  interBroker: InterBrokerSettings;
+  /** Null when authorizer.class.name is empty: every request is allowed. */
+  authorizer: { superUsers: string[]; allowEveryoneIfNoAclFound: boolean } | null;
+  /** Credentials of --add-scram, written when the metadata log is new. */
+  bootstrapScram: ScramUpsertion[];
   brokerSessionTimeoutMs: number;
   brokerHeartbeatIntervalMs: number;
   replicaLagTimeMaxMs: number;
@@ -149,11 +248,13 @@ export function parseProperties(text: string): Map<string, string> {
 export interface ConfigSources {
   file?: string;
   overrides?: string[];
+  /** `--add-scram` values, as kafka-storage format takes them. */
+  addScram?: string[];
 }
 
 /** Reads `--config FILE` and `--override k=v` (repeatable) from argv. */
 export function parseArgs(argv: string[]): ConfigSources {
-  const out: ConfigSources = { overrides: [] };
+  const out: ConfigSources = { overrides: [], addScram: [] };
   const problems: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -161,6 +262,8 @@ export function parseArgs(argv: string[]): ConfigSources {
     else if (a.startsWith('--config=')) out.file = a.slice('--config='.length);
     else if (a === '--override') out.overrides!.push(argv[++i] ?? '');
     else if (a.startsWith('--override=')) out.overrides!.push(a.slice('--override='.length));
+    else if (a === '--add-scram' || a === '-S') out.addScram!.push(argv[++i] ?? '');
+    else if (a.startsWith('--add-scram=')) out.addScram!.push(a.slice('--add-scram='.length));
     else if (out.file === undefined && !a.startsWith('-')) out.file = a;
     else problems.push(`unknown argument '${a}'`);
   }
@@ -186,6 +289,13 @@ export function loadConfig(sources: ConfigSources): BrokerConfig {
     else raw.set(o.slice(0, eq).trim(), o.slice(eq + 1).trim());
   }
   const cfg = buildConfig(raw, problems);
+  for (const spec of sources.addScram ?? []) {
+    try {
+      cfg.bootstrapScram.push(parseAddScram(spec));
+    } catch (e) {
+      problems.push(`--add-scram: ${(e as Error).message}`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   return cfg;
 }
@@ -194,7 +304,8 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
   const ignored: string[] = [];
   for (const k of raw.keys()) {
     if (IGNORED_SETTINGS.has(k)) ignored.push(k);
-    else if (!(k in SETTINGS)) problems.push(`unknown setting '${k}'`);
+    else if (!(k in SETTINGS) && !isListenerSetting(k)) problems.push(`unknown setting '${k}'`);
+    else if (JAAS_SETTING.test(k)) problems.push(`setting '${k}' needs a listener prefix (listener.name.<listener>.${k})`);
   }
   const has = (k: string): boolean => raw.has(k) && raw.get(k) !== '';
   const str = (k: string): string => (raw.has(k) ? raw.get(k)! : SETTINGS[k]!.default);
@@ -236,11 +347,18 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     else protocolMap.set(name, proto);
   }
   const listeners = list('listeners').map((l) => parseEndpoint('listeners', l, problems));
+  const controllerNames = list('controller.listener.names');
+  const security: Record<string, ListenerSecurity> = {};
   for (const l of listeners) {
     const proto = protocolMap.get(l.name) ?? l.name;
-    if (proto !== 'PLAINTEXT') problems.push(`listener ${l.name}: security protocol ${proto} is not supported (PLAINTEXT only)`);
+    if (controllerNames.includes(l.name)) {
+      if (proto !== 'PLAINTEXT') problems.push(`listener ${l.name}: the controller listener supports PLAINTEXT only, got ${proto}`);
+    } else if (proto === 'PLAINTEXT' || proto === 'SSL' || proto === 'SASL_PLAINTEXT' || proto === 'SASL_SSL') {
+      security[l.name] = listenerSecurity(l.name, proto, raw, problems);
+    } else {
+      problems.push(`listener ${l.name}: security protocol ${proto} is not supported (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)`);
+    }
   }
-  const controllerNames = list('controller.listener.names');
   const controllerListener = listeners.find((l) => controllerNames.includes(l.name));
   const clientListeners = listeners.filter((l) => !controllerNames.includes(l.name));
   if (!controllerListener) problems.push(`listeners has no controller listener (controller.listener.names=${controllerNames.join(',')})`);
@@ -260,6 +378,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     if (!m) problems.push(`controller.quorum.voters: bad entry '${v}' (want id@host:port)`);
     else voters.push({ id: Number(m[1]), host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
   }
+  const interBroker = interBrokerSettings(advertised.name, security[advertised.name], str('sasl.mechanism.inter.broker.protocol').trim().toUpperCase(), raw, problems);
   if (voters.length > 0 && !voters.some((v) => v.id === nodeId)) {
     problems.push(`controller.quorum.voters does not include node.id ${nodeId}`);
   }
@@ -274,6 +393,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
 
   return {
     nodeId,
+    security,
     listeners: clientListeners,
     controllerListener: controllerListener ?? { name: 'CONTROLLER', host: '127.0.0.1', port: 9093 },
     advertised,
@@ -296,6 +416,10 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     socketRequestMaxBytes: num('socket.request.max.bytes'),
     connectionsMaxIdleMs: num('connections.max.idle.ms'),
     metricsListener: parseMetricsListener(str('metrics.listener'), problems),
+    failedAuthenticationDelayMs: num('connection.failed.authentication.delay.ms'),
+    interBroker,
+    authorizer: authorizerSettings(str('authorizer.class.name').trim(), str('super.users'), bool('allow.everyone.if.no.acl.found'), problems),
+    bootstrapScram: [],
     brokerSessionTimeoutMs: num('broker.session.timeout.ms'),
     brokerHeartbeatIntervalMs: num('broker.heartbeat.interval.ms'),
     replicaLagTimeMaxMs: num('replica.lag.time.max.ms'),
@@ -306,6 +430,193 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     clusterId: str('cluster.id'),
     ignored,
   };
+}
+
+const LISTENER_PREFIX = /^listener\.name\.([a-z0-9_]+)\.(.+)$/i;
+
+function isListenerSetting(key: string): boolean {
+  const m = LISTENER_PREFIX.exec(key);
+  return m !== null && (m[2]! in LISTENER_SETTINGS || JAAS_SETTING.test(m[2]!));
+}
+
+/** A listener's value of a per-listener setting: its prefixed override, else the plain one. */
+function listenerValue(raw: Map<string, string>, listener: string, key: string): string {
+  const prefixed = `listener.name.${listener.toLowerCase()}.${key}`;
+  for (const [k, v] of raw) if (k.toLowerCase() === prefixed) return v;
+  return raw.get(key) ?? LISTENER_SETTINGS[key]!.default;
+}
+
+const TLS_VERSIONS = new Set(['TLSv1.2', 'TLSv1.3']);
+
+function listenerSecurity(name: string, protocol: SecurityProtocol, raw: Map<string, string>, problems: string[]): ListenerSecurity {
+  const tls = protocol === 'SSL' || protocol === 'SASL_SSL' ? tlsSettings(name, raw, problems) : null;
+  const sasl = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL' ? saslSettings(name, raw, problems) : null;
+  return { protocol, tls, sasl };
+}
+
+function saslSettings(name: string, raw: Map<string, string>, problems: string[]): SaslSettings {
+  const where = `listener ${name}`;
+  const mechanisms: SaslMechanism[] = [];
+  for (const m of listenerValue(raw, name, 'sasl.enabled.mechanisms').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)) {
+    if ((SASL_MECHANISMS as readonly string[]).includes(m)) mechanisms.push(m as SaslMechanism);
+    else problems.push(`${where}: SASL mechanism ${m} is not supported (${SASL_MECHANISMS.join(', ')})`);
+  }
+  if (mechanisms.length === 0) problems.push(`${where}: sasl.enabled.mechanisms lists no mechanism`);
+  const plainUsers: Record<string, string> = {};
+  const jaasKey = `listener.name.${name.toLowerCase()}.plain.sasl.jaas.config`;
+  for (const [k, v] of raw) {
+    if (k.toLowerCase() !== jaasKey) continue;
+    try {
+      const jaas = parseJaas(v);
+      if (jaas.loginModule !== 'org.apache.kafka.common.security.plain.PlainLoginModule') {
+        problems.push(`${jaasKey}: login module ${jaas.loginModule} is not PlainLoginModule`);
+      }
+      for (const [option, value] of Object.entries(jaas.options)) if (option.startsWith('user_')) plainUsers[option.slice(5)] = value;
+    } catch (e) {
+      problems.push(`${jaasKey}: ${(e as Error).message}`);
+    }
+  }
+  const reauth = listenerValue(raw, name, 'connections.max.reauth.ms').trim();
+  if (!/^\d+$/.test(reauth)) problems.push(`${where}: connections.max.reauth.ms must be a non-negative integer, got '${reauth}'`);
+  return { mechanisms, plainUsers, reauthMs: Number(reauth) || 0 };
+}
+
+/**
+ * One JAAS login module entry as Kafka's sasl.jaas.config holds it:
+ * `<class> required|requisite|sufficient|optional key="value" ... ;`
+ */
+export function parseJaas(text: string): { loginModule: string; options: Record<string, string> } {
+  const m = /^\s*([\w.$]+)\s+(required|requisite|sufficient|optional)\s*([\s\S]*?)\s*;\s*$/.exec(text);
+  if (!m) throw new Error('not a JAAS entry (<LoginModule class> required key="value" ... ;)');
+  const options: Record<string, string> = {};
+  const re = /\s*([^\s=]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]+))/y;
+  let rest = m[3]!;
+  while (rest.trim() !== '') {
+    re.lastIndex = 0;
+    const o = re.exec(rest);
+    if (!o) throw new Error(`malformed option at character ${m[3]!.length - rest.length}`);
+    options[o[1]!] = o[2] !== undefined ? o[2].replace(/\\(.)/g, '$1') : o[3]!;
+    rest = rest.slice(re.lastIndex);
+  }
+  return { loginModule: m[1]!, options };
+}
+
+/**
+ * One `--add-scram` value, as `kafka-storage format --add-scram` takes it:
+ * `SCRAM-SHA-256=[name=admin,password=admin-secret]`, optionally with `iterations=` and
+ * `salt=` (base64), or `saltedpassword=` (base64) with `salt=` instead of the password.
+ */
+export function parseAddScram(spec: string): ScramUpsertion {
+  const m = /^(SCRAM-SHA-256|SCRAM-SHA-512)=\[(.*)\]$/.exec(spec.trim());
+  if (!m) throw new Error(`'${spec.replace(/password=[^,\]]*/gi, 'password=***')}' is not SCRAM-SHA-256=[name=...,password=...] or SCRAM-SHA-512=[...]`);
+  const mechanism = m[1] as ScramMechanism;
+  const fields: Record<string, string> = {};
+  for (const part of m[2]!.match(/[^,=]+=("[^"]*"|[^,]*)/g) ?? []) {
+    const eq = part.indexOf('=');
+    fields[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+  }
+  const name = fields.name;
+  if (!name) throw new Error(`${mechanism}: name= is missing`);
+  const iterations = fields.iterations !== undefined ? Number(fields.iterations) : MIN_ITERATIONS;
+  if (!Number.isInteger(iterations) || iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) {
+    throw new Error(`${mechanism} ${name}: iterations must be ${MIN_ITERATIONS}..${MAX_ITERATIONS}`);
+  }
+  const salt = fields.salt !== undefined ? Buffer.from(fields.salt, 'base64') : randomBytes(32);
+  let credential;
+  if (fields.saltedpassword !== undefined) {
+    if (fields.salt === undefined) throw new Error(`${mechanism} ${name}: saltedpassword= needs salt=`);
+    credential = credentialFromSalted(mechanism, Buffer.from(fields.saltedpassword, 'base64'), salt, iterations);
+  } else if (fields.password !== undefined) {
+    credential = credentialFromPassword(mechanism, fields.password, salt, iterations);
+  } else {
+    throw new Error(`${mechanism} ${name}: password= (or saltedpassword= with salt=) is missing`);
+  }
+  return {
+    user: name,
+    mechanism: SCRAM_MECHANISM_CODES[mechanism],
+    salt: credential.salt.toString('hex'),
+    storedKey: credential.storedKey.toString('hex'),
+    serverKey: credential.serverKey.toString('hex'),
+    iterations,
+  };
+}
+
+function tlsSettings(name: string, raw: Map<string, string>, problems: string[]): TlsSettings {
+  const get = (k: string): string => listenerValue(raw, name, k).trim();
+  const orNull = (k: string): string | null => (get(k) === '' ? null : get(k));
+  const where = `listener ${name}`;
+  for (const k of ['ssl.keystore.type', 'ssl.truststore.type']) {
+    if (get(k).toUpperCase() !== 'PEM') problems.push(`${where}: ${k}=${get(k)} is not supported (PEM only)`);
+  }
+  const tls: TlsSettings = {
+    keystoreLocation: orNull('ssl.keystore.location'),
+    certificateChain: orNull('ssl.keystore.certificate.chain'),
+    key: orNull('ssl.keystore.key'),
+    keyPassword: orNull('ssl.key.password'),
+    truststoreLocation: orNull('ssl.truststore.location'),
+    truststoreCertificates: orNull('ssl.truststore.certificates'),
+    clientAuth: get('ssl.client.auth').toLowerCase() as ClientAuth,
+    protocols: get('ssl.enabled.protocols').split(',').map((p) => p.trim()).filter((p) => p !== ''),
+    principalMappingRules: get('ssl.principal.mapping.rules'),
+  };
+  if (tls.keystoreLocation === null && (tls.certificateChain === null || tls.key === null)) {
+    problems.push(`${where}: SSL needs ssl.keystore.location, or ssl.keystore.certificate.chain and ssl.keystore.key`);
+  }
+  if (!['required', 'requested', 'none'].includes(tls.clientAuth)) {
+    problems.push(`${where}: ssl.client.auth must be required, requested or none, got '${get('ssl.client.auth')}'`);
+  }
+  if (tls.clientAuth !== 'none' && tls.truststoreLocation === null && tls.truststoreCertificates === null) {
+    problems.push(`${where}: ssl.client.auth=${tls.clientAuth} needs ssl.truststore.location or ssl.truststore.certificates`);
+  }
+  const unknown = tls.protocols.filter((p) => !TLS_VERSIONS.has(p));
+  if (unknown.length > 0 || tls.protocols.length === 0) {
+    problems.push(`${where}: ssl.enabled.protocols must list TLSv1.2 and/or TLSv1.3, got '${get('ssl.enabled.protocols')}'`);
+  }
+  const rulesError = principalRulesError(tls.principalMappingRules);
+  if (rulesError !== null) problems.push(`${where}: ssl.principal.mapping.rules: ${rulesError}`);
+  return tls;
+}
+
+/**
+ * The client side of the inter-broker listener (followers fetch from their leader's advertised
+ * listener): its trust store and key store for TLS, and for SASL the mechanism of
+ * sasl.mechanism.inter.broker.protocol with the username and password of that listener's
+ * JAAS setting for it, as Kafka's brokers take them.
+ */
+function interBrokerSettings(name: string, sec: ListenerSecurity | undefined, mechanism: string, raw: Map<string, string>, problems: string[]): InterBrokerSettings {
+  if (sec === undefined) return { tls: null, sasl: null };
+  const t = sec.tls;
+  const tls = t === null ? null : {
+    caLocation: t.truststoreLocation, caCertificates: t.truststoreCertificates, keystoreLocation: t.keystoreLocation,
+    certificateChain: t.certificateChain, key: t.key, keyPassword: t.keyPassword,
+    verifyHostname: listenerValue(raw, name, 'ssl.endpoint.identification.algorithm').trim().toLowerCase() === 'https',
+  };
+  if (sec.sasl === null) return { tls, sasl: null };
+  if (!sec.sasl.mechanisms.includes(mechanism as SaslMechanism)) {
+    problems.push(`sasl.mechanism.inter.broker.protocol: ${mechanism} is not enabled on the inter-broker listener ${name}`);
+    return { tls, sasl: null };
+  }
+  const key = `listener.name.${name.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`;
+  const text = [...raw].find(([k]) => k.toLowerCase() === key)?.[1];
+  let options: Record<string, string> = {};
+  try {
+    options = text === undefined ? {} : parseJaas(text).options;
+  } catch (e) {
+    problems.push(`${key}: ${(e as Error).message}`);
+  }
+  if (options.username === undefined || options.password === undefined) {
+    problems.push(`${key}: username and password are needed for brokers to log in to each other with ${mechanism}`);
+    return { tls, sasl: null };
+  }
+  return { tls, sasl: { mechanism: mechanism as SaslMechanism, username: options.username, password: options.password } };
+}
+
+function authorizerSettings(className: string, superUsers: string, allowEveryone: boolean, problems: string[]): BrokerConfig['authorizer'] {
+  if (className === '') return null;
+  if (className !== STANDARD_AUTHORIZER) problems.push(`authorizer.class.name: only ${STANDARD_AUTHORIZER} is supported, got '${className}'`);
+  const users = superUsers.split(';').map((u) => u.trim()).filter((u) => u !== '');
+  for (const u of users) if (!/^[^:]+:.+$/.test(u)) problems.push(`super.users: '${u}' is not a principal (Type:name)`);
+  return { superUsers: users, allowEveryoneIfNoAclFound: allowEveryone };
 }
 
 function onlyOneDir(s: string, problems: string[]): string {

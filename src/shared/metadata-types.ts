@@ -13,6 +13,8 @@
  */
 import type { ThreadStatsLayout } from './metrics/thread-stats.js';
 
+import type { AclBinding, AclFilter, StoredAcl } from './acl.js';
+
 export interface HostPort { host: string; port: number }
 
 export interface RaftVoter extends HostPort { id: number }
@@ -34,6 +36,11 @@ export interface RaftWorkerSettings {
 
 export interface RaftWorkerData {
   nodeId: number;
+  /**
+   * SCRAM credentials to write with the cluster id when the metadata log is new (`--add-scram`),
+   * as `kafka-storage format --add-scram` does; ignored when the log already has a cluster.
+   */
+  bootstrapScram?: ScramUpsertion[];
   /** Written by the first leader when the log has none; generated when absent. */
   clusterId?: string;
   voters: RaftVoter[];
@@ -75,7 +82,41 @@ export interface MetadataSnapshot {
   offset: number;
   brokers: BrokerMetadata[];
   topics: TopicMetadata[];
+  /** Stored SCRAM credentials (salted keys, never passwords), which every broker checks logins against. */
+  scram: ScramCredentialInfo[];
+  /** Access control entries, which every broker's authorizer decides with. */
+  acls: StoredAcl[];
 }
+
+/** Kafka's CreateAcls: each binding is stored unless invalid; an identical one is not stored twice. */
+export interface CreateAclsRequest { op: 'createAcls'; creations: AclBinding[]; timeoutMs: number }
+
+/** Kafka's DeleteAcls: every binding each filter matches is removed. */
+export interface DeleteAclsRequest { op: 'deleteAcls'; filters: AclFilter[]; timeoutMs: number }
+
+/** One result per creation or filter: its error, and for deletions the bindings removed. */
+export interface AclResult { errorCode: number; errorMessage: string | null; deleted?: AclBinding[] }
+
+/** A stored SCRAM credential; bytes as lowercase hex. `mechanism`: 1 SCRAM-SHA-256, 2 SCRAM-SHA-512. */
+export interface ScramCredentialInfo {
+  user: string;
+  mechanism: number;
+  salt: string;
+  storedKey: string;
+  serverKey: string;
+  iterations: number;
+}
+
+export type ScramUpsertion = ScramCredentialInfo;
+
+export interface ScramDeletion { user: string; mechanism: number }
+
+/** Kafka's AlterUserScramCredentials: all of one user's changes commit together or not at all. */
+export interface AlterScramRequest {
+  op: 'alterUserScramCredentials'; deletions: ScramDeletion[]; upsertions: ScramUpsertion[]; timeoutMs: number;
+}
+
+export interface UserResult { user: string; errorCode: number; errorMessage: string | null }
 
 export interface CreatableTopic {
   name: string;
@@ -151,6 +192,8 @@ export interface AlterPartitionResult {
 
 export type MainToRaftMessage =
   | ({ type: 'request'; id: number } & AdminRequest)
+  | ({ type: 'request'; id: number } & (CreateAclsRequest | DeleteAclsRequest))
+  | ({ type: 'request'; id: number } & AlterScramRequest)
   | ({ type: 'request'; id: number } & AlterPartitionRequest)
   | ({ type: 'request'; id: number } & AllocateProducerIdsRequest)
   | { type: 'shutdown' };
@@ -160,6 +203,8 @@ export type RaftToMainMessage =
   | { type: 'response'; id: number; results: TopicResult[] }
   | { type: 'alterPartitionResponse'; id: number; result: AlterPartitionResult }
   | { type: 'allocateProducerIdsResponse'; id: number; result: ProducerIdBlock }
+  | { type: 'userResponse'; id: number; results: UserResult[] }
+  | { type: 'aclResponse'; id: number; results: AclResult[] }
   | { type: 'stopped' }
   /** The worker could not start (metadata dir locked or unreadable, port taken...); it answers nothing more. */
   | { type: 'fatal'; message: string };

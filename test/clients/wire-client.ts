@@ -51,6 +51,11 @@ export class WireClient {
     });
   }
 
+  /** A client on a socket that is already connected (a TLS socket after its handshake). */
+  static over(socket: net.Socket): WireClient {
+    return new WireClient(socket);
+  }
+
   /** Sends one request and resolves with the decoded response body. */
   request<T = any>(apiKey: number, apiVersion: number, body: object): Promise<T> {
     if (this.closeError) return Promise.reject(this.closeError);

@@ -66,6 +66,8 @@ export interface BrokerOptions {
   dataDir?: string;
   voters?: string;
   overrides?: Record<string, string | number | boolean>;
+  /** Command-line arguments after the settings (e.g. --add-scram). */
+  args?: string[];
   /** Wait for the client port to accept connections (default true). */
   wait?: boolean;
 }
@@ -84,7 +86,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProce
     'metrics.listener': 'none',
     ...opts.overrides,
   };
-  const args = [mainJs, ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`])];
+  const args = [mainJs, ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`]), ...(opts.args ?? [])];
   let out = '';
   const b: BrokerProcess = {
     nodeId,

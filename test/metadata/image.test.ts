@@ -70,6 +70,8 @@ t.test('published snapshot shape', async (t) => {
         { partition: 1, leader: 1, leaderEpoch: 0, replicas: [1], isr: [1], partitionEpoch: 0 },
       ],
     }],
+    scram: [],
+    acls: [],
   });
   t.same(structuredClone(s), s, 'plain data for postMessage');
   s.topics[0]!.partitions[0]!.isr.push(99);

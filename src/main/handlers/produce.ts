@@ -12,6 +12,7 @@ import { currentLeader } from '../partition-leader.js';
 import { errorResponse } from '../error-responses.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
+import type { Connection } from '../connection.js';
 import { attributeParts, type RequestTiming } from '../request-metrics.js';
 
 interface Slot {
@@ -21,7 +22,7 @@ interface Slot {
   error: number;
 }
 
-export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, timing: RequestTiming): Promise<object | null> {
+export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, _conn: Connection, timing: RequestTiming): Promise<object | null> {
   const acks = req.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1) return errorResponse(ApiKey.Produce, req, ErrorCode.INVALID_REQUIRED_ACKS);
   if (req.transactionalId !== null) return errorResponse(ApiKey.Produce, req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);

@@ -30,10 +30,15 @@ import type {
   AdminRequest,
   AllocateProducerIdsRequest,
   AlterPartitionRequest,
+  AlterScramRequest,
+  AclResult,
+  CreateAclsRequest,
+  DeleteAclsRequest,
   MainToRaftMessage,
   RaftToMainMessage,
   RaftWorkerData,
   TopicResult,
+  UserResult,
 } from '../../shared/metadata-types.js';
 import { NotLeaderError, RaftDriver, type StateMachine } from './driver.js';
 import { MetadataCatchUp } from './metadata/catch-up.js';
@@ -103,6 +108,9 @@ class RaftWorker {
       electionTimeoutMs: this.data.settings.electionTimeoutMs,
       onLeaderRpc: (_from, bytes) => this.onLeaderRpc(bytes),
     });
+    if ((this.data.bootstrapScram?.length ?? 0) > 0 && this.image.clusterId !== '') {
+      this.log.info({ users: this.data.bootstrapScram!.map((c) => c.user) }, '--add-scram ignored: the metadata log already holds a cluster');
+    }
     this.driver.onLeaderChange((leaderId, term) => this.onLeaderChange(leaderId, term));
     this.onLeaderChange(this.driver.leaderId, this.driver.term);
     this.publish();
@@ -166,6 +174,10 @@ class RaftWorker {
     // An earlier leader's cluster id, if any, is applied before this one and wins.
     if (this.image.clusterId === '') {
       records.push({ type: 'clusterId', clusterId: this.data.clusterId ?? randomBytes(16).toString('base64url') });
+      // A new metadata log: the first credentials go in with the cluster id (--add-scram).
+      for (const c of this.data.bootstrapScram ?? []) {
+        records.push({ type: 'userScramCredential', name: c.user, mechanism: c.mechanism, salt: c.salt, storedKey: c.storedKey, serverKey: c.serverKey, iterations: c.iterations });
+      }
     }
     try {
       await this.driver!.propose(encodeBatch(records));
@@ -304,7 +316,7 @@ class RaftWorker {
     }
   }
 
-  async handleRequest(msg: { type: 'request'; id: number } & (AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest)): Promise<void> {
+  async handleRequest(msg: { type: 'request'; id: number } & WorkerRequest): Promise<void> {
     const { id, type: _type, ...rpc } = msg;
     const deadline = Date.now() + (rpc.timeoutMs > 0 ? rpc.timeoutMs : DEFAULT_REQUEST_TIMEOUT_MS);
     const code = (err: unknown): [number, string] => err instanceof TimeoutError
@@ -319,6 +331,24 @@ class RaftWorker {
         this.post({ type: 'allocateProducerIdsResponse', id, result: await this.callController(own, deadline, this.stopping.signal) });
       } catch (err) {
         fail(...code(err));
+      }
+      return;
+    }
+    if (rpc.op === 'createAcls' || rpc.op === 'deleteAcls') {
+      try {
+        this.post({ type: 'aclResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
+      } catch (err) {
+        const [errorCode, errorMessage] = code(err);
+        this.post({ type: 'aclResponse', id, results: failAcls(rpc, errorCode, errorMessage) });
+      }
+      return;
+    }
+    if (rpc.op === 'alterUserScramCredentials') {
+      try {
+        this.post({ type: 'userResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
+      } catch (err) {
+        const [errorCode, errorMessage] = code(err);
+        this.post({ type: 'userResponse', id, results: failUsers(rpc, errorCode, errorMessage) });
       }
       return;
     }
@@ -370,7 +400,22 @@ function decide(controller: Controller, rpc: ControllerRpc, nowMs: number): Deci
     case 'createPartitions': return controller.createPartitions(rpc);
     case 'alterPartition': return controller.alterPartition(rpc);
     case 'allocateProducerIds': return controller.allocateProducerIds(rpc);
+    case 'alterUserScramCredentials': return controller.alterUserScramCredentials(rpc);
+    case 'createAcls': return controller.createAcls(rpc);
+    case 'deleteAcls': return controller.deleteAcls(rpc);
   }
+}
+
+type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest;
+
+function failAcls(req: CreateAclsRequest | DeleteAclsRequest, errorCode: number, errorMessage: string): AclResult[] {
+  const n = req.op === 'createAcls' ? req.creations.length : req.filters.length;
+  return Array.from({ length: n }, () => ({ errorCode, errorMessage, deleted: [] }));
+}
+
+function failUsers(req: AlterScramRequest, errorCode: number, errorMessage: string): UserResult[] {
+  const users = [...new Set([...req.deletions, ...req.upsertions].map((c) => c.user))];
+  return users.map((user) => ({ user, errorCode, errorMessage }));
 }
 
 function failAll(req: AdminRequest, errorCode: number, errorMessage: string): TopicResult[] {
@@ -381,9 +426,13 @@ function failAll(req: AdminRequest, errorCode: number, errorMessage: string): To
 }
 
 /** Answers a request that will not be carried out, so that every request gets its response. */
-function refuse(msg: { id: number } & (AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest), errorMessage: string): void {
+function refuse(msg: { id: number } & WorkerRequest, errorMessage: string): void {
   const errorCode = ErrorCode.NOT_CONTROLLER;
-  if (msg.op === 'allocateProducerIds') {
+  if (msg.op === 'createAcls' || msg.op === 'deleteAcls') {
+    postToMain({ type: 'aclResponse', id: msg.id, results: failAcls(msg, errorCode, errorMessage) });
+  } else if (msg.op === 'alterUserScramCredentials') {
+    postToMain({ type: 'userResponse', id: msg.id, results: failUsers(msg, errorCode, errorMessage) });
+  } else if (msg.op === 'allocateProducerIds') {
     postToMain({ type: 'allocateProducerIdsResponse', id: msg.id, result: { errorCode, errorMessage, firstProducerId: -1, size: 0 } });
   } else if (msg.op === 'alterPartition') {
     postToMain({ type: 'alterPartitionResponse', id: msg.id, result: { errorCode, errorMessage } });

@@ -9,7 +9,8 @@
  * The snapshot of an image is the list of records that rebuild it (see records.ts), plus the
  * offset it was taken at.
  */
-import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, TopicMetadata } from '../../../shared/metadata-types.js';
+import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, ScramCredentialInfo, TopicMetadata } from '../../../shared/metadata-types.js';
+import type { StoredAcl } from '../../../shared/acl.js';
 import { decodeImageSnapshot, encodeImageSnapshot, type MetadataRecord } from './records.js';
 
 export interface BrokerState {
@@ -42,6 +43,10 @@ export class MetadataImage {
   readonly brokers = new Map<number, BrokerState>();
   readonly topicsById = new Map<string, TopicState>();
   readonly topicsByName = new Map<string, TopicState>();
+  /** SCRAM credentials by scramKey(mechanism, user). */
+  readonly scram = new Map<string, ScramCredentialInfo>();
+  /** ACLs by id. */
+  readonly acls = new Map<string, StoredAcl>();
 
   /** Applies one committed entry's records; returns whether any of them changed the image. */
   apply(records: readonly MetadataRecord[], offset: number): boolean {
@@ -118,6 +123,20 @@ export class MetadataImage {
         if (r.nextProducerId <= this.nextProducerId) return false;
         this.nextProducerId = r.nextProducerId;
         return true;
+      case 'userScramCredential':
+        this.scram.set(scramKey(r.mechanism, r.name), {
+          user: r.name, mechanism: r.mechanism, salt: r.salt, storedKey: r.storedKey, serverKey: r.serverKey, iterations: r.iterations,
+        });
+        return true;
+      case 'removeUserScramCredential':
+        return this.scram.delete(scramKey(r.mechanism, r.name));
+      case 'accessControlEntry': {
+        const { type: _type, ...acl } = r;
+        this.acls.set(r.id, acl);
+        return true;
+      }
+      case 'removeAccessControlEntry':
+        return this.acls.delete(r.id);
     }
   }
 
@@ -153,6 +172,10 @@ export class MetadataImage {
       }
       for (const [name, value] of t.configs) out.push({ type: 'config', topicId: t.id, name, value });
     }
+    for (const c of this.scram.values()) {
+      out.push({ type: 'userScramCredential', name: c.user, mechanism: c.mechanism, salt: c.salt, storedKey: c.storedKey, serverKey: c.serverKey, iterations: c.iterations });
+    }
+    for (const a of this.acls.values()) out.push({ type: 'accessControlEntry', ...a });
     if (this.nextProducerId > 0) out.push({ type: 'producerIds', brokerId: -1, brokerEpoch: -1, nextProducerId: this.nextProducerId });
     return out;
   }
@@ -175,6 +198,8 @@ export class MetadataImage {
     this.brokers.clear();
     this.topicsById.clear();
     this.topicsByName.clear();
+    this.scram.clear();
+    this.acls.clear();
     this.apply(records, offset);
   }
 
@@ -191,6 +216,12 @@ export class MetadataImage {
         partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
       }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return { clusterId: this.clusterId, controllerId, offset: this.offset, brokers, topics };
+    const scram = [...this.scram.values()].map((c) => ({ ...c }));
+    const acls = [...this.acls.values()].map((a) => ({ ...a }));
+    return { clusterId: this.clusterId, controllerId, offset: this.offset, brokers, topics, scram, acls };
   }
+}
+
+export function scramKey(mechanism: number, user: string): string {
+  return `${mechanism}:${user}`;
 }

@@ -30,6 +30,7 @@
  *   when the leader changes.
  */
 import protobuf from 'protobufjs';
+import type { StoredAcl } from '../../../shared/acl.js';
 
 const SCHEMA = {
   nested: {
@@ -95,13 +96,40 @@ const SCHEMA = {
             nextProducerId: { type: 'double', id: 3 },
           },
         },
+        UserScramCredentialRecord: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            mechanism: { type: 'int32', id: 2 },
+            salt: { type: 'bytes', id: 3 },
+            storedKey: { type: 'bytes', id: 4 },
+            serverKey: { type: 'bytes', id: 5 },
+            iterations: { type: 'int32', id: 6 },
+          },
+        },
+        RemoveUserScramCredentialRecord: {
+          fields: { name: { type: 'string', id: 1 }, mechanism: { type: 'int32', id: 2 } },
+        },
+        AccessControlEntryRecord: {
+          fields: {
+            id: { type: 'bytes', id: 1 },
+            resourceType: { type: 'int32', id: 2 },
+            resourceName: { type: 'string', id: 3 },
+            patternType: { type: 'int32', id: 4 },
+            principal: { type: 'string', id: 5 },
+            host: { type: 'string', id: 6 },
+            operation: { type: 'int32', id: 7 },
+            permissionType: { type: 'int32', id: 8 },
+          },
+        },
+        RemoveAccessControlEntryRecord: { fields: { id: { type: 'bytes', id: 1 } } },
         MetadataRecord: {
           oneofs: {
             record: {
               oneof: [
                 'clusterId', 'registerBroker', 'fenceBroker', 'unfenceBroker', 'topic',
                 'partition', 'partitionChange', 'config', 'removeTopic', 'controllerActivation',
-                'producerIds',
+                'producerIds', 'userScramCredential', 'removeUserScramCredential',
+                'accessControlEntry', 'removeAccessControlEntry',
               ],
             },
           },
@@ -117,6 +145,10 @@ const SCHEMA = {
             removeTopic: { type: 'RemoveTopicRecord', id: 9 },
             controllerActivation: { type: 'ControllerActivationRecord', id: 10 },
             producerIds: { type: 'ProducerIdsRecord', id: 11 },
+            userScramCredential: { type: 'UserScramCredentialRecord', id: 12 },
+            removeUserScramCredential: { type: 'RemoveUserScramCredentialRecord', id: 13 },
+            accessControlEntry: { type: 'AccessControlEntryRecord', id: 14 },
+            removeAccessControlEntry: { type: 'RemoveAccessControlEntryRecord', id: 15 },
           },
         },
         RecordBatch: { fields: { records: { rule: 'repeated', type: 'MetadataRecord', id: 1 } } },
@@ -156,10 +188,21 @@ export interface RemoveTopicRecord { type: 'removeTopic'; topicId: string }
 export interface ControllerActivationRecord { type: 'controllerActivation'; controllerId: number; term: number }
 export interface ProducerIdsRecord { type: 'producerIds'; brokerId: number; brokerEpoch: number; nextProducerId: number }
 
+/** A user's salted SCRAM credential for one mechanism (1 SCRAM-SHA-256, 2 SCRAM-SHA-512); bytes as hex. */
+export interface UserScramCredentialRecord {
+  type: 'userScramCredential'; name: string; mechanism: number; salt: string; storedKey: string; serverKey: string; iterations: number;
+}
+export interface RemoveUserScramCredentialRecord { type: 'removeUserScramCredential'; name: string; mechanism: number }
+
+/** An ACL (the codes of src/shared/acl.ts); `id` (16 bytes, hex here) is what its removal names. */
+export interface AccessControlEntryRecord extends StoredAcl { type: 'accessControlEntry' }
+export interface RemoveAccessControlEntryRecord { type: 'removeAccessControlEntry'; id: string }
+
 export type MetadataRecord =
   | ClusterIdRecord | RegisterBrokerRecord | FenceBrokerRecord | UnfenceBrokerRecord | TopicRecord
   | PartitionRecord | PartitionChangeRecord | ConfigRecord | RemoveTopicRecord | ControllerActivationRecord
-  | ProducerIdsRecord;
+  | ProducerIdsRecord | UserScramCredentialRecord | RemoveUserScramCredentialRecord
+  | AccessControlEntryRecord | RemoveAccessControlEntryRecord;
 
 export function idToBytes(hex: string): Uint8Array {
   return Buffer.from(hex, 'hex');
@@ -211,6 +254,24 @@ function toWire(r: MetadataRecord): Record<string, unknown> {
       return { controllerActivation: { controllerId: r.controllerId, term: r.term } };
     case 'producerIds':
       return { producerIds: { brokerId: r.brokerId, brokerEpoch: r.brokerEpoch, nextProducerId: r.nextProducerId } };
+    case 'userScramCredential':
+      return {
+        userScramCredential: {
+          name: r.name, mechanism: r.mechanism, salt: idToBytes(r.salt), storedKey: idToBytes(r.storedKey),
+          serverKey: idToBytes(r.serverKey), iterations: r.iterations,
+        },
+      };
+    case 'removeUserScramCredential':
+      return { removeUserScramCredential: { name: r.name, mechanism: r.mechanism } };
+    case 'accessControlEntry':
+      return {
+        accessControlEntry: {
+          id: idToBytes(r.id), resourceType: r.resourceType, resourceName: r.resourceName, patternType: r.patternType,
+          principal: r.principal, host: r.host, operation: r.operation, permissionType: r.permissionType,
+        },
+      };
+    case 'removeAccessControlEntry':
+      return { removeAccessControlEntry: { id: idToBytes(r.id) } };
   }
 }
 
@@ -262,6 +323,24 @@ function fromWire(m: WireObject): MetadataRecord | null {
       const p = m.producerIds;
       return { type: 'producerIds', brokerId: p.brokerId, brokerEpoch: p.brokerEpoch, nextProducerId: p.nextProducerId };
     }
+    case 'userScramCredential': {
+      const c = m.userScramCredential;
+      return {
+        type: 'userScramCredential', name: c.name, mechanism: c.mechanism, salt: bytesToId(c.salt),
+        storedKey: bytesToId(c.storedKey), serverKey: bytesToId(c.serverKey), iterations: c.iterations,
+      };
+    }
+    case 'removeUserScramCredential':
+      return { type: 'removeUserScramCredential', name: m.removeUserScramCredential.name, mechanism: m.removeUserScramCredential.mechanism };
+    case 'accessControlEntry': {
+      const a = m.accessControlEntry;
+      return {
+        type: 'accessControlEntry', id: bytesToId(a.id), resourceType: a.resourceType, resourceName: a.resourceName,
+        patternType: a.patternType, principal: a.principal, host: a.host, operation: a.operation, permissionType: a.permissionType,
+      };
+    }
+    case 'removeAccessControlEntry':
+      return { type: 'removeAccessControlEntry', id: bytesToId(m.removeAccessControlEntry.id) };
     default:
       return null;
   }

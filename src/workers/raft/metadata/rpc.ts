@@ -8,7 +8,9 @@
  *           | { status: 'notController' } this node does not lead (any more): ask the new leader
  *           | { status: 'failed', message } the request could not be carried out
  */
-import type { AdminRequest, AlterPartitionRequest, AlterPartitionResult, ProducerIdBlock, TopicResult } from '../../../shared/metadata-types.js';
+import type {
+  AclResult, AdminRequest, AlterPartitionRequest, CreateAclsRequest, DeleteAclsRequest, AlterPartitionResult, AlterScramRequest, ProducerIdBlock, TopicResult, UserResult,
+} from '../../../shared/metadata-types.js';
 import type { BrokerHeartbeat, BrokerRegistration, HeartbeatReply } from './controller.js';
 
 export interface RegistrationReply { errorCode: number; brokerEpoch: number }
@@ -18,6 +20,9 @@ export type ControllerRpc =
   | { op: 'heartbeat'; heartbeat: BrokerHeartbeat }
   | AdminRequest
   | AlterPartitionRequest
+  | AlterScramRequest
+  | CreateAclsRequest
+  | DeleteAclsRequest
   | { op: 'allocateProducerIds'; brokerId: number; brokerEpoch: number };
 
 export interface RpcReplies {
@@ -28,6 +33,9 @@ export interface RpcReplies {
   createPartitions: TopicResult[];
   alterPartition: AlterPartitionResult;
   allocateProducerIds: ProducerIdBlock;
+  alterUserScramCredentials: UserResult[];
+  createAcls: AclResult[];
+  deleteAcls: AclResult[];
 }
 
 export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
@@ -37,6 +45,7 @@ export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
 
 const OPS = new Set<string>([
   'registerBroker', 'heartbeat', 'createTopics', 'deleteTopics', 'createPartitions', 'alterPartition', 'allocateProducerIds',
+  'alterUserScramCredentials', 'createAcls', 'deleteAcls',
 ]);
 const STATUSES = new Set<string>(['ok', 'notController', 'failed']);
 
