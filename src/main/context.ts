@@ -7,6 +7,7 @@ import type { GroupCoordinator } from './groups/coordinator.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { PartitionWorkers } from './partition-workers.js';
 import type { RaftClient } from './raft-client.js';
+import type { TopicMetrics } from './topic-metrics.js';
 
 export interface BrokerContext {
   config: BrokerConfig;
@@ -17,4 +18,6 @@ export interface BrokerContext {
   hostedApplied(): Promise<void>;
   /** Consumer groups and committed offsets of the `__consumer_offsets` partitions this broker leads. */
   groups: GroupCoordinator;
+  /** Messages and bytes in and out per topic, for the metrics endpoint. */
+  topicMetrics: TopicMetrics;
 }
