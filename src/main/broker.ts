@@ -134,7 +134,12 @@ export class Broker {
       );
     }
     broker.serving = true;
-    log.info({ nodeId: config.nodeId, listeners: config.listeners, workers: config.partitionWorkers, logDir }, 'broker started');
+    const listeners = config.listeners.map((l) => `${l.name}://${l.host}:${l.port}`);
+    const metricsUrl = broker.metricsServer ? `http://${config.metricsListener!.host}:${config.metricsListener!.port}/metrics` : 'off';
+    log.info(
+      { nodeId: config.nodeId, listeners, logDir, clusterId: metadata.clusterId, metrics: metricsUrl, workers: config.partitionWorkers },
+      `broker ${config.nodeId} started: listening on ${listeners.join(', ')}, data in ${logDir}, cluster ${metadata.clusterId}, metrics ${metricsUrl}`,
+    );
     return broker;
   }
 

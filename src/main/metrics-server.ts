@@ -309,9 +309,6 @@ export async function startMetricsServer(listener: { host: string; port: number 
       log.warn({ err: e.message, setting: 'metrics.listener', listener: `http://${listener.host}:${listener.port}` }, 'metrics endpoint not served: set metrics.listener to a free port, or none');
       resolve(null);
     });
-    server.listen(listener.port, listener.host, () => {
-      log.info({ listener: `http://${listener.host}:${listener.port}/metrics` }, 'metrics endpoint');
-      resolve(server);
-    });
+    server.listen(listener.port, listener.host, () => resolve(server));
   });
 }

@@ -68,6 +68,8 @@ export interface BrokerOptions {
   overrides?: Record<string, string | number | boolean>;
   /** Wait for the client port to accept connections (default true). */
   wait?: boolean;
+  /** Environment of the broker process on top of this one's (LOG_LEVEL defaults to warn). */
+  env?: Record<string, string>;
 }
 
 export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProcess> {
@@ -119,7 +121,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProce
     },
   };
   const launch = (): void => {
-    const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
+    const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...opts.env } });
     live.add(proc);
     proc.once('exit', () => live.delete(proc));
     b.proc = proc;
