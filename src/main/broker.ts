@@ -29,6 +29,8 @@ import { saslDeps } from './handlers/sasl.js';
 import { AccessControl } from './security/access-control.js';
 import { SaslSession } from './security/sasl-session.js';
 import { ANONYMOUS, interBrokerClient, principalRules, tlsPrincipal, tlsServerOptions } from './security/tls.js';
+import { TopicMetrics } from './topic-metrics.js';
+import { partitionStatsBuffer } from '../shared/metrics/partition-stats.js';
 
 const log = childLogger({ thread: 'main' });
 
@@ -40,7 +42,10 @@ export class Broker {
   private hostedChain: Promise<void> = Promise.resolve();
   private groups: GroupCoordinator | null = null;
   readonly requestMetrics = new RequestMetrics();
+  readonly topicMetrics = new TopicMetrics();
   private metricsServer: http.Server | null = null;
+  /** Serving clients: from the end of the start until the stop begins. */
+  private serving = false;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -49,6 +54,12 @@ export class Broker {
     private readonly raft: RaftClient,
     private readonly workers: PartitionWorkers,
   ) {}
+
+  /** Registered and unfenced in the committed metadata, logs loaded, serving clients. */
+  get ready(): boolean {
+    const me = this.metadata.broker(this.config.nodeId);
+    return this.serving && me !== undefined && !me.fenced;
+  }
 
   static async start(config: BrokerConfig): Promise<Broker> {
     const logDir = path.resolve(config.logDir);
@@ -62,6 +73,7 @@ export class Broker {
     const metadata = new MetadataCache(config.nodeId);
     const threadStats = threadStatsLayout(['main', 'raft', ...Array.from({ length: config.partitionWorkers }, (_, i) => `partition-worker-${i}`)]);
     recordThreadStats(threadStats, 0);
+    const partitionStats = partitionStatsBuffer(config.partitionWorkers);
     let broker: Broker | undefined;
     const raft = new RaftClient(
       {
@@ -98,6 +110,7 @@ export class Broker {
       interBroker: interBrokerClient(config.interBroker),
       logger: log,
       threadStats,
+      partitionStats,
       onAlterIsr: async (e) => {
         const r = await raft.alterPartition({ topicId: e.topicId, partition: e.partition, leaderEpoch: e.leaderEpoch, partitionEpoch: e.partitionEpoch, isr: e.isr });
         if (r.errorCode !== 0) log.info({ topicId: e.topicId, partition: e.partition, errorCode: r.errorCode, err: r.errorMessage }, 'ISR change refused');
@@ -112,8 +125,30 @@ export class Broker {
     await Promise.all([first, broker.registered()]);
     await broker.hostedChain;
     await broker.listen();
-    if (config.metricsListener) broker.metricsServer = await startMetricsServer(config.metricsListener, broker.requestMetrics, threadStats, log);
-    log.info({ nodeId: config.nodeId, listeners: config.listeners, workers: config.partitionWorkers, logDir }, 'broker started');
+    if (config.metricsListener) {
+      const b = broker;
+      b.metricsServer = await startMetricsServer(
+        config.metricsListener,
+        {
+          nodeId: config.nodeId,
+          requests: b.requestMetrics,
+          threads: threadStats,
+          topics: b.topicMetrics,
+          partitions: partitionStats,
+          metadata,
+          groupStates: () => b.groups?.list().groups.map((g) => g.groupState) ?? [],
+          ready: () => b.ready,
+        },
+        log,
+      );
+    }
+    broker.serving = true;
+    const listeners = config.listeners.map((l) => `${l.name}://${l.host}:${l.port}`);
+    const metricsUrl = broker.metricsServer ? `http://${config.metricsListener!.host}:${config.metricsListener!.port}/metrics` : 'off';
+    log.info(
+      { nodeId: config.nodeId, listeners, logDir, clusterId: metadata.clusterId, metrics: metricsUrl, workers: config.partitionWorkers },
+      `broker ${config.nodeId} started: listening on ${listeners.join(', ')}, data in ${logDir}, cluster ${metadata.clusterId}, metrics ${metricsUrl}`,
+    );
     return broker;
   }
 
@@ -135,7 +170,9 @@ export class Broker {
   }
 
   private onMetadata(s: MetadataSnapshot): void {
-    this.applyHosted(this.metadata.update(s));
+    const removed = this.metadata.update(s);
+    for (const t of removed) this.topicMetrics.remove(t);
+    this.applyHosted(removed);
   }
 
   /** Sends the partition workers what the cached metadata says this broker hosts. */
@@ -148,7 +185,7 @@ export class Broker {
   }
 
   private async listen(): Promise<void> {
-    const deps = { config: this.config, metadata: this.metadata, raft: this.raft, workers: this.workers, hostedApplied: () => this.hostedChain };
+    const deps = { config: this.config, metadata: this.metadata, raft: this.raft, workers: this.workers, hostedApplied: () => this.hostedChain, topicMetrics: this.topicMetrics };
     this.groups = new GroupCoordinator(deps);
     this.groups.start();
     const authz = this.config.authorizer;
@@ -230,6 +267,7 @@ export class Broker {
    * the requests in flight finish, then close the logs.
    */
   async stop(): Promise<void> {
+    this.serving = false;
     for (const s of this.servers) s.close();
     this.metricsServer?.close();
     this.groups?.stop();

@@ -8,6 +8,7 @@ import type { MetadataCache } from './metadata-cache.js';
 import type { PartitionWorkers } from './partition-workers.js';
 import type { RaftClient } from './raft-client.js';
 import type { AccessControl } from './security/access-control.js';
+import type { TopicMetrics } from './topic-metrics.js';
 
 export interface BrokerContext {
   config: BrokerConfig;
@@ -20,4 +21,6 @@ export interface BrokerContext {
   groups: GroupCoordinator;
   /** The authorizer; null when none is configured (every request is allowed). */
   access: AccessControl | null;
+  /** Messages and bytes in and out per topic, for the metrics endpoint. */
+  topicMetrics: TopicMetrics;
 }

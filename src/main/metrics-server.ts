@@ -1,21 +1,71 @@
 /**
  * The metrics endpoint (`metrics.listener`, default http://127.0.0.1:9644): Prometheus text at
  * `/metrics`, from a prom-client registry holding the process metrics (CPU, memory, event-loop
- * delay and GC of the main thread) and the request metrics under the names Kafka's JMX
- * exporter gives them (`kafka_network_requestmetrics_totaltimems{request="Produce"}` ...), as
+ * delay and GC of the main thread) and the broker's metrics under the names Kafka's JMX
+ * exporter gives them (`kafka_network_requestmetrics_totaltimems{request="Produce"}`,
+ * `kafka_server_brokertopicmetrics_bytesin_total{topic="t"}` ...): request stages as
  * histograms in milliseconds with a bucket at every power of two microseconds (exact bounds of
- * the recording histograms), and every thread's GC pauses and event-loop delay
- * (thread-stats.ts). `/metrics/requests` serves the full-resolution histograms as JSON
- * for tools that compare two moments (bench/latency-breakdown.ts).
+ * the recording histograms), per-topic traffic (topic-metrics.ts), the partition workers'
+ * replica gauges and group-commit rounds (partition-stats.ts), the controller's view of the
+ * cluster, consumer groups by state, and every thread's GC pauses and event-loop delay
+ * (thread-stats.ts). `/metrics/requests` serves the full-resolution request histograms as JSON
+ * for tools that compare two moments (bench/latency-breakdown.ts). `/health` answers 200 while
+ * the main thread runs; `/ready` answers 200 while the broker is registered and unfenced with
+ * its logs loaded and 503 otherwise, for orchestrators.
  *
- * A scrape reads the histograms where they are; nothing on the request path waits for it.
+ * A scrape reads the counters where they are; nothing on the request path waits for it.
  */
 import http from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.js';
 import { ThreadStats, type ThreadStatsLayout } from '../shared/metrics/thread-stats.js';
-import { OCTAVES, type LogHistogram } from '../shared/metrics/log-histogram.js';
+import { LogHistogram, OCTAVES } from '../shared/metrics/log-histogram.js';
+import { PartitionStats, partitionStatsWorkers } from '../shared/metrics/partition-stats.js';
+import type { GroupState } from '../shared/groups/group.js';
 import type { RequestMetrics, Stage } from './request-metrics.js';
+import type { TopicMetrics } from './topic-metrics.js';
+import type { MetadataCache } from './metadata-cache.js';
+
+/** What the endpoint reads from; each is read only when scraped. */
+export interface MetricsSources {
+  nodeId: number;
+  requests: RequestMetrics;
+  threads: ThreadStatsLayout;
+  topics: TopicMetrics;
+  /** The partition workers' slots (partition-stats.ts). */
+  partitions: SharedArrayBuffer;
+  metadata: MetadataCache;
+  /** The state of every consumer group this broker coordinates. */
+  groupStates(): GroupState[];
+  /** Registered, unfenced, logs loaded, not stopping. */
+  ready(): boolean;
+}
+
+type Sample = { labels?: Record<string, string | number>; value: number; metricName?: string };
+
+/** A metric whose values are read from `collect` at each scrape. */
+function custom(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', collect: () => Sample[]) {
+  return {
+    name,
+    help,
+    type,
+    aggregator: 'sum' as const,
+    async get() {
+      return { name, help, type, aggregator: 'sum' as const, values: collect() };
+    },
+    reset() {},
+  };
+}
+
+/** Histogram samples of a log histogram, bucket bounds scaled from its unit by `scale`. */
+function histogramSamples(name: string, h: LogHistogram, labels: Record<string, string | number>, scale: number): Sample[] {
+  const out: Sample[] = [];
+  for (const b of OCTAVE_BOUNDS_US) out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: b * scale }, value: h.countAtMost(b) });
+  out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count });
+  out.push({ metricName: `${name}_sum`, labels, value: h.sum * scale });
+  out.push({ metricName: `${name}_count`, labels, value: h.count });
+  return out;
+}
 
 /** Kafka's RequestMetrics names for our stages; queued and sync are ours (Kafka has no fsync stage). */
 const STAGE_NAMES: Record<Stage, string> = {
@@ -127,9 +177,82 @@ function threadMetrics(layout: ThreadStatsLayout) {
   ];
 }
 
-export function metricsRegistry(requests: RequestMetrics, threads: ThreadStatsLayout): Registry {
+/** Kafka's BrokerTopicMetrics, one sample per topic. */
+function topicMetrics(topics: TopicMetrics) {
+  const perTopic = (name: string, help: string, pick: (c: { messagesIn: number; bytesIn: number; bytesOut: number; replicationBytesOut: number }) => number) =>
+    custom(`kafka_server_brokertopicmetrics_${name}_total`, help, 'counter', () => [...topics.topics()].map(([topic, c]) => ({ labels: { topic }, value: pick(c) })));
+  return [
+    perTopic('messagesin', 'Records appended, by topic.', (c) => c.messagesIn),
+    perTopic('bytesin', 'Record batch bytes appended from producers, by topic.', (c) => c.bytesIn),
+    perTopic('bytesout', 'Record batch bytes sent to consumers, by topic.', (c) => c.bytesOut),
+    perTopic('replicationbytesout', 'Record batch bytes sent to follower replicas, by topic.', (c) => c.replicationBytesOut),
+  ];
+}
+
+/** The partition workers' slots summed: Kafka's ReplicaManager gauges and our group commit. */
+function replicaMetrics(buffer: SharedArrayBuffer) {
+  const workers = Array.from({ length: partitionStatsWorkers(buffer) }, (_, i) => new PartitionStats(buffer, i));
+  const sum = (pick: (w: PartitionStats) => number) => () => [{ value: workers.reduce((n, w) => n + pick(w), 0) }];
+  const merged = (pick: (w: PartitionStats) => LogHistogram) => {
+    const h = new LogHistogram();
+    for (const w of workers) h.add(pick(w));
+    return h;
+  };
+  const rm = 'kafka_server_replicamanager_';
+  return [
+    custom(`${rm}partitioncount`, 'Partitions with a replica on this broker.', 'gauge', sum((w) => w.partitions)),
+    custom(`${rm}leadercount`, 'Partitions this broker leads.', 'gauge', sum((w) => w.leaders)),
+    custom(`${rm}underreplicatedpartitions`, 'Partitions this broker leads whose ISR is smaller than their replica set.', 'gauge', sum((w) => w.underReplicated)),
+    custom(`${rm}isrshrinks_total`, 'ISR shrinks of partitions this broker leads, as committed to the metadata.', 'counter', sum((w) => w.isrShrinks)),
+    custom(`${rm}isrexpands_total`, 'ISR expansions of partitions this broker leads, as committed to the metadata.', 'counter', sum((w) => w.isrExpands)),
+    custom('kafka_ts_groupcommit_round_bytes', 'Bytes of appends each group-commit round made durable.', 'histogram', () =>
+      histogramSamples('kafka_ts_groupcommit_round_bytes', merged((w) => w.roundBytes), {}, 1),
+    ),
+    custom('kafka_ts_groupcommit_fdatasync_seconds', 'Latency of each fdatasync call of the group commit, seconds.', 'histogram', () =>
+      histogramSamples('kafka_ts_groupcommit_fdatasync_seconds', merged((w) => w.fdatasyncUs), {}, 1e-6),
+    ),
+  ];
+}
+
+const GROUP_STATES: Array<[GroupState, string]> = [
+  ['PreparingRebalance', 'preparingrebalance'],
+  ['CompletingRebalance', 'completingrebalance'],
+  ['Stable', 'stable'],
+  ['Dead', 'dead'],
+  ['Empty', 'empty'],
+];
+
+/** The controller's view (reported by the active controller only, as Kafka's are) and consumer groups. */
+function clusterMetrics(s: MetricsSources) {
+  const active = () => s.metadata.controllerId === s.nodeId;
+  const offline = () => {
+    let n = 0;
+    for (const t of s.metadata.topics()) for (const p of t.partitions) if (p.leader < 0) n++;
+    return n;
+  };
+  const kc = 'kafka_controller_kafkacontroller_';
+  const gm = 'kafka_coordinator_group_groupmetadatamanager_';
+  return [
+    custom(`${kc}activecontrollercount`, '1 on the broker whose node leads the metadata quorum, else 0.', 'gauge', () => [{ value: active() ? 1 : 0 }]),
+    custom(`${kc}offlinepartitionscount`, 'Partitions without a leader (active controller only, else 0).', 'gauge', () => [{ value: active() ? offline() : 0 }]),
+    custom(`${kc}globalpartitioncount`, 'Partitions in the cluster (active controller only, else 0).', 'gauge', () => [
+      { value: active() ? s.metadata.topics().reduce((n, t) => n + t.partitions.length, 0) : 0 },
+    ]),
+    custom(`${kc}globaltopiccount`, 'Topics in the cluster (active controller only, else 0).', 'gauge', () => [{ value: active() ? s.metadata.topics().length : 0 }]),
+    custom(`${gm}numgroups`, 'Consumer groups this broker coordinates.', 'gauge', () => [{ value: s.groupStates().length }]),
+    ...GROUP_STATES.map(([state, suffix]) =>
+      custom(`${gm}numgroups${suffix}`, `Consumer groups this broker coordinates in state ${state}.`, 'gauge', () => [
+        { value: s.groupStates().filter((g) => g === state).length },
+      ]),
+    ),
+  ];
+}
+
+export function metricsRegistry(s: MetricsSources): Registry {
+  const { requests, threads } = s;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  for (const m of [...topicMetrics(s.topics), ...replicaMetrics(s.partitions), ...clusterMetrics(s)]) registry.registerMetric(m as never);
   for (const m of threadMetrics(threads)) registry.registerMetric(m as never);
   for (const [stage, suffix] of Object.entries(STAGE_NAMES) as [Stage, string][]) {
     registry.registerMetric(histogramMetric(`kafka_network_requestmetrics_${suffix}`, STAGE_HELP[stage], stage, requests) as never);
@@ -151,16 +274,18 @@ export function requestHistogramsJson(requests: RequestMetrics): string {
  * Serves the registry at `host:port`. A port already taken (a second broker on the machine)
  * is a warning naming the setting: the broker serves its clients without metrics.
  */
-export async function startMetricsServer(
-  listener: { host: string; port: number },
-  requests: RequestMetrics,
-  threads: ThreadStatsLayout,
-  log: Logger,
-): Promise<http.Server | null> {
-  const registry = metricsRegistry(requests, threads);
+export async function startMetricsServer(listener: { host: string; port: number }, sources: MetricsSources, log: Logger): Promise<http.Server | null> {
+  const registry = metricsRegistry(sources);
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/metrics') {
+    if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok\n');
+    } else if (path === '/ready') {
+      const ready = sources.ready();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(ready ? 'ready\n' : 'not ready\n');
+    } else if (path === '/metrics') {
       registry.metrics().then(
         (text) => {
           res.writeHead(200, { 'content-type': registry.contentType });
@@ -173,7 +298,7 @@ export async function startMetricsServer(
       );
     } else if (path === '/metrics/requests') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(requestHistogramsJson(requests));
+      res.end(requestHistogramsJson(sources.requests));
     } else {
       res.writeHead(404);
       res.end();
@@ -184,9 +309,6 @@ export async function startMetricsServer(
       log.warn({ err: e.message, setting: 'metrics.listener', listener: `http://${listener.host}:${listener.port}` }, 'metrics endpoint not served: set metrics.listener to a free port, or none');
       resolve(null);
     });
-    server.listen(listener.port, listener.host, () => {
-      log.info({ listener: `http://${listener.host}:${listener.port}/metrics` }, 'metrics endpoint');
-      resolve(server);
-    });
+    server.listen(listener.port, listener.host, () => resolve(server));
   });
 }

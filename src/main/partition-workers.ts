@@ -43,6 +43,7 @@ export class PartitionWorkers {
       interBroker: InterBrokerClient;
       logger: Logger;
       threadStats: ThreadStatsLayout;
+      partitionStats: SharedArrayBuffer;
       /** Sends a worker's ISR change to the controller; resolves with the controller's error code (NONE: taken). */
       onAlterIsr: (e: Extract<WorkerEvent, { type: 'alter-isr' }>) => Promise<number>;
     },
@@ -65,6 +66,7 @@ export class PartitionWorkers {
         responses,
         workers: this.count,
         threadStats: this.opts.threadStats,
+        partitionStats: this.opts.partitionStats,
       };
       const worker = new Worker(new URL('../workers/partition/worker.js', import.meta.url), { workerData, name: `partition-worker-${i}` });
       const h: WorkerHandle = { worker, outbox: new Outbox(new RingProducer(requests)), responses: new RingConsumer(responses), events: [] };

@@ -25,6 +25,8 @@ export interface PartitionWorkerData {
   responses: SharedArrayBuffer;
   /** Where this thread records its event-loop delay and GC pauses (its slot: 2 + index). */
   threadStats: ThreadStatsLayout;
+  /** Where this worker counts its replicas and group-commit rounds (partition-stats.ts, slot `index`). */
+  partitionStats: SharedArrayBuffer;
 }
 
 export interface HostedPartition {

@@ -70,6 +70,8 @@ export interface BrokerOptions {
   args?: string[];
   /** Wait for the client port to accept connections (default true). */
   wait?: boolean;
+  /** Environment of the broker process on top of this one's (LOG_LEVEL defaults to warn). */
+  env?: Record<string, string>;
 }
 
 export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProcess> {
@@ -121,7 +123,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProce
     },
   };
   const launch = (): void => {
-    const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
+    const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...opts.env } });
     live.add(proc);
     proc.once('exit', () => live.delete(proc));
     b.proc = proc;

@@ -77,6 +77,7 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
             records = r.records as Buffer;
             budget -= records.length;
             first = false;
+            ctx.topicMetrics.fetched(names[ti]!, records.length, replicaId >= 0);
           }
           const meta = names[ti] ? ctx.metadata.partition(names[ti]!, it.partition) : undefined;
           const errorCode = r ? r.error : it.error;

@@ -50,11 +50,18 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h:
     });
   });
   if (acks === 0) {
-    for (const p of parts) ctx.workers.send(p.worker, { ...p.msg, req: 0, part: 0 } as never);
+    for (const p of parts) {
+      ctx.workers.send(p.worker, { ...p.msg, req: 0, part: 0 } as never);
+      if (p.msg.type === MsgType.PRODUCE) ctx.topicMetrics.appended(p.msg.topic, p.msg.records);
+    }
     return null;
   }
   const results = await scatter<ProduceResultMsg>(ctx.workers, parts);
   attributeParts(timing, results);
+  for (let i = 0; i < parts.length; i++) {
+    const m = parts[i]!.msg;
+    if (m.type === MsgType.PRODUCE && results[i]!.error === ErrorCode.NONE) ctx.topicMetrics.appended(m.topic, m.records);
+  }
   return {
     throttleTimeMs: 0,
     responses: req.topicData.map((t, ti) => ({

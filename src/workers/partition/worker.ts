@@ -22,6 +22,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { childLogger } from '../../shared/logger.js';
 import { recordThreadStats } from '../../shared/metrics/thread-stats.js';
+import { PartitionStats } from '../../shared/metrics/partition-stats.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { leaderEpochError } from '../../shared/leader-epoch.js';
 import { RingConsumer, RingProducer } from '../../shared/ring.js';
@@ -39,6 +40,7 @@ import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
 const data = workerData as PartitionWorkerData;
 recordThreadStats(data.threadStats, 2 + data.index);
 const log = childLogger({ thread: `partition-worker-${data.index}` });
+const stats = new PartitionStats(data.partitionStats, data.index);
 const port = parentPort!;
 const outbox = new Outbox(new RingProducer(data.responses));
 const requests = new RingConsumer(data.requests);
@@ -281,6 +283,19 @@ function forget(k: string, error: number): void {
   replicas.delete(k);
 }
 
+/** Kafka's ReplicaManager gauges: partitions hosted, led, and led with an ISR short of the replica set. */
+function countReplicas(): void {
+  let leaders = 0;
+  let under = 0;
+  for (const rep of replicas.values()) {
+    if (!rep.isLeader) continue;
+    leaders++;
+    const committed = rep.metadata!;
+    if (committed.isr.length < committed.replicas.length) under++;
+  }
+  stats.setReplicas(replicas.size, leaders, under);
+}
+
 async function applyHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<void> {
   for (const t of deletedTopics) {
     for (const k of [...replicas.keys()]) if (k.startsWith(`${t}\0`)) forget(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -297,7 +312,9 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
     const l = await manager.create(p.topic, p.partition);
     let rep = replicas.get(k);
     if (!rep) replicas.set(k, (rep = new PartitionReplica<PendingAck>(data.nodeId)));
+    const ledIsr = rep.isLeader && rep.leaderEpoch === p.leaderEpoch ? rep.metadata!.isr.length : -1;
     const out = rep.applyMetadata(p, l, now);
+    if (ledIsr >= 0) stats.isrChanged(ledIsr, p.isr.length);
     for (const a of out.released) answer(a);
     if (out.hwMoved) wake(k, false);
     if (out.startEpoch) {
@@ -312,6 +329,7 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
     }
   }
   for (const k of [...replicas.keys()]) if (!seen.has(k)) forget(k, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  countReplicas();
   const endpoints = new Map(brokers.map((b) => [b.id, b]));
   for (const [leaderId, f] of fetchers) {
     if (!follow.has(leaderId)) {
@@ -342,6 +360,7 @@ async function main(): Promise<void> {
     config: data.logConfig,
     logger: log,
     cleanShutdown: data.cleanShutdown,
+    commitStats: { round: (bytes) => stats.roundBytes.record(bytes), fdatasync: (us) => stats.fdatasyncUs.record(us) },
     owns: (topic: string, partition: number) => topic !== METADATA_TOPIC && partitionOwner(topic, partition, data.workers) === data.index,
   });
   outboxLimit = new RingProducer(data.responses).maxMessage - 64;

@@ -16,6 +16,14 @@ import type { FileIo } from './file-io.js';
 import type { PartitionLog, PendingAppend } from './partition-log.js';
 import type { LogSegment } from './segment.js';
 
+/** Where the rounds are counted (the metrics endpoint's group-commit histograms). */
+export interface CommitStats {
+  /** A round started that makes `bytes` of appends durable. */
+  round(bytes: number): void;
+  /** One fdatasync call took `us` microseconds. */
+  fdatasync(us: number): void;
+}
+
 interface Waiter {
   log: PartitionLog;
   append: PendingAppend;
@@ -29,18 +37,24 @@ export class GroupCommit {
   private syncing = false;
   private alone = 0;
   private drainWaiters: Array<() => void> = [];
+  /** Bytes written since the last round started. */
+  private unsyncedBytes = 0;
 
   constructor(
     private readonly io: FileIo,
     private readonly perAppend: boolean,
     /** Runs after each round with the logs whose durable end it advanced. */
     private readonly onDurable: (logs: PartitionLog[]) => void = () => {},
+    private readonly stats?: CommitStats,
   ) {}
 
   /** A log's write completed: acks=1 answers now, acks=-1 joins the next round. */
   written(log: PartitionLog, appends: PendingAppend[], segments: LogSegment[]): void {
     const now = performance.now();
-    for (const a of appends) a.result.writtenAt = now;
+    for (const a of appends) {
+      a.result.writtenAt = now;
+      this.unsyncedBytes += a.records.length;
+    }
     if (this.perAppend) {
       this.syncAlone(log, appends, segments);
       return;
@@ -74,6 +88,8 @@ export class GroupCommit {
     }
     this.syncing = true;
     this.rounds++;
+    this.stats?.round(this.unsyncedBytes);
+    this.unsyncedBytes = 0;
     const segments = this.dirty;
     const waiters = this.waiting;
     this.dirty = new Map();
@@ -83,7 +99,7 @@ export class GroupCommit {
     const startedAt = performance.now();
     for (const w of waiters) w.append.result.syncStartAt = startedAt;
     const syncs = [...segments].map(([seg, log]) =>
-      log.offline ? Promise.resolve() : this.io.fdatasync(seg.fd).catch((err: unknown) => log.goOffline(err)),
+      log.offline ? Promise.resolve() : this.fdatasync(seg.fd).catch((err: unknown) => log.goOffline(err)),
     );
     void Promise.all(syncs).then(() => {
       for (const seg of segments.keys()) seg.release();
@@ -105,14 +121,23 @@ export class GroupCommit {
     });
   }
 
+  private fdatasync(fd: number): Promise<void> {
+    if (!this.stats) return this.io.fdatasync(fd);
+    const stats = this.stats;
+    const startedAt = performance.now();
+    return this.io.fdatasync(fd).then(() => stats.fdatasync((performance.now() - startedAt) * 1000));
+  }
+
   private syncAlone(log: PartitionLog, appends: PendingAppend[], segments: LogSegment[]): void {
     this.rounds++;
+    this.stats?.round(this.unsyncedBytes);
+    this.unsyncedBytes = 0;
     this.alone++;
     for (const seg of segments) seg.acquire();
     const end = log.writtenEndOffset;
     const startedAt = performance.now();
     for (const a of appends) a.result.syncStartAt = startedAt;
-    void Promise.all(segments.map((seg) => this.io.fdatasync(seg.fd)))
+    void Promise.all(segments.map((seg) => this.fdatasync(seg.fd)))
       .then(
         () => {
           if (end <= log.durableEndOffset) return;

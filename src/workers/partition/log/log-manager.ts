@@ -41,7 +41,7 @@ import { readCheckpoint, syncDir, updateCheckpoint } from './checkpoint-file.js'
 import type { LogConfig } from './config.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type CommitStats } from './group-commit.js';
 import { loadLog, reopenOfflineLog } from './log-recovery.js';
 import { OfflineRecoveryRunner, probeWrite } from './offline-recovery-runner.js';
 import { PartitionLog, type Acks, type AppendResult, type LogHooks, type ReadResult } from './partition-log.js';
@@ -71,6 +71,8 @@ export interface LogManagerOptions {
   /** false: lock with the pid file even when fs-ext is installed. */
   useFlock?: boolean;
   io?: FileIo;
+  /** Counts the group commit's rounds and fdatasync calls. */
+  commitStats?: CommitStats;
 }
 
 function key(topic: string, partition: number): string {
@@ -97,10 +99,16 @@ export class LogManager {
     private readonly owns: (topic: string, partition: number) => boolean,
     private readonly lock: DataDirLock | undefined,
     private readonly syncEachAppend: boolean,
+    commitStats: CommitStats | undefined,
   ) {
-    this.groupCommit = new GroupCommit(io, syncEachAppend, (logs) => {
-      for (const log of logs) for (const l of this.durableListeners) l(log);
-    });
+    this.groupCommit = new GroupCommit(
+      io,
+      syncEachAppend,
+      (logs) => {
+        for (const log of logs) for (const l of this.durableListeners) l(log);
+      },
+      commitStats,
+    );
     this.hooks = {
       written: (log, appends, segments) => {
         this.groupCommit.written(log, appends, segments);
@@ -145,6 +153,7 @@ export class LogManager {
         opts.owns ?? (() => true),
         lock,
         opts.groupCommit === false,
+        opts.commitStats,
       );
       await manager.loadAll(clean);
       manager.startTimers(opts.checkpointIntervalMs ?? 60_000);
