@@ -22,7 +22,11 @@ t.test('under-replicated partitions follow a killed follower', async (t) => {
     cluster.cleanup();
   });
   const port1 = cluster.broker(1).port;
-  await waitFor('the topic created with a leader', 60_000, async () => ((await produceOne(port1, TOPIC, 0, 'first').catch(() => null))?.errorCode === 0 ? true : undefined), 250);
+  // The first produce creates the topic; whichever broker leads it takes the write.
+  await waitFor('the topic created with a leader', 60_000, async () => {
+    for (const b of cluster.brokers) if ((await produceOne(b.port, TOPIC, 0, 'first').catch(() => null))?.errorCode === 0) return true;
+    return undefined;
+  }, 250);
   const leader = await waitFor('all three replicas in sync', 30_000, async () => {
     const p = (await metadata(port1, [TOPIC])).topics[0]?.partitions[0];
     return p && p.isrNodes.length === 3 ? p.leaderId : undefined;
