@@ -24,7 +24,7 @@ import { RaftClient } from './raft-client.js';
 import { saslDeps } from './handlers/sasl.js';
 import { AccessControl } from './security/access-control.js';
 import { SaslSession } from './security/sasl-session.js';
-import { ANONYMOUS, principalRules, tlsPrincipal, tlsServerOptions } from './security/tls.js';
+import { ANONYMOUS, interBrokerClient, principalRules, tlsPrincipal, tlsServerOptions } from './security/tls.js';
 
 const log = childLogger({ thread: 'main' });
 
@@ -85,6 +85,7 @@ export class Broker {
       logConfig: logConfigOf(config),
       cleanShutdown,
       replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+      interBroker: interBrokerClient(config.interBroker),
       logger: log,
       onAlterIsr: (e) => {
         void raft

@@ -5,6 +5,7 @@
  * (hosted partitions, shutdown) over postMessage.
  */
 import { Worker } from 'node:worker_threads';
+import type { InterBrokerClient } from '../shared/broker-connection.js';
 import type { Logger } from '../shared/logger.js';
 import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FromWorker, type ToWorker } from '../shared/thread-messages.js';
@@ -37,6 +38,7 @@ export class PartitionWorkers {
       logConfig: LogConfig;
       cleanShutdown: boolean;
       replicaLagTimeMaxMs: number;
+      interBroker: InterBrokerClient;
       logger: Logger;
       onAlterIsr: (e: Extract<WorkerEvent, { type: 'alter-isr' }>) => void;
     },
@@ -50,6 +52,7 @@ export class PartitionWorkers {
       const workerData: PartitionWorkerData = {
         index: i,
         replicaLagTimeMaxMs: this.opts.replicaLagTimeMaxMs,
+        interBroker: this.opts.interBroker,
         nodeId: this.opts.nodeId,
         logDir: this.opts.logDir,
         logConfig: this.opts.logConfig,

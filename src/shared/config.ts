@@ -40,6 +40,7 @@ const LISTENER_SETTINGS: Record<string, Setting> = {
   'ssl.client.auth': { kind: 'string', default: 'none', doc: 'Client certificates on TLS listeners: required, requested or none.' },
   'ssl.enabled.protocols': { kind: 'list', default: 'TLSv1.2,TLSv1.3', doc: 'TLS versions accepted (TLSv1.2, TLSv1.3).' },
   'ssl.protocol': { kind: 'string', default: 'TLSv1.3', doc: 'Accepted for Kafka compatibility; ssl.enabled.protocols decides.' },
+  'ssl.endpoint.identification.algorithm': { kind: 'string', default: 'https', doc: 'https: a broker connecting to another checks that its certificate names the host; empty: no check.' },
   'ssl.principal.mapping.rules': { kind: 'string', default: 'DEFAULT', doc: 'Rules mapping a client certificate\'s subject to a user name (RULE:pattern/replacement/[LU], DEFAULT).' },
   'sasl.enabled.mechanisms': { kind: 'list', default: 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', doc: 'SASL mechanisms of SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.' },
   'connections.max.reauth.ms': { kind: 'long', default: '0', doc: 'A SASL session lasts this long, then the client must re-authenticate (KIP-368); 0 forever.', min: 0 },
@@ -96,6 +97,7 @@ export const SETTINGS: Record<string, Setting> = {
   'authorizer.class.name': { kind: 'string', default: '', doc: `Set to ${STANDARD_AUTHORIZER} to check every request against the ACLs; empty: no authorization.` },
   'super.users': { kind: 'string', default: '', doc: 'Principals allowed everything, separated by ";" (e.g. User:admin;User:CN=broker1).' },
   'allow.everyone.if.no.acl.found': { kind: 'bool', default: 'false', doc: 'Allow an action on a resource no ACL names at all.' },
+  'sasl.mechanism.inter.broker.protocol': { kind: 'string', default: 'PLAIN', doc: 'SASL mechanism a broker logs in to another with, on a SASL inter-broker listener (credentials: username and password of that listener\'s JAAS setting for the mechanism).' },
   'connection.failed.authentication.delay.ms': { kind: 'int', default: '100', doc: 'A failed SASL login is answered, and its connection closed, after this delay.', min: 0 },
   ...LISTENER_SETTINGS,
 };
@@ -161,6 +163,12 @@ export interface TlsSettings {
   principalMappingRules: string;
 }
 
+/** Files and credentials of the inter-broker client; the files are read at start. */
+export interface InterBrokerSettings {
+  tls: { caLocation: string | null; caCertificates: string | null; keystoreLocation: string | null; certificateChain: string | null; key: string | null; keyPassword: string | null; verifyHostname: boolean } | null;
+  sasl: { mechanism: SaslMechanism; username: string; password: string } | null;
+}
+
 export interface ListenerSecurity {
   protocol: SecurityProtocol;
   /** Present for SSL and SASL_SSL listeners. */
@@ -196,6 +204,8 @@ export interface BrokerConfig {
   socketRequestMaxBytes: number;
   connectionsMaxIdleMs: number;
   failedAuthenticationDelayMs: number;
+  /** How this broker connects to the inter-broker listener of the others (replication). */
+  interBroker: InterBrokerSettings;
   /** Null when authorizer.class.name is empty: every request is allowed. */
   authorizer: { superUsers: string[]; allowEveryoneIfNoAclFound: boolean } | null;
   /** Credentials of --add-scram, written when the metadata log is new. */
@@ -365,11 +375,10 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     if (!m) problems.push(`controller.quorum.voters: bad entry '${v}' (want id@host:port)`);
     else voters.push({ id: Number(m[1]), host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
   }
-  // Followers fetch from the leader's advertised (inter-broker) listener over plain TCP.
-  const interProtocol = security[advertised.name]?.protocol;
-  if (voters.length > 1 && interProtocol !== undefined && interProtocol !== 'PLAINTEXT') {
-    problems.push(`inter.broker.listener.name: replication between brokers runs over PLAINTEXT; listener ${advertised.name} is ${interProtocol}`);
-  }
+  // A single broker never dials another: only a cluster needs the inter-broker client.
+  const interBroker = voters.length > 1
+    ? interBrokerSettings(advertised.name, security[advertised.name], str('sasl.mechanism.inter.broker.protocol').trim().toUpperCase(), raw, problems)
+    : { tls: null, sasl: null };
   if (voters.length > 0 && !voters.some((v) => v.id === nodeId)) {
     problems.push(`controller.quorum.voters does not include node.id ${nodeId}`);
   }
@@ -407,6 +416,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     socketRequestMaxBytes: num('socket.request.max.bytes'),
     connectionsMaxIdleMs: num('connections.max.idle.ms'),
     failedAuthenticationDelayMs: num('connection.failed.authentication.delay.ms'),
+    interBroker,
     authorizer: authorizerSettings(str('authorizer.class.name').trim(), str('super.users'), bool('allow.everyone.if.no.acl.found'), problems),
     bootstrapScram: [],
     brokerSessionTimeoutMs: num('broker.session.timeout.ms'),
@@ -564,6 +574,40 @@ function tlsSettings(name: string, raw: Map<string, string>, problems: string[])
   const rulesError = principalRulesError(tls.principalMappingRules);
   if (rulesError !== null) problems.push(`${where}: ssl.principal.mapping.rules: ${rulesError}`);
   return tls;
+}
+
+/**
+ * The client side of the inter-broker listener (followers fetch from their leader's advertised
+ * listener): its trust store and key store for TLS, and for SASL the mechanism of
+ * sasl.mechanism.inter.broker.protocol with the username and password of that listener's
+ * JAAS setting for it, as Kafka's brokers take them.
+ */
+function interBrokerSettings(name: string, sec: ListenerSecurity | undefined, mechanism: string, raw: Map<string, string>, problems: string[]): InterBrokerSettings {
+  if (sec === undefined) return { tls: null, sasl: null };
+  const t = sec.tls;
+  const tls = t === null ? null : {
+    caLocation: t.truststoreLocation, caCertificates: t.truststoreCertificates, keystoreLocation: t.keystoreLocation,
+    certificateChain: t.certificateChain, key: t.key, keyPassword: t.keyPassword,
+    verifyHostname: listenerValue(raw, name, 'ssl.endpoint.identification.algorithm').trim().toLowerCase() === 'https',
+  };
+  if (sec.sasl === null) return { tls, sasl: null };
+  if (!sec.sasl.mechanisms.includes(mechanism as SaslMechanism)) {
+    problems.push(`sasl.mechanism.inter.broker.protocol: ${mechanism} is not enabled on the inter-broker listener ${name}`);
+    return { tls, sasl: null };
+  }
+  const key = `listener.name.${name.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`;
+  const text = [...raw].find(([k]) => k.toLowerCase() === key)?.[1];
+  let options: Record<string, string> = {};
+  try {
+    options = text === undefined ? {} : parseJaas(text).options;
+  } catch (e) {
+    problems.push(`${key}: ${(e as Error).message}`);
+  }
+  if (options.username === undefined || options.password === undefined) {
+    problems.push(`${key}: username and password are needed for brokers to log in to each other with ${mechanism}`);
+    return { tls, sasl: null };
+  }
+  return { tls, sasl: { mechanism: mechanism as SaslMechanism, username: options.username, password: options.password } };
 }
 
 function authorizerSettings(className: string, superUsers: string, allowEveryone: boolean, problems: string[]): BrokerConfig['authorizer'] {

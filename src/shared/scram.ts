@@ -174,3 +174,54 @@ export class ScramServer {
     return { serverFinal: Buffer.from(`v=${serverSignature.toString('base64')}`, 'utf8'), user: this.user };
   }
 }
+
+/**
+ * The client's side of one exchange (a broker authenticating to another): client-first, then
+ * client-final from server-first, then the check of the server's signature, which proves the
+ * server holds the credential too.
+ */
+export class ScramClient {
+  private readonly bare: string;
+  private authMessage = '';
+  private salted: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly mechanism: ScramMechanism,
+    user: string,
+    private readonly password: string,
+    private readonly nonce: string,
+  ) {
+    this.bare = `n=${user.replace(/=/g, '=3D').replace(/,/g, '=2C')},r=${nonce}`;
+  }
+
+  first(): Buffer {
+    return Buffer.from(`n,,${this.bare}`, 'utf8');
+  }
+
+  final(serverFirst: Buffer): Buffer {
+    const text = serverFirst.toString('utf8');
+    const attrs = new Map(attributes(text).map((a) => [a.key, a.value]));
+    const nonce = attrs.get('r') ?? '';
+    const salt = Buffer.from(attrs.get('s') ?? '', 'base64');
+    const iterations = Number(attrs.get('i'));
+    if (!nonce.startsWith(this.nonce) || nonce === this.nonce) throw new ScramError('server nonce does not extend the client nonce');
+    if (!Number.isInteger(iterations) || iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) throw new ScramError(`server asked for ${attrs.get('i')} iterations`);
+    this.salted = saltedPassword(this.mechanism, this.password, salt, iterations);
+    const withoutProof = `c=${Buffer.from('n,,').toString('base64')},r=${nonce}`;
+    this.authMessage = `${this.bare},${text},${withoutProof}`;
+    const clientKey = hmac(this.mechanism, this.salted, 'Client Key');
+    const storedKey = createHash(hashName(this.mechanism)).update(clientKey).digest();
+    const signature = hmac(this.mechanism, storedKey, this.authMessage);
+    const proof = Buffer.alloc(clientKey.length);
+    for (let i = 0; i < proof.length; i++) proof[i] = clientKey[i]! ^ signature[i]!;
+    return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`, 'utf8');
+  }
+
+  verify(serverFinal: Buffer): void {
+    const text = serverFinal.toString('utf8');
+    if (text.startsWith('e=')) throw new ScramError(`server refused: ${text.slice(2)}`);
+    const expected = hmac(this.mechanism, hmac(this.mechanism, this.salted, 'Server Key'), this.authMessage);
+    const got = Buffer.from(text.startsWith('v=') ? text.slice(2) : '', 'base64');
+    if (got.length !== expected.length || !timingSafeEqual(got, expected)) throw new ScramError('the server signature does not match');
+  }
+}

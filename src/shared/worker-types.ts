@@ -2,6 +2,7 @@
  * Control messages between the main thread and the partition workers (postMessage: these
  * are rare, the hot path uses the rings of thread-messages.ts).
  */
+import type { InterBrokerClient } from './broker-connection.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
 
 export interface PartitionWorkerData {
@@ -9,6 +10,8 @@ export interface PartitionWorkerData {
   /** How many partition workers share the partitions. */
   workers: number;
   nodeId: number;
+  /** How followers connect to their leaders (TLS, SASL), as the inter-broker listener says. */
+  interBroker: InterBrokerClient;
   /** replica.lag.time.max.ms */
   replicaLagTimeMaxMs: number;
   logDir: string;

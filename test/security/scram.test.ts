@@ -92,3 +92,19 @@ t.test('SASL session order', async (t) => {
   other.handshake('PLAIN', 1);
   t.equal(other.authenticate(Buffer.from('\0eve\0pw2')).errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED, 're-authentication as another principal is refused');
 });
+
+t.test('ScramClient (a broker logging in to another) against ScramServer', async (t) => {
+  const { ScramClient } = await import('../../src/shared/scram.js');
+  for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const) {
+    const cred = credentialFromPassword(mechanism, 'broker-secret', SALT, 4096);
+    const s = new ScramServer(mechanism, { credential: () => cred, nonce: () => 'srv' });
+    const c = new ScramClient(mechanism, 'broker', 'broker-secret', 'cli');
+    const fin = s.final(c.final(s.first(c.first())));
+    t.equal(fin.user, 'broker', `${mechanism}: the server accepts the client`);
+    t.doesNotThrow(() => c.verify(fin.serverFinal), `${mechanism}: the client accepts the server's signature`);
+    const wrong = new ScramClient(mechanism, 'broker', 'broker-secret', 'cli');
+    const s2 = new ScramServer(mechanism, { credential: () => credentialFromPassword(mechanism, 'other', SALT, 4096), nonce: () => 'srv' });
+    wrong.final(s2.first(wrong.first()));
+    t.throws(() => wrong.verify(Buffer.from(`v=${Buffer.alloc(mechanism === 'SCRAM-SHA-256' ? 32 : 64).toString('base64')}`)), /signature/, `${mechanism}: a server without the credential is not believed`);
+  }
+});

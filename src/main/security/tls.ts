@@ -10,7 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { TLSSocket, TlsOptions } from 'node:tls';
-import type { TlsSettings } from '../../shared/config.js';
+import type { InterBrokerClient } from '../../shared/broker-connection.js';
+import type { InterBrokerSettings, TlsSettings } from '../../shared/config.js';
 import { mapPrincipal, parsePrincipalRules, rfc2253, type PrincipalRule } from '../../shared/principal-mapping.js';
 
 export const ANONYMOUS = 'User:ANONYMOUS';
@@ -56,6 +57,23 @@ export function tlsPrincipal(socket: TLSSocket, rules: readonly PrincipalRule[])
   const name = mapPrincipal(rules, dn);
   if (name === null) throw new Error(`no ssl.principal.mapping.rules rule applies to '${dn}'`);
   return `User:${name}`;
+}
+
+/** The inter-broker client with its PEM files read (they cross to the partition workers as text). */
+export function interBrokerClient(s: InterBrokerSettings): InterBrokerClient {
+  const t = s.tls;
+  if (t === null) return { tls: null, sasl: s.sasl };
+  const store = t.keystoreLocation !== null ? readPem(t.keystoreLocation, 'ssl.keystore.location') : null;
+  return {
+    tls: {
+      ca: t.caLocation !== null ? readPem(t.caLocation, 'ssl.truststore.location') : t.caCertificates,
+      cert: store ?? t.certificateChain,
+      key: store ?? t.key,
+      passphrase: t.keyPassword,
+      verifyHostname: t.verifyHostname,
+    },
+    sasl: s.sasl,
+  };
 }
 
 export function principalRules(s: TlsSettings): PrincipalRule[] {

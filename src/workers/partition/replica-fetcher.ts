@@ -10,6 +10,7 @@
  * offset, and the follower truncates to that point before it fetches again.
  */
 import net from 'node:net';
+import { dialBroker, type InterBrokerClient } from '../../shared/broker-connection.js';
 import { ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { encodeRequestFrame } from '../../shared/protocol/frames.js';
@@ -53,6 +54,7 @@ export class ReplicaFetcher {
     readonly leaderId: number,
     private endpoint: { host: string; port: number },
     private readonly nodeId: number,
+    private readonly security: InterBrokerClient,
     private readonly manager: LogManager,
     private readonly hooks: FetcherHooks,
     private readonly log: Logger,
@@ -174,12 +176,8 @@ export class ReplicaFetcher {
 
   private async connect(): Promise<net.Socket> {
     if (this.socket && !this.socket.destroyed) return this.socket;
-    const s = net.connect(this.endpoint.port, this.endpoint.host);
-    s.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      s.once('connect', resolve);
-      s.once('error', reject);
-    });
+    // TCP or TLS, logged in with SASL when the inter-broker listener asks for it.
+    const s = await dialBroker(this.endpoint.host, this.endpoint.port, this.security, `replica-${this.nodeId}`);
     this.chunks = [];
     this.buffered = 0;
     s.on('data', (b: Buffer) => this.onData(b));

@@ -379,7 +379,7 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
     if (!ep) continue;
     let f = fetchers.get(leaderId);
     if (!f) {
-      f = new ReplicaFetcher(leaderId, ep, data.nodeId, manager, {
+      f = new ReplicaFetcher(leaderId, ep, data.nodeId, data.interBroker, manager, {
         durable: whenDurable,
         highWatermark: (l, hw) => followerHw.set(key(l.topic, l.partition), hw),
       }, log);
