@@ -24,7 +24,7 @@ import { RaftClient } from './raft-client.js';
 import { saslDeps } from './handlers/sasl.js';
 import { AccessControl } from './security/access-control.js';
 import { SaslSession } from './security/sasl-session.js';
-import { ANONYMOUS, interBrokerClient, principalRules, tlsPrincipal, tlsServerOptions } from './security/tls.js';
+import { ANONYMOUS, interBrokerClient, principalRules, quorumTls, tlsPrincipal, tlsServerOptions } from './security/tls.js';
 
 const log = childLogger({ thread: 'main' });
 
@@ -64,6 +64,7 @@ export class Broker {
         metadataDir: path.join(logDir, '__cluster_metadata-0'),
         advertised: { host: config.advertised.host, port: config.advertised.port },
         bootstrapScram: config.bootstrapScram,
+        ...(config.controllerTls !== null ? { controllerTls: quorumTls(config.controllerTls) } : {}),
         rack: null,
         settings: {
           numPartitions: config.numPartitions,
