@@ -17,6 +17,7 @@ import { groupApis } from './handlers/groups.js';
 import { producerIdApis } from './handlers/producer-ids.js';
 import { saslApis } from './handlers/sasl.js';
 import { aclApis } from './handlers/acls.js';
+import { clientQuotaApis } from './handlers/client-quotas.js';
 
 /**
  * A handler answers with a response body, or null for no response (acks=0 produce). The
@@ -46,7 +47,7 @@ const core: SupportedApi[] = [
 ];
 
 export const SUPPORTED_APIS: ReadonlyMap<number, SupportedApi> = new Map(
-  [...core, ...groupApis, ...producerIdApis, ...saslApis, ...aclApis].map((a) => [a.apiKey, a]),
+  [...core, ...groupApis, ...producerIdApis, ...saslApis, ...aclApis, ...clientQuotaApis].map((a) => [a.apiKey, a]),
 );
 
 export function isSupported(apiKey: number, version: number): boolean {

@@ -28,7 +28,7 @@ import { startMetricsServer } from './metrics-server.js';
 import { saslDeps } from './handlers/sasl.js';
 import { AccessControl } from './security/access-control.js';
 import { SaslSession } from './security/sasl-session.js';
-import { ANONYMOUS, interBrokerClient, principalRules, tlsPrincipal, tlsServerOptions } from './security/tls.js';
+import { ANONYMOUS, interBrokerClient, principalRules, quorumTls, tlsPrincipal, tlsServerOptions } from './security/tls.js';
 import { TopicMetrics } from './topic-metrics.js';
 import { partitionStatsBuffer } from '../shared/metrics/partition-stats.js';
 
@@ -84,6 +84,7 @@ export class Broker {
         metadataDir: path.join(logDir, '__cluster_metadata-0'),
         advertised: { host: config.advertised.host, port: config.advertised.port },
         bootstrapScram: config.bootstrapScram,
+        ...(config.controllerTls !== null ? { controllerTls: quorumTls(config.controllerTls) } : {}),
         rack: null,
         threadStats,
         settings: {

@@ -124,7 +124,7 @@ export class Connection {
     if (this.closed || this.ending !== null) return;
     this.chunks.push(b);
     this.buffered += b.length;
-    while (this.buffered >= 4 && !this.closed) {
+    while (this.buffered >= 4 && !this.closed && this.ending === null) {
       const size = this.peekSize();
       if (size < 0 || size > this.maxRequestBytes) {
         this.close(`request size ${size} outside 0..${this.maxRequestBytes} (socket.request.max.bytes)`);

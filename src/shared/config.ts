@@ -63,7 +63,7 @@ export const SETTINGS: Record<string, Setting> = {
   'advertised.listeners': { kind: 'list', default: '', doc: 'Addresses given to clients; defaults to the client listener.' },
   'controller.listener.names': { kind: 'list', default: 'CONTROLLER', doc: 'Listener names used by the metadata quorum.' },
   'inter.broker.listener.name': { kind: 'string', default: 'PLAINTEXT', doc: 'Listener used between brokers for replication.' },
-  'listener.security.protocol.map': { kind: 'list', default: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', doc: 'Listener name to security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (the controller listener: PLAINTEXT).' },
+  'listener.security.protocol.map': { kind: 'list', default: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', doc: 'Listener name to security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (the controller listener: PLAINTEXT or SSL).' },
   'controller.quorum.voters': { kind: 'list', default: '1@127.0.0.1:9093', doc: 'Metadata quorum voters as id@host:port.' },
   'controller.quorum.election.timeout.ms': { kind: 'int', default: '1000', doc: 'Raft election timeout.', min: 10 },
   'log.dirs': { kind: 'string', default: '', doc: 'Data directory (one); overrides log.dir.' },
@@ -207,6 +207,8 @@ export interface BrokerConfig {
   /** Where /metrics is served; null: not at all. */
   metricsListener: { host: string; port: number } | null;
   failedAuthenticationDelayMs: number;
+  /** TLS of an SSL controller listener (mutual TLS between the voters); null for PLAINTEXT. */
+  controllerTls: (TlsSettings & { verifyHostname: boolean }) | null;
   /** How this broker connects to the inter-broker listener of the others (replication). */
   interBroker: InterBrokerSettings;
   /** Null when authorizer.class.name is empty: every request is allowed. */
@@ -349,10 +351,15 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
   const listeners = list('listeners').map((l) => parseEndpoint('listeners', l, problems));
   const controllerNames = list('controller.listener.names');
   const security: Record<string, ListenerSecurity> = {};
+  let controllerTls: TlsSettings | null = null;
   for (const l of listeners) {
     const proto = protocolMap.get(l.name) ?? l.name;
     if (controllerNames.includes(l.name)) {
-      if (proto !== 'PLAINTEXT') problems.push(`listener ${l.name}: the controller listener supports PLAINTEXT only, got ${proto}`);
+      if (proto === 'SSL') controllerTls = tlsSettings(l.name, raw, problems);
+      else if (proto !== 'PLAINTEXT') problems.push(`listener ${l.name}: the controller listener supports PLAINTEXT or SSL (mutual TLS), got ${proto}`);
+      if (controllerTls !== null && controllerTls.truststoreLocation === null && controllerTls.truststoreCertificates === null) {
+        problems.push(`listener ${l.name}: an SSL controller listener needs a trust store (voters authenticate each other by certificate)`);
+      }
     } else if (proto === 'PLAINTEXT' || proto === 'SSL' || proto === 'SASL_PLAINTEXT' || proto === 'SASL_SSL') {
       security[l.name] = listenerSecurity(l.name, proto, raw, problems);
     } else {
@@ -378,7 +385,10 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     if (!m) problems.push(`controller.quorum.voters: bad entry '${v}' (want id@host:port)`);
     else voters.push({ id: Number(m[1]), host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
   }
-  const interBroker = interBrokerSettings(advertised.name, security[advertised.name], str('sasl.mechanism.inter.broker.protocol').trim().toUpperCase(), raw, problems);
+  // A single broker never dials another: only a cluster needs the inter-broker client.
+  const interBroker = voters.length > 1
+    ? interBrokerSettings(advertised.name, security[advertised.name], str('sasl.mechanism.inter.broker.protocol').trim().toUpperCase(), raw, problems)
+    : { tls: null, sasl: null };
   if (voters.length > 0 && !voters.some((v) => v.id === nodeId)) {
     problems.push(`controller.quorum.voters does not include node.id ${nodeId}`);
   }
@@ -418,6 +428,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     metricsListener: parseMetricsListener(str('metrics.listener'), problems),
     failedAuthenticationDelayMs: num('connection.failed.authentication.delay.ms'),
     interBroker,
+    controllerTls: controllerTls === null ? null : { ...controllerTls, verifyHostname: listenerValue(raw, controllerListener?.name ?? '', 'ssl.endpoint.identification.algorithm').trim().toLowerCase() === 'https' },
     authorizer: authorizerSettings(str('authorizer.class.name').trim(), str('super.users'), bool('allow.everyone.if.no.acl.found'), problems),
     bootstrapScram: [],
     brokerSessionTimeoutMs: num('broker.session.timeout.ms'),

@@ -45,6 +45,8 @@ export interface RaftWorkerData {
   clusterId?: string;
   voters: RaftVoter[];
   controllerListen: HostPort;
+  /** PEM key, chain and trusted CAs of an SSL controller listener (mutual TLS between voters). */
+  controllerTls?: { key: string; cert: string; ca: string; passphrase: string | null; verifyHostname: boolean };
   metadataDir: string;
   /** The client listener this broker registers with. */
   advertised: HostPort;

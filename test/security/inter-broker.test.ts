@@ -1,4 +1,5 @@
-// Two brokers whose inter-broker listener is SASL_SSL: followers connect to their leader over
+// Two brokers whose controller listener is SSL (the metadata quorum runs over mutual TLS) and
+// whose inter-broker listener is SASL_SSL: followers connect to their leader over
 // TLS and log in with SCRAM-SHA-512 (sasl.mechanism.inter.broker.protocol, credentials from the
 // listener's JAAS setting, the user created by --add-scram), under an authorizer that lets only
 // super users replicate. An acks=all produce with min.insync.replicas=2 succeeds only once the
@@ -17,7 +18,7 @@ import { scramLogin } from './sasl-client.js';
 
 const SCRAM = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-secret";';
 
-t.test('replication over SASL_SSL with SCRAM-SHA-512', async (t) => {
+t.test('quorum over mutual TLS, replication over SASL_SSL with SCRAM-SHA-512', async (t) => {
   const pki = makePki();
   t.teardown(() => pki.cleanup());
   const ports = [await freePort(), await freePort()];
@@ -33,7 +34,7 @@ t.test('replication over SASL_SSL with SCRAM-SHA-512', async (t) => {
       wait: false,
       overrides: {
         listeners: `SECURE://127.0.0.1:${ports[i]},CONTROLLER://127.0.0.1:${controllers[i]}`,
-        'listener.security.protocol.map': 'SECURE:SASL_SSL,CONTROLLER:PLAINTEXT',
+        'listener.security.protocol.map': 'SECURE:SASL_SSL,CONTROLLER:SSL',
         'inter.broker.listener.name': 'SECURE',
         'ssl.keystore.location': pki.serverKeystore,
         'ssl.truststore.location': pki.caCert,
@@ -53,6 +54,17 @@ t.test('replication over SASL_SSL with SCRAM-SHA-512', async (t) => {
     brokers.push(b);
   }
   await Promise.all(brokers.map((b) => waitForPort(b.port, 60_000, b)));
+
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = tls.connect({ port: controllers[0]!, host: '127.0.0.1', ca: [readFileSync(pki.caCert)] });
+    s.on('error', () => resolve(true));
+    s.on('secureConnect', () => {
+      s.write(Buffer.alloc(64, 1));
+      s.once('close', () => resolve(true));
+    });
+    setTimeout(() => resolve(false), 5000).unref();
+  });
+  t.ok(refused, 'a client without a certificate cannot talk to the controller listener');
 
   const connect = (port: number) => new Promise<WireClient>((resolve, reject) => {
     const s = tls.connect({ port, host: '127.0.0.1', ca: [readFileSync(pki.caCert)] });

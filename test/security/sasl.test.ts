@@ -102,6 +102,16 @@ t.test('SASL listeners', async (t) => {
     }
   });
 
+  await t.test('a request pipelined behind a refused login does not cut off the refusal', async (t) => {
+    const c = await connectTls(port);
+    await handshake(c, 'PLAIN');
+    const auth = c.request(ApiKey.SaslAuthenticate, 2, { authBytes: Buffer.from('\0admin\0pipelined-wrong') });
+    const md = c.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    md.catch(() => undefined);
+    t.equal((await auth).errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED, 'the client gets SASL_AUTHENTICATION_FAILED');
+    t.equal(await md.then(() => 'answered', () => 'closed'), 'closed', 'and the pipelined request is not served');
+  });
+
   await t.test('v0 handshake: PLAIN as a bare token frame (KIP-43) on the SASL_PLAINTEXT listener', async (t) => {
     const c = await WireClient.connect(internalPort);
     const h = await c.request(ApiKey.SaslHandshake, 0, { mechanism: 'PLAIN' });

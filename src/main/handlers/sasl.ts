@@ -57,8 +57,9 @@ export async function authenticateToken(ctx: BrokerContext, conn: Connection, to
     if (session.repeatedClientNonce) log.debug({ remote: conn.remote, principal: r.principal }, 'SCRAM client repeated its nonce (librdkafka before 2.6.1); accepted');
   } else if (r.errorCode !== ErrorCode.NONE) {
     log.warn({ remote: conn.remote, listener: conn.listener, user: session.attemptedUser, mechanism: session.mechanism, err: r.errorMessage }, 'SASL authentication failed');
-    await sleep(ctx.config.failedAuthenticationDelayMs);
+    // Nothing more is read from this client; the refusal goes out after the delay, then the connection closes.
     conn.endAfterResponses('SASL authentication failed');
+    await sleep(ctx.config.failedAuthenticationDelayMs);
   }
   return r;
 }

@@ -12,6 +12,7 @@
  *   CreateTopics       CREATE on the cluster or on the topic
  *   DeleteTopics       DELETE topic           CreatePartitions   ALTER topic
  *   DescribeConfigs    DESCRIBE_CONFIGS topic / cluster (broker configs)
+ *   DescribeClientQuotas  DESCRIBE_CONFIGS cluster
  *   DescribeCluster, DescribeAcls, DescribeUserScramCredentials   DESCRIBE cluster
  *   CreateAcls, DeleteAcls, AlterUserScramCredentials             ALTER cluster
  *   group APIs         READ group (and READ topic for commits), DESCRIBE group to find,
@@ -263,6 +264,7 @@ const RULES: Partial<Record<number, Rule>> = {
     finish: (resp) => resp && { ...resp, transactionStates: (resp.transactionStates as Resp[]).filter((s) => g.can(Op.DESCRIBE, Res.TRANSACTIONAL_ID, s.transactionalId)) },
   }),
 
+  [ApiKey.DescribeClientQuotas]: onCluster(Op.DESCRIBE_CONFIGS, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, entries: null })),
   [ApiKey.DescribeUserScramCredentials]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, results: [] })),
   [ApiKey.AlterUserScramCredentials]: onCluster(Op.ALTER, (req) => ({
     results: [...new Set([...req.deletions, ...req.upsertions].map((c: Req) => c.name as string))].map((user) => ({ user, errorCode: CLUSTER_DENIED, errorMessage: null })),

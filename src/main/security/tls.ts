@@ -76,6 +76,13 @@ export function interBrokerClient(s: InterBrokerSettings): InterBrokerClient {
   };
 }
 
+/** The controller listener's key material for mutual TLS between voters. */
+export function quorumTls(s: TlsSettings & { verifyHostname: boolean }): { key: string; cert: string; ca: string; passphrase: string | null; verifyHostname: boolean } {
+  const store = s.keystoreLocation !== null ? readPem(s.keystoreLocation, 'ssl.keystore.location') : null;
+  const ca = s.truststoreLocation !== null ? readPem(s.truststoreLocation, 'ssl.truststore.location') : s.truststoreCertificates!;
+  return { key: store ?? s.key!, cert: store ?? s.certificateChain!, ca, passphrase: s.keyPassword, verifyHostname: s.verifyHostname };
+}
+
 export function principalRules(s: TlsSettings): PrincipalRule[] {
   return parsePrincipalRules(s.principalMappingRules);
 }

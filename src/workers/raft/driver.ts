@@ -20,7 +20,7 @@ import { seededRandom } from './core/prng.js';
 import { Raft } from './core/raft.js';
 import { type Message, Role } from './core/types.js';
 import { RaftStorage } from './storage/raft-storage.js';
-import { TcpTransport } from './transport/tcp-transport.js';
+import { TcpTransport, type QuorumTls } from './transport/tcp-transport.js';
 import type { Envelope, Rpc } from './transport/wire.js';
 
 export interface StateMachine {
@@ -45,6 +45,8 @@ export interface RaftDriverOptions {
   heartbeatIntervalMs?: number;
   /** Default 10000. */
   snapshotEveryEntries?: number;
+  /** Mutual TLS between the voters (an SSL controller listener). */
+  tls?: QuorumTls;
   /** Application RPC over the same connections: a node calls the current leader's handler. */
   onLeaderRpc?: (fromNodeId: number, data: Uint8Array) => Promise<Uint8Array>;
 }
@@ -111,6 +113,7 @@ export class RaftDriver {
       peers: opts.voters,
       listen: opts.listen,
       logger: opts.logger,
+      ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
       onEnvelope: (env) => driver.onEnvelope(env),
     });
     try {

@@ -106,6 +106,7 @@ class RaftWorker {
       stateMachine,
       logger: this.log,
       electionTimeoutMs: this.data.settings.electionTimeoutMs,
+      ...(this.data.controllerTls !== undefined ? { tls: this.data.controllerTls } : {}),
       onLeaderRpc: (_from, bytes) => this.onLeaderRpc(bytes),
     });
     if ((this.data.bootstrapScram?.length ?? 0) > 0 && this.image.clusterId !== '') {

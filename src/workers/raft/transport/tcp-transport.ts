@@ -1,5 +1,5 @@
 /**
- * TCP between the raft workers of the brokers in `controller.quorum.voters`. Each node
+ * TCP (or mutual TLS) between the raft workers of the brokers in `controller.quorum.voters`. Each node
  * listens on its controller listener and dials every peer: it sends only on the
  * connections it dialed and reads only on those it accepted, so there is nothing to
  * negotiate and each direction reconnects on its own (exponential backoff).
@@ -9,6 +9,7 @@
  * too large or does not decode closes that one connection and logs one line.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '../../../shared/logger.js';
 import { FrameDecoder, encodeFrame } from './frame-decoder.js';
 import { type Envelope, decodeEnvelope, encodeEnvelope } from './wire.js';
@@ -28,6 +29,21 @@ export interface TcpTransportOptions {
   maxFrameBytes?: number;
   /** Bytes that may wait for a connection to drain before new frames to it are dropped. */
   maxPendingBytes?: number;
+  /**
+   * Mutual TLS (an SSL controller listener): both ends present a certificate the other's
+   * trusted CAs signed, so only quorum members can speak Raft.
+   */
+  tls?: QuorumTls;
+}
+
+/** PEM text of this node's key and certificate chain and of the CAs it trusts. */
+export interface QuorumTls {
+  key: string;
+  cert: string;
+  ca: string;
+  passphrase: string | null;
+  /** Check that a peer's certificate names the host dialled. */
+  verifyHostname: boolean;
 }
 
 const MIN_BACKOFF_MS = 50;
@@ -57,7 +73,16 @@ export class TcpTransport {
   }
 
   async start(): Promise<void> {
-    const server = net.createServer((socket) => this.accept(socket));
+    const t = this.opts.tls;
+    const server = t === undefined
+      ? net.createServer((socket) => this.accept(socket))
+      : tls.createServer({ key: t.key, cert: t.cert, ca: t.ca, ...(t.passphrase !== null ? { passphrase: t.passphrase } : {}), requestCert: true, rejectUnauthorized: true }, (socket) => this.accept(socket));
+    if (t !== undefined) {
+      server.on('tlsClientError', (err, socket) => {
+        this.opts.logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'raft TLS handshake refused');
+        socket.destroy();
+      });
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -91,10 +116,18 @@ export class TcpTransport {
 
   private connect(o: Outbound): void {
     if (this.stopped) return;
-    const socket = net.connect({ host: o.peer.host, port: o.peer.port });
+    const t = this.opts.tls;
+    const socket = t === undefined
+      ? net.connect({ host: o.peer.host, port: o.peer.port })
+      : tls.connect({
+        host: o.peer.host, port: o.peer.port, key: t.key, cert: t.cert, ca: t.ca,
+        ...(t.passphrase !== null ? { passphrase: t.passphrase } : {}),
+        servername: net.isIP(o.peer.host) ? undefined : o.peer.host,
+        ...(t.verifyHostname ? {} : { checkServerIdentity: () => undefined }),
+      });
     o.socket = socket;
     socket.setNoDelay(true);
-    socket.on('connect', () => {
+    socket.on(t === undefined ? 'connect' : 'secureConnect', () => {
       o.connected = true;
       o.backoff = MIN_BACKOFF_MS;
     });
