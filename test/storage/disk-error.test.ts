@@ -1,13 +1,15 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { nodeFileIo, type FileIo } from '../../src/workers/partition/log/file-io.js';
 import { LogManager } from '../../src/workers/partition/log/log-manager.js';
 import { batch, config, silent, tmpDir } from './helpers.js';
 
-/** Real I/O, except that the fds in `failing` answer writes or fsyncs with the given errno. */
-function faultyIo(failing: Map<number, { op: 'write' | 'sync'; code: string }>): FileIo {
+/** Real I/O, except that the files in `failing` (by path) answer writes or fsyncs with the given errno. */
+function faultyIo(failing: Map<string, { op: 'write' | 'sync'; code: string }>): FileIo {
   const fault = (fd: number, op: 'write' | 'sync'): Error | undefined => {
-    const f = failing.get(fd);
+    const f = failing.size ? failing.get(fs.readlinkSync(`/proc/self/fd/${fd}`)) : undefined;
     return f && f.op === op ? Object.assign(new Error(`${f.code}: injected`), { code: f.code }) : undefined;
   };
   return {
@@ -26,12 +28,12 @@ function faultyIo(failing: Map<number, { op: 'write' | 'sync'; code: string }>):
 for (const [op, code] of [['write', 'ENOSPC'], ['sync', 'EIO']] as const) {
   t.test(`a failing ${op} (${code}) takes only its log offline`, async (t) => {
     const dir = tmpDir(t, 'diskerr');
-    const failing = new Map<number, { op: 'write' | 'sync'; code: string }>();
+    const failing = new Map<string, { op: 'write' | 'sync'; code: string }>();
     const m = await LogManager.open({ dir, config: config(), logger: silent, io: faultyIo(failing) });
     const bad = await m.create('bad', 0);
     const good = await m.create('good', 0);
     t.equal((await m.append(bad, batch(1, 10), { acks: -1, leaderEpoch: 0 })).errorCode, ErrorCode.NONE);
-    failing.set(bad.active.fd, { op, code });
+    failing.set(path.join(fs.realpathSync(bad.dir), '00000000000000000000.log'), { op, code });
     const results = await Promise.all([
       m.append(bad, batch(2, 10), { acks: -1, leaderEpoch: 0 }),
       m.append(bad, batch(2, 10), { acks: -1, leaderEpoch: 0 }),

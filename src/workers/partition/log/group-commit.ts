@@ -2,7 +2,8 @@
  * Group commit: one sync loop per LogManager makes the appends of every log durable.
  *
  * When no round is running and some segment holds unsynced bytes, a round starts: it
- * fdatasyncs every dirty segment file in parallel, then acknowledges every acks=-1 append
+ * fdatasyncs every dirty segment file in parallel (a file the file cache closed meanwhile was
+ * fdatasynced before it closed, and costs nothing here), then acknowledges every acks=-1 append
  * whose write had completed before the round began. Appends written during a round wait for
  * the next one, which starts as soon as this one ends. There is no timer: an append on an
  * idle broker waits only for its own fsync, and under load each round covers whatever piled
@@ -12,7 +13,6 @@
  * baseline the benchmark compares against.
  */
 import { ErrorCode } from '../../../shared/errors.js';
-import type { FileIo } from './file-io.js';
 import type { PartitionLog, PendingAppend } from './partition-log.js';
 import type { LogSegment } from './segment.js';
 
@@ -31,7 +31,6 @@ export class GroupCommit {
   private drainWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly io: FileIo,
     private readonly perAppend: boolean,
     /** Runs after each round with the logs whose durable end it advanced. */
     private readonly onDurable: (logs: PartitionLog[]) => void = () => {},
@@ -43,11 +42,7 @@ export class GroupCommit {
       this.syncAlone(log, appends, segments);
       return;
     }
-    for (const seg of segments) {
-      if (this.dirty.has(seg)) continue;
-      seg.acquire();
-      this.dirty.set(seg, log);
-    }
+    for (const seg of segments) this.dirty.set(seg, log);
     for (const a of appends) {
       if (a.acks === -1) this.waiting.push({ log, append: a });
       else a.complete(ErrorCode.NONE);
@@ -79,10 +74,9 @@ export class GroupCommit {
     const ends = new Map<PartitionLog, number>();
     for (const log of segments.values()) ends.set(log, log.writtenEndOffset);
     const syncs = [...segments].map(([seg, log]) =>
-      log.offline ? Promise.resolve() : this.io.fdatasync(seg.fd).catch((err: unknown) => log.goOffline(err)),
+      log.offline ? Promise.resolve() : seg.syncLog().catch((err: unknown) => log.goOffline(err)),
     );
     void Promise.all(syncs).then(() => {
-      for (const seg of segments.keys()) seg.release();
       const advanced: PartitionLog[] = [];
       for (const [log, end] of ends) {
         if (log.offline) continue;
@@ -102,9 +96,8 @@ export class GroupCommit {
   private syncAlone(log: PartitionLog, appends: PendingAppend[], segments: LogSegment[]): void {
     this.rounds++;
     this.alone++;
-    for (const seg of segments) seg.acquire();
     const end = log.writtenEndOffset;
-    void Promise.all(segments.map((seg) => this.io.fdatasync(seg.fd)))
+    void Promise.all(segments.map((seg) => seg.syncLog()))
       .then(
         () => {
           if (end <= log.durableEndOffset) return;
@@ -114,7 +107,6 @@ export class GroupCommit {
         (err: unknown) => log.goOffline(err),
       )
       .then(() => {
-        for (const seg of segments) seg.release();
         for (const a of appends) a.complete(log.offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE);
         this.alone--;
         if (this.isDrained()) for (const w of this.drainWaiters.splice(0)) w();

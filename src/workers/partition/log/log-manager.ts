@@ -15,7 +15,8 @@
  * that starts them then holds the lock and the clean-shutdown marker (`lock: false` is the
  * default when `owns` is given). A manager alone in its dir does both itself.
  *
- * Appends of all logs share one group commit (group-commit.ts). Retention runs on a timer,
+ * Appends of all logs share one group commit (group-commit.ts), and their files one cache of
+ * open descriptors (file-cache.ts), sized by `maxOpenFiles`. Retention runs on a timer,
  * deleting whole segments without blocking appends; checkpoints are written on a timer and
  * at close.
  *
@@ -36,6 +37,7 @@ import { childLogger, type Logger } from '../../../shared/logger.js';
 import { readCheckpoint, syncDir, updateCheckpoint } from './checkpoint-file.js';
 import type { LogConfig } from './config.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { FileCache } from './file-cache.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
 import { GroupCommit } from './group-commit.js';
 import { loadLog } from './log-recovery.js';
@@ -48,6 +50,8 @@ export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 export const LOG_START_CHECKPOINT = 'log-start-offset-checkpoint';
 
 const LOG_DIR_PATTERN = /^(.+)-(\d+)$/;
+/** A checkpoint update holds its lock file open while it writes the new file, then syncs the dir. */
+const CHECKPOINT_DESCRIPTORS = 2;
 
 export interface LogManagerOptions {
   dir: string;
@@ -66,7 +70,16 @@ export interface LogManagerOptions {
   /** false: lock with the pid file even when fs-ext is installed. */
   useFlock?: boolean;
   io?: FileIo;
+  /**
+   * File descriptors the logs may hold open at once (segment files, plus those lent to
+   * snapshot and checkpoint writes). The broker gives each partition worker its share of the
+   * process limit.
+   */
+  maxOpenFiles?: number;
 }
+
+/** maxOpenFiles of a manager used on its own. */
+const DEFAULT_MAX_OPEN_FILES = 1000;
 
 function key(topic: string, partition: number): string {
   return `${topic}\0${partition}`;
@@ -87,12 +100,12 @@ export class LogManager {
     readonly dir: string,
     readonly config: LogConfig,
     private readonly logger: Logger,
-    private readonly io: FileIo,
+    readonly files: FileCache,
     private readonly owns: (topic: string, partition: number) => boolean,
     private readonly lock: DataDirLock | undefined,
     private readonly syncEachAppend: boolean,
   ) {
-    this.groupCommit = new GroupCommit(io, syncEachAppend, (logs) => {
+    this.groupCommit = new GroupCommit(syncEachAppend, (logs) => {
       for (const log of logs) for (const l of this.durableListeners) l(log);
     });
     this.hooks = {
@@ -102,6 +115,7 @@ export class LogManager {
       },
       offline: (log, err) => this.logger.error({ err, log: log.name }, 'disk error: log taken offline'),
       startOffsetChanged: () => this.writeLogStartCheckpoint(),
+      snapshotSkipped: (log, err) => this.logger.warn({ err, log: log.name }, 'producer snapshot skipped: no file descriptor free'),
     };
   }
 
@@ -124,7 +138,7 @@ export class LogManager {
         dir,
         opts.config,
         logger,
-        opts.io ?? nodeFileIo,
+        new FileCache(opts.io ?? nodeFileIo, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES),
         opts.owns ?? (() => true),
         lock,
         opts.groupCommit === false,
@@ -157,7 +171,7 @@ export class LogManager {
         partition,
         dir: path.join(this.dir, entry.name),
         config: this.config,
-        io: this.io,
+        files: this.files,
         hooks: this.hooks,
         logger: this.logger,
         recoveryPoint: recoveryPoints.get(k) ?? 0,
@@ -206,13 +220,13 @@ export class LogManager {
     const config = { ...this.config, ...overrides };
     const p = (async () => {
       await fs.mkdir(dir, { recursive: true });
-      await syncDir(this.dir);
+      await this.files.borrow(1, () => syncDir(this.dir));
       const log = await loadLog({
         topic,
         partition,
         dir,
         config,
-        io: this.io,
+        files: this.files,
         hooks: this.hooks,
         logger: this.logger,
         recoveryPoint: 0,
@@ -313,7 +327,9 @@ export class LogManager {
         log.goOffline(err);
       }
     }
-    await updateCheckpoint(path.join(this.dir, RECOVERY_POINT_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), points);
+    await this.files.borrow(CHECKPOINT_DESCRIPTORS, () =>
+      updateCheckpoint(path.join(this.dir, RECOVERY_POINT_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), points),
+    );
     await this.writeLogStartCheckpoint();
   }
 
@@ -322,7 +338,9 @@ export class LogManager {
   private writeLogStartCheckpoint(): Promise<void> {
     this.logStartWrite = this.logStartWrite.then(() => {
       const entries = [...this.logs.values()].map((l) => [l.topic, l.partition, l.logStartOffset] as const);
-      return updateCheckpoint(path.join(this.dir, LOG_START_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), entries).catch(
+      return this.files
+        .borrow(CHECKPOINT_DESCRIPTORS, () => updateCheckpoint(path.join(this.dir, LOG_START_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), entries))
+        .catch(
         (err: unknown) => this.logger.error({ err }, 'log-start-offset-checkpoint write failed'),
       );
     });

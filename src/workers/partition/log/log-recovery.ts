@@ -22,11 +22,12 @@ import path from 'node:path';
 import { checkBatchAt } from '../../../shared/record-batch.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { LogConfig } from './config.js';
-import type { FileIo } from './file-io.js';
+import type { FileCache } from './file-cache.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
 import { PartitionLog, type LogHooks } from './partition-log.js';
 import { loadProducerState } from './producer-state-recovery.js';
+import { ProducerStateManager } from './producer-state.js';
 import { LogSegment, segmentFileName } from './segment.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
 
@@ -37,7 +38,7 @@ export interface LoadOptions {
   partition: number;
   dir: string;
   config: LogConfig;
-  io: FileIo;
+  files: FileCache;
   hooks: LogHooks;
   logger: Logger;
   /** From recovery-point-offset-checkpoint; 0 when unknown (everything is checked). */
@@ -61,14 +62,14 @@ export interface ScanOutcome {
  * `startOffset`) to the end of the file, indexing each, and cuts the file at the first
  * invalid byte. Offsets must grow (the base offset is outside the CRC).
  */
-export async function scanSegment(seg: LogSegment, position: number, startOffset: number, config: LogConfig, io: FileIo): Promise<ScanOutcome> {
+export async function scanSegment(seg: LogSegment, position: number, startOffset: number, config: LogConfig): Promise<ScanOutcome> {
   const fileSize = seg.size;
   const outcome: ScanOutcome = { nextOffset: undefined, truncatedBytes: 0, epochs: [] };
   seg.bytesSinceLastIndexEntry = position - seg.index.lastPosition();
   let pos = position;
   let chunkLen = SCAN_CHUNK;
   while (pos < fileSize) {
-    const chunk = await io.read(seg.fd, Math.min(chunkLen, fileSize - pos), pos);
+    const chunk = await seg.readAt(Math.min(chunkLen, fileSize - pos), pos);
     let p = 0;
     let stop = chunk.length === 0;
     while (p < chunk.length) {
@@ -109,24 +110,39 @@ async function readIndexFile(file: string): Promise<Buffer> {
   return fs.readFile(file).catch(() => Buffer.alloc(0));
 }
 
-/** Loads the indexes of a segment as trusted, keeping entries below `maxPosition` / `maxRelOffset`. */
-async function loadIndexes(seg: LogSegment, maxPosition: number, maxRelOffset: number): Promise<void> {
-  const [idx, tix] = await Promise.all([
-    readIndexFile(path.join(seg.dir, segmentFileName(seg.baseOffset, '.index'))),
-    readIndexFile(path.join(seg.dir, segmentFileName(seg.baseOffset, '.timeindex'))),
-  ]);
+/**
+ * Loads the indexes of a segment as trusted, keeping entries below `maxPosition` /
+ * `maxRelOffset`. Returns the files' sizes.
+ */
+async function loadIndexes(seg: LogSegment, maxPosition: number, maxRelOffset: number): Promise<IndexFileSizes> {
+  const [idx, tix] = await Promise.all([readIndexFile(seg.indexFile.path), readIndexFile(seg.timeIndexFile.path)]);
   seg.index = OffsetIndex.decode(idx, maxPosition);
   seg.timeIndex = TimeIndex.decode(tix, maxRelOffset);
   seg.maxTimestamp = seg.timeIndex.lastTimestamp();
   seg.offsetOfMaxTimestamp = seg.timeIndex.entries ? seg.baseOffset + seg.timeIndex.lastOffset() : -1;
   seg.lastBatchBaseOffset = seg.timeIndex.entries ? seg.baseOffset + seg.timeIndex.lastOffset() : seg.baseOffset;
+  return { index: idx.length, timeIndex: tix.length };
 }
 
-/** Makes the index files hold exactly the entries in memory (later entries land right after). */
-async function trimIndexFiles(seg: LogSegment): Promise<void> {
+interface IndexFileSizes {
+  index: number;
+  timeIndex: number;
+}
+
+/**
+ * Makes the index files hold exactly the entries in memory (later entries land right after).
+ * Files already that size are left alone, and a missing file is created by its first write.
+ */
+async function trimIndexFiles(seg: LogSegment, sizes: IndexFileSizes | undefined): Promise<void> {
+  const trim = async (file: string, size: number, current: number | undefined): Promise<void> => {
+    if (current === size) return;
+    await fs.truncate(file, size).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  };
   await Promise.all([
-    fs.truncate(path.join(seg.dir, segmentFileName(seg.baseOffset, '.index')), seg.index.entries * OFFSET_INDEX_ENTRY_SIZE),
-    fs.truncate(path.join(seg.dir, segmentFileName(seg.baseOffset, '.timeindex')), seg.timeIndex.entries * TIME_INDEX_ENTRY_SIZE),
+    trim(seg.indexFile.path, seg.index.entries * OFFSET_INDEX_ENTRY_SIZE, sizes?.index),
+    trim(seg.timeIndexFile.path, seg.timeIndex.entries * TIME_INDEX_ENTRY_SIZE, sizes?.timeIndex),
   ]);
   seg.index.persisted = seg.index.entries;
   seg.timeIndex.persisted = seg.timeIndex.entries;
@@ -134,15 +150,23 @@ async function trimIndexFiles(seg: LogSegment): Promise<void> {
 
 /** Opens the log in `opts.dir`, recovering its tail; creates an empty one when the dir has no segment. */
 export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
-  const { dir, config, io } = opts;
-  const epochs = await LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed'));
+  const { dir, config, files } = opts;
+  const epochs = await LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed'), files);
   const names = await fs.readdir(dir);
   const bases = names
     .filter((n) => /^\d{20}\.log$/.test(n))
     .map((n) => Number(n.slice(0, 20)))
     .sort((a, b) => a - b);
-  if (bases.length === 0) bases.push(Math.max(0, opts.logStartOffset));
-  const segments = bases.map((b) => LogSegment.openSync(dir, b));
+  if (bases.length === 0 && !names.some((n) => n.endsWith('.snapshot'))) {
+    // A new log: one empty segment, nothing to recover.
+    const start = Math.max(0, opts.logStartOffset);
+    const segment = LogSegment.createSync(dir, start, files);
+    const empty = { logStartOffset: start, logEndOffset: start, durableEndOffset: start, syncEachAppend: opts.syncEachAppend };
+    return new PartitionLog(opts.topic, opts.partition, dir, config, [segment], epochs, files, opts.hooks, empty, new ProducerStateManager());
+  }
+  const segments = bases.length
+    ? bases.map((b) => LogSegment.openSync(dir, b, files))
+    : [LogSegment.createSync(dir, Math.max(0, opts.logStartOffset), files)];
 
   const last = segments.length - 1;
   let firstScanned = last;
@@ -155,11 +179,12 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
     const nextBase = segments[i + 1]?.baseOffset ?? Number.MAX_SAFE_INTEGER;
+    let sizes: IndexFileSizes | undefined;
     if (i < firstScanned) {
-      await loadIndexes(seg, seg.size, nextBase - seg.baseOffset);
+      sizes = await loadIndexes(seg, seg.size, nextBase - seg.baseOffset);
     } else if (i === firstScanned) {
       const trustedRel = opts.cleanShutdown ? nextBase - seg.baseOffset : Math.max(0, opts.recoveryPoint - seg.baseOffset);
-      await loadIndexes(seg, seg.size, trustedRel);
+      sizes = await loadIndexes(seg, seg.size, trustedRel);
       scanFrom = seg.index.lookup(trustedRel);
       seg.index.truncateToPosition(scanFrom + 1);
       scanStartOffset = seg.baseOffset + (seg.index.offsetAt(scanFrom) ?? 0);
@@ -170,7 +195,7 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
       seg.index = new OffsetIndex();
       seg.timeIndex = new TimeIndex();
     }
-    await trimIndexFiles(seg);
+    await trimIndexFiles(seg, sizes);
   }
 
   let logEndOffset = scanStartOffset;
@@ -185,7 +210,7 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
       cutAt = i;
       break;
     }
-    const outcome = await scanSegment(seg, i === firstScanned ? scanFrom : 0, i === firstScanned ? scanStartOffset : seg.baseOffset, config, io);
+    const outcome = await scanSegment(seg, i === firstScanned ? scanFrom : 0, i === firstScanned ? scanStartOffset : seg.baseOffset, config);
     for (const e of outcome.epochs) if (e.epoch > epochs.latestEpoch()) epochs.assign(e.epoch, e.startOffset);
     logEndOffset = outcome.nextOffset ?? (i === firstScanned ? scanStartOffset : seg.baseOffset);
     if (outcome.truncatedBytes > 0) {
@@ -198,20 +223,24 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
   await Promise.all(dropped.map((s) => s.delete()));
   const active = segments[segments.length - 1]!;
   if (active.size === 0) logEndOffset = active.baseOffset;
-  await fixRollStart(active, io);
-  await Promise.all(segments.slice(firstScanned).map((s) => io.fdatasync(s.fd)));
+  await fixRollStart(active);
+  // After a crash the bytes just recovered may be in the page cache only: sync them before
+  // they count as durable. After a clean shutdown only a cut tail (a truncation) needs it.
+  const scanned = segments.slice(firstScanned);
+  if (!opts.cleanShutdown) for (const s of scanned) s.assumeUnsynced();
+  await Promise.all(scanned.map((s) => s.syncLog()));
 
   const logStartOffset = Math.min(Math.max(opts.logStartOffset, segments[0]!.baseOffset), logEndOffset);
   epochs.truncateFromEnd(logEndOffset);
   epochs.truncateFromStart(logStartOffset);
-  const producers = await loadProducerState({ dir, segments, io, logStartOffset, logEndOffset, nowMs: Date.now() });
+  const producers = await loadProducerState({ dir, segments, logStartOffset, logEndOffset, nowMs: Date.now() });
   if (producers.replayedBatches > 0) {
     opts.logger.info(
       { log: path.basename(dir), fromSnapshot: producers.snapshotOffset ?? null, batches: producers.replayedBatches, producers: producers.state.size },
       'producer state rebuilt from the log',
     );
   }
-  return new PartitionLog(opts.topic, opts.partition, dir, config, segments, epochs, io, opts.hooks, {
+  return new PartitionLog(opts.topic, opts.partition, dir, config, segments, epochs, files, opts.hooks, {
     logStartOffset,
     logEndOffset,
     durableEndOffset: logEndOffset,
@@ -220,11 +249,11 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
 }
 
 /** log.roll.ms counts from the first batch of the active segment, which a tail scan may not have seen. */
-async function fixRollStart(seg: LogSegment, io: FileIo): Promise<void> {
+async function fixRollStart(seg: LogSegment): Promise<void> {
   if (seg.size === 0) {
     seg.rollStartMs = -1;
     return;
   }
-  const first = await seg.scanFrom(io, 0, () => true);
+  const first = await seg.scanFrom(0, () => true);
   if (first) seg.rollStartMs = first.maxTimestamp;
 }
