@@ -31,9 +31,9 @@ export class LeaderEpochCache {
     private readonly slots: DescriptorSlots,
   ) {}
 
-  static async load(dir: string, onWriteError: (err: unknown) => void, slots: DescriptorSlots): Promise<LeaderEpochCache> {
+  static load(dir: string, onWriteError: (err: unknown) => void, slots: DescriptorSlots): LeaderEpochCache {
     const cache = new LeaderEpochCache(dir, onWriteError, slots);
-    const lines = (await readCheckpoint(path.join(dir, LEADER_EPOCH_CHECKPOINT))) ?? [];
+    const lines = readCheckpoint(path.join(dir, LEADER_EPOCH_CHECKPOINT)) ?? [];
     for (const [e, o] of lines) cache.assignInMemory(Number(e), Number(o));
     return cache;
   }

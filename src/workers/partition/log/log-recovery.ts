@@ -17,6 +17,7 @@
  * recovery point (one segment tail per log in the normal case); the numbers are in the
  * LogManager header.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { checkBatchAt } from '../../../shared/record-batch.js';
@@ -106,16 +107,22 @@ export async function scanSegment(seg: LogSegment, position: number, startOffset
   return outcome;
 }
 
-async function readIndexFile(file: string): Promise<Buffer> {
-  return fs.readFile(file).catch(() => Buffer.alloc(0));
+/** Synchronous, as checkpoint reads are (checkpoint-file.ts): a few bytes per file, every partition at start. */
+function readIndexFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
 /**
  * Loads the indexes of a segment as trusted, keeping entries below `maxPosition` /
  * `maxRelOffset`. Returns the files' sizes.
  */
-async function loadIndexes(seg: LogSegment, maxPosition: number, maxRelOffset: number): Promise<IndexFileSizes> {
-  const [idx, tix] = await Promise.all([readIndexFile(seg.indexFile.path), readIndexFile(seg.timeIndexFile.path)]);
+function loadIndexes(seg: LogSegment, maxPosition: number, maxRelOffset: number): IndexFileSizes {
+  const idx = readIndexFile(seg.indexFile.path);
+  const tix = readIndexFile(seg.timeIndexFile.path);
   seg.index = OffsetIndex.decode(idx, maxPosition);
   seg.timeIndex = TimeIndex.decode(tix, maxRelOffset);
   seg.maxTimestamp = seg.timeIndex.lastTimestamp();
@@ -151,8 +158,8 @@ async function trimIndexFiles(seg: LogSegment, sizes: IndexFileSizes | undefined
 /** Opens the log in `opts.dir`, recovering its tail; creates an empty one when the dir has no segment. */
 export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
   const { dir, config, files } = opts;
-  const epochs = await LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed'), files);
-  const names = await fs.readdir(dir);
+  const epochs = LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed'), files);
+  const names = readdirSync(dir);
   const bases = names
     .filter((n) => /^\d{20}\.log$/.test(n))
     .map((n) => Number(n.slice(0, 20)))
@@ -181,10 +188,10 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
     const nextBase = segments[i + 1]?.baseOffset ?? Number.MAX_SAFE_INTEGER;
     let sizes: IndexFileSizes | undefined;
     if (i < firstScanned) {
-      sizes = await loadIndexes(seg, seg.size, nextBase - seg.baseOffset);
+      sizes = loadIndexes(seg, seg.size, nextBase - seg.baseOffset);
     } else if (i === firstScanned) {
       const trustedRel = opts.cleanShutdown ? nextBase - seg.baseOffset : Math.max(0, opts.recoveryPoint - seg.baseOffset);
-      sizes = await loadIndexes(seg, seg.size, trustedRel);
+      sizes = loadIndexes(seg, seg.size, trustedRel);
       scanFrom = seg.index.lookup(trustedRel);
       seg.index.truncateToPosition(scanFrom + 1);
       scanStartOffset = seg.baseOffset + (seg.index.offsetAt(scanFrom) ?? 0);

@@ -318,11 +318,11 @@ export class PartitionLog {
    * snapshot only shortens the replay at the next start (an older one and the log rebuild the
    * same state), so running out of descriptors skips it instead of taking the log offline.
    */
-  private snapshotProducers(): void {
+  private snapshotProducers(durable = true): void {
     const offset = this.logEndOffset;
     const bytes = encodeSnapshot(this.producers.entries());
     this.snapshotWrites = this.snapshotWrites
-      .then(() => this.files.borrow(1, () => writeSnapshot(this.dir, offset, bytes)))
+      .then(() => this.files.borrow(1, () => writeSnapshot(this.dir, offset, bytes, durable)))
       .catch((err: unknown) => (isDescriptorExhaustion(err) ? this.hooks.snapshotSkipped(this, err) : this.goOffline(err)));
   }
 
@@ -604,15 +604,15 @@ export class PartitionLog {
   }
 
   /**
-   * Shutdown: the active segment's time index gets its final entry, the producer state a
-   * snapshot at the log end (so the next start replays nothing), every fd is closed.
+   * Shutdown: the producer state gets a snapshot at the log end (so the next start replays
+   * nothing; not fsynced, see writeSnapshot), every fd is closed. The active segment's time
+   * index gets no final entry: a start scans that segment's tail from its last offset-index
+   * entry and drops the time-index entries from there anyway.
    */
   async close(): Promise<void> {
     await this.whenIdle();
-    const active = this.active;
-    if (!this.offline && !active.isEmpty) active.sealTimeIndex(active.lastBatchBaseOffset);
     if (!this.offline) {
-      this.snapshotProducers();
+      this.snapshotProducers(false);
       await this.snapshotWrites;
     }
     if (!this.offline) await this.syncIndexes();

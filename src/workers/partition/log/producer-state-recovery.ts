@@ -36,16 +36,17 @@ export interface LoadedProducerState {
 export async function loadProducerState(opts: ProducerStateLoad): Promise<LoadedProducerState> {
   const { dir, segments, logEndOffset } = opts;
   const state = new ProducerStateManager(opts.expirationMs);
-  await deleteSnapshots(dir, (o) => o > logEndOffset);
+  const snapshots = listSnapshots(dir);
+  await deleteSnapshots(dir, (o) => o > logEndOffset, snapshots);
   let snapshotOffset: number | undefined;
-  for (const offset of (await listSnapshots(dir)).reverse()) {
-    const entries = await readSnapshot(dir, offset);
+  for (const offset of snapshots.filter((o) => o <= logEndOffset).reverse()) {
+    const entries = readSnapshot(dir, offset);
     if (entries !== undefined) {
       state.restore(entries);
       snapshotOffset = offset;
       break;
     }
-    await deleteSnapshots(dir, (o) => o === offset);
+    await deleteSnapshots(dir, (o) => o === offset, [offset]);
   }
   const from = snapshotOffset ?? segments[0]?.baseOffset ?? 0;
   const replayedBatches = await replayHeaders(state, segments, from, logEndOffset);
