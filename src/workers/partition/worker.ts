@@ -23,7 +23,7 @@ import { childLogger } from '../../shared/logger.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { RingConsumer, RingProducer } from '../../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FetchMsg, type ListOffsetsMsg, type ProduceMsg, type ProduceResultMsg } from '../../shared/thread-messages.js';
-import type { BrokerEndpoint, HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
+import type { BrokerEndpoint, HostedPartition, HostingFailure, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
 import { partitionOwner } from '../../shared/partition-owner.js';
 import { LogManager } from './log/log-manager.js';
 import type { PartitionLog } from './log/partition-log.js';
@@ -312,7 +312,8 @@ function checkIsr(): void {
   }
 }
 
-async function applyHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<void> {
+/** Returns the partitions whose logs could not be opened (the others are applied regardless). */
+async function applyHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<HostingFailure[]> {
   for (const t of deletedTopics) {
     for (const k of [...leaders.keys()]) {
       if (!k.startsWith(`${t}\0`)) continue;
@@ -326,10 +327,18 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
   const mine = partitions.filter((p) => partitionOwner(p.topic, p.partition, data.workers) === data.index);
   const seen = new Set<string>();
   const follow = new Map<number, Map<string, FollowedPartition>>();
-  for (const p of mine) {
+  const failed: HostingFailure[] = [];
+  // All opened at once: new logs' creations overlap and share the fsyncs of the log dir.
+  const opened = await Promise.allSettled(mine.map((p) => manager.create(p.topic, p.partition)));
+  for (const [i, p] of mine.entries()) {
     const k = key(p.topic, p.partition);
     seen.add(k);
-    const l = await manager.create(p.topic, p.partition);
+    const o = opened[i]!;
+    if (o.status === 'rejected') {
+      failed.push({ topic: p.topic, partition: p.partition, error: (o.reason as Error).message });
+      continue;
+    }
+    const l = o.value;
     hosted.set(k, p);
     const lead = leaders.get(k);
     if (p.leader === data.nodeId) {
@@ -389,6 +398,8 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
     }
     f.setPartitions(parts);
   }
+  if (failed.length) log.error({ partitions: failed.length, first: failed[0] }, 'cannot open the logs of hosted partitions');
+  return failed;
 }
 
 async function main(): Promise<void> {
@@ -396,6 +407,7 @@ async function main(): Promise<void> {
     dir: data.logDir,
     config: data.logConfig,
     logger: log,
+    maxOpenFiles: data.maxOpenFiles,
     cleanShutdown: data.cleanShutdown,
     owns: (topic: string, partition: number) => topic !== METADATA_TOPIC && partitionOwner(topic, partition, data.workers) === data.index,
   });
@@ -408,8 +420,7 @@ async function main(): Promise<void> {
     controlChain = controlChain
       .then(async () => {
         if (c.type === 'hosted') {
-          await applyHosted(c.partitions, c.deletedTopics, c.brokers);
-          post({ type: 'hosted-applied' });
+          post({ type: 'hosted-applied', failed: await applyHosted(c.partitions, c.deletedTopics, c.brokers) });
         } else if (c.type === 'shutdown') {
           clearInterval(isrTimer);
           for (const f of fetchers.values()) f.stop();
