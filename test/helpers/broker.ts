@@ -68,6 +68,8 @@ export interface BrokerOptions {
   overrides?: Record<string, string | number | boolean>;
   /** Wait for the client port to accept connections (default true). */
   wait?: boolean;
+  /** A command the broker runs under, e.g. ['prlimit', '--nofile=1024:1024'] (it must exec the broker, keeping the pid). */
+  launcher?: string[];
 }
 
 export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProcess> {
@@ -117,7 +119,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProce
     },
   };
   const launch = (): void => {
-    const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
+    const [cmd, ...pre] = opts.launcher ?? [];
+    const proc = spawn(cmd ?? process.execPath, cmd ? [...pre, process.execPath, ...args] : args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
     live.add(proc);
     proc.once('exit', () => live.delete(proc));
     b.proc = proc;

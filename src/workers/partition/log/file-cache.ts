@@ -16,14 +16,19 @@
  *   descriptor to come back. Waiting operations hold none, and pinned files are pinned by
  *   operations that need no other descriptor to finish, so the waits always drain: a fsync
  *   round or a fetch over more files than the budget runs in waves instead of failing.
- * - EMFILE or ENFILE from open (the rest of the process took the descriptors): idle files are
- *   closed and the open retried; then, while this cache still holds descriptors that will come
- *   back, the operation waits for one; holding none, it fails with the error.
+ * - EMFILE or ENFILE from open (the rest of the process took the descriptors): an operation on
+ *   a file already in use (a hosted partition's) closes the least recently used idle file and
+ *   tries again; still refused, it waits for a descriptor to come back (or retries after a
+ *   moment), and fails only when this cache holds none. Once closing a file did not help (the
+ *   limit is below what the process holds), no more are closed until an open succeeds. A new
+ *   file (`createSync`, or one opened under `borrow`) takes no descriptor from open files: it
+ *   fails, so new partitions are refused rather than starving the hosted ones.
  * - Synchronous callers (a segment roll, ListOffsets by timestamp) cannot wait: they evict an
  *   idle file if there is one and otherwise go over budget by the file they open; the next
  *   asynchronous open evicts back under it.
  * - `borrow` lends descriptors for files opened and closed outside the cache (producer
- *   snapshots, checkpoints), so those count against the same budget.
+ *   snapshots, checkpoints), so those count against the same budget. A shutdown first closes
+ *   every idle file (`closeIdle`), which leaves its snapshots and checkpoints the descriptors.
  */
 import fs from 'node:fs';
 import { promisify } from 'node:util';
@@ -35,6 +40,8 @@ const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
 const CREATE_FLAGS = OPEN_FLAGS | fs.constants.O_TRUNC;
 /** Unsynced files one eviction may start flushing before it waits for them. */
 const FLUSHES_PER_EVICTION = 8;
+/** An operation refused a descriptor tries again after this long if none came back meanwhile. */
+const EXHAUSTED_RETRY_MS = 100;
 const DONE: Promise<void> = Promise.resolve();
 
 /** The process, or the system, has no descriptor left. */
@@ -81,6 +88,8 @@ export class FileCache implements DescriptorSlots {
   opens = 0;
   /** Files closed to make room. */
   evictions = 0;
+  /** Closing an idle file did not get an open past EMFILE/ENFILE (reset by the next open). */
+  private closingDoesNotHelp = false;
 
   constructor(
     private readonly io: FileIo,
@@ -99,12 +108,14 @@ export class FileCache implements DescriptorSlots {
 
   /**
    * A file created empty (truncated if it existed): left open as the most recently used file
-   * when `keepOpen`, else closed at once. Its directory entry is not synced here.
+   * when `keepOpen`, else closed at once. Its directory entry is not synced here. `inUse`: the
+   * file belongs to a hosted partition (a segment roll), so it may close an idle file to get
+   * past EMFILE; a new partition's files may not.
    */
-  createSync(path: string, keepOpen: boolean): CachedFile {
+  createSync(path: string, keepOpen: boolean, inUse: boolean): CachedFile {
     const f = new CachedFile(path);
     this.makeRoomSync();
-    const fd = this.openSyncRetrying(path, CREATE_FLAGS);
+    const fd = inUse ? this.openInUse(path, CREATE_FLAGS) : fs.openSync(path, CREATE_FLAGS);
     this.opens++;
     if (!keepOpen) {
       fs.closeSync(fd);
@@ -227,14 +238,16 @@ export class FileCache implements DescriptorSlots {
   private async openAsync(f: CachedFile): Promise<number> {
     for (;;) {
       if (f.fd >= 0) return f.fd;
+      let exhausted = false;
       if (this.makeRoom(1)) {
         try {
           return this.openNow(f);
         } catch (err) {
           if (!isDescriptorExhaustion(err) || this.held === 0) throw err;
+          exhausted = true;
         }
       }
-      await this.waitTurn();
+      await this.waitTurn(exhausted ? EXHAUSTED_RETRY_MS : undefined);
     }
   }
 
@@ -245,19 +258,28 @@ export class FileCache implements DescriptorSlots {
 
   private openNow(f: CachedFile): number {
     if (f.removed) throw Object.assign(new Error(`${f.path} was closed for good`), { code: 'EBADF' });
-    f.fd = this.openSyncRetrying(f.path, OPEN_FLAGS);
+    f.fd = this.openInUse(f.path, OPEN_FLAGS);
     this.held++;
     this.opens++;
     return f.fd;
   }
 
-  private openSyncRetrying(path: string, flags: number): number {
+  /** Opens a file in use, closing one idle file to get past EMFILE/ENFILE while that helps. */
+  private openInUse(path: string, flags: number): number {
+    let fd: number;
     try {
-      return fs.openSync(path, flags);
+      fd = fs.openSync(path, flags);
     } catch (err) {
-      if (!isDescriptorExhaustion(err) || this.shed() === 0) throw err;
-      return fs.openSync(path, flags);
+      if (!isDescriptorExhaustion(err) || this.closingDoesNotHelp || !this.closeOldestIdle()) throw err;
+      try {
+        fd = fs.openSync(path, flags);
+      } catch (again) {
+        if (isDescriptorExhaustion(again)) this.closingDoesNotHelp = true;
+        throw again;
+      }
     }
+    this.closingDoesNotHelp = false;
+    return fd;
   }
 
   /** Frees descriptors until `n` more fit the budget; false when that has to wait. */
@@ -309,20 +331,25 @@ export class FileCache implements DescriptorSlots {
     if (this.waiters.length) this.wake();
   }
 
-  /** Closes every idle file (flushing the unsynced ones first); returns how many closed now. */
-  private shed(): number {
-    let n = 0;
+  /** Closes the least recently used idle file with nothing unsynced; false if there is none. */
+  private closeOldestIdle(): boolean {
+    for (let f = this.oldest; f; f = f.newer) {
+      if (f.unsynced) continue;
+      this.evictions++;
+      this.closeNow(f);
+      return true;
+    }
+    return false;
+  }
+
+  /** Closes every idle file (flushing the unsynced ones first), e.g. before a shutdown's many writes. */
+  closeIdle(): void {
     while (this.oldest) {
       const f = this.oldest;
       this.unlink(f);
-      this.evictions++;
       if (f.unsynced) this.flushAndClose(f);
-      else {
-        this.closeNow(f);
-        n++;
-      }
+      else this.closeNow(f);
     }
-    return n;
   }
 
   private closeNow(f: CachedFile): void {
@@ -335,8 +362,22 @@ export class FileCache implements DescriptorSlots {
     if (this.waiters.length) this.wake();
   }
 
-  private waitTurn(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+  /** Resolves when a descriptor may be free, or after `retryMs` at the latest. */
+  private waitTurn(retryMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (retryMs === undefined) {
+        this.waiters.push(resolve);
+        return;
+      }
+      const done = (): void => {
+        clearTimeout(timer);
+        const i = this.waiters.indexOf(done);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve();
+      };
+      const timer = setTimeout(done, retryMs);
+      this.waiters.push(done);
+    });
   }
 
   /** Lets the first waiter try again (it waits again, last, if another took the room). */

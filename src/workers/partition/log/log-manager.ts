@@ -231,23 +231,29 @@ export class LogManager {
     const dir = path.join(this.dir, `${topic}-${partition}`);
     const config = { ...this.config, ...overrides };
     const p = (async () => {
-      await fs.mkdir(dir, { recursive: true });
-      await this.syncLogDir();
-      const log = await loadLog({
-        topic,
-        partition,
-        dir,
-        config,
-        files: this.files,
-        hooks: this.hooks,
-        logger: this.logger,
-        recoveryPoint: 0,
-        logStartOffset: 0,
-        cleanShutdown: false,
-        syncEachAppend: this.syncEachAppend,
-      });
-      this.logs.set(k, log);
-      return log;
+      const made = await fs.mkdir(dir, { recursive: true });
+      try {
+        await this.syncLogDir();
+        const log = await loadLog({
+          topic,
+          partition,
+          dir,
+          config,
+          files: this.files,
+          hooks: this.hooks,
+          logger: this.logger,
+          recoveryPoint: 0,
+          logStartOffset: 0,
+          cleanShutdown: false,
+          syncEachAppend: this.syncEachAppend,
+        });
+        this.logs.set(k, log);
+        return log;
+      } catch (err) {
+        // A dir made here and left half-built would be loaded as a log at the next start.
+        if (made !== undefined) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        throw err;
+      }
     })().finally(() => this.creating.delete(k));
     this.creating.set(k, p);
     return p;
@@ -390,6 +396,8 @@ export class LogManager {
     for (const t of this.timers) clearInterval(t);
     await this.flushAll();
     await Promise.all([...this.logs.values()].map((l) => l.leaderEpochCache.flushed()));
+    // Nothing is unsynced now: the log files' descriptors go to the snapshot and checkpoint writes.
+    this.files.closeIdle();
     await this.writeCheckpoints();
     const allOnline = [...this.logs.values()].every((l) => !l.offline);
     await Promise.all([...this.logs.values()].map((l) => l.close()));

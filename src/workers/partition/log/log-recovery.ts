@@ -167,7 +167,7 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
   if (bases.length === 0 && !names.some((n) => n.endsWith('.snapshot'))) {
     // A new log: one empty segment, nothing to recover.
     const start = Math.max(0, opts.logStartOffset);
-    const segment = LogSegment.createSync(dir, start, files);
+    const segment = LogSegment.createSync(dir, start, files, true);
     const empty = { logStartOffset: start, logEndOffset: start, durableEndOffset: start, syncEachAppend: opts.syncEachAppend };
     return new PartitionLog(opts.topic, opts.partition, dir, config, [segment], epochs, files, opts.hooks, empty, new ProducerStateManager());
   }

@@ -103,11 +103,12 @@ export class LogSegment {
 
   /**
    * Creates an empty segment, its log file left open for the appends to come. Synchronous: it
-   * happens once per roll, between two appends.
+   * happens once per roll, between two appends. `newLog`: the first segment of a new log, whose
+   * files take no descriptor from open ones when the process is out (see file-cache.ts).
    */
-  static createSync(dir: string, baseOffset: number, files: FileCache): LogSegment {
+  static createSync(dir: string, baseOffset: number, files: FileCache, newLog = false): LogSegment {
     const create = (ext: '.log' | '.index' | '.timeindex'): CachedFile =>
-      files.createSync(path.join(dir, segmentFileName(baseOffset, ext)), ext === '.log');
+      files.createSync(path.join(dir, segmentFileName(baseOffset, ext)), ext === '.log', !newLog);
     const log = create('.log');
     return new LogSegment(dir, baseOffset, files, log, create('.index'), create('.timeindex'), 0, new OffsetIndex(), new TimeIndex());
   }
