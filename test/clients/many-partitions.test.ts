@@ -2,6 +2,7 @@
 // open-file limit of 20,000, which is less than one descriptor per partition: every partition
 // takes a produce and serves it back, the broker survives SIGTERM and SIGKILL with every
 // acknowledged record, and its descriptor count stays within the file caches' budget.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
@@ -171,8 +172,11 @@ t.test(`one broker holds ${TOTAL} partitions under an open-file limit of ${LIMIT
   t.ok(maxFds <= budget + 512, `descriptors stayed within the file caches' budget of ${budget} plus the reserve in use (${maxFds} at most)`);
   t.equal(await broker.stop(120_000), 0, 'SIGTERM: clean exit');
   t.notMatch(broker.output(), /EMFILE|ENFILE|offline/, 'no descriptor error and no log offline');
+  const removing = Date.now();
+  // rm(1) unlinks the 100,000 files several times faster than fs.rmSync, which the teardown would use.
+  execFileSync('rm', ['-rf', broker.dataDir]);
   t.comment(
-    `timings (ms): create ${createdAt - testStart}, produce ${producedAt - createdAt}, fetch ${fetchedAt - producedAt}, ` +
+    `data dir removed in ${Date.now() - removing} ms; timings (ms): create ${createdAt - testStart}, produce ${producedAt - createdAt}, fetch ${fetchedAt - producedAt}, ` +
       `SIGTERM ${stoppedAt - fetchedAt}, clean restart ${cleanRestartMs}, crash restart ${crashRestartMs}, total ${Date.now() - testStart}`,
   );
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
+import { FileCache } from '../../src/workers/partition/log/file-cache.js';
 import { nodeFileIo, type FileIo } from '../../src/workers/partition/log/file-io.js';
 import { LogManager } from '../../src/workers/partition/log/log-manager.js';
 import { batch, config, silent, splitBatches, tmpDir } from './helpers.js';
@@ -59,4 +60,38 @@ t.test(`${LOGS} logs through a cache of ${BUDGET} descriptors: every acknowledge
   t.equal(back.filter((r) => splitBatches(r.records).length !== 3).length, 0, 'everything is back after a reopen');
   t.ok(again.files.openDescriptors <= BUDGET, 'loading stays in budget too');
   await again.close();
+});
+
+t.test('a write that completes while a sync runs is covered by the next sync', async (t) => {
+  const dir = tmpDir(t, 'cache-race');
+  let finishWrite: (() => void) | undefined;
+  let holdWrites = false;
+  let syncs = 0;
+  const io: FileIo = {
+    writev: (fd, bufs, pos) => {
+      if (!holdWrites) return nodeFileIo.writev(fd, bufs, pos);
+      return new Promise((resolve, reject) => {
+        finishWrite = () => nodeFileIo.writev(fd, bufs, pos).then(resolve, reject);
+      });
+    },
+    fdatasync: (fd) => {
+      syncs++;
+      return nodeFileIo.fdatasync(fd);
+    },
+    read: (fd, len, pos) => nodeFileIo.read(fd, len, pos),
+  };
+  const cache = new FileCache(io, 4);
+  const f = cache.file(`${dir}/f`);
+  await cache.writev(f, [Buffer.from('first')], 0);
+  holdWrites = true;
+  const write = cache.writev(f, [Buffer.from('second')], 5);
+  await cache.fdatasync(f);
+  t.equal(syncs, 1, 'the first write is synced');
+  finishWrite!();
+  await write;
+  await cache.fdatasync(f);
+  t.equal(syncs, 2, 'the write that was in flight gets a sync of its own');
+  await cache.fdatasync(f);
+  t.equal(syncs, 2, 'a sync with nothing new written costs nothing');
+  await cache.retire(f);
 });

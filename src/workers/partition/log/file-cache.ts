@@ -60,7 +60,10 @@ export class CachedFile {
   /** -1 while closed. */
   fd = -1;
   pins = 0;
-  /** Written or truncated since the last fdatasync started. */
+  /**
+   * A write or truncation completed since the last fdatasync started. Set on completion: a
+   * write still in flight when a sync starts may not be covered by it.
+   */
   unsynced = false;
   /** The last fdatasync started; it answers for every write before it. */
   lastSync: Promise<void> = DONE;
@@ -143,8 +146,7 @@ export class FileCache implements DescriptorSlots {
   }
 
   writev(f: CachedFile, buffers: Buffer[], position: number): Promise<void> {
-    f.unsynced = true;
-    return this.withFd(f, (fd) => this.io.writev(fd, buffers, position));
+    return this.withFd(f, (fd) => this.io.writev(fd, buffers, position).finally(() => (f.unsynced = true)));
   }
 
   read(f: CachedFile, length: number, position: number): Promise<Buffer> {
@@ -152,8 +154,7 @@ export class FileCache implements DescriptorSlots {
   }
 
   truncate(f: CachedFile, size: number): Promise<void> {
-    f.unsynced = true;
-    return this.withFd(f, (fd) => ftruncate(fd, size));
+    return this.withFd(f, (fd) => ftruncate(fd, size).finally(() => (f.unsynced = true)));
   }
 
   /** Blocking positional read (for the rare synchronous paths). */
@@ -167,10 +168,10 @@ export class FileCache implements DescriptorSlots {
     }
   }
 
-  /** Makes every write so far durable; free when there is nothing unsynced. */
+  /** Makes every write so far durable; free when there is nothing unsynced (or the file was deleted). */
   fdatasync(f: CachedFile): Promise<void> {
     if (f.syncError !== undefined) return Promise.reject(f.syncError);
-    if (!f.unsynced) return f.lastSync;
+    if (!f.unsynced || f.removed) return f.lastSync;
     f.unsynced = false;
     const done = this.withFd(f, (fd) => this.io.fdatasync(fd));
     done.catch((err: unknown) => (f.syncError = err));
