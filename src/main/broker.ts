@@ -14,6 +14,7 @@ import { createDirSync } from '../shared/create-dir.js';
 import { childLogger } from '../shared/logger.js';
 import { recordThreadStats, threadStatsLayout } from '../shared/metrics/thread-stats.js';
 import type { MetadataSnapshot } from '../shared/metadata-types.js';
+import type { HostingFailure } from '../shared/worker-types.js';
 import { DataDirLock } from '../workers/partition/log/data-dir-lock.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
 import { CLEAN_SHUTDOWN_FILE } from '../workers/partition/log/log-manager.js';
@@ -21,6 +22,7 @@ import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { MetadataCache } from './metadata-cache.js';
+import { logFileBudget, raiseOpenFileLimit } from './open-file-limit.js';
 import { PartitionWorkers } from './partition-workers.js';
 import { RaftClient } from './raft-client.js';
 import { RequestMetrics } from './request-metrics.js';
@@ -33,6 +35,8 @@ import { TopicMetrics } from './topic-metrics.js';
 import { partitionStatsBuffer } from '../shared/metrics/partition-stats.js';
 
 const log = childLogger({ thread: 'main' });
+/** Assumed when /proc/self/limits cannot be read: the usual default soft limit. */
+const DEFAULT_OPEN_FILE_LIMIT = 1024;
 
 export class Broker {
   private readonly servers: net.Server[] = [];
@@ -40,6 +44,8 @@ export class Broker {
   private readonly tlsServers = new Map<string, tls.Server>();
   private readonly connections = new Set<Connection>();
   private hostedChain: Promise<void> = Promise.resolve();
+  /** Hosted partitions whose logs could not be opened, as of the last metadata applied. */
+  private unhosted: HostingFailure[] = [];
   private groups: GroupCoordinator | null = null;
   readonly requestMetrics = new RequestMetrics();
   readonly topicMetrics = new TopicMetrics();
@@ -65,6 +71,9 @@ export class Broker {
     const logDir = path.resolve(config.logDir);
     createDirSync(logDir);
     const lock = await DataDirLock.acquire(logDir, log);
+    const limits = raiseOpenFileLimit(log);
+    const maxOpenFiles = logFileBudget(limits?.soft ?? DEFAULT_OPEN_FILE_LIMIT, config.partitionWorkers);
+    log.info({ soft: limits?.soft ?? null, hard: limits?.hard ?? null, perPartitionWorker: maxOpenFiles }, 'open-file limit and log file descriptor budget');
     const cleanMarker = path.join(logDir, CLEAN_SHUTDOWN_FILE);
     const cleanShutdown = existsSync(cleanMarker);
     // The marker speaks only for the shutdown that wrote it: gone before anything is written.
@@ -106,6 +115,7 @@ export class Broker {
       nodeId: config.nodeId,
       logDir,
       logConfig: logConfigOf(config),
+      maxOpenFiles,
       cleanShutdown,
       replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
       interBroker: interBrokerClient(config.interBroker),
@@ -182,11 +192,20 @@ export class Broker {
     const brokers = this.metadata.brokerEndpoints();
     this.hostedChain = this.hostedChain
       .then(() => this.workers.setHosted(hosted, removed, brokers))
+      .then((failed) => void (this.unhosted = failed))
       .catch((e: Error) => log.error({ err: e.message }, 'applying hosted partitions failed'));
   }
 
   private async listen(): Promise<void> {
-    const deps = { config: this.config, metadata: this.metadata, raft: this.raft, workers: this.workers, hostedApplied: () => this.hostedChain, topicMetrics: this.topicMetrics };
+    const deps = {
+      config: this.config,
+      metadata: this.metadata,
+      raft: this.raft,
+      workers: this.workers,
+      hostedApplied: () => this.hostedChain,
+      hostingFailures: () => this.unhosted,
+      topicMetrics: this.topicMetrics,
+    };
     this.groups = new GroupCoordinator(deps);
     this.groups.start();
     const authz = this.config.authorizer;

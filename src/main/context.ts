@@ -3,6 +3,7 @@
  * worker (admin requests) and the partition workers (data). Handlers hold no state of their own.
  */
 import type { BrokerConfig } from '../shared/config.js';
+import type { HostingFailure } from '../shared/worker-types.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { PartitionWorkers } from './partition-workers.js';
@@ -17,6 +18,8 @@ export interface BrokerContext {
   workers: PartitionWorkers;
   /** Resolves once the partition workers host what the latest metadata assigns them. */
   hostedApplied(): Promise<void>;
+  /** Assigned partitions whose logs this broker could not open, as of the last metadata applied. */
+  hostingFailures(): readonly HostingFailure[];
   /** Consumer groups and committed offsets of the `__consumer_offsets` partitions this broker leads. */
   groups: GroupCoordinator;
   /** The authorizer; null when none is configured (every request is allowed). */

@@ -10,7 +10,7 @@ import type { InterBrokerClient } from '../shared/broker-connection.js';
 import type { Logger } from '../shared/logger.js';
 import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FromWorker, type ToWorker } from '../shared/thread-messages.js';
-import type { BrokerEndpoint, HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
+import type { BrokerEndpoint, HostedPartition, HostingFailure, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
 import { partitionOwner } from '../shared/partition-owner.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
 import type { ThreadStatsLayout } from '../shared/metrics/thread-stats.js';
@@ -38,6 +38,8 @@ export class PartitionWorkers {
       nodeId: number;
       logDir: string;
       logConfig: LogConfig;
+      /** File descriptors each worker's log files may hold. */
+      maxOpenFiles: number;
       cleanShutdown: boolean;
       replicaLagTimeMaxMs: number;
       interBroker: InterBrokerClient;
@@ -50,7 +52,7 @@ export class PartitionWorkers {
   ) {}
 
   async start(): Promise<void> {
-    const ready: Promise<void>[] = [];
+    const ready: Promise<unknown>[] = [];
     for (let i = 0; i < this.count; i++) {
       const requests = createRing(RING_BYTES);
       const responses = createRing(RING_BYTES);
@@ -61,6 +63,7 @@ export class PartitionWorkers {
         nodeId: this.opts.nodeId,
         logDir: this.opts.logDir,
         logConfig: this.opts.logConfig,
+        maxOpenFiles: this.opts.maxOpenFiles,
         cleanShutdown: this.opts.cleanShutdown,
         requests,
         responses,
@@ -92,7 +95,7 @@ export class PartitionWorkers {
     await Promise.all(ready);
   }
 
-  private waitFor(h: WorkerHandle, type: WorkerEvent['type']): Promise<void> {
+  private waitFor<T extends WorkerEvent['type']>(h: WorkerHandle, type: T): Promise<Extract<WorkerEvent, { type: T }>> {
     return new Promise((resolve, reject) => {
       const onExit = (code: number): void => reject(new Error(`partition worker exited with code ${code}`));
       const listen = (e: WorkerEvent): void => {
@@ -101,7 +104,7 @@ export class PartitionWorkers {
           reject(new Error(e.message));
         } else if (e.type === type) {
           h.worker.off('exit', onExit);
-          resolve();
+          resolve(e as Extract<WorkerEvent, { type: T }>);
         } else h.events.push(listen);
       };
       h.events.push(listen);
@@ -139,14 +142,16 @@ export class PartitionWorkers {
     for (const h of this.workers) h.outbox.send({ type: MsgType.UNWATCH, req });
   }
 
-  async setHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<void> {
-    await Promise.all(
+  /** Returns the partitions whose logs the workers could not open. */
+  async setHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<HostingFailure[]> {
+    const applied = await Promise.all(
       this.workers.map((h) => {
         const done = this.waitFor(h, 'hosted-applied');
         h.worker.postMessage({ type: 'hosted', partitions, deletedTopics, brokers } satisfies WorkerControl);
         return done;
       }),
     );
+    return applied.flatMap((e) => e.failed);
   }
 
   async stop(): Promise<void> {

@@ -24,13 +24,16 @@ export function createDirSync(dir: string): void {
   }
 }
 
-export async function createDir(dir: string): Promise<void> {
+/** Resolves with the outermost directory it made (as a recursive mkdir does), or undefined. */
+export async function createDir(dir: string): Promise<string | undefined> {
   const exists = (d: string): Promise<boolean> => fs.promises.access(d).then(() => true, () => false);
   const missing: string[] = [];
   for (let d = path.resolve(dir); !(await exists(d)); d = path.dirname(d)) missing.push(d);
-  for (const d of missing.reverse()) {
+  missing.reverse();
+  for (const d of missing) {
     await fs.promises.mkdir(d).catch((err: unknown) => {
       if (!alreadyThere(err)) throw err;
     });
   }
+  return missing[0];
 }

@@ -17,6 +17,8 @@ export interface PartitionWorkerData {
   replicaLagTimeMaxMs: number;
   logDir: string;
   logConfig: LogConfig;
+  /** File descriptors this worker's log files may hold open (its share of the process limit). */
+  maxOpenFiles: number;
   /** The previous shutdown was clean: logs may skip the recovery scan. */
   cleanShutdown: boolean;
   /** main -> worker ring */
@@ -43,6 +45,13 @@ export interface HostedPartition {
   minIsr: number;
 }
 
+/** A hosted partition whose log could not be opened or created (it stays unavailable). */
+export interface HostingFailure {
+  topic: string;
+  partition: number;
+  error: string;
+}
+
 export interface BrokerEndpoint {
   id: number;
   host: string;
@@ -59,7 +68,7 @@ export type WorkerControl =
 /** worker -> main */
 export type WorkerEvent =
   | { type: 'ready'; partitions: number }
-  | { type: 'hosted-applied' }
+  | { type: 'hosted-applied'; failed: HostingFailure[] }
   | { type: 'stopped' }
   /** A leader asks the controller to change a partition's ISR (Kafka's AlterPartition). */
   | { type: 'alter-isr'; topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; isr: number[] }

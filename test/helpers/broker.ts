@@ -72,6 +72,8 @@ export interface BrokerOptions {
   wait?: boolean;
   /** Environment of the broker process on top of this one's (LOG_LEVEL defaults to warn). */
   env?: Record<string, string>;
+  /** A command the broker runs under, e.g. ['prlimit', '--nofile=1024:1024'] (it must exec the broker, keeping the pid). */
+  launcher?: string[];
 }
 
 export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProcess> {
@@ -123,7 +125,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProce
     },
   };
   const launch = (): void => {
-    const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...opts.env } });
+    const [cmd, ...pre] = opts.launcher ?? [];
+    const proc = spawn(cmd ?? process.execPath, cmd ? [...pre, process.execPath, ...args] : args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...opts.env } });
     live.add(proc);
     proc.once('exit', () => live.delete(proc));
     b.proc = proc;

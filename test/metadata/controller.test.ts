@@ -147,6 +147,27 @@ t.test('delete topics by name and by id', async (t) => {
   t.equal(c.image.topicsByName.get('a')!.partitions.length, 2);
 });
 
+t.test('no cap on partitions per topic; one operation commits at most 10,000 records, as in Kafka', async (t) => {
+  const c = cluster(1);
+  const big = create(c, 'big', 5000, 1);
+  t.equal(big.errorCode, ErrorCode.NONE, 'a topic of 5,000 partitions');
+  t.equal(c.image.topicsByName.get('big')!.partitions.length, 5000);
+  const two = c.controller.createTopics({
+    topics: [{ name: 'x', numPartitions: 6000, replicationFactor: 1, configs: {} }, { name: 'y', numPartitions: 4000, replicationFactor: 1, configs: {} }],
+    validateOnly: false,
+  });
+  t.same(two.records, [], 'nothing commits');
+  t.same(two.result.map((r) => [r.name, r.errorCode, r.errorMessage]), [
+    ['x', ErrorCode.POLICY_VIOLATION, 'Unable to perform excessively large batch operation.'],
+    ['y', ErrorCode.POLICY_VIOLATION, 'Unable to perform excessively large batch operation.'],
+  ], 'the whole request is refused: 10,002 records');
+  const grow = c.controller.createPartitions({ topics: [{ name: 'big', count: 15_001 }], validateOnly: false });
+  t.same([grow.records.length, grow.result[0]!.errorCode], [0, ErrorCode.POLICY_VIOLATION], '10,001 new partitions refused');
+  const d = c.controller.createPartitions({ topics: [{ name: 'big', count: 15_000 }], validateOnly: false });
+  commit(c.image, d.records);
+  t.same([d.result[0]!.errorCode, c.image.topicsByName.get('big')!.partitions.length], [ErrorCode.NONE, 15_000], '10,000 new partitions fit');
+});
+
 t.test('create partitions', async (t) => {
   const c = cluster(3);
   create(c, 'grow', 3, 2);

@@ -11,12 +11,12 @@ import { batch, config, silent, splitBatches, tmpDir } from './helpers.js';
 type Fault = { op: 'write' | 'sync' | 'half-write'; code: string };
 
 /**
- * Real I/O, except that the fds in `failing` answer writes or fsyncs with the given errno; a
- * half-write writes the first half of the bytes before it fails, as a disk filling up does.
+ * Real I/O, except that the files in `failing` (by path) answer writes or fsyncs with the given
+ * errno; a half-write writes the first half of the bytes before it fails, as a disk filling up does.
  */
-function faultyIo(failing: Map<number, Fault>): FileIo {
+function faultyIo(failing: Map<string, Fault>): FileIo {
   const fault = (fd: number, op: Fault['op']): Error | undefined => {
-    const f = failing.get(fd);
+    const f = failing.size ? failing.get(fs.readlinkSync(`/proc/self/fd/${fd}`)) : undefined;
     return f && f.op === op ? Object.assign(new Error(`${f.code}: injected`), { code: f.code }) : undefined;
   };
   return {
@@ -40,12 +40,12 @@ function faultyIo(failing: Map<number, Fault>): FileIo {
 for (const [op, code] of [['write', 'ENOSPC'], ['sync', 'EIO']] as const) {
   t.test(`a failing ${op} (${code}) takes only its log offline`, async (t) => {
     const dir = tmpDir(t, 'diskerr');
-    const failing = new Map<number, Fault>();
+    const failing = new Map<string, Fault>();
     const m = await LogManager.open({ dir, config: config(), logger: silent, io: faultyIo(failing) });
     const bad = await m.create('bad', 0);
     const good = await m.create('good', 0);
     t.equal((await m.append(bad, batch(1, 10), { acks: -1, leaderEpoch: 0 })).errorCode, ErrorCode.NONE);
-    failing.set(bad.active.fd, { op, code });
+    failing.set(path.join(fs.realpathSync(bad.dir), '00000000000000000000.log'), { op, code });
     const results = await Promise.all([
       m.append(bad, batch(2, 10), { acks: -1, leaderEpoch: 0 }),
       m.append(bad, batch(2, 10), { acks: -1, leaderEpoch: 0 }),
@@ -81,7 +81,7 @@ function idempotent(baseSequence: number): Buffer {
 
 t.test('a log taken offline by a half-done write comes back without it once the disk takes writes again', async (t) => {
   const dir = tmpDir(t, 'diskback');
-  const failing = new Map<number, Fault>();
+  const failing = new Map<string, Fault>();
   const m = await LogManager.open({ dir, config: config(), logger: silent, io: faultyIo(failing) });
   const log = await m.create('t', 0);
   const heardDurable: number[] = [];
@@ -90,7 +90,7 @@ t.test('a log taken offline by a half-done write comes back without it once the 
   t.equal((await m.append(log, idempotent(0), { acks, leaderEpoch: 0 })).errorCode, ErrorCode.NONE);
   const file = path.join(log.dir, '00000000000000000000.log');
   const sizeBefore = fs.statSync(file).size;
-  failing.set(log.active.fd, { op: 'half-write', code: 'ENOSPC' });
+  failing.set(path.join(fs.realpathSync(log.dir), '00000000000000000000.log'), { op: 'half-write', code: 'ENOSPC' });
   const failed = await m.append(log, idempotent(3), { acks, leaderEpoch: 0 });
   failing.clear();
   t.equal(failed.errorCode, ErrorCode.KAFKA_STORAGE_ERROR, 'the half-written batch is not acknowledged');

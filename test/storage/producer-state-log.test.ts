@@ -8,7 +8,6 @@ import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { buildRecordBatch } from '../../src/shared/record-batch.js';
 import { CLEAN_SHUTDOWN_FILE, LogManager } from '../../src/workers/partition/log/log-manager.js';
-import { nodeFileIo } from '../../src/workers/partition/log/file-io.js';
 import { listSnapshots, snapshotFileName } from '../../src/workers/partition/log/producer-snapshot.js';
 import { loadProducerState } from '../../src/workers/partition/log/producer-state-recovery.js';
 import type { PartitionLog } from '../../src/workers/partition/log/partition-log.js';
@@ -110,7 +109,7 @@ t.test('producer state survives a clean restart, a crash and a damaged snapshot'
     const l = await LogManager.open({ dir, config: cfg, logger: silent });
     const pl = l.get('p', 0)!;
     const loaded = await loadProducerState({
-      dir: logDir, segments: pl.segments, io: nodeFileIo, logStartOffset: pl.logStartOffset, logEndOffset: pl.logEndOffset, nowMs: Date.now(),
+      dir: logDir, segments: pl.segments, logStartOffset: pl.logStartOffset, logEndOffset: pl.logEndOffset, nowMs: Date.now(),
     });
     await l.close();
     return loaded.replayedBatches;

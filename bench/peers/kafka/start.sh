@@ -2,15 +2,16 @@
 # Formats storage for and starts Apache Kafka in KRaft mode (combined broker+controller nodes)
 # on loopback ports, from the jars fetch.sh copied into lib/.
 #
-#   start.sh [--brokers 1|3] [--port 29092] [--dir /tmp/kafka-peer] [--heap 1g] [--set key=value]...
+#   start.sh [--brokers 1|3] [--port 29092] [--dir /tmp/kafka-peer] [--heap 1g] [--set key=value]... [--keep]
 #
 # Node i (1-based) listens for clients on port+2(i-1) and for the quorum on port+2(i-1)+1.
-# Each start wipes --dir. Prints the bootstrap address, then one "pid N" line per node;
+# Each start wipes --dir, unless --keep: then the nodes start again on the data and
+# properties a previous start left there (the other flags must be the same). Prints the bootstrap address, then one "pid N" line per node;
 # stop.sh --dir DIR stops them. Kafka's flush settings are left at Kafka's defaults (no fsync
 # before acknowledging) unless given with --set, e.g. --set log.flush.interval.messages=1.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-brokers=1 port=29092 dir=/tmp/kafka-peer heap=1g
+brokers=1 port=29092 dir=/tmp/kafka-peer heap=1g keep=0
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -19,6 +20,7 @@ while [ $# -gt 0 ]; do
     --dir) dir="$2"; shift 2 ;;
     --heap) heap="$2"; shift 2 ;;
     --set) extra+=("$2"); shift 2 ;;
+    --keep) keep=1; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -28,20 +30,25 @@ jvm=(-Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:Initiating
      -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true -Dlog4j2.configurationFile="$here/log4j2.properties")
 
 "$here/stop.sh" --dir "$dir" >/dev/null 2>&1 || true
-rm -rf "$dir"
+if [ "$keep" = 0 ]; then rm -rf "$dir"; fi
 mkdir -p "$dir"
 voters=""
 for i in $(seq 1 "$brokers"); do
   voters+="${voters:+,}$i@127.0.0.1:$((port + 2 * (i - 1) + 1))"
 done
 rf=$(( brokers < 3 ? brokers : 3 ))
-cluster_id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"
+cluster_id=""
 for i in $(seq 1 "$brokers"); do
   p=$((port + 2 * (i - 1)))
   for q in "$p" "$((p + 1))"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$q") 2>/dev/null; then echo "port $q is already in use" >&2; exit 1; fi
   done
   props="$dir/node$i.properties"
+  if [ "$keep" = 1 ] && [ -f "$props" ]; then
+    nohup java "${jvm[@]}" -cp "$cp" kafka.Kafka "$props" >> "$dir/node$i.out" 2>&1 &
+    echo $! > "$dir/node$i.pid"
+    continue
+  fi
   cat > "$props" <<PROPS
 process.roles=broker,controller
 node.id=$i
@@ -60,6 +67,7 @@ transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 PROPS
   for kv in "${extra[@]}"; do echo "$kv" >> "$props"; done
+  if [ -z "$cluster_id" ]; then cluster_id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"; fi
   java -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id" -c "$props" > "$dir/node$i.format.log" 2>&1
   nohup java "${jvm[@]}" -cp "$cp" kafka.Kafka "$props" > "$dir/node$i.out" 2>&1 &
   echo $! > "$dir/node$i.pid"

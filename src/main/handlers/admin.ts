@@ -1,7 +1,17 @@
 /**
  * CreateTopics, DeleteTopics and CreatePartitions: validated here where only the request is
  * needed, then sent to the controller through the raft worker and answered after the records
- * commit.
+ * commit and this broker's partition workers applied them.
+ *
+ * A new partition of this broker whose log cannot be opened (the process is out of file
+ * descriptors even after closing idle ones, or the disk refuses the files) fails the request
+ * with POLICY_VIOLATION, the error Kafka's controller gives an operation too large for it to
+ * take on ("Unable to perform excessively large batch operation"): clients show it as a
+ * refusal with the broker's message, and do not retry it as they would KAFKA_STORAGE_ERROR.
+ * A topic is then deleted again, so the error means it was not created; partitions added by
+ * CreatePartitions cannot be taken back and stay unavailable here until their logs open (each
+ * metadata change retries). Only this broker's partitions are checked: another broker's
+ * failure shows in its own log.
  */
 import { ErrorCode } from '../../shared/errors.js';
 import type { CreateTopicsRequest } from '../../shared/protocol/generated/create-topics-request.js';
@@ -9,7 +19,7 @@ import type { DeleteTopicsRequest } from '../../shared/protocol/generated/delete
 import type { CreatePartitionsRequest } from '../../shared/protocol/generated/create-partitions-request.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import { ZERO_UUID } from '../../shared/protocol/codec.js';
-import type { CreatableTopic, DeletableTopic } from '../../shared/metadata-types.js';
+import type { CreatableTopic, DeletableTopic, TopicResult } from '../../shared/metadata-types.js';
 import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
 import type { BrokerContext } from '../context.js';
 
@@ -50,8 +60,19 @@ export async function handleCreateTopics(ctx: BrokerContext, req: CreateTopicsRe
       configs,
     });
   }
-  const results = topics.length ? await ctx.raft.request({ op: 'createTopics', topics, validateOnly: req.validateOnly, timeoutMs: req.timeoutMs }) : [];
-  if (!req.validateOnly && results.some((r) => r.errorCode === ErrorCode.NONE)) await ctx.hostedApplied();
+  let results = topics.length ? await ctx.raft.request({ op: 'createTopics', topics, validateOnly: req.validateOnly, timeoutMs: req.timeoutMs }) : [];
+  if (!req.validateOnly && results.some((r) => r.errorCode === ErrorCode.NONE)) {
+    await ctx.hostedApplied();
+    const unhosted = unhostedTopics(ctx, results.filter((r) => r.errorCode === ErrorCode.NONE).map((r) => r.name));
+    if (unhosted.size) {
+      await ctx.raft.request({ op: 'deleteTopics', topics: [...unhosted.keys()].map((name) => ({ name })), timeoutMs: req.timeoutMs });
+      await ctx.hostedApplied();
+      results = results.map((r): TopicResult => {
+        const why = unhosted.get(r.name);
+        return why === undefined ? r : { name: r.name, errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: `${why}; the topic was not created.` };
+      });
+    }
+  }
   const byName = new Map(results.map((r) => [r.name, r]));
   return {
     throttleTimeMs: 0,
@@ -96,5 +117,32 @@ export async function handleCreatePartitions(ctx: BrokerContext, req: CreatePart
     timeoutMs: req.timeoutMs,
   });
   if (!req.validateOnly) await ctx.hostedApplied();
-  return { throttleTimeMs: 0, results: results.map((r) => ({ name: r.name, errorCode: r.errorCode, errorMessage: r.errorMessage })) };
+  const unhosted = req.validateOnly ? new Map<string, string>() : unhostedTopics(ctx, results.filter((r) => r.errorCode === ErrorCode.NONE).map((r) => r.name));
+  return {
+    throttleTimeMs: 0,
+    results: results.map((r) => {
+      const why = unhosted.get(r.name);
+      if (why !== undefined) {
+        return { name: r.name, errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: `${why}; they stay unavailable there until their logs can be opened.` };
+      }
+      return { name: r.name, errorCode: r.errorCode, errorMessage: r.errorMessage };
+    }),
+  };
+}
+
+/** Topics among `names` with partitions whose logs this broker could not open: name -> why. */
+function unhostedTopics(ctx: BrokerContext, names: string[]): Map<string, string> {
+  const wanted = new Set(names);
+  const failed = new Map<string, { count: number; error: string }>();
+  for (const f of ctx.hostingFailures()) {
+    if (!wanted.has(f.topic)) continue;
+    const seen = failed.get(f.topic);
+    if (seen) seen.count++;
+    else failed.set(f.topic, { count: 1, error: f.error });
+  }
+  const why = new Map<string, string>();
+  for (const [topic, { count, error }] of failed) {
+    why.set(topic, `Broker ${ctx.config.nodeId} cannot open the logs of ${count} partition(s) of topic '${topic}' (${error})`);
+  }
+  return why;
 }

@@ -27,7 +27,7 @@ import { ErrorCode } from '../../shared/errors.js';
 import { leaderEpochError } from '../../shared/leader-epoch.js';
 import { RingConsumer, RingProducer } from '../../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FetchMsg, type ListOffsetsMsg, type ProduceMsg, type ProduceResultMsg } from '../../shared/thread-messages.js';
-import type { BrokerEndpoint, HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
+import type { BrokerEndpoint, HostedPartition, HostingFailure, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
 import { partitionOwner } from '../../shared/partition-owner.js';
 import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import { LogManager } from './log/log-manager.js';
@@ -296,7 +296,8 @@ function countReplicas(): void {
   stats.setReplicas(replicas.size, leaders, under);
 }
 
-async function applyHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<void> {
+/** Returns the partitions whose logs could not be opened (the others are applied regardless). */
+async function applyHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<HostingFailure[]> {
   for (const t of deletedTopics) {
     for (const k of [...replicas.keys()]) if (k.startsWith(`${t}\0`)) forget(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     for (const l of [...manager.all()]) if (l.topic === t) await manager.delete(t, l.partition);
@@ -306,10 +307,18 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
   const mine = partitions.filter((p) => p.topic !== METADATA_TOPIC && partitionOwner(p.topic, p.partition, data.workers) === data.index);
   const seen = new Set<string>();
   const follow = new Map<number, Map<string, FollowedPartition>>();
-  for (const p of mine) {
+  const failed: HostingFailure[] = [];
+  // All opened at once: new logs' creations overlap and share the fsyncs of the log dir.
+  const opened = await Promise.allSettled(mine.map((p) => manager.create(p.topic, p.partition)));
+  for (const [i, p] of mine.entries()) {
     const k = key(p.topic, p.partition);
     seen.add(k);
-    const l = await manager.create(p.topic, p.partition);
+    const o = opened[i]!;
+    if (o.status === 'rejected') {
+      failed.push({ topic: p.topic, partition: p.partition, error: (o.reason as Error).message });
+      continue;
+    }
+    const l = o.value;
     let rep = replicas.get(k);
     if (!rep) replicas.set(k, (rep = new PartitionReplica<PendingAck>(data.nodeId)));
     const ledIsr = rep.isLeader && rep.leaderEpoch === p.leaderEpoch ? rep.metadata!.isr.length : -1;
@@ -352,6 +361,8 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
     }
     f.setPartitions(parts);
   }
+  if (failed.length) log.error({ partitions: failed.length, first: failed[0] }, 'cannot open the logs of hosted partitions');
+  return failed;
 }
 
 async function main(): Promise<void> {
@@ -359,6 +370,7 @@ async function main(): Promise<void> {
     dir: data.logDir,
     config: data.logConfig,
     logger: log,
+    maxOpenFiles: data.maxOpenFiles,
     cleanShutdown: data.cleanShutdown,
     commitStats: { round: (bytes) => stats.roundBytes.record(bytes), fdatasync: (us) => stats.fdatasyncUs.record(us) },
     owns: (topic: string, partition: number) => topic !== METADATA_TOPIC && partitionOwner(topic, partition, data.workers) === data.index,
@@ -372,8 +384,7 @@ async function main(): Promise<void> {
     controlChain = controlChain
       .then(async () => {
         if (c.type === 'hosted') {
-          await applyHosted(c.partitions, c.deletedTopics, c.brokers);
-          post({ type: 'hosted-applied' });
+          post({ type: 'hosted-applied', failed: await applyHosted(c.partitions, c.deletedTopics, c.brokers) });
         } else if (c.type === 'alter-isr-refused') {
           isrChangeRefused(c.topicId, c.partition, c.leaderEpoch, c.partitionEpoch, c.errorCode);
         } else if (c.type === 'shutdown') {

@@ -2,7 +2,8 @@
  * Group commit: one sync loop per LogManager makes the appends of every log durable.
  *
  * When no round is running and some segment holds unsynced bytes, a round starts: it
- * fdatasyncs every dirty segment file in parallel, then acknowledges every acks=-1 append
+ * fdatasyncs every dirty segment file in parallel (a file the file cache closed meanwhile was
+ * fdatasynced before it closed, and costs nothing here), then acknowledges every acks=-1 append
  * whose write had completed before the round began. Appends written during a round wait for
  * the next one, which starts as soon as this one ends. There is no timer: an append on an
  * idle broker waits only for its own fsync, and under load each round covers whatever piled
@@ -12,7 +13,6 @@
  * baseline the benchmark compares against.
  */
 import { ErrorCode } from '../../../shared/errors.js';
-import type { FileIo } from './file-io.js';
 import type { PartitionLog, PendingAppend } from './partition-log.js';
 import type { LogSegment } from './segment.js';
 
@@ -41,7 +41,6 @@ export class GroupCommit {
   private unsyncedBytes = 0;
 
   constructor(
-    private readonly io: FileIo,
     private readonly perAppend: boolean,
     /** Runs after each round with the logs whose durable end it advanced. */
     private readonly onDurable: (logs: PartitionLog[]) => void = () => {},
@@ -59,11 +58,7 @@ export class GroupCommit {
       this.syncAlone(log, appends, segments);
       return;
     }
-    for (const seg of segments) {
-      if (this.dirty.has(seg)) continue;
-      seg.acquire();
-      this.dirty.set(seg, log);
-    }
+    for (const seg of segments) this.dirty.set(seg, log);
     for (const a of appends) {
       if (a.acks === -1) this.waiting.push({ log, append: a });
       else a.complete(ErrorCode.NONE);
@@ -99,10 +94,9 @@ export class GroupCommit {
     const startedAt = performance.now();
     for (const w of waiters) w.append.result.syncStartAt = startedAt;
     const syncs = [...segments].map(([seg, log]) =>
-      log.offline ? Promise.resolve() : this.fdatasync(seg.fd).catch((err: unknown) => log.goOffline(err)),
+      log.offline ? Promise.resolve() : this.sync(seg).catch((err: unknown) => log.goOffline(err)),
     );
     void Promise.all(syncs).then(() => {
-      for (const seg of segments.keys()) seg.release();
       const advanced: PartitionLog[] = [];
       for (const [log, end] of ends) {
         if (log.offline) continue;
@@ -121,11 +115,12 @@ export class GroupCommit {
     });
   }
 
-  private fdatasync(fd: number): Promise<void> {
-    if (!this.stats) return this.io.fdatasync(fd);
+  /** fdatasyncs a segment's log file, timed for the stats. */
+  private sync(seg: LogSegment): Promise<void> {
+    if (!this.stats) return seg.syncLog();
     const stats = this.stats;
     const startedAt = performance.now();
-    return this.io.fdatasync(fd).then(() => stats.fdatasync((performance.now() - startedAt) * 1000));
+    return seg.syncLog().then(() => stats.fdatasync((performance.now() - startedAt) * 1000));
   }
 
   private syncAlone(log: PartitionLog, appends: PendingAppend[], segments: LogSegment[]): void {
@@ -133,11 +128,10 @@ export class GroupCommit {
     this.stats?.round(this.unsyncedBytes);
     this.unsyncedBytes = 0;
     this.alone++;
-    for (const seg of segments) seg.acquire();
     const end = log.writtenEndOffset;
     const startedAt = performance.now();
     for (const a of appends) a.result.syncStartAt = startedAt;
-    void Promise.all(segments.map((seg) => this.fdatasync(seg.fd)))
+    void Promise.all(segments.map((seg) => this.sync(seg)))
       .then(
         () => {
           if (end <= log.durableEndOffset) return;
@@ -147,7 +141,6 @@ export class GroupCommit {
         (err: unknown) => log.goOffline(err),
       )
       .then(() => {
-        for (const seg of segments) seg.release();
         const durableAt = performance.now();
         for (const a of appends) a.result.durableAt = durableAt;
         for (const a of appends) a.complete(log.offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE);

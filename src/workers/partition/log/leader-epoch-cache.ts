@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { readCheckpoint, writeCheckpoint } from './checkpoint-file.js';
+import type { DescriptorSlots } from './file-cache.js';
 
 export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
 export const UNDEFINED_EPOCH = -1;
@@ -20,15 +21,19 @@ export class LeaderEpochCache {
   entries: EpochEntry[] = [];
   private writes: Promise<void> = Promise.resolve();
 
-  /** `onWriteError` hears about a checkpoint that could not be written (the disk failed). */
+  /**
+   * `onWriteError` hears about a checkpoint that could not be written (the disk failed);
+   * `slots` lends the descriptor each write takes.
+   */
   constructor(
     private readonly dir: string,
     private readonly onWriteError: (err: unknown) => void,
+    private readonly slots: DescriptorSlots,
   ) {}
 
-  static async load(dir: string, onWriteError: (err: unknown) => void): Promise<LeaderEpochCache> {
-    const cache = new LeaderEpochCache(dir, onWriteError);
-    const lines = (await readCheckpoint(path.join(dir, LEADER_EPOCH_CHECKPOINT))) ?? [];
+  static load(dir: string, onWriteError: (err: unknown) => void, slots: DescriptorSlots): LeaderEpochCache {
+    const cache = new LeaderEpochCache(dir, onWriteError, slots);
+    const lines = readCheckpoint(path.join(dir, LEADER_EPOCH_CHECKPOINT)) ?? [];
     for (const [e, o] of lines) cache.assignInMemory(Number(e), Number(o));
     return cache;
   }
@@ -83,7 +88,7 @@ export class LeaderEpochCache {
   persist(): void {
     const snapshot = this.entries.map((e) => [e.epoch, e.startOffset]);
     const file = path.join(this.dir, LEADER_EPOCH_CHECKPOINT);
-    this.writes = this.writes.then(() => writeCheckpoint(file, snapshot)).catch(this.onWriteError);
+    this.writes = this.writes.then(() => this.slots.borrow(1, () => writeCheckpoint(file, snapshot))).catch(this.onWriteError);
   }
 }
 

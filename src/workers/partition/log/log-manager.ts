@@ -18,7 +18,8 @@
  * A log that a disk error took offline comes back by itself once its disk takes writes again
  * (offline-recovery.ts); the others keep working meanwhile.
  *
- * Appends of all logs share one group commit (group-commit.ts). Retention runs on a timer,
+ * Appends of all logs share one group commit (group-commit.ts), and their files one cache of
+ * open descriptors (file-cache.ts), sized by `maxOpenFiles`. Retention runs on a timer,
  * deleting whole segments without blocking appends; checkpoints are written on a timer and
  * at close.
  *
@@ -40,6 +41,7 @@ import { childLogger, type Logger } from '../../../shared/logger.js';
 import { readCheckpoint, syncDir, updateCheckpoint } from './checkpoint-file.js';
 import type { LogConfig } from './config.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { FileCache } from './file-cache.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
 import { GroupCommit, type CommitStats } from './group-commit.js';
 import { loadLog, reopenOfflineLog } from './log-recovery.js';
@@ -53,6 +55,8 @@ export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 export const LOG_START_CHECKPOINT = 'log-start-offset-checkpoint';
 
 const LOG_DIR_PATTERN = /^(.+)-(\d+)$/;
+/** A checkpoint update holds its lock file open while it writes the new file, then syncs the dir. */
+const CHECKPOINT_DESCRIPTORS = 2;
 
 export interface LogManagerOptions {
   dir: string;
@@ -73,7 +77,18 @@ export interface LogManagerOptions {
   io?: FileIo;
   /** Counts the group commit's rounds and fdatasync calls. */
   commitStats?: CommitStats;
+  /**
+   * File descriptors the logs may hold open at once (segment files, plus those lent to
+   * snapshot and checkpoint writes). The broker gives each partition worker its share of the
+   * process limit.
+   */
+  maxOpenFiles?: number;
 }
+
+/** maxOpenFiles of a manager used on its own. */
+const DEFAULT_MAX_OPEN_FILES = 1000;
+/** Logs loaded side by side at start. */
+const LOADS_AT_ONCE = 32;
 
 function key(topic: string, partition: number): string {
   return `${topic}\0${partition}`;
@@ -90,19 +105,20 @@ export class LogManager {
   private readonly timers: NodeJS.Timeout[] = [];
   private retentionRunning = false;
   private closed = false;
+  private dirSync: Promise<void> | undefined;
+  private nextDirSync: Promise<void> | undefined;
 
   private constructor(
     readonly dir: string,
     readonly config: LogConfig,
     private readonly logger: Logger,
-    private readonly io: FileIo,
+    readonly files: FileCache,
     private readonly owns: (topic: string, partition: number) => boolean,
     private readonly lock: DataDirLock | undefined,
     private readonly syncEachAppend: boolean,
     commitStats: CommitStats | undefined,
   ) {
     this.groupCommit = new GroupCommit(
-      io,
       syncEachAppend,
       (logs) => {
         for (const log of logs) for (const l of this.durableListeners) l(log);
@@ -119,9 +135,10 @@ export class LogManager {
         this.recovery.offline(log);
       },
       startOffsetChanged: () => this.writeLogStartCheckpoint(),
+      snapshotSkipped: (log, err) => this.logger.warn({ err, log: log.name }, 'producer snapshot skipped: no file descriptor free'),
     };
     this.recovery = new OfflineRecoveryRunner(
-      { probe: (log) => probeWrite(log.dir), recover: (log) => reopenOfflineLog(log, { io, logger }) },
+      { probe: (log) => probeWrite(log.dir), recover: (log) => reopenOfflineLog(log, { files, logger }) },
       logger,
       // Its recovered end is fsynced: whoever waits on durability hears of it.
       (log) => {
@@ -149,7 +166,7 @@ export class LogManager {
         dir,
         opts.config,
         logger,
-        opts.io ?? nodeFileIo,
+        new FileCache(opts.io ?? nodeFileIo, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES),
         opts.owns ?? (() => true),
         lock,
         opts.groupCommit === false,
@@ -165,34 +182,42 @@ export class LogManager {
   }
 
   private async loadAll(clean: boolean): Promise<void> {
-    const offsets = async (file: string): Promise<Map<string, number>> => {
-      const entries = (await readCheckpoint(path.join(this.dir, file))) ?? [];
+    const offsets = (file: string): Map<string, number> => {
+      const entries = readCheckpoint(path.join(this.dir, file)) ?? [];
       return new Map(entries.map(([t, p, o]) => [key(t!, Number(p)), Number(o)]));
     };
-    const [recoveryPoints, startOffsets] = await Promise.all([offsets(RECOVERY_POINT_CHECKPOINT), offsets(LOG_START_CHECKPOINT)]);
+    const recoveryPoints = offsets(RECOVERY_POINT_CHECKPOINT);
+    const startOffsets = offsets(LOG_START_CHECKPOINT);
     const started = Date.now();
+    const mine: Array<{ name: string; topic: string; partition: number }> = [];
     for (const entry of await fs.readdir(this.dir, { withFileTypes: true })) {
       const m = entry.isDirectory() ? LOG_DIR_PATTERN.exec(entry.name) : null;
-      if (!m) continue;
-      const topic = m[1]!;
-      const partition = Number(m[2]);
-      if (!this.owns(topic, partition)) continue;
-      const k = key(topic, partition);
-      const log = await loadLog({
-        topic,
-        partition,
-        dir: path.join(this.dir, entry.name),
-        config: this.config,
-        io: this.io,
-        hooks: this.hooks,
-        logger: this.logger,
-        recoveryPoint: recoveryPoints.get(k) ?? 0,
-        logStartOffset: startOffsets.get(k) ?? 0,
-        cleanShutdown: clean,
-        syncEachAppend: this.syncEachAppend,
-      });
-      this.logs.set(k, log);
+      if (m && this.owns(m[1]!, Number(m[2]))) mine.push({ name: entry.name, topic: m[1]!, partition: Number(m[2]) });
     }
+    // Loading one log is a chain of small reads, each a round trip through the thread pool;
+    // several logs at a time keep the pool busy (20,000 logs one by one took a minute).
+    let next = 0;
+    const loadNext = async (): Promise<void> => {
+      while (next < mine.length) {
+        const { name, topic, partition } = mine[next++]!;
+        const k = key(topic, partition);
+        const log = await loadLog({
+          topic,
+          partition,
+          dir: path.join(this.dir, name),
+          config: this.config,
+          files: this.files,
+          hooks: this.hooks,
+          logger: this.logger,
+          recoveryPoint: recoveryPoints.get(k) ?? 0,
+          logStartOffset: startOffsets.get(k) ?? 0,
+          cleanShutdown: clean,
+          syncEachAppend: this.syncEachAppend,
+        });
+        this.logs.set(k, log);
+      }
+    };
+    await Promise.all(Array.from({ length: LOADS_AT_ONCE }, loadNext));
     this.logger.info({ dir: this.dir, logs: this.logs.size, clean, ms: Date.now() - started }, 'logs loaded');
   }
 
@@ -231,26 +256,56 @@ export class LogManager {
     const dir = path.join(this.dir, `${topic}-${partition}`);
     const config = { ...this.config, ...overrides };
     const p = (async () => {
-      await createDir(dir);
-      await syncDir(this.dir);
-      const log = await loadLog({
-        topic,
-        partition,
-        dir,
-        config,
-        io: this.io,
-        hooks: this.hooks,
-        logger: this.logger,
-        recoveryPoint: 0,
-        logStartOffset: 0,
-        cleanShutdown: false,
-        syncEachAppend: this.syncEachAppend,
-      });
-      this.logs.set(k, log);
-      return log;
+      const made = await createDir(dir);
+      try {
+        await this.syncLogDir();
+        const log = await loadLog({
+          topic,
+          partition,
+          dir,
+          config,
+          files: this.files,
+          hooks: this.hooks,
+          logger: this.logger,
+          recoveryPoint: 0,
+          logStartOffset: 0,
+          cleanShutdown: false,
+          syncEachAppend: this.syncEachAppend,
+        });
+        this.logs.set(k, log);
+        return log;
+      } catch (err) {
+        // A dir made here and left half-built would be loaded as a log at the next start.
+        if (made !== undefined) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        throw err;
+      }
     })().finally(() => this.creating.delete(k));
     this.creating.set(k, p);
     return p;
+  }
+
+  /**
+   * Makes the partition dirs made so far durable. Creations that overlap share one fsync of
+   * the log dir: one that arrives while a sync runs waits for the next, which starts when that
+   * one ends and covers every creation that arrived meanwhile.
+   */
+  private syncLogDir(): Promise<void> {
+    if (this.nextDirSync) return this.nextDirSync;
+    const start = (): Promise<void> => {
+      const sync = this.files.borrow(1, () => syncDir(this.dir)).finally(() => {
+        if (this.dirSync === sync) this.dirSync = undefined;
+      });
+      this.dirSync = sync;
+      return sync;
+    };
+    if (!this.dirSync) return start();
+    this.nextDirSync = this.dirSync
+      .catch(() => undefined)
+      .then(() => {
+        this.nextDirSync = undefined;
+        return start();
+      });
+    return this.nextDirSync;
   }
 
   /** Closes the log and removes its dir. */
@@ -344,7 +399,9 @@ export class LogManager {
         log.goOffline(err);
       }
     }
-    await updateCheckpoint(path.join(this.dir, RECOVERY_POINT_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), points);
+    await this.files.borrow(CHECKPOINT_DESCRIPTORS, () =>
+      updateCheckpoint(path.join(this.dir, RECOVERY_POINT_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), points),
+    );
     await this.writeLogStartCheckpoint();
   }
 
@@ -353,7 +410,9 @@ export class LogManager {
   private writeLogStartCheckpoint(): Promise<void> {
     this.logStartWrite = this.logStartWrite.then(() => {
       const entries = [...this.logs.values()].map((l) => [l.topic, l.partition, l.logStartOffset] as const);
-      return updateCheckpoint(path.join(this.dir, LOG_START_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), entries).catch(
+      return this.files
+        .borrow(CHECKPOINT_DESCRIPTORS, () => updateCheckpoint(path.join(this.dir, LOG_START_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), entries))
+        .catch(
         (err: unknown) => this.logger.error({ err }, 'log-start-offset-checkpoint write failed'),
       );
     });
@@ -368,6 +427,8 @@ export class LogManager {
     await this.recovery.close();
     await this.flushAll();
     await Promise.all([...this.logs.values()].map((l) => l.leaderEpochCache.flushed()));
+    // Nothing is unsynced now: the log files' descriptors go to the snapshot and checkpoint writes.
+    this.files.closeIdle();
     await this.writeCheckpoints();
     const allOnline = [...this.logs.values()].every((l) => !l.offline);
     await Promise.all([...this.logs.values()].map((l) => l.close()));

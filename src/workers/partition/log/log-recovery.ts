@@ -12,24 +12,23 @@
  * The producer state is then rebuilt from the newest producer snapshot at or below the log
  * end offset and the batch headers after it (producer-state-recovery.ts).
  *
- * The same recovery brings back a log that a disk error took offline (reopenOfflineLog),
- * once its file system takes writes again, without a restart.
- *
  * The scan runs on the calling thread rather than in a piscina pool: it is CPU-bound, the
  * partition workers already run one scan per core, and it reads only what follows the
  * recovery point (one segment tail per log in the normal case); the numbers are in the
  * LogManager header.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { checkBatchAt } from '../../../shared/record-batch.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { LogConfig } from './config.js';
-import type { FileIo } from './file-io.js';
+import type { FileCache } from './file-cache.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
 import { PartitionLog, type LogHooks, type RecoveredState } from './partition-log.js';
 import { loadProducerState } from './producer-state-recovery.js';
+import { ProducerStateManager } from './producer-state.js';
 import { LogSegment, segmentFileName } from './segment.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
 
@@ -38,7 +37,7 @@ const SCAN_CHUNK = 8 * 1024 * 1024;
 interface RecoverOptions {
   dir: string;
   config: LogConfig;
-  io: FileIo;
+  files: FileCache;
   logger: Logger;
   /** From recovery-point-offset-checkpoint; 0 when unknown (everything is checked). */
   recoveryPoint: number;
@@ -75,14 +74,14 @@ export interface ScanOutcome {
  * `startOffset`) to the end of the file, indexing each, and cuts the file at the first
  * invalid byte. Offsets must grow (the base offset is outside the CRC).
  */
-export async function scanSegment(seg: LogSegment, position: number, startOffset: number, config: LogConfig, io: FileIo): Promise<ScanOutcome> {
+export async function scanSegment(seg: LogSegment, position: number, startOffset: number, config: LogConfig): Promise<ScanOutcome> {
   const fileSize = seg.size;
   const outcome: ScanOutcome = { nextOffset: undefined, truncatedBytes: 0, epochs: [] };
   seg.bytesSinceLastIndexEntry = position - seg.index.lastPosition();
   let pos = position;
   let chunkLen = SCAN_CHUNK;
   while (pos < fileSize) {
-    const chunk = await io.read(seg.fd, Math.min(chunkLen, fileSize - pos), pos);
+    const chunk = await seg.readAt(Math.min(chunkLen, fileSize - pos), pos);
     let p = 0;
     let stop = chunk.length === 0;
     while (p < chunk.length) {
@@ -119,28 +118,49 @@ export async function scanSegment(seg: LogSegment, position: number, startOffset
   return outcome;
 }
 
-async function readIndexFile(file: string): Promise<Buffer> {
-  return fs.readFile(file).catch(() => Buffer.alloc(0));
+/** Synchronous, as checkpoint reads are (checkpoint-file.ts): a few bytes per file, every partition at start. */
+function readIndexFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
-/** Loads the indexes of a segment as trusted, keeping entries below `maxPosition` / `maxRelOffset`. */
-async function loadIndexes(seg: LogSegment, maxPosition: number, maxRelOffset: number): Promise<void> {
-  const [idx, tix] = await Promise.all([
-    readIndexFile(path.join(seg.dir, segmentFileName(seg.baseOffset, '.index'))),
-    readIndexFile(path.join(seg.dir, segmentFileName(seg.baseOffset, '.timeindex'))),
-  ]);
+/**
+ * Loads the indexes of a segment as trusted, keeping entries below `maxPosition` /
+ * `maxRelOffset`. Returns the files' sizes.
+ */
+function loadIndexes(seg: LogSegment, maxPosition: number, maxRelOffset: number): IndexFileSizes {
+  const idx = readIndexFile(seg.indexFile.path);
+  const tix = readIndexFile(seg.timeIndexFile.path);
   seg.index = OffsetIndex.decode(idx, maxPosition);
   seg.timeIndex = TimeIndex.decode(tix, maxRelOffset);
   seg.maxTimestamp = seg.timeIndex.lastTimestamp();
   seg.offsetOfMaxTimestamp = seg.timeIndex.entries ? seg.baseOffset + seg.timeIndex.lastOffset() : -1;
   seg.lastBatchBaseOffset = seg.timeIndex.entries ? seg.baseOffset + seg.timeIndex.lastOffset() : seg.baseOffset;
+  return { index: idx.length, timeIndex: tix.length };
 }
 
-/** Makes the index files hold exactly the entries in memory (later entries land right after). */
-async function trimIndexFiles(seg: LogSegment): Promise<void> {
+interface IndexFileSizes {
+  index: number;
+  timeIndex: number;
+}
+
+/**
+ * Makes the index files hold exactly the entries in memory (later entries land right after).
+ * Files already that size are left alone, and a missing file is created by its first write.
+ */
+async function trimIndexFiles(seg: LogSegment, sizes: IndexFileSizes | undefined): Promise<void> {
+  const trim = async (file: string, size: number, current: number | undefined): Promise<void> => {
+    if (current === size) return;
+    await fs.truncate(file, size).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  };
   await Promise.all([
-    fs.truncate(path.join(seg.dir, segmentFileName(seg.baseOffset, '.index')), seg.index.entries * OFFSET_INDEX_ENTRY_SIZE),
-    fs.truncate(path.join(seg.dir, segmentFileName(seg.baseOffset, '.timeindex')), seg.timeIndex.entries * TIME_INDEX_ENTRY_SIZE),
+    trim(seg.indexFile.path, seg.index.entries * OFFSET_INDEX_ENTRY_SIZE, sizes?.index),
+    trim(seg.timeIndexFile.path, seg.timeIndex.entries * TIME_INDEX_ENTRY_SIZE, sizes?.timeIndex),
   ]);
   seg.index.persisted = seg.index.entries;
   seg.timeIndex.persisted = seg.timeIndex.entries;
@@ -148,8 +168,18 @@ async function trimIndexFiles(seg: LogSegment): Promise<void> {
 
 /** Opens the log in `opts.dir`, recovering its tail; creates an empty one when the dir has no segment. */
 export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
+  const { dir, config, files } = opts;
+  const names = readdirSync(dir);
+  if (!names.some((n) => /^\d{20}\.log$/.test(n) || n.endsWith('.snapshot'))) {
+    // A new log: one empty segment, nothing to recover.
+    const epochs = LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed'), files);
+    const start = Math.max(0, opts.logStartOffset);
+    const segment = LogSegment.createSync(dir, start, files, true);
+    const empty = { logStartOffset: start, logEndOffset: start, durableEndOffset: start, syncEachAppend: opts.syncEachAppend };
+    return new PartitionLog(opts.topic, opts.partition, dir, config, [segment], epochs, files, opts.hooks, empty, new ProducerStateManager());
+  }
   const r = await recoverLog(opts);
-  const log = new PartitionLog(opts.topic, opts.partition, opts.dir, opts.config, r.segments, r.leaderEpochCache, opts.io, opts.hooks, {
+  const log = new PartitionLog(opts.topic, opts.partition, dir, config, r.segments, r.leaderEpochCache, files, opts.hooks, {
     logStartOffset: r.logStartOffset,
     logEndOffset: r.logEndOffset,
     durableEndOffset: r.logEndOffset,
@@ -167,7 +197,7 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
  * indexes rebuilt where they disagree, producer state restored. Can run again after a failed
  * attempt: it starts from the files, not from what the log holds in memory.
  */
-export async function reopenOfflineLog(log: PartitionLog, opts: { io: FileIo; logger: Logger }): Promise<void> {
+export async function reopenOfflineLog(log: PartitionLog, opts: { files: FileCache; logger: Logger }): Promise<void> {
   await log.settled();
   await Promise.all(log.segments.map((s) => s.close()));
   for (const seg of log.segments) {
@@ -181,7 +211,7 @@ export async function reopenOfflineLog(log: PartitionLog, opts: { io: FileIo; lo
   const recovered = await recoverLog({
     dir: log.dir,
     config: log.config,
-    io: opts.io,
+    files: opts.files,
     logger: opts.logger,
     recoveryPoint: log.recoveryPoint,
     logStartOffset: log.logStartOffset,
@@ -195,19 +225,19 @@ export async function reopenOfflineLog(log: PartitionLog, opts: { io: FileIo; lo
 }
 
 async function recoverLog(opts: RecoverOptions): Promise<RecoveredLog> {
-  const { dir } = opts;
-  const epochs = opts.epochs ?? (await LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed')));
-  const names = await fs.readdir(dir);
-  const bases = names
+  const { dir, files } = opts;
+  const epochs = opts.epochs ?? LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed'), files);
+  const bases = readdirSync(dir)
     .filter((n) => /^\d{20}\.log$/.test(n))
     .map((n) => Number(n.slice(0, 20)))
     .sort((a, b) => a - b);
-  if (bases.length === 0) bases.push(Math.max(0, opts.logStartOffset));
-  const segments = bases.map((b) => LogSegment.openSync(dir, b));
+  const segments = bases.length
+    ? bases.map((b) => LogSegment.openSync(dir, b, files))
+    : [LogSegment.createSync(dir, Math.max(0, opts.logStartOffset), files)];
   try {
     return await recoverSegments(opts, epochs, segments);
   } catch (err) {
-    // A reopen that fails is tried again later: it must not leave fds behind.
+    // A reopen that fails is tried again later: it must not leave files open behind.
     await Promise.all(segments.map((s) => s.close()));
     throw err;
   }
@@ -215,7 +245,7 @@ async function recoverLog(opts: RecoverOptions): Promise<RecoveredLog> {
 
 /** The tail check of recoverLog, on the segments it opened. */
 async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, segments: LogSegment[]): Promise<RecoveredLog> {
-  const { dir, config, io } = opts;
+  const { dir, config } = opts;
   const last = segments.length - 1;
   let firstScanned = last;
   let scanFrom = 0;
@@ -227,11 +257,12 @@ async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, s
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
     const nextBase = segments[i + 1]?.baseOffset ?? Number.MAX_SAFE_INTEGER;
+    let sizes: IndexFileSizes | undefined;
     if (i < firstScanned) {
-      await loadIndexes(seg, seg.size, nextBase - seg.baseOffset);
+      sizes = loadIndexes(seg, seg.size, nextBase - seg.baseOffset);
     } else if (i === firstScanned) {
       const trustedRel = opts.cleanShutdown ? nextBase - seg.baseOffset : Math.max(0, opts.recoveryPoint - seg.baseOffset);
-      await loadIndexes(seg, seg.size, trustedRel);
+      sizes = loadIndexes(seg, seg.size, trustedRel);
       scanFrom = seg.index.lookup(trustedRel);
       seg.index.truncateToPosition(scanFrom + 1);
       scanStartOffset = seg.baseOffset + (seg.index.offsetAt(scanFrom) ?? 0);
@@ -242,7 +273,7 @@ async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, s
       seg.index = new OffsetIndex();
       seg.timeIndex = new TimeIndex();
     }
-    await trimIndexFiles(seg);
+    await trimIndexFiles(seg, sizes);
   }
 
   let logEndOffset = scanStartOffset;
@@ -257,7 +288,7 @@ async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, s
       cutAt = i;
       break;
     }
-    const outcome = await scanSegment(seg, i === firstScanned ? scanFrom : 0, i === firstScanned ? scanStartOffset : seg.baseOffset, config, io);
+    const outcome = await scanSegment(seg, i === firstScanned ? scanFrom : 0, i === firstScanned ? scanStartOffset : seg.baseOffset, config);
     for (const e of outcome.epochs) if (e.epoch > epochs.latestEpoch()) epochs.assign(e.epoch, e.startOffset);
     logEndOffset = outcome.nextOffset ?? (i === firstScanned ? scanStartOffset : seg.baseOffset);
     if (outcome.truncatedBytes > 0) {
@@ -270,13 +301,17 @@ async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, s
   await Promise.all(dropped.map((s) => s.delete()));
   const active = segments[segments.length - 1]!;
   if (active.size === 0) logEndOffset = active.baseOffset;
-  await fixRollStart(active, io);
-  await Promise.all(segments.slice(firstScanned).map((s) => io.fdatasync(s.fd)));
+  await fixRollStart(active);
+  // After a crash the bytes just recovered may be in the page cache only: sync them before
+  // they count as durable. After a clean shutdown only a cut tail (a truncation) needs it.
+  const scanned = segments.slice(firstScanned);
+  if (!opts.cleanShutdown) for (const s of scanned) s.assumeUnsynced();
+  await Promise.all(scanned.map((s) => s.syncLog()));
 
   const logStartOffset = Math.min(Math.max(opts.logStartOffset, segments[0]!.baseOffset), logEndOffset);
   epochs.truncateFromEnd(logEndOffset);
   epochs.truncateFromStart(logStartOffset);
-  const producers = await loadProducerState({ dir, segments, io, logStartOffset, logEndOffset, nowMs: Date.now(), expirationMs: opts.producerExpirationMs });
+  const producers = await loadProducerState({ dir, segments, logStartOffset, logEndOffset, nowMs: Date.now(), expirationMs: opts.producerExpirationMs });
   if (producers.replayedBatches > 0) {
     opts.logger.info(
       { log: path.basename(dir), fromSnapshot: producers.snapshotOffset ?? null, batches: producers.replayedBatches, producers: producers.state.size },
@@ -287,11 +322,11 @@ async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, s
 }
 
 /** log.roll.ms counts from the first batch of the active segment, which a tail scan may not have seen. */
-async function fixRollStart(seg: LogSegment, io: FileIo): Promise<void> {
+async function fixRollStart(seg: LogSegment): Promise<void> {
   if (seg.size === 0) {
     seg.rollStartMs = -1;
     return;
   }
-  const first = await seg.scanFrom(io, 0, () => true);
+  const first = await seg.scanFrom(0, () => true);
   if (first) seg.rollStartMs = first.maxTimestamp;
 }

@@ -36,7 +36,7 @@ import {
   type BatchInfo,
 } from '../../../shared/record-batch.js';
 import type { LogConfig } from './config.js';
-import type { FileIo } from './file-io.js';
+import { isDescriptorExhaustion, type FileCache } from './file-cache.js';
 import type { LeaderEpochCache } from './leader-epoch-cache.js';
 import { floorIndexBy } from './offset-index.js';
 import { loadProducerState } from './producer-state-recovery.js';
@@ -89,6 +89,8 @@ export interface LogHooks {
   offline(log: PartitionLog, err: unknown): void;
   /** logStartOffset moved (retention, deleteRecordsBefore). */
   startOffsetChanged(log: PartitionLog): void;
+  /** A producer snapshot was not written for want of a file descriptor. */
+  snapshotSkipped(log: PartitionLog, err: unknown): void;
 }
 
 const MAX_RELATIVE_OFFSET = 0x7fff_ffff;
@@ -140,7 +142,7 @@ export class PartitionLog {
     public config: LogConfig,
     readonly segments: LogSegment[],
     readonly leaderEpochCache: LeaderEpochCache,
-    private readonly io: FileIo,
+    private readonly files: FileCache,
     private readonly hooks: LogHooks,
     opts: { logStartOffset: number; logEndOffset: number; durableEndOffset: number; syncEachAppend: boolean },
     readonly producers: ProducerStateManager,
@@ -333,16 +335,22 @@ export class PartitionLog {
     const offsetOverflow = lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET;
     if (!full && !old && !offsetOverflow) return;
     seg.sealTimeIndex(seg.lastBatchBaseOffset);
-    seg.persistIndexes(this.io).catch((err: unknown) => this.goOffline(err));
+    seg.persistIndexes().catch((err: unknown) => this.goOffline(err));
     this.snapshotProducers();
-    this.segments.push(LogSegment.createSync(this.dir, this.logEndOffset));
+    this.segments.push(LogSegment.createSync(this.dir, this.logEndOffset, this.files));
   }
 
-  /** Snapshots the producer state of every batch placed so far, at the log end offset. */
-  private snapshotProducers(): void {
+  /**
+   * Snapshots the producer state of every batch placed so far, at the log end offset. A
+   * snapshot only shortens the replay at the next start (an older one and the log rebuild the
+   * same state), so running out of descriptors skips it instead of taking the log offline.
+   */
+  private snapshotProducers(durable = true): void {
     const offset = this.logEndOffset;
     const bytes = encodeSnapshot(this.producers.entries());
-    this.snapshotWrites = this.snapshotWrites.then(() => writeSnapshot(this.dir, offset, bytes)).catch((err: unknown) => this.goOffline(err));
+    this.snapshotWrites = this.snapshotWrites
+      .then(() => this.files.borrow(1, () => writeSnapshot(this.dir, offset, bytes, durable)))
+      .catch((err: unknown) => (isDescriptorExhaustion(err) ? this.hooks.snapshotSkipped(this, err) : this.goOffline(err)));
   }
 
   /** Resolves when the producer snapshots started so far are on disk (or failed). */
@@ -374,8 +382,7 @@ export class PartitionLog {
     const writes: Promise<unknown>[] = [];
     for (const [seg, list] of bySegment) {
       seg.acquire();
-      writes.push(seg.persistIndexes(this.io));
-      writes.push(this.io.writev(seg.fd, list.map((a) => a.records), list[0]!.position));
+      writes.push(seg.write(list.map((a) => a.records), list[0]!.position));
     }
     this.drainDone = Promise.all(writes).then(
       () => {
@@ -475,7 +482,7 @@ export class PartitionLog {
       const seg = this.segments[i]!;
       seg.acquire();
       try {
-        const records = await seg.read(this.io, fetchOffset, maxBytes, bound);
+        const records = await seg.read(fetchOffset, maxBytes, bound);
         if (records.length > 0) return answer(ErrorCode.NONE, records);
       } catch (err) {
         this.goOffline(err);
@@ -557,18 +564,17 @@ export class PartitionLog {
       const seg = this.segments[i]!;
       const removed = this.segments.splice(i + 1);
       await Promise.all(removed.map((s) => s.delete()));
-      const h = await seg.findBatch(this.io, offset, (b) => b.lastOffset >= offset);
+      const h = await seg.findBatch(offset, (b) => b.lastOffset >= offset);
       const newEnd = h ? h.baseOffset : offset;
       if (h) {
         await seg.truncateTo(h.position, h.baseOffset);
-        await seg.recomputeMaxTimestamp(this.io);
+        await seg.recomputeMaxTimestamp();
       }
       this.setEnd(newEnd);
       await this.snapshotWrites;
       const loaded = await loadProducerState({
         dir: this.dir,
         segments: this.segments,
-        io: this.io,
         logStartOffset: this.logStartOffset,
         logEndOffset: newEnd,
         nowMs: Date.now(),
@@ -586,7 +592,7 @@ export class PartitionLog {
   private async truncateFullyAndStartAt(offset: number): Promise<void> {
     const removed = this.segments.splice(0);
     await Promise.all(removed.map((s) => s.delete()));
-    this.segments.push(LogSegment.createSync(this.dir, offset));
+    this.segments.push(LogSegment.createSync(this.dir, offset, this.files));
     this.logStartOffset = offset;
     this.setEnd(offset);
     this.producers.restore([]);
@@ -661,19 +667,19 @@ export class PartitionLog {
 
   /** Writes pending index entries and fsyncs them (for a recovery point or shutdown). */
   async syncIndexes(): Promise<void> {
-    await Promise.all(this.segments.map((s) => s.syncIndexes(this.io)));
+    await Promise.all(this.segments.map((s) => s.syncIndexes()));
   }
 
   /**
-   * Shutdown: the active segment's time index gets its final entry, the producer state a
-   * snapshot at the log end (so the next start replays nothing), every fd is closed.
+   * Shutdown: the producer state gets a snapshot at the log end (so the next start replays
+   * nothing; not fsynced, see writeSnapshot), every fd is closed. The active segment's time
+   * index gets no final entry: a start scans that segment's tail from its last offset-index
+   * entry and drops the time-index entries from there anyway.
    */
   async close(): Promise<void> {
     await this.whenIdle();
-    const active = this.active;
-    if (!this.offline && !active.isEmpty) active.sealTimeIndex(active.lastBatchBaseOffset);
     if (!this.offline) {
-      this.snapshotProducers();
+      this.snapshotProducers(false);
       await this.snapshotWrites;
     }
     if (!this.offline) await this.syncIndexes();

@@ -19,12 +19,14 @@
  * duplicate check uses, so a retry still finds its batch after a restart.
  *
  * A file is written whole to `<name>.tmp`, fsynced, renamed and its dir fsynced: a crash
- * leaves the old set of snapshots or the new one. A file that fails its CRC is ignored.
+ * leaves the old set of snapshots or the new one. A file that fails its CRC is ignored. The
+ * snapshot of a clean shutdown skips the fsyncs (see writeSnapshot).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '../../../shared/crc32c.js';
-import { replaceFileDurably } from './checkpoint-file.js';
+import { replaceFile } from './checkpoint-file.js';
 import { BATCHES_PER_PRODUCER, type BatchMetadata, type ProducerEntry } from './producer-state.js';
 
 const VERSION = 1;
@@ -94,9 +96,12 @@ export function decodeSnapshot(buf: Buffer): ProducerEntry[] | undefined {
   return p === buf.length ? entries : undefined;
 }
 
-/** Offsets of the snapshots in `dir`, ascending. */
-export async function listSnapshots(dir: string): Promise<number[]> {
-  const names = await fs.readdir(dir);
+/**
+ * Offsets of the snapshots in `dir`, ascending. Listing and reading are synchronous, as the
+ * checkpoint reads are (checkpoint-file.ts): a start does both for every partition.
+ */
+export function listSnapshots(dir: string): number[] {
+  const names = readdirSync(dir);
   const offsets: number[] = [];
   for (const n of names) {
     const m = SNAPSHOT_PATTERN.exec(n);
@@ -105,18 +110,26 @@ export async function listSnapshots(dir: string): Promise<number[]> {
   return offsets.sort((a, b) => a - b);
 }
 
-export async function writeSnapshot(dir: string, offset: number, bytes: Buffer): Promise<void> {
-  await replaceFileDurably(path.join(dir, snapshotFileName(offset)), bytes);
+/**
+ * `durable` false skips the fsyncs: for the snapshot of a clean shutdown, whose loss (or a torn
+ * file, which fails its CRC) only makes the next start replay from an older one.
+ */
+export async function writeSnapshot(dir: string, offset: number, bytes: Buffer, durable = true): Promise<void> {
+  await replaceFile(path.join(dir, snapshotFileName(offset)), bytes, durable);
 }
 
 /** The snapshot's entries; undefined when the file is missing or damaged. */
-export async function readSnapshot(dir: string, offset: number): Promise<ProducerEntry[] | undefined> {
-  const bytes = await fs.readFile(path.join(dir, snapshotFileName(offset))).catch(() => undefined);
-  return bytes === undefined ? undefined : decodeSnapshot(bytes);
+export function readSnapshot(dir: string, offset: number): ProducerEntry[] | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path.join(dir, snapshotFileName(offset)));
+  } catch {
+    return undefined;
+  }
+  return decodeSnapshot(bytes);
 }
 
-/** Deletes the snapshots whose offset `doomed` accepts. */
-export async function deleteSnapshots(dir: string, doomed: (offset: number) => boolean): Promise<void> {
-  const offsets = (await listSnapshots(dir)).filter(doomed);
-  await Promise.all(offsets.map((o) => fs.rm(path.join(dir, snapshotFileName(o)), { force: true })));
+/** Deletes the snapshots whose offset `doomed` accepts (among `offsets`, when the caller listed them). */
+export async function deleteSnapshots(dir: string, doomed: (offset: number) => boolean, offsets = listSnapshots(dir)): Promise<void> {
+  await Promise.all(offsets.filter(doomed).map((o) => fs.rm(path.join(dir, snapshotFileName(o)), { force: true })));
 }

@@ -10,7 +10,6 @@
  * recovery, a truncation) and are deleted, as are damaged ones.
  */
 import { BATCH_HEADER_SIZE } from '../../../shared/record-batch.js';
-import type { FileIo } from './file-io.js';
 import { deleteSnapshots, listSnapshots, readSnapshot } from './producer-snapshot.js';
 import { ProducerStateManager } from './producer-state.js';
 import type { LogSegment } from './segment.js';
@@ -20,7 +19,6 @@ const HEADER_READ_CHUNK = 64 * 1024;
 export interface ProducerStateLoad {
   dir: string;
   segments: readonly LogSegment[];
-  io: FileIo;
   logStartOffset: number;
   logEndOffset: number;
   nowMs: number;
@@ -38,26 +36,27 @@ export interface LoadedProducerState {
 export async function loadProducerState(opts: ProducerStateLoad): Promise<LoadedProducerState> {
   const { dir, segments, logEndOffset } = opts;
   const state = new ProducerStateManager(opts.expirationMs);
-  await deleteSnapshots(dir, (o) => o > logEndOffset);
+  const snapshots = listSnapshots(dir);
+  await deleteSnapshots(dir, (o) => o > logEndOffset, snapshots);
   let snapshotOffset: number | undefined;
-  for (const offset of (await listSnapshots(dir)).reverse()) {
-    const entries = await readSnapshot(dir, offset);
+  for (const offset of snapshots.filter((o) => o <= logEndOffset).reverse()) {
+    const entries = readSnapshot(dir, offset);
     if (entries !== undefined) {
       state.restore(entries);
       snapshotOffset = offset;
       break;
     }
-    await deleteSnapshots(dir, (o) => o === offset);
+    await deleteSnapshots(dir, (o) => o === offset, [offset]);
   }
   const from = snapshotOffset ?? segments[0]?.baseOffset ?? 0;
-  const replayedBatches = await replayHeaders(state, segments, opts.io, from, logEndOffset);
+  const replayedBatches = await replayHeaders(state, segments, from, logEndOffset);
   state.truncateHead(opts.logStartOffset);
   state.removeExpired(opts.nowMs);
   return { state, snapshotOffset, replayedBatches };
 }
 
 /** Replays the batches with base offsets in [from, to) into `state`; returns how many. */
-async function replayHeaders(state: ProducerStateManager, segments: readonly LogSegment[], io: FileIo, from: number, to: number): Promise<number> {
+async function replayHeaders(state: ProducerStateManager, segments: readonly LogSegment[], from: number, to: number): Promise<number> {
   let first = 0;
   while (first + 1 < segments.length && segments[first + 1]!.baseOffset <= from) first++;
   let n = 0;
@@ -66,7 +65,7 @@ async function replayHeaders(state: ProducerStateManager, segments: readonly Log
     let pos = seg.baseOffset < from ? seg.index.lookup(from - seg.baseOffset) : 0;
     const end = seg.writtenSize;
     while (pos + BATCH_HEADER_SIZE <= end) {
-      const chunk = await io.read(seg.fd, Math.min(HEADER_READ_CHUNK, end - pos), pos);
+      const chunk = await seg.readAt(Math.min(HEADER_READ_CHUNK, end - pos), pos);
       let p = 0;
       while (p + BATCH_HEADER_SIZE <= chunk.length) {
         const baseOffset = Number(chunk.readBigInt64BE(p));

@@ -3,21 +3,22 @@
  * appended), `<baseOffset>.index` and `<baseOffset>.timeindex` (see offset-index.ts and
  * time-index.ts). File names are the base offset in 20 zero-padded digits, as in Kafka.
  *
+ * The descriptors come from the worker's file cache (file-cache.ts), opened when an operation
+ * needs them. The indexes live in memory; their files are only written (new entries appended
+ * at roll, checkpoint and close) and read once at start, so they hold a descriptor only while
+ * written: after each index sync they are closed.
+ *
  * Not thread-safe, and not safe against concurrent appends either: the owning PartitionLog
  * is the only writer. Reads may run while writes are in flight; they never look past
- * `writtenSize`. The fds are reference-counted so that retention can drop a segment while
- * a read or fsync still uses it.
+ * `writtenSize`. Users pin the log file (`acquire`/`release`) so that its descriptor stays
+ * open while a read or write uses it, even after retention deletes the segment.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { BATCH_HEADER_SIZE, readBaseOffset, type BatchInfo } from '../../../shared/record-batch.js';
-import type { FileIo } from './file-io.js';
+import type { CachedFile, FileCache } from './file-cache.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
-
-const ftruncate = promisify(fs.ftruncate);
-const close = promisify(fs.close);
 
 /** Bytes read per step while walking batch headers from an index position. */
 const HEADER_SCAN_CHUNK = 64 * 1024;
@@ -73,16 +74,16 @@ export class LogSegment {
   readonly createdMs = Date.now();
   /** First offset of the last batch (where the final time-index entry points). */
   lastBatchBaseOffset: number;
-  private refs = 1;
   private deleted = false;
   private indexWrites: Promise<void> = Promise.resolve();
 
   constructor(
     readonly dir: string,
     readonly baseOffset: number,
-    readonly fd: number,
-    readonly indexFd: number,
-    readonly timeIndexFd: number,
+    private readonly files: FileCache,
+    readonly logFile: CachedFile,
+    readonly indexFile: CachedFile,
+    readonly timeIndexFile: CachedFile,
     size: number,
     public index: OffsetIndex,
     public timeIndex: TimeIndex,
@@ -92,22 +93,44 @@ export class LogSegment {
     this.lastBatchBaseOffset = baseOffset;
   }
 
-  /** Opens the three files of an existing segment (creating missing index files). */
-  static openSync(dir: string, baseOffset: number): LogSegment {
-    return LogSegment.openFiles(dir, baseOffset, fs.constants.O_RDWR | fs.constants.O_CREAT);
+  /** An existing segment; nothing is opened until used. */
+  static openSync(dir: string, baseOffset: number, files: FileCache): LogSegment {
+    const file = (ext: '.log' | '.index' | '.timeindex'): CachedFile => files.file(path.join(dir, segmentFileName(baseOffset, ext)));
+    const log = file('.log');
+    const size = fs.statSync(log.path).size;
+    return new LogSegment(dir, baseOffset, files, log, file('.index'), file('.timeindex'), size, new OffsetIndex(), new TimeIndex());
   }
 
-  /** Creates an empty segment. Synchronous: it happens once per roll, between two appends. */
-  static createSync(dir: string, baseOffset: number): LogSegment {
-    return LogSegment.openFiles(dir, baseOffset, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC);
+  /**
+   * Creates an empty segment, its log file left open for the appends to come. Synchronous: it
+   * happens once per roll, between two appends. `newLog`: the first segment of a new log, whose
+   * files take no descriptor from open ones when the process is out (see file-cache.ts).
+   */
+  static createSync(dir: string, baseOffset: number, files: FileCache, newLog = false): LogSegment {
+    const create = (ext: '.log' | '.index' | '.timeindex'): CachedFile =>
+      files.createSync(path.join(dir, segmentFileName(baseOffset, ext)), ext === '.log', !newLog);
+    const log = create('.log');
+    return new LogSegment(dir, baseOffset, files, log, create('.index'), create('.timeindex'), 0, new OffsetIndex(), new TimeIndex());
   }
 
-  private static openFiles(dir: string, baseOffset: number, flags: number): LogSegment {
-    const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, '.log')), flags);
-    const indexFd = fs.openSync(path.join(dir, segmentFileName(baseOffset, '.index')), flags);
-    const timeIndexFd = fs.openSync(path.join(dir, segmentFileName(baseOffset, '.timeindex')), flags);
-    const size = fs.fstatSync(fd).size;
-    return new LogSegment(dir, baseOffset, fd, indexFd, timeIndexFd, size, new OffsetIndex(), new TimeIndex());
+  /** Writes `buffers` at `position` of the log file. */
+  write(buffers: Buffer[], position: number): Promise<void> {
+    return this.files.writev(this.logFile, buffers, position);
+  }
+
+  /** Makes the log file's writes so far durable (free when it holds none unsynced). */
+  syncLog(): Promise<void> {
+    return this.files.fdatasync(this.logFile);
+  }
+
+  /** The log file may hold bytes no fdatasync covered (a previous process wrote them). */
+  assumeUnsynced(): void {
+    this.files.assumeUnsynced(this.logFile);
+  }
+
+  /** Reads up to `length` bytes of the log file at `position`. */
+  readAt(length: number, position: number): Promise<Buffer> {
+    return this.files.read(this.logFile, length, position);
   }
 
   get isEmpty(): boolean {
@@ -142,17 +165,17 @@ export class LogSegment {
   }
 
   /** Writes index entries not yet in their files. Entries land at fixed positions. */
-  persistIndexes(io: FileIo): Promise<void> {
+  persistIndexes(): Promise<void> {
     const idx = this.index;
     const tix = this.timeIndex;
     if (idx.persisted === idx.entries && tix.persisted === tix.entries) return this.indexWrites;
     const writes: Promise<void>[] = [];
     if (idx.persisted < idx.entries) {
-      writes.push(io.writev(this.indexFd, [idx.encode(idx.persisted)], idx.persisted * OFFSET_INDEX_ENTRY_SIZE));
+      writes.push(this.files.writev(this.indexFile, [idx.encode(idx.persisted)], idx.persisted * OFFSET_INDEX_ENTRY_SIZE));
       idx.persisted = idx.entries;
     }
     if (tix.persisted < tix.entries) {
-      writes.push(io.writev(this.timeIndexFd, [tix.encode(tix.persisted)], tix.persisted * TIME_INDEX_ENTRY_SIZE));
+      writes.push(this.files.writev(this.timeIndexFile, [tix.encode(tix.persisted)], tix.persisted * TIME_INDEX_ENTRY_SIZE));
       tix.persisted = tix.entries;
     }
     const done = Promise.all(writes).then(() => undefined);
@@ -160,25 +183,28 @@ export class LogSegment {
     return this.indexWrites;
   }
 
-  async syncIndexes(io: FileIo): Promise<void> {
-    await this.persistIndexes(io);
-    await Promise.all([io.fdatasync(this.indexFd), io.fdatasync(this.timeIndexFd)]);
+  /** Writes and syncs the index entries not yet durable, then lets the index files close. */
+  async syncIndexes(): Promise<void> {
+    await this.persistIndexes();
+    await Promise.all([this.files.fdatasync(this.indexFile), this.files.fdatasync(this.timeIndexFile)]);
+    this.files.closeIfIdle(this.indexFile);
+    this.files.closeIfIdle(this.timeIndexFile);
   }
 
   /**
    * Walks batch headers from the indexed position at or before `fromOffset` and returns the
    * first batch that `match` accepts, within the written bytes.
    */
-  findBatch(io: FileIo, fromOffset: number, match: (h: BatchHeader) => boolean): Promise<BatchHeader | undefined> {
-    return this.scanFrom(io, this.index.lookup(Math.max(0, fromOffset - this.baseOffset)), match);
+  findBatch(fromOffset: number, match: (h: BatchHeader) => boolean): Promise<BatchHeader | undefined> {
+    return this.scanFrom(this.index.lookup(Math.max(0, fromOffset - this.baseOffset)), match);
   }
 
   /** Walks batch headers from `position` (a batch boundary) to the first that `match` accepts. */
-  async scanFrom(io: FileIo, position: number, match: (h: BatchHeader) => boolean): Promise<BatchHeader | undefined> {
+  async scanFrom(position: number, match: (h: BatchHeader) => boolean): Promise<BatchHeader | undefined> {
     let pos = position;
     const end = this.writtenSize;
     while (pos + BATCH_HEADER_SIZE <= end) {
-      const chunk = await io.read(this.fd, Math.min(HEADER_SCAN_CHUNK, end - pos), pos);
+      const chunk = await this.readAt(Math.min(HEADER_SCAN_CHUNK, end - pos), pos);
       const step = walkHeaders(chunk, pos, match);
       if (step.hit || step.consumed === 0) return step.hit;
       pos += step.consumed;
@@ -195,7 +221,7 @@ export class LogSegment {
     const end = this.writtenSize;
     const chunk = Buffer.allocUnsafe(HEADER_SCAN_CHUNK);
     while (pos + BATCH_HEADER_SIZE <= end) {
-      const n = fs.readSync(this.fd, chunk, 0, Math.min(HEADER_SCAN_CHUNK, end - pos), pos);
+      const n = this.files.readSync(this.logFile, chunk, Math.min(HEADER_SCAN_CHUNK, end - pos), pos);
       const step = walkHeaders(chunk.subarray(0, n), pos, match);
       if (step.hit || step.consumed === 0) return step.hit;
       pos += step.consumed;
@@ -205,7 +231,7 @@ export class LogSegment {
 
   readSync(position: number, length: number): Buffer {
     const buf = Buffer.allocUnsafe(length);
-    const n = fs.readSync(this.fd, buf, 0, length, position);
+    const n = this.files.readSync(this.logFile, buf, length, position);
     return buf.subarray(0, n);
   }
 
@@ -213,11 +239,11 @@ export class LogSegment {
    * Whole batches from the one holding `offset`: at most `maxBytes` unless the first batch
    * alone is larger, and only batches that end below `upperBound`.
    */
-  async read(io: FileIo, offset: number, maxBytes: number, upperBound: number): Promise<Buffer> {
-    const first = await this.findBatch(io, offset, (h) => h.lastOffset >= offset);
+  async read(offset: number, maxBytes: number, upperBound: number): Promise<Buffer> {
+    const first = await this.findBatch(offset, (h) => h.lastOffset >= offset);
     if (!first || first.lastOffset >= upperBound) return Buffer.alloc(0);
     const len = Math.min(this.writtenSize - first.position, Math.max(maxBytes, first.length));
-    const buf = await io.read(this.fd, len, first.position);
+    const buf = await this.readAt(len, first.position);
     let p = 0;
     while (p + BATCH_HEADER_SIZE <= buf.length) {
       const h = headerAt(buf, p, first.position + p);
@@ -233,9 +259,9 @@ export class LogSegment {
     this.timeIndex.truncateToOffset(offset - this.baseOffset);
     await this.indexWrites;
     await Promise.all([
-      ftruncate(this.fd, position),
-      ftruncate(this.indexFd, this.index.entries * OFFSET_INDEX_ENTRY_SIZE),
-      ftruncate(this.timeIndexFd, this.timeIndex.entries * TIME_INDEX_ENTRY_SIZE),
+      this.files.truncate(this.logFile, position),
+      this.files.truncate(this.indexFile, this.index.entries * OFFSET_INDEX_ENTRY_SIZE),
+      this.files.truncate(this.timeIndexFile, this.timeIndex.entries * TIME_INDEX_ENTRY_SIZE),
     ]);
     this.size = position;
     this.writtenSize = position;
@@ -243,13 +269,13 @@ export class LogSegment {
   }
 
   /** After a truncation: max timestamp and last batch from the time index and the bytes after it. */
-  async recomputeMaxTimestamp(io: FileIo): Promise<void> {
+  async recomputeMaxTimestamp(): Promise<void> {
     const lastRel = this.timeIndex.lastOffset();
     this.maxTimestamp = this.timeIndex.lastTimestamp();
     this.offsetOfMaxTimestamp = lastRel < 0 ? -1 : this.baseOffset + lastRel;
     this.lastBatchBaseOffset = this.baseOffset;
     if (this.size === 0) this.rollStartMs = -1;
-    await this.scanFrom(io, this.index.lookup(Math.max(0, lastRel)), (h) => {
+    await this.scanFrom(this.index.lookup(Math.max(0, lastRel)), (h) => {
       this.lastBatchBaseOffset = h.baseOffset;
       if (h.maxTimestamp > this.maxTimestamp) {
         this.maxTimestamp = h.maxTimestamp;
@@ -259,35 +285,32 @@ export class LogSegment {
     });
   }
 
+  /** Keeps the log file's descriptor open for a read or write until `release`. */
   acquire(): void {
-    this.refs++;
+    this.files.pin(this.logFile);
   }
 
   release(): void {
-    if (--this.refs === 0) void this.closeFiles();
+    this.files.unpin(this.logFile);
   }
 
-  /** Drops the segment: files unlinked now, fds closed once the last user releases them. */
+  /** Drops the segment: files unlinked now, descriptors closed once the last user releases them. */
   async delete(): Promise<void> {
     if (this.deleted) return;
     this.deleted = true;
+    await this.files.holdForPinned(this.logFile);
     await Promise.all(
-      (['.log', '.index', '.timeindex'] as const).map((ext) =>
-        fs.promises.rm(path.join(this.dir, segmentFileName(this.baseOffset, ext)), { force: true }),
-      ),
+      [this.logFile, this.indexFile, this.timeIndexFile].map((f) => fs.promises.rm(f.path, { force: true })),
     );
-    this.release();
+    for (const f of [this.logFile, this.indexFile, this.timeIndexFile]) this.files.discard(f);
   }
 
-  /** Closes the fds of a segment that stays on disk (shutdown, log deletion). */
+  /** Syncs and closes the files of a segment that stays on disk (shutdown, log deletion). */
   async close(): Promise<void> {
     if (this.deleted) return;
     this.deleted = true;
     await this.indexWrites.catch(() => undefined);
-    this.release();
-  }
-
-  private async closeFiles(): Promise<void> {
-    await Promise.all([close(this.fd), close(this.indexFd), close(this.timeIndexFd)]).catch(() => undefined);
+    // A failed sync already took the log offline; closing goes on regardless.
+    await Promise.all([this.logFile, this.indexFile, this.timeIndexFile].map((f) => this.files.retire(f).catch(() => undefined)));
   }
 }

@@ -80,11 +80,12 @@ export interface HeartbeatReply { errorCode: number; fenced: boolean }
 export interface Decision<T> { records: MetadataRecord[]; result: T }
 
 /**
- * Partitions one topic may have. Every replica keeps three files open (.log, .index,
- * .timeindex), so a topic past this on a broker with the usual 20k-65k descriptor limit would
- * starve the others; a typo in a partition count must not take the broker's file table.
+ * Records one CreateTopics or CreatePartitions may commit, Kafka's MAX_RECORDS_PER_USER_OP:
+ * there is no cap on partitions per topic, but one operation becomes one metadata log entry,
+ * and a larger one fails whole with POLICY_VIOLATION, as in Kafka.
  */
-export const MAX_PARTITIONS = 1000;
+export const MAX_RECORDS_PER_USER_OP = 10_000;
+const TOO_LARGE = 'Unable to perform excessively large batch operation.';
 
 /** Producer ids per allocation, as Kafka's controller hands them out. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
@@ -106,6 +107,7 @@ export class Controller {
     const results: TopicResult[] = [];
     const counts = countBy(req.topics.map((t) => t.name));
     const takenKeys = new Set([...this.image.topicsByName.keys()].map(collisionKey));
+    let recordCount = 0;
     for (const topic of req.topics) {
       if (counts.get(topic.name)! > 1) {
         results.push(topicError(topic.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));
@@ -126,11 +128,13 @@ export class Controller {
         numPartitions: created.replicas.length,
         replicationFactor: created.replicas[0]!.length,
       });
-      if (req.validateOnly) continue;
+      recordCount += 1 + created.replicas.length + Object.keys(topic.configs).length;
+      if (req.validateOnly || recordCount > MAX_RECORDS_PER_USER_OP) continue;
       records.push({ type: 'topic', name: topic.name, topicId });
       created.replicas.forEach((replicas, partition) => records.push(this.newPartition(topicId, partition, replicas)));
       for (const [name, value] of Object.entries(topic.configs)) records.push({ type: 'config', topicId, name, value });
     }
+    if (recordCount > MAX_RECORDS_PER_USER_OP) return tooLarge(results);
     return { records, result: results };
   }
 
@@ -158,7 +162,7 @@ export class Controller {
           'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
       }
       const sorted = [...topic.assignments].sort((a, b) => a.partition - b.partition);
-      if (sorted.length > MAX_PARTITIONS || sorted.some((a, i) => a.partition !== i)) {
+      if (sorted.some((a, i) => a.partition !== i)) {
         return topicError(topic.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT,
           'Partitions in the manual assignment must be numbered 0, 1, 2... with none missing.');
       }
@@ -167,9 +171,8 @@ export class Controller {
       return { replicas: sorted.map((a) => [...a.replicas]) };
     }
     const numPartitions = topic.numPartitions === -1 ? this.settings.numPartitions : topic.numPartitions;
-    if (!Number.isInteger(numPartitions) || numPartitions <= 0 || numPartitions > MAX_PARTITIONS) {
-      return topicError(topic.name, ErrorCode.INVALID_PARTITIONS,
-        `Number of partitions must be between 1 and ${MAX_PARTITIONS}, was ${numPartitions}.`);
+    if (!Number.isInteger(numPartitions) || numPartitions <= 0) {
+      return topicError(topic.name, ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
     }
     const rf = topic.replicationFactor === -1 ? this.settings.defaultReplicationFactor : topic.replicationFactor;
     const live = this.image.liveBrokerIds();
@@ -209,6 +212,7 @@ export class Controller {
     const records: MetadataRecord[] = [];
     const results: TopicResult[] = [];
     const counts = countBy(req.topics.map((t) => t.name));
+    let recordCount = 0;
     for (const wanted of req.topics) {
       const topic = this.image.topicsByName.get(wanted.name);
       let outcome: number[][] | TopicResult;
@@ -224,10 +228,12 @@ export class Controller {
         continue;
       }
       results.push({ name: wanted.name, errorCode: ErrorCode.NONE, errorMessage: null });
-      if (req.validateOnly) continue;
+      recordCount += outcome.length;
+      if (req.validateOnly || recordCount > MAX_RECORDS_PER_USER_OP) continue;
       const first = topic!.partitions.length;
       outcome.forEach((replicas, i) => records.push(this.newPartition(topic!.id, first + i, replicas)));
     }
+    if (recordCount > MAX_RECORDS_PER_USER_OP) return tooLarge(results);
     return { records, result: results };
   }
 
@@ -237,9 +243,6 @@ export class Controller {
       return topicError(topic.name, ErrorCode.INVALID_PARTITIONS, count === current
         ? `Topic already has ${current} partitions.`
         : `Topic currently has ${current} partitions, which is higher than the requested ${count}.`);
-    }
-    if (count > MAX_PARTITIONS) {
-      return topicError(topic.name, ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${MAX_PARTITIONS}.`);
     }
     const rf = topic.partitions[0]?.replicas.length ?? 1;
     if (assignments !== undefined) {
@@ -497,6 +500,11 @@ export class Controller {
 
 function topicError(name: string, errorCode: number, errorMessage: string): TopicResult {
   return { name, errorCode, errorMessage };
+}
+
+/** The whole operation refused: every topic of it gets the error, no record commits. */
+function tooLarge(results: readonly TopicResult[]): Decision<TopicResult[]> {
+  return { records: [], result: results.map((r) => topicError(r.name, ErrorCode.POLICY_VIOLATION, TOO_LARGE)) };
 }
 
 function countBy<T>(items: readonly T[]): Map<T, number> {
