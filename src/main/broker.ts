@@ -62,6 +62,7 @@ export class Broker {
           defaultReplicationFactor: config.defaultReplicationFactor,
           brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
           brokerHeartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+          brokerFastFenceMs: config.brokerFastFenceMs,
           electionTimeoutMs: config.electionTimeoutMs,
           autoLeaderRebalance: config.autoLeaderRebalance,
         },

@@ -47,6 +47,8 @@ export interface RaftDriverOptions {
   snapshotEveryEntries?: number;
   /** Application RPC over the same connections: a node calls the current leader's handler. */
   onLeaderRpc?: (fromNodeId: number, data: Uint8Array) => Promise<Uint8Array>;
+  /** A connection with a peer closed (`up` false) or the one to it opened (`up` true). */
+  onPeerConnection?: (peerId: number, up: boolean) => void;
 }
 
 export class NotLeaderError extends Error {
@@ -112,6 +114,8 @@ export class RaftDriver {
       listen: opts.listen,
       logger: opts.logger,
       onEnvelope: (env) => driver.onEnvelope(env),
+      onPeerDown: (id) => opts.onPeerConnection?.(id, false),
+      onPeerUp: (id) => opts.onPeerConnection?.(id, true),
     });
     try {
       await driver.transport.start();
@@ -138,6 +142,11 @@ export class RaftDriver {
 
   isLeader(): boolean {
     return this.raft.role === Role.Leader;
+  }
+
+  /** Since when a peer is unreachable (a connection with it closed, or never opened), or undefined. */
+  peerDownSince(peerId: number): number | undefined {
+    return this.transport.downSince(peerId);
   }
 
   onLeaderChange(cb: (leaderId: number | undefined, term: number) => void): void {
