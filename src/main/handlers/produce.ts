@@ -8,7 +8,7 @@ import type { ProduceRequest } from '../../shared/protocol/generated/produce-req
 import { ensureTopics } from '../auto-create.js';
 import type { BrokerContext } from '../context.js';
 import { scatter, type Part } from '../scatter.js';
-import { currentLeader } from '../partition-leader.js';
+import { currentLeader, leaderEndpoints } from '../partition-leader.js';
 import { errorResponse } from '../error-responses.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 
@@ -51,26 +51,25 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Pr
     return null;
   }
   const results = await scatter<ProduceResultMsg>(ctx.workers, parts);
-  return {
-    throttleTimeMs: 0,
-    responses: req.topicData.map((t, ti) => ({
-      name: t.name,
-      partitionResponses: slots[ti]!.map((s) => {
-        const r = s.part >= 0 ? results[s.part]! : undefined;
-        const errorCode = r ? clientError(r.error) : s.error;
-        return {
-          index: s.partition,
-          errorCode,
-          baseOffset: r && r.error === ErrorCode.NONE ? r.baseOffset : -1,
-          logAppendTimeMs: r ? r.logAppendTime : -1,
-          logStartOffset: r ? r.logStartOffset : -1,
-          recordErrors: [],
-          errorMessage: null,
-          currentLeader: currentLeader(errorCode, ctx.metadata.partition(t.name, s.partition)),
-        };
-      }),
-    })),
-  };
+  const responses = req.topicData.map((t, ti) => ({
+    name: t.name,
+    partitionResponses: slots[ti]!.map((s) => {
+      const r = s.part >= 0 ? results[s.part]! : undefined;
+      const errorCode = r ? clientError(r.error) : s.error;
+      return {
+        index: s.partition,
+        errorCode,
+        baseOffset: r && r.error === ErrorCode.NONE ? r.baseOffset : -1,
+        logAppendTimeMs: r ? r.logAppendTime : -1,
+        logStartOffset: r ? r.logStartOffset : -1,
+        recordErrors: [],
+        errorMessage: null,
+        currentLeader: currentLeader(errorCode, ctx.metadata.partition(t.name, s.partition)),
+      };
+    }),
+  }));
+  const named = responses.flatMap((t) => t.partitionResponses.map((p) => p.currentLeader));
+  return { throttleTimeMs: 0, responses, nodeEndpoints: leaderEndpoints(named, (id) => ctx.metadata.broker(id)) };
 }
 
 /**
