@@ -28,20 +28,28 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (exitCode: number): void => {
     if (stopping) return;
     stopping = true;
-    rootLogger.info({ signal }, 'shutting down');
     broker.stop().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (e: Error) => {
         rootLogger.error({ err: e.message }, 'unclean shutdown');
         process.exit(1);
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const onSignal = (signal: string): void => {
+    rootLogger.info({ signal }, 'shutting down');
+    stop(0);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  // A dead worker thread leaves this broker unable to serve: hand its work to the others, exit non-zero.
+  void broker.failed.then((reason) => {
+    rootLogger.fatal({ reason }, 'a worker thread died; shutting down');
+    stop(1);
+  });
 }
 
 void main();

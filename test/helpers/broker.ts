@@ -68,6 +68,8 @@ export interface BrokerOptions {
   overrides?: Record<string, string | number | boolean>;
   /** Wait for the client port to accept connections (default true). */
   wait?: boolean;
+  /** Options for node itself, before the script (e.g. `--import` of a test fixture). */
+  nodeArgs?: string[];
 }
 
 export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProcess> {
@@ -82,7 +84,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProce
     'log.dirs': dataDir,
     ...opts.overrides,
   };
-  const args = [mainJs, ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`])];
+  const args = [...(opts.nodeArgs ?? []), mainJs, ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`])];
   let out = '';
   const b: BrokerProcess = {
     nodeId,

@@ -27,6 +27,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { failAllTopics } from '../../shared/admin-results.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { childLogger } from '../../shared/logger.js';
 import type {
@@ -36,7 +37,6 @@ import type {
   MainToRaftMessage,
   RaftToMainMessage,
   RaftWorkerData,
-  TopicResult,
 } from '../../shared/metadata-types.js';
 import { NotLeaderError, RaftDriver, type StateMachine } from './driver.js';
 import { MetadataCatchUp } from './metadata/catch-up.js';
@@ -384,7 +384,7 @@ class RaftWorker {
       this.post({ type: 'response', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
     } catch (err) {
       const [errorCode, errorMessage] = code(err);
-      this.post({ type: 'response', id, results: failAll(rpc, errorCode, errorMessage) });
+      this.post({ type: 'response', id, results: failAllTopics(rpc, errorCode, errorMessage) });
     }
   }
 
@@ -421,13 +421,6 @@ function decide(controller: Controller, rpc: ControllerRpc, nowMs: number): Deci
   }
 }
 
-function failAll(req: AdminRequest, errorCode: number, errorMessage: string): TopicResult[] {
-  if (req.op === 'deleteTopics') {
-    return req.topics.map((t) => ('id' in t ? { name: '', id: t.id, errorCode, errorMessage } : { name: t.name, errorCode, errorMessage }));
-  }
-  return req.topics.map((t) => ({ name: t.name, errorCode, errorMessage }));
-}
-
 /** Answers a request that will not be carried out, so that every request gets its response. */
 function refuse(msg: { id: number } & (AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest), errorMessage: string): void {
   const errorCode = ErrorCode.NOT_CONTROLLER;
@@ -436,7 +429,7 @@ function refuse(msg: { id: number } & (AdminRequest | AlterPartitionRequest | Al
   } else if (msg.op === 'alterPartition') {
     postToMain({ type: 'alterPartitionResponse', id: msg.id, result: { errorCode, errorMessage } });
   } else {
-    postToMain({ type: 'response', id: msg.id, results: failAll(msg, errorCode, errorMessage) });
+    postToMain({ type: 'response', id: msg.id, results: failAllTopics(msg, errorCode, errorMessage) });
   }
 }
 
