@@ -3,13 +3,13 @@
  *
  *   npm run build && npx tsc -p bench/tsconfig.json && node dist-bench/bench/failover.js [--kills=20] [--creates=50] [--election-timeout-ms=1000]
  *
- * Failover: `kills` times, SIGKILL the broker Metadata names as controller (the Raft leader)
+ * Failover: `kills` times, SIGKILL the active controller (the Raft leader, as DescribeCluster names it)
  * and measure from the kill
- *   - to the first Metadata answer from a survivor naming another live controller;
+ *   - to the first DescribeCluster answer from a survivor naming another live controller;
  *   - to the success of a CreateTopics sent to a survivor right after the kill (it is retried
  *     inside the broker until a new controller commits it), i.e. until metadata writes work;
  * then restart the killed broker on its data dir and measure until its client port opens, and
- * from then until its own Metadata names the current controller. A restarted broker that
+ * from then until its own DescribeCluster names the current controller. A restarted broker that
  * misses the publication of its own registration or catch-up waits for the next metadata
  * change; after NUDGE_AFTER_MS the run commits an unrelated topic to provide one, and counts
  * the restarts that needed it.
@@ -23,7 +23,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { plainTable, type Cell } from './lib/table.js';
 import {
-  agreedController, CLUSTER_SETTINGS, createTopics, killAndAwaitNewController, metadata, startCluster, waitFor,
+  activeController, agreedController, CLUSTER_SETTINGS, createTopics, killAndAwaitNewController, startCluster, waitFor,
   type Cluster,
 } from '../test/cluster/fixtures/cluster.js';
 
@@ -64,7 +64,7 @@ async function timedCreate(port: number, name: string, timeoutMs: number): Promi
 function majorityController(cluster: Cluster): Promise<number> {
   return waitFor('a majority names a running controller', 30_000, async () => {
     const live = cluster.running();
-    const ids = await Promise.all(live.map((b) => metadata(b.port, [], 3000).then((m) => m.controllerId, () => -1)));
+    const ids = await Promise.all(live.map((b) => activeController(b.port, 3000).catch(() => -1)));
     return ids.find((id) => live.some((b) => b.nodeId === id) && ids.filter((x) => x === id).length >= 2);
   });
 }
@@ -74,7 +74,7 @@ interface Failovers {
   writable: number[];
   /** From the restart to the restarted broker's client port opening. */
   opened: number[];
-  /** From the port opening until the restarted broker's Metadata names the current controller. */
+  /** From the port opening until the restarted broker's DescribeCluster names the current controller. */
   caughtUp: number[];
   /** Restarts whose port opened only after a later metadata change. */
   stuckClosed: number;
@@ -126,7 +126,7 @@ async function failovers(cluster: Cluster): Promise<Failovers> {
     const namesController = async (): Promise<boolean> => {
       const deadline = performance.now() + NUDGE_AFTER_MS;
       while (performance.now() < deadline) {
-        if ((await metadata(cluster.broker(old).port, [], 3000)).controllerId === controller) return true;
+        if ((await activeController(cluster.broker(old).port, 3000)) === controller) return true;
         await sleep(10);
       }
       return false;

@@ -67,16 +67,25 @@ async function broker(argv: string[]): Promise<void> {
     process.stderr.write(`broker failed to start: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  onStopSignal(() =>
+  let stopping = false;
+  const stop = (exitCode: number): void => {
+    if (stopping) return;
+    stopping = true;
     b.stop().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (e: Error) => {
         rootLogger.error({ err: e.message }, 'unclean shutdown');
         process.exit(1);
       },
-    ),
-  );
+    );
+  };
+  onStopSignal(() => stop(0));
   process.on('SIGHUP', () => b.reloadCertificates());
+  // A dead worker thread leaves this broker unable to serve: hand its work to the others, exit non-zero.
+  void b.failed.then((reason) => {
+    rootLogger.fatal({ reason }, 'a worker thread died; shutting down');
+    stop(1);
+  });
 }
 
 async function cluster(argv: string[]): Promise<void> {

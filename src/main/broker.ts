@@ -3,6 +3,11 @@
  * workers (logs), then opens the client listeners. Shutdown runs the same steps backwards so
  * every acknowledged byte is fsynced and the clean-shutdown marker lets the next start skip
  * the recovery scan.
+ *
+ * A worker thread that dies cannot be replaced in place (its partitions' state went with it),
+ * so `failed` resolves with why, and the process is expected to stop (controlled shutdown:
+ * the controller moves this broker's leaderships at once) and exit non-zero, leaving no
+ * clean-shutdown marker, so that the next start recovers the logs.
  */
 import { writeFileSync, rmSync, existsSync } from 'node:fs';
 import http from 'node:http';
@@ -52,6 +57,7 @@ export class Broker {
   private metricsServer: http.Server | null = null;
   /** Serving clients: from the end of the start until the stop begins. */
   private serving = false;
+  private crashed = false;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -59,7 +65,11 @@ export class Broker {
     readonly metadata: MetadataCache,
     private readonly raft: RaftClient,
     private readonly workers: PartitionWorkers,
-  ) {}
+    /** Resolves with the reason once a worker thread died. */
+    readonly failed: Promise<string>,
+  ) {
+    void failed.then(() => (this.crashed = true));
+  }
 
   /** Registered and unfenced in the committed metadata, logs loaded, serving clients. */
   get ready(): boolean {
@@ -84,6 +94,8 @@ export class Broker {
     recordThreadStats(threadStats, 0);
     const partitionStats = partitionStatsBuffer(config.partitionWorkers);
     let broker: Broker | undefined;
+    let fail!: (reason: string) => void;
+    const failed = new Promise<string>((resolve) => (fail = resolve));
     const raft = new RaftClient(
       {
         nodeId: config.nodeId,
@@ -101,6 +113,7 @@ export class Broker {
           defaultReplicationFactor: config.defaultReplicationFactor,
           brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
           brokerHeartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+          brokerFastFenceMs: config.brokerFastFenceMs,
           electionTimeoutMs: config.electionTimeoutMs,
           autoLeaderRebalance: config.autoLeaderRebalance,
         },
@@ -110,6 +123,7 @@ export class Broker {
       // the metadata log. Until the partition workers run, the cache alone takes the snapshots;
       // the broker then starts from the newest one.
       (s) => (broker ? broker.onMetadata(s) : metadata.update(s)),
+      (code) => fail(`raft worker exited with code ${code}`),
     );
     const workers = new PartitionWorkers(config.partitionWorkers, {
       nodeId: config.nodeId,
@@ -127,10 +141,11 @@ export class Broker {
         if (r.errorCode !== 0) log.info({ topicId: e.topicId, partition: e.partition, errorCode: r.errorCode, err: r.errorMessage }, 'ISR change refused');
         return r.errorCode;
       },
+      onExit: (index, code) => fail(`partition worker ${index} exited with code ${code}`),
     });
     const first = raft.firstMetadata();
     await workers.start();
-    broker = new Broker(config, lock, metadata, raft, workers);
+    broker = new Broker(config, lock, metadata, raft, workers, failed);
     broker.applyHosted([]);
     // `first` fails the start when the metadata quorum cannot run at all.
     await Promise.all([first, broker.registered()]);
@@ -297,7 +312,7 @@ export class Broker {
     await Promise.race([drain, new Promise((r) => setTimeout(r, 3000))]);
     for (const c of this.connections) c.socket.destroy();
     await this.workers.stop();
-    writeFileSync(path.join(path.resolve(this.config.logDir), CLEAN_SHUTDOWN_FILE), '');
+    if (!this.crashed) writeFileSync(path.join(path.resolve(this.config.logDir), CLEAN_SHUTDOWN_FILE), '');
     await this.lock.release();
     log.info('broker stopped');
   }

@@ -32,8 +32,20 @@ export class MetadataCache {
     return this.snapshot.clusterId;
   }
 
+  /** The node leading the metadata quorum, the active controller (-1: none known). */
   get controllerId(): number {
     return this.snapshot.controllerId;
+  }
+
+  /**
+   * The controller named to clients in Metadata and DescribeCluster: this broker while it is
+   * live, else the first live broker (-1: none). As under KRaft, the quorum's leader is no
+   * client endpoint: every broker forwards what needs the controller, so naming one that
+   * answers keeps an admin client from waiting on a controller that just died.
+   */
+  controllerForClients(): number {
+    const live = this.liveBrokers();
+    return live.some((b) => b.id === this.nodeId) ? this.nodeId : (live[0]?.id ?? -1);
   }
 
   get offset(): number {

@@ -4,11 +4,13 @@
  *
  * The `currentLeader` tagged field of Produce (v10+) and Fetch (v12+) answers: filled only for
  * NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH, as Kafka does, so a client learns the new leader
- * without a Metadata round trip; otherwise left at its default and not sent at all.
+ * without a Metadata round trip; otherwise left at its default and not sent at all. The
+ * response's `nodeEndpoints` (Produce v10+, Fetch v16+) then says where each leader so named
+ * listens (KIP-951), since the client may not know that broker yet.
  */
 import { ErrorCode } from '../shared/errors.js';
 import { leaderEpochError } from '../shared/leader-epoch.js';
-import type { PartitionMetadata } from '../shared/metadata-types.js';
+import type { BrokerMetadata, PartitionMetadata } from '../shared/metadata-types.js';
 
 const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
 
@@ -26,4 +28,17 @@ export function leaderError(meta: PartitionMetadata | undefined, nodeId: number,
   if (!meta) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   if (meta.leader !== nodeId) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
   return leaderEpochError(meta.leaderEpoch, currentLeaderEpoch);
+}
+
+/** The endpoints of the leaders that `currentLeader` fields name, each once, in id order. */
+export function leaderEndpoints(
+  leaders: Iterable<{ leaderId: number }>,
+  broker: (id: number) => BrokerMetadata | undefined,
+): { nodeId: number; host: string; port: number; rack: string | null }[] {
+  const ids = new Set<number>();
+  for (const l of leaders) if (l.leaderId >= 0) ids.add(l.leaderId);
+  return [...ids].sort((a, b) => a - b).flatMap((id) => {
+    const b = broker(id);
+    return b === undefined ? [] : [{ nodeId: b.id, host: b.host, port: b.port, rack: b.rack }];
+  });
 }

@@ -3,13 +3,20 @@
  * a request to the worker that owns it, and routes the results back to the request waiting for
  * them. Work goes out over the request ring and comes back over the response ring; control
  * (hosted partitions, shutdown) over postMessage.
+ *
+ * A worker that exits unasked (it crashed) answers nothing more: every part sent to it and not
+ * answered yet, and every part sent to it from then on, gets NOT_LEADER_OR_FOLLOWER at once
+ * (a client retries that after a metadata refresh), and `onExit` tells the broker, which
+ * cannot serve that worker's partitions any more.
  */
 import { Worker } from 'node:worker_threads';
 import { ErrorCode } from '../shared/errors.js';
 import type { InterBrokerClient } from '../shared/broker-connection.js';
 import type { Logger } from '../shared/logger.js';
 import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
-import { MsgType, Outbox, readMessage, type FromWorker, type ToWorker } from '../shared/thread-messages.js';
+import {
+  MsgType, Outbox, readMessage, type FetchMsg, type FromWorker, type ListOffsetsMsg, type ProduceMsg, type ToWorker,
+} from '../shared/thread-messages.js';
 import type { BrokerEndpoint, HostedPartition, HostingFailure, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
 import { partitionOwner } from '../shared/partition-owner.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
@@ -25,12 +32,33 @@ interface WorkerHandle {
   outbox: Outbox;
   responses: RingConsumer;
   events: ((e: WorkerEvent) => void)[];
+  /** Parts sent and not answered yet, by partKey, with what was asked. */
+  unanswered: Map<number, ToWorker>;
+  /** Exited, asked to or not. */
+  exited: boolean;
+}
+
+/** Parts per request stay far below 2^20 (each names a partition in one frame). */
+const partKey = (req: number, part: number): number => req * 0x100000 + part;
+
+/** The answer to a part its worker will never answer. */
+export function unansweredResult(m: ProduceMsg | FetchMsg | ListOffsetsMsg, error: number): FromWorker {
+  const { req, part } = m;
+  switch (m.type) {
+    case MsgType.PRODUCE:
+      return { type: MsgType.PRODUCE_RESULT, req, part, error, baseOffset: -1, logAppendTime: -1, logStartOffset: -1, toWorkerUs: 0, localUs: 0, queuedUs: 0, syncUs: 0, remoteUs: 0 };
+    case MsgType.FETCH:
+      return { type: MsgType.FETCH_RESULT, req, part, error, highWatermark: -1, logStartOffset: -1, divergingEpoch: -1, divergingEndOffset: -1, records: new Uint8Array(0) };
+    case MsgType.LIST_OFFSETS:
+      return { type: MsgType.LIST_OFFSETS_RESULT, req, part, error, offset: -1, timestamp: -1, leaderEpoch: -1 };
+  }
 }
 
 export class PartitionWorkers {
   private readonly workers: WorkerHandle[] = [];
   private readonly pending = new Map<number, ResultHandler>();
   private nextReq = 1;
+  private stopping = false;
 
   constructor(
     private readonly count: number,
@@ -48,6 +76,8 @@ export class PartitionWorkers {
       partitionStats: SharedArrayBuffer;
       /** Sends a worker's ISR change to the controller; resolves with the controller's error code (NONE: taken). */
       onAlterIsr: (e: Extract<WorkerEvent, { type: 'alter-isr' }>) => Promise<number>;
+      /** A worker exited without being asked to. */
+      onExit: (index: number, code: number) => void;
     },
   ) {}
 
@@ -72,7 +102,9 @@ export class PartitionWorkers {
         partitionStats: this.opts.partitionStats,
       };
       const worker = new Worker(new URL('../workers/partition/worker.js', import.meta.url), { workerData, name: `partition-worker-${i}` });
-      const h: WorkerHandle = { worker, outbox: new Outbox(new RingProducer(requests)), responses: new RingConsumer(responses), events: [] };
+      const h: WorkerHandle = {
+        worker, outbox: new Outbox(new RingProducer(requests)), responses: new RingConsumer(responses), events: [], unanswered: new Map(), exited: false,
+      };
       worker.on('message', (e: WorkerEvent) => {
         if (e.type === 'fatal') this.opts.logger.error({ worker: i, err: e.message }, 'partition worker reported a failure');
         if (e.type === 'alter-isr') {
@@ -88,9 +120,10 @@ export class PartitionWorkers {
         for (const l of h.events.splice(0)) l(e);
       });
       worker.on('error', (e) => this.opts.logger.error({ worker: i, err: e.message, stack: e.stack }, 'partition worker crashed'));
+      worker.on('exit', (code) => this.onExit(h, i, code));
       this.workers.push(h);
       ready.push(this.waitFor(h, 'ready'));
-      void h.responses.run((bytes, view, at) => this.route(readMessage(bytes, view, at) as FromWorker));
+      void h.responses.run((bytes, view, at) => this.route(h, readMessage(bytes, view, at) as FromWorker));
     }
     await Promise.all(ready);
   }
@@ -112,7 +145,21 @@ export class PartitionWorkers {
     });
   }
 
-  private route(m: FromWorker): void {
+  private onExit(h: WorkerHandle, index: number, code: number): void {
+    h.exited = true;
+    if (this.stopping) return;
+    this.opts.logger.fatal({ worker: index, code, unanswered: h.unanswered.size }, 'partition worker exited');
+    // What it answered before it died still counts.
+    h.responses.drain((bytes, view, at) => this.route(h, readMessage(bytes, view, at) as FromWorker));
+    h.responses.stop();
+    const lost = [...h.unanswered.values()];
+    h.unanswered.clear();
+    for (const m of lost) if (m.type !== MsgType.UNWATCH) this.route(h, unansweredResult(m, ErrorCode.NOT_LEADER_OR_FOLLOWER));
+    this.opts.onExit(index, code);
+  }
+
+  private route(h: WorkerHandle, m: FromWorker): void {
+    if (m.type !== MsgType.WAKE) h.unanswered.delete(partKey(m.req, m.part));
     const handler = this.pending.get(m.req);
     if (handler) handler(m);
   }
@@ -134,18 +181,29 @@ export class PartitionWorkers {
   }
 
   send(worker: number, m: ToWorker): void {
-    this.workers[worker]!.outbox.send(m);
+    const h = this.workers[worker]!;
+    if (m.type === MsgType.UNWATCH) {
+      if (!h.exited) h.outbox.send(m);
+      return;
+    }
+    if (h.exited) {
+      // Answered on a later turn, as a live worker would be: the sender may still be sending parts.
+      queueMicrotask(() => this.route(h, unansweredResult(m, ErrorCode.NOT_LEADER_OR_FOLLOWER)));
+      return;
+    }
+    h.unanswered.set(partKey(m.req, m.part), m);
+    h.outbox.send(m);
   }
 
   /** Drops a long-poll request's watches on every worker. */
   unwatch(req: number): void {
-    for (const h of this.workers) h.outbox.send({ type: MsgType.UNWATCH, req });
+    for (let i = 0; i < this.workers.length; i++) this.send(i, { type: MsgType.UNWATCH, req });
   }
 
   /** Returns the partitions whose logs the workers could not open. */
   async setHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<HostingFailure[]> {
     const applied = await Promise.all(
-      this.workers.map((h) => {
+      this.workers.filter((h) => !h.exited).map((h) => {
         const done = this.waitFor(h, 'hosted-applied');
         h.worker.postMessage({ type: 'hosted', partitions, deletedTopics, brokers } satisfies WorkerControl);
         return done;
@@ -155,8 +213,9 @@ export class PartitionWorkers {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(
-      this.workers.map(async (h) => {
+      this.workers.filter((h) => !h.exited).map(async (h) => {
         const stopped = this.waitFor(h, 'stopped').catch(() => undefined);
         h.worker.postMessage({ type: 'shutdown' } satisfies WorkerControl);
         await stopped;

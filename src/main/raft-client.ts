@@ -5,8 +5,13 @@
  * It also hands out producer ids (InitProducerId) from blocks the controller allocates to
  * this broker, asking for the next block when a tenth of the current one is left, as
  * Kafka's broker does, so that a producer rarely waits for the controller.
+ *
+ * A raft worker that exits unasked (it crashed) answers nothing more: every request waiting on
+ * it, and every later one, gets NOT_CONTROLLER at once, and `onExit` tells the broker, which
+ * cannot go on without metadata.
  */
 import { Worker } from 'node:worker_threads';
+import { failAcls, failAllTopics, failUsers } from '../shared/admin-results.js';
 import { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type {
@@ -25,13 +30,17 @@ import type {
   UserResult,
 } from '../shared/metadata-types.js';
 
+const GONE = 'The metadata quorum of this broker stopped.';
+
 /** How long an InitProducerId may wait for the controller before it answers a retriable error. */
 const PRODUCER_ID_BLOCK_TIMEOUT_MS = 5_000;
 
 export class RaftClient {
   private readonly worker: Worker;
-  /** Request id -> the caller waiting for its answer (ids are unique across every kind). */
-  private readonly pending = new Map<number, (answer: never) => void>();
+  /** Request id -> the caller waiting for its answer (ids are unique across every kind), and its answer should the worker die. */
+  private readonly pending = new Map<number, { resolve: (answer: never) => void; failed: () => unknown }>();
+  private exited = false;
+  private stopping = false;
   /** Producer ids [next, end) of the block in use; `spare` is the block fetched ahead. */
   private producerIds = { next: 0, end: 0, size: 0 };
   private spareBlock: ProducerIdBlock | undefined;
@@ -44,6 +53,7 @@ export class RaftClient {
     data: RaftWorkerData,
     private readonly logger: Logger,
     onMetadata: (s: MetadataSnapshot) => void,
+    onExit: (code: number) => void,
   ) {
     this.worker = new Worker(new URL('../workers/raft/worker.js', import.meta.url), { workerData: data, name: 'raft-worker' });
     let resolveFirst!: (s: MetadataSnapshot) => void;
@@ -87,8 +97,15 @@ export class RaftClient {
       rejectFirst(e);
     });
     this.worker.on('exit', (code) => {
+      this.exited = true;
       rejectFirst(new Error(`raft worker exited with code ${code}`));
       this.stopped?.();
+      if (this.stopping) return;
+      this.logger.fatal({ code, waiting: this.pending.size }, 'raft worker exited');
+      const waiting = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of waiting) p.resolve(p.failed() as never);
+      onExit(code);
     });
   }
 
@@ -98,47 +115,57 @@ export class RaftClient {
   }
 
   private answer(id: number, value: unknown): void {
-    const cb = this.pending.get(id);
+    const p = this.pending.get(id);
     this.pending.delete(id);
-    cb?.(value as never);
+    p?.resolve(value as never);
   }
 
-  /** Sends one request to the raft worker; resolves with the answer of the same id. */
-  private call<T>(build: (id: number) => MainToRaftMessage): Promise<T> {
+  /** Sends one request to the raft worker; resolves with the answer of the same id, or `failed()` once the worker is gone. */
+  private call<T>(build: (id: number) => MainToRaftMessage, failed: () => T): Promise<T> {
+    if (this.exited) return Promise.resolve(failed());
     const id = this.nextId++;
     return new Promise<T>((resolve) => {
-      this.pending.set(id, resolve as (answer: never) => void);
+      this.pending.set(id, { resolve: resolve as (answer: never) => void, failed });
       this.worker.postMessage(build(id));
     });
   }
 
   request(req: AdminRequest): Promise<TopicResult[]> {
-    return this.call((id) => ({ type: 'request', id, ...req }) as MainToRaftMessage);
+    return this.call((id) => ({ type: 'request', id, ...req }) as MainToRaftMessage, () => failAllTopics(req, ErrorCode.NOT_CONTROLLER, GONE));
   }
 
   /** SCRAM credential changes, answered per user once their records commit. */
   alterScram(req: Omit<AlterScramRequest, 'op'>): Promise<UserResult[]> {
-    return this.call((id) => ({ type: 'request', id, op: 'alterUserScramCredentials', ...req }));
+    const msg = { op: 'alterUserScramCredentials', ...req } as AlterScramRequest;
+    return this.call((id) => ({ type: 'request', id, ...msg }), () => failUsers(msg, ErrorCode.NOT_CONTROLLER, GONE));
   }
 
   /** ACL creations, answered one by one once their records commit. */
   createAcls(creations: CreateAclsRequest['creations'], timeoutMs: number): Promise<AclResult[]> {
-    return this.call((id) => ({ type: 'request', id, op: 'createAcls', creations, timeoutMs }));
+    const msg: CreateAclsRequest = { op: 'createAcls', creations, timeoutMs };
+    return this.call((id) => ({ type: 'request', id, ...msg }), () => failAcls(msg, ErrorCode.NOT_CONTROLLER, GONE));
   }
 
   /** ACL deletions, answered per filter (with the bindings removed) once their records commit. */
   deleteAcls(filters: DeleteAclsRequest['filters'], timeoutMs: number): Promise<AclResult[]> {
-    return this.call((id) => ({ type: 'request', id, op: 'deleteAcls', filters, timeoutMs }));
+    const msg: DeleteAclsRequest = { op: 'deleteAcls', filters, timeoutMs };
+    return this.call((id) => ({ type: 'request', id, ...msg }), () => failAcls(msg, ErrorCode.NOT_CONTROLLER, GONE));
   }
 
   /** Asks the controller to change a partition's ISR; this broker must lead the partition. */
   alterPartition(req: { topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; isr: number[] }): Promise<AlterPartitionResult> {
-    return this.call((id) => ({ type: 'request', id, op: 'alterPartition', brokerId: -1, brokerEpoch: -1, timeoutMs: 10_000, ...req }));
+    return this.call(
+      (id) => ({ type: 'request', id, op: 'alterPartition', brokerId: -1, brokerEpoch: -1, timeoutMs: 10_000, ...req }),
+      () => ({ errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: GONE }),
+    );
   }
 
   /** Asks the controller for a block of producer ids for this broker. */
   allocateProducerIds(timeoutMs: number): Promise<ProducerIdBlock> {
-    return this.call((id) => ({ type: 'request', id, op: 'allocateProducerIds', timeoutMs }));
+    return this.call(
+      (id) => ({ type: 'request', id, op: 'allocateProducerIds', timeoutMs }),
+      () => ({ errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: GONE, firstProducerId: -1, size: 0 }),
+    );
   }
 
   /** A producer id no other producer of the cluster has, or the error that kept the controller from giving one. */
@@ -170,6 +197,8 @@ export class RaftClient {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.exited) return;
     const done = new Promise<void>((r) => (this.stopped = r));
     this.worker.postMessage({ type: 'shutdown' } satisfies MainToRaftMessage);
     const timer = setTimeout(() => void this.worker.terminate(), 5000);

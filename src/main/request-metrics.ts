@@ -16,6 +16,7 @@
  * A request with several partition parts is attributed by its slowest part, the one the
  * response waited for. All times are clock.ts milliseconds; histograms hold microseconds.
  */
+import { processNow } from '../shared/clock.js';
 import { LogHistogram } from '../shared/metrics/log-histogram.js';
 import { apiInfoByKey } from '../shared/protocol/index.js';
 
@@ -57,8 +58,8 @@ export function attributeParts(
   }
   if (slowest < 0) return;
   const r = results[slowest]!;
-  // Results read from a ring always carry the time they were sent.
-  const sentAt = r.sentAt!;
+  // Results read from a ring carry the time they were sent; one made here for a dead worker does not.
+  const sentAt = r.sentAt ?? processNow();
   t.startedAt = sentAt - (r.localUs + r.queuedUs + r.syncUs + r.remoteUs) / 1000;
   t.localUs = r.localUs;
   t.queuedUs = r.queuedUs;

@@ -110,6 +110,7 @@ export const ErrorCode = {
   FETCH_SESSION_TOPIC_ID_ERROR: 106,
   INELIGIBLE_REPLICA: 107,
   NEW_LEADER_ELECTED: 108,
+  UNSUPPORTED_ENDPOINT_TYPE: 115,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -26,6 +26,8 @@ export interface RaftWorkerSettings {
   defaultReplicationFactor: number;
   /** `broker.session.timeout.ms`: a broker silent this long is fenced. */
   brokerSessionTimeoutMs: number;
+  /** `broker.session.fast.fence.ms`: a broker whose connection closed is fenced this long after. */
+  brokerFastFenceMs?: number;
   /** `broker.heartbeat.interval.ms`. */
   brokerHeartbeatIntervalMs: number;
   /** Raft election timeout (`controller.quorum.election.timeout.ms`). */

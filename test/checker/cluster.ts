@@ -11,6 +11,7 @@
  */
 import { freePort, startBroker, waitForPort, type BrokerProcess } from '../helpers/broker.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
+import { activeController } from '../cluster/fixtures/cluster.js';
 import { BrokerLinks, type PartitionState } from './client.js';
 import { brokerBySocket, FaultProxy } from './proxy.js';
 
@@ -134,6 +135,18 @@ export class CheckerCluster {
       }
     }
     return [...best.values()].sort((a, b) => a.partition - b.partition);
+  }
+
+  /** The active controller a majority of the running brokers name (DescribeCluster for controller endpoints). */
+  async activeController(timeoutMs = 30_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const ids = await Promise.all(this.running().map((b) => activeController(b.port, 1500).catch(() => -1)));
+      const id = ids.find((x) => x > 0 && ids.filter((y) => y === x).length >= 2);
+      if (id !== undefined) return id;
+      await sleep(100);
+    }
+    throw new Error(`no active controller named by a majority within ${timeoutMs} ms`);
   }
 
   /** Waits until every running broker reports a leader and all three replicas in the ISR for every partition. */

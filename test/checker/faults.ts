@@ -48,12 +48,22 @@ function strike(ctx: FaultContext, name: string, partitions: number[], detail: s
 
 /** SIGKILL the leader of a partition `kills` times (rotating partitions), restarting it each time. */
 export function killLeader(kills: number): Fault {
+  return killBroker(kills, 'leader', 'led');
+}
+
+/**
+ * SIGKILL a broker `kills` times, restarting it each time: the leader of a partition (rotating
+ * partitions) or the active controller. Recovery counts on the partitions it led, those it
+ * only followed (which wait for it to leave their ISR), or all of them.
+ */
+export function killBroker(kills: number, victimOf: 'leader' | 'controller', measured: 'led' | 'followed' | 'all'): Fault {
   return async (ctx) => {
     for (let i = 0; i < kills; i++) {
       const view = await ctx.cluster.view(ctx.topic);
-      const victim = view[i % view.length]!.leader;
-      const hit = await partitionsLedBy(ctx, victim);
-      const e = strike(ctx, 'sigkill-leader', hit, `broker ${victim}`);
+      const victim = victimOf === 'leader' ? view[i % view.length]!.leader : await ctx.cluster.activeController();
+      const led = view.filter((p) => p.leader === victim).map((p) => p.partition);
+      const hit = measured === 'led' ? led : view.map((p) => p.partition).filter((p) => measured === 'all' || !led.includes(p));
+      const e = strike(ctx, `sigkill-${victimOf}`, hit, `broker ${victim}, ${measured} partitions`);
       await ctx.cluster.broker(victim).kill('SIGKILL');
       if (!(await awaitAcks(ctx, hit, e.at, RECOVERY_BOUND_MS))) ctx.notes.push(`kill ${i + 1}: partitions ${hit} of broker ${victim} not writable within ${RECOVERY_BOUND_MS} ms`);
       await ctx.cluster.broker(victim).restart();

@@ -5,12 +5,19 @@
  *   npm run build
  *   TS_NODE_TRANSPILE_ONLY=1 node --import @tapjs/typescript/import test/checker/run.ts \
  *     [--kills=20] [--faults=sigkill,sigstop,rolling,partition,divergent,two-down] [--idempotent]
+ *     [--set=broker.session.timeout.ms=9000 ...]
+ *
+ * Besides those six, `sigkill-follower` (SIGKILL a leader, recovery counted on the partitions
+ * it only followed) and `sigkill-controller` (SIGKILL the active controller, recovery counted
+ * on every partition) measure the other failovers. `--set` overrides a broker setting of the
+ * checker's (short sessions by default); `--set=broker.session.timeout.ms=9000
+ * --set=broker.heartbeat.interval.ms=2000` runs at Kafka's defaults.
  *
  * (tap's TypeScript loader runs it straight from source; TS_NODE_TRANSPILE_ONLY skips the type
  * check, which `npx tsc -p . --noEmit` style checks cover.) Exits 1 when any run broke a rule.
  */
 import { parseArgs } from 'node:util';
-import { divergentOldLeader, isolateLeader, killLeader, pauseLeader, rollingRestart, twoDown, type Fault } from './faults.js';
+import { divergentOldLeader, isolateLeader, killBroker, killLeader, pauseLeader, rollingRestart, twoDown, type Fault } from './faults.js';
 import { median } from './history.js';
 import { fullReport } from './report.js';
 import { problems, runScenario, type RunReport } from './scenario.js';
@@ -20,11 +27,19 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '20' },
     faults: { type: 'string', default: 'sigkill,sigstop,rolling,partition,divergent,two-down' },
     idempotent: { type: 'boolean', default: false },
+    set: { type: 'string', multiple: true, default: [] },
   },
 });
+const settings = Object.fromEntries(values.set.map((kv) => {
+  const at = kv.indexOf('=');
+  if (at <= 0) throw new Error(`--set wants key=value, got ${kv}`);
+  return [kv.slice(0, at), kv.slice(at + 1)];
+}));
 
 const FAULTS: Record<string, { fault: Fault; direct: boolean }> = {
   sigkill: { fault: killLeader(Number(values.kills)), direct: true },
+  'sigkill-follower': { fault: killBroker(Number(values.kills), 'leader', 'followed'), direct: true },
+  'sigkill-controller': { fault: killBroker(Number(values.kills), 'controller', 'all'), direct: true },
   sigstop: { fault: pauseLeader(6000), direct: true },
   rolling: { fault: rollingRestart(), direct: true },
   'two-down': { fault: twoDown(8000), direct: true },
@@ -38,7 +53,7 @@ for (const name of values.faults.split(',')) {
   if (!f) throw new Error(`unknown fault ${name} (know: ${Object.keys(FAULTS).join(', ')})`);
   process.stderr.write(`running ${name}...\n`);
   try {
-    const r = await runScenario(name, f.fault, { direct: f.direct, idempotent: values.idempotent, onError: (o) => process.stderr.write(o.slice(-20_000)) });
+    const r = await runScenario(name, f.fault, { direct: f.direct, idempotent: values.idempotent, settings, onError: (o) => process.stderr.write(o.slice(-20_000)) });
     reports.push(r);
     process.stderr.write(`${name}: ${problems(r).length ? 'FAIL' : 'ok'} in ${(r.durationMs / 1000).toFixed(0)} s\n${fullReport([r])}\n`);
   } catch (e) {
@@ -46,10 +61,16 @@ for (const name of values.faults.split(',')) {
   }
 }
 console.log(fullReport(reports));
-const kills = reports.find((r) => r.name === 'sigkill');
-if (kills) {
-  const ms = kills.result.recoveries.map((x) => x.ms).filter((x): x is number => x !== null);
-  console.log(`\nfailover, SIGKILL of a leader to the first acks=all ack on each of its partitions (slowest partition), ${ms.length} of ${kills.result.recoveries.length} kills:`);
+const FAILOVERS: Record<string, string> = {
+  sigkill: 'SIGKILL of a leader to the first acks=all ack on each of its partitions',
+  'sigkill-follower': 'SIGKILL of a leader to the first acks=all ack on each partition it only followed',
+  'sigkill-controller': 'SIGKILL of the active controller to the first acks=all ack on every partition',
+};
+for (const [name, what] of Object.entries(FAILOVERS)) {
+  const kills = reports.find((r) => r.name === name);
+  if (!kills) continue;
+  const ms = kills.result.recoveries.filter((x) => x.fault.partitions.length > 0).map((x) => x.ms).filter((x): x is number => x !== null);
+  console.log(`\nfailover, ${what} (slowest partition), ${ms.length} of ${kills.result.recoveries.length} kills:`);
   if (ms.length) console.log(`  median ${median(ms).toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms; each: ${ms.map((x) => x.toFixed(0)).join(' ')}`);
 }
 process.exitCode = reports.length === values.faults.split(',').length && reports.every((r) => problems(r).length === 0) ? 0 : 1;

@@ -21,6 +21,8 @@ export interface ScenarioOptions {
   direct?: boolean;
   /** Called with the cluster's combined output when a run throws (for the test log). */
   onError?: (output: string) => void;
+  /** Broker settings over CHECKER_SETTINGS. */
+  settings?: Record<string, string | number>;
 }
 
 export interface RunReport {
@@ -41,7 +43,7 @@ export async function runScenario(name: string, fault: Fault, opts: ScenarioOpti
   const started = Date.now();
   const partitions = opts.partitions ?? 3;
   const topic = `checker-${name}`;
-  const cluster = await CheckerCluster.start({}, opts.direct);
+  const cluster = await CheckerCluster.start(opts.settings ?? {}, opts.direct);
   try {
     await cluster.createTopic(topic, partitions);
     const workload = new Workload(cluster, { topic, partitions, idempotent: opts.idempotent, tag: name });

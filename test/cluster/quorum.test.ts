@@ -7,9 +7,10 @@
 import t from 'tap';
 import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/shared/errors.js';
+import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { readPartition, WireClient } from '../clients/wire-client.js';
 import {
-  apiVersions, createTopics, kcatMetadata, leadersOf, metadata, produceOne, startCluster, topicOn, waitFor,
+  activeController, apiVersions, call, createTopics, kcatMetadata, leadersOf, metadata, produceOne, startCluster, topicOn, waitFor,
   type Cluster,
 } from './fixtures/cluster.js';
 
@@ -35,11 +36,17 @@ t.test('all three brokers are registered and agree on the controller', async (t)
     t.equal(md.clusterId, views[0]!.clusterId, `broker ${i + 1} reports the same cluster id`);
   }
   t.ok(views[0]!.clusterId, 'the cluster has an id');
-  const controller = await waitFor('brokers agree on a controller', 15_000, async () => {
-    const ids = await Promise.all(cluster.brokers.map(async (b) => (await metadata(b.port, [])).controllerId));
+  const controller = await waitFor('brokers agree on an active controller', 15_000, async () => {
+    const ids = await Promise.all(cluster.brokers.map((b) => activeController(b.port)));
     return ids.every((id) => id === ids[0] && id >= 1 && id <= 3) ? ids[0] : undefined;
   });
-  t.ok([1, 2, 3].includes(controller), `controller is node ${controller}`);
+  t.ok([1, 2, 3].includes(controller), `active controller is node ${controller}`);
+  const named = await Promise.all(cluster.brokers.map(async (b) => (await metadata(b.port, [])).controllerId));
+  t.same(named, [1, 2, 3], 'Metadata names the answering broker itself as controller: one that is live');
+  const described = await Promise.all(cluster.brokers.map((b) => call<{ controllerId: number; brokers: unknown[] }>(b.port, ApiKey.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 })));
+  t.same(described.map((d) => [d.controllerId, d.brokers.length]), [[1, 3], [2, 3], [3, 3]], 'so does DescribeCluster for brokers');
+  const odd = await call<{ errorCode: number }>(cluster.broker(1).port, ApiKey.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 7 });
+  t.equal(odd.errorCode, ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, 'an unknown endpoint type gets UNSUPPORTED_ENDPOINT_TYPE');
 });
 
 t.test('a topic created through one broker has the same leaders on every broker, seen through kcat', async (t) => {
@@ -57,7 +64,7 @@ t.test('a topic created through one broker has the same leaders on every broker,
   const kcat = await Promise.all(cluster.brokers.map((b) => kcatMetadata(b.bootstrap)));
   for (const [i, k] of kcat.entries()) {
     t.same(k.brokers.map((b) => b.id).sort((a, b) => a - b), [1, 2, 3], `kcat -L on broker ${i + 1} lists three brokers`);
-    t.equal(k.controllerid, kcat[0]!.controllerid, `kcat -L on broker ${i + 1} names the same controller`);
+    t.equal(k.controllerid, i + 1, `kcat -L on broker ${i + 1} names that broker as controller`);
     const topics = Object.fromEntries(k.topics.map((x) => [x.topic, [...x.partitions].sort((a, b) => a.partition - b.partition).map((p) => p.leader)]));
     t.same(topics, Object.fromEntries(kcat[0]!.topics.map((x) => [x.topic, [...x.partitions].sort((a, b) => a.partition - b.partition).map((p) => p.leader)])), `kcat -L on broker ${i + 1} lists the same topics and leaders`);
     t.same(topics.spread, leaders, `kcat -L on broker ${i + 1} agrees with Metadata`);

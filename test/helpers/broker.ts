@@ -74,6 +74,8 @@ export interface BrokerOptions {
   env?: Record<string, string>;
   /** A command the broker runs under, e.g. ['prlimit', '--nofile=1024:1024'] (it must exec the broker, keeping the pid). */
   launcher?: string[];
+  /** Options for node itself, before the script (e.g. `--import` of a test fixture). */
+  nodeArgs?: string[];
 }
 
 export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProcess> {
@@ -90,7 +92,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProce
     'metrics.listener': 'none',
     ...opts.overrides,
   };
-  const args = [mainJs, ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`]), ...(opts.args ?? [])];
+  const args = [...(opts.nodeArgs ?? []), mainJs, ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`]), ...(opts.args ?? [])];
   let out = '';
   const b: BrokerProcess = {
     nodeId,

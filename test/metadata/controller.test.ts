@@ -314,3 +314,61 @@ t.test('a stale partition change is skipped by the image', async (t) => {
   t.notOk(image.apply([change], image.offset + 1), 'the same change against epoch 0 no longer applies');
   t.equal(p.partitionEpoch, 1);
 });
+
+t.test('a broker whose connection closed is fenced after the grace period, its leaderships moved in the same batch', async (t) => {
+  const c = cluster(3, 1, { ...SETTINGS, brokerFastFenceMs: 500 });
+  create(c, 'fast', 6, 3);
+  const heartbeat = (id: number, nowMs: number) => c.controller.heartbeat({ brokerId: id, brokerEpoch: c.image.brokers.get(id)!.epoch, metadataOffset: c.image.offset, wantShutDown: false }, nowMs);
+  for (const id of [1, 2, 3]) heartbeat(id, 900);
+  c.controller.brokerDisconnected(1, 1000);
+  c.controller.brokerDisconnected(1, 1300);
+  t.equal(c.controller.nextFastFenceMs(), 1500, 'due the grace period after the first close');
+  t.same(c.controller.tick(1499), [], 'not within the grace period');
+  const before = c.image.topicsByName.get('fast')!.partitions.map((p) => ({ ...p }));
+  const records = c.controller.tick(1500);
+  t.same(records.slice(0, 1).map((r) => r.type), ['fenceBroker'], 'the fence comes first');
+  commit(c.image, records);
+  t.notOk(c.image.isLive(1), 'fenced 500 ms after the close, 8.5 s before its session would end');
+  const after = c.image.topicsByName.get('fast')!.partitions;
+  t.equal(records.length, 1 + after.length, 'one batch: the fence and a change for every partition');
+  after.forEach((p, i) => {
+    t.not(p.leader, 1);
+    t.notOk(p.isr.includes(1));
+    t.equal(p.leaderEpoch, before[i]!.leader === 1 ? before[i]!.leaderEpoch + 1 : before[i]!.leaderEpoch);
+  });
+  t.equal(c.controller.nextFastFenceMs(), undefined, 'nothing more is due');
+  t.same(c.controller.tick(1600), [], 'nothing more to fence');
+});
+
+t.test('a heartbeat of the same incarnation within the grace period cancels the fast fence; one sent before the close does not', async (t) => {
+  const c = cluster(3, 1, { ...SETTINGS, brokerFastFenceMs: 500 });
+  const heartbeat = (id: number, nowMs: number) => c.controller.heartbeat({ brokerId: id, brokerEpoch: c.image.brokers.get(id)!.epoch, metadataOffset: c.image.offset, wantShutDown: false }, nowMs);
+  heartbeat(2, 900);
+  c.controller.brokerDisconnected(2, 1000);
+  heartbeat(2, 1200);
+  t.equal(c.controller.nextFastFenceMs(), undefined, 'the heartbeat after the close cancels');
+  t.same(c.controller.tick(5000), [], 'a reconnected broker keeps its full session');
+  c.controller.brokerDisconnected(2, 6000);
+  const stale = c.controller.heartbeat({ brokerId: 2, brokerEpoch: c.image.brokers.get(2)!.epoch - 1, metadataOffset: c.image.offset, wantShutDown: false }, 6100);
+  t.equal(stale.result.errorCode, ErrorCode.STALE_BROKER_EPOCH, 'another registration\'s heartbeat is refused');
+  t.equal(c.controller.nextFastFenceMs(), 6500, 'and does not cancel');
+  commit(c.image, c.controller.tick(6500));
+  t.notOk(c.image.isLive(2));
+  // The broker was alive after all: its next heartbeat, once it applied the fence, unfences it.
+  const back = heartbeat(2, 6600);
+  t.same(back.result, { errorCode: ErrorCode.NONE, fenced: false }, 'a live broker fenced by mistake rejoins with its next heartbeat');
+  commit(c.image, back.records);
+  t.ok(c.image.isLive(2));
+});
+
+t.test('a closed connection fences nobody without a grace period set, and ignores fenced and unknown brokers', async (t) => {
+  const c = cluster(2);
+  c.controller.brokerDisconnected(1, 0);
+  c.controller.brokerDisconnected(9, 0);
+  t.equal(c.controller.nextFastFenceMs(), undefined);
+  t.same(c.controller.tick(5000), [], 'only the session timeout fences');
+  const f = cluster(2, 1, { ...SETTINGS, brokerFastFenceMs: 100 });
+  commit(f.image, f.controller.heartbeat({ brokerId: 1, brokerEpoch: f.image.brokers.get(1)!.epoch, metadataOffset: f.image.offset, wantShutDown: true }, 0).records);
+  f.controller.brokerDisconnected(1, 10);
+  t.equal(f.controller.nextFastFenceMs(), undefined, 'a broker already fenced is not tracked');
+});

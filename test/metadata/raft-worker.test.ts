@@ -225,3 +225,42 @@ t.test('three nodes: requests through a follower, a silent broker is fenced and 
   }
   await Promise.all(nodes.filter((_, i) => i + 1 !== victimId).map((n) => n.stop()));
 });
+
+t.test('five nodes: a dead broker is fenced soon after its connections close, long before its session ends, also when it was the controller', async (t) => {
+  const dirs = await Promise.all([1, 2, 3, 4, 5].map((id) => mkdtemp(join(tmpdir(), `raft-worker-${id}-`))));
+  t.teardown(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+  const ports = await Promise.all(dirs.map(() => freePort()));
+  const voters = ports.map((port, i) => ({ id: i + 1, host: '127.0.0.1', port }));
+  const nodes = voters.map((v, i) => new RaftWorkerHandle({
+    nodeId: v.id,
+    voters,
+    controllerListen: { host: v.host, port: v.port },
+    metadataDir: dirs[i]!,
+    advertised: { host: '127.0.0.1', port: 19200 + v.id },
+    rack: null,
+    // A session far longer than the test waits: only a closed connection can fence in time.
+    settings: { numPartitions: 5, defaultReplicationFactor: 3, brokerSessionTimeoutMs: 120_000, brokerHeartbeatIntervalMs: 1000, electionTimeoutMs: 500, brokerFastFenceMs: 300 },
+  }));
+  t.teardown(() => Promise.all(nodes.map((n) => n.kill())));
+  const allLive = (s: MetadataSnapshot): boolean => s.controllerId > 0 && s.brokers.length === 5 && s.brokers.every((b) => !b.fenced);
+  const views = await Promise.all(nodes.map((n) => n.waitFor(allLive, 120_000)));
+  const controllerId = views[0]!.controllerId;
+  const created = await nodes[controllerId - 1]!.request({
+    op: 'createTopics', topics: [{ name: 'fast', numPartitions: -1, replicationFactor: -1, configs: {} }], validateOnly: false, timeoutMs: 10_000,
+  });
+  t.equal(created[0]!.errorCode, ErrorCode.NONE);
+  const fencedAndMoved = (id: number) => (s: MetadataSnapshot): boolean => s.brokers.some((b) => b.id === id && b.fenced)
+    && s.topics.length === 1 && s.topics[0]!.partitions.every((p) => p.leader !== id && !p.isr.includes(id) && p.leader !== -1);
+
+  const follower = [1, 2, 3, 4, 5].find((id) => id !== controllerId)!;
+  await nodes[follower - 1]!.kill();
+  const survivor = nodes[[1, 2, 3, 4, 5].find((id) => id !== controllerId && id !== follower)! - 1]!;
+  await survivor.waitFor(fencedAndMoved(follower), 5000);
+  t.pass('a dead follower of the controller is fenced and its leaderships move within 5 s');
+
+  await nodes[controllerId - 1]!.kill();
+  const after = await survivor.waitFor((s) => s.controllerId !== controllerId && s.controllerId > 0 && fencedAndMoved(controllerId)(s), 8000);
+  t.not(after.controllerId, follower, 'a live node took over as controller');
+  t.pass('the dead controller is fenced by its successor and its leaderships move within 8 s');
+  await Promise.all(nodes.filter((_, i) => i + 1 !== follower && i + 1 !== controllerId).map((n) => n.stop()));
+});

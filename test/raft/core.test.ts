@@ -223,6 +223,26 @@ t.test('pre-vote: a rejoining node does not disrupt a stable leader', async (t) 
   t.equal(other.lead, leader.id, 'and the node rejoins as its follower');
 });
 
+t.test('a lost leader: once every follower saw its connection close, one campaigns and wins without waiting out a timeout', async (t) => {
+  const c = new Cluster(3);
+  const leader = c.electLeader();
+  const [a, b] = [...c.nodes.values()].filter((r) => r !== leader);
+  c.cut.add(leader.id);
+  a!.leaderLost();
+  a!.campaign();
+  c.settle();
+  t.notOk(c.leader(), 'a follower still in the leader\'s lease ignores the pre-vote');
+  b!.leaderLost();
+  t.equal(b!.lead, 0, 'the lease ends with the lost connection');
+  a!.campaign();
+  c.settle();
+  t.equal(c.leader(), a, 'the next campaign wins at once, no tick passed');
+  t.equal(b!.lead, a!.id);
+  t.equal(a!.term, leader.term + 1, 'in the next term');
+  leader.leaderLost();
+  t.equal(leader.role, Role.Leader, 'a leader ignores it');
+});
+
 t.test('check-quorum: a leader that cannot reach a majority steps down', async (t) => {
   const c = new Cluster(5);
   const leader = c.electLeader();

@@ -141,3 +141,41 @@ t.test('a quorum of one elects itself at start and keeps what it committed', asy
   t.same(sm2.items, [...Array.from({ length: 20 }, (_, i) => `e${i}`), 'after'], 'snapshot plus log replay restore every entry');
   await d2.stop();
 });
+
+t.test('a leader that goes away is replaced long before the election timeout: its closed connections end its lease', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-driver-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const voters = await Promise.all([1, 2, 3].map(async (id) => ({ id, host: '127.0.0.1', port: await freePort() })));
+  const electionMs = 5000;
+  const drivers = new Map<number, RaftDriver>();
+  for (const v of voters) {
+    drivers.set(v.id, await RaftDriver.start({
+      nodeId: v.id,
+      voters,
+      listen: { host: v.host, port: v.port },
+      dataDir: path.join(root, `node-${v.id}`, '__cluster_metadata-0'),
+      stateMachine: new ListMachine(),
+      logger,
+      electionTimeoutMs: electionMs,
+      heartbeatIntervalMs: 50,
+    }));
+  }
+  t.teardown(async () => {
+    for (const d of drivers.values()) await d.stop();
+  });
+  const leaderOf = (): RaftDriver | undefined => [...drivers.values()].find((d) => d.isLeader());
+  await until('a leader', () => leaderOf() !== undefined, 4 * electionMs);
+  const old = leaderOf()!;
+  const oldId = old.leaderId!;
+  await until('everyone to know the leader', () => [...drivers.values()].every((d) => d.leaderId === oldId));
+  await old.propose(enc.encode('before'));
+  const stoppedAt = Date.now();
+  await old.stop();
+  drivers.delete(oldId);
+  await until('a new leader', () => leaderOf() !== undefined, electionMs);
+  const ms = Date.now() - stoppedAt;
+  t.ok(ms < 1000, `a new leader ${ms} ms after the old one stopped, the election timeout being ${electionMs} ms`);
+  const next = leaderOf()!;
+  await next.propose(enc.encode('after'));
+  t.pass('and it commits');
+});

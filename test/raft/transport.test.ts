@@ -1,6 +1,7 @@
 /**
  * The raft transport: frames cut correctly wherever the stream splits, the size limit
- * is enforced from the length prefix alone, and a bad frame closes only its connection.
+ * is enforced from the length prefix alone, a bad frame closes only its connection, and a
+ * peer that goes away is reported down at once and up again when it is back.
  */
 import net from 'node:net';
 import t from 'tap';
@@ -8,6 +9,7 @@ import { pino } from 'pino';
 import { message, MessageType } from '../../src/workers/raft/core/types.js';
 import { FrameDecoder, encodeFrame } from '../../src/workers/raft/transport/frame-decoder.js';
 import { TcpTransport } from '../../src/workers/raft/transport/tcp-transport.js';
+import { freePort } from '../helpers/broker.js';
 import { type Envelope, decodeEnvelope, encodeEnvelope } from '../../src/workers/raft/transport/wire.js';
 
 const logger = pino({ level: 'silent' });
@@ -88,4 +90,49 @@ t.test('a bad frame closes that connection only', async (t) => {
   b.send(1, hb);
   while (received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   t.equal(received.length, 2, 'the good connection keeps delivering');
+});
+
+t.test('a peer that stops is reported down when its connections close, and up when it listens again', async (t) => {
+  const ports = await Promise.all([0, 1].map(() => freePort()));
+  const peers = [
+    { id: 1, host: '127.0.0.1', port: ports[0]! },
+    { id: 2, host: '127.0.0.1', port: ports[1]! },
+  ];
+  const events: string[] = [];
+  const wakers = new Set<() => void>();
+  const a = new TcpTransport({
+    nodeId: 1, peers, listen: { host: '127.0.0.1', port: ports[0]! }, logger, onEnvelope: () => {},
+    onPeerDown: (id) => { events.push(`down ${id}`); for (const w of wakers) w(); },
+    onPeerUp: (id) => { events.push(`up ${id}`); for (const w of wakers) w(); },
+  });
+  const until = async (n: number): Promise<void> => {
+    const deadline = Date.now() + 5000;
+    while (events.length < n && Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, deadline - Date.now());
+        wakers.add(() => { clearTimeout(timer); r(); });
+      });
+      wakers.clear();
+    }
+  };
+  const started = Date.now();
+  await a.start();
+  t.teardown(() => a.stop());
+  t.ok(a.downSince(2)! >= started, 'a peer never reached counts as down since the start');
+  const peer = () => new TcpTransport({ nodeId: 2, peers, listen: { host: '127.0.0.1', port: ports[1]! }, logger, onEnvelope: () => {} });
+  let b = peer();
+  await b.start();
+  await until(1);
+  t.same(events, ['up 2']);
+  t.equal(a.downSince(2), undefined, 'up while connected');
+  const stoppedAt = Date.now();
+  await b.stop();
+  await until(2);
+  t.same(events, ['up 2', 'down 2'], 'one report although both connections closed');
+  t.ok(a.downSince(2)! >= stoppedAt, 'down since it stopped');
+  b = peer();
+  await b.start();
+  t.teardown(() => b.stop());
+  await until(3);
+  t.same(events, ['up 2', 'down 2', 'up 2'], 'up again once it listens');
 });

@@ -4,11 +4,17 @@
  * write acks=all to whoever they believe leads, followers fetch (request and response are
  * separate steps, so views go stale in between), group commits fsync at random, brokers crash
  * (losing what was not fsynced) and restart, the controller fences the dead, elects a leader
- * from the ISR and applies ISR changes, and metadata reaches each broker late. After every step
+ * from the ISR and applies ISR changes, and metadata reaches each broker late. The controller
+ * also fences live brokers by mistake (as a closed connection that was only a network blip
+ * makes it do) and unfences them once they applied the fence, without a restart. After every step
  * the checker asserts Kafka's replication guarantees:
  * - an acks=all success is durable on at least min.insync.replicas brokers when it is answered;
  * - every acknowledged write stays, at its offset, on every broker of the controller's ISR;
- * - the high watermark a consumer may see never moves backwards, across leader changes;
+ * - the high watermark a consumer may see never moves backwards, across leader changes: a
+ *   consumer sends the leader epoch it knows (KIP-320) and a leader at an older epoch refuses
+ *   it, so the mark shown at one epoch must not be below one shown at the same or an older
+ *   epoch (a live leader fenced by mistake may still show its own, older mark at its own
+ *   epoch, until it learns);
  * - below that mark, every broker of the ISR holds the same records as the first leader that
  *   showed them, and no broker ever truncates one of those records.
  *
@@ -89,13 +95,14 @@ class Simulation {
   private proposals: { from: number; isr: number[]; leaderEpoch: number; partitionEpoch: number }[] = [];
   /** Acknowledged writes: id -> offset. */
   private readonly acked = new Map<number, number>();
-  /** The highest high watermark any leader let consumers see, and the records below it. */
-  private visibleHw = 0;
+  /** The highest high watermark shown to consumers at each leader epoch. */
+  private readonly shownAt = new Map<number, number>();
+  /** The records below the highest high watermark any leader showed. */
   private readonly committed: Entry[] = [];
   /** Writes a leader took and has not answered: id -> leader broker. */
   private readonly inFlight = new Map<number, number>();
 
-  constructor(private readonly rnd: Random, private readonly rates: { crash: number; fsync: number; deliver: number }) {
+  constructor(private readonly rnd: Random, private readonly rates: { crash: number; fsync: number; deliver: number; mistake: number }) {
     // A partition's first epoch is not always 0 (it may have been led before its logs were new).
     this.ctl = { leader: 1, leaderEpoch: rnd.int(3), partitionEpoch: 0, isr: [...BROKERS], fenced: new Set() };
     for (const id of BROKERS) this.brokers.set(id, { id, alive: true, log: [], durable: 0, replica: new PartitionReplica<number>(id), applied: -1, leaderHw: 0, epochs: [] });
@@ -227,11 +234,29 @@ class Simulation {
     this.proposals.push({ from: b.id, ...p });
   }
 
-  /** The controller: an AlterPartition, or fencing a dead broker (its session expired). */
+  /**
+   * The controller: an AlterPartition, fencing a dead broker (its session expired or its
+   * connection closed) or a live one by mistake, or unfencing a live one that heartbeats after
+   * it applied its fence.
+   */
   private controllerStep(): void {
     const dead = [...this.brokers.values()].find((b) => !b.alive && !this.ctl.fenced.has(b.id));
     if (dead && (this.proposals.length === 0 || this.rnd.next() < 0.5)) {
       this.fence(dead.id);
+      return;
+    }
+    const back = [...this.brokers.values()].find((b) => b.alive && this.ctl.fenced.has(b.id) && b.applied >= this.ctl.partitionEpoch);
+    if (back && this.rnd.next() < 0.5) {
+      this.ctl.fenced.delete(back.id);
+      if (this.ctl.leader === -1 && this.ctl.isr.includes(back.id)) this.elect();
+      this.trace.push(`${this.now} controller unfences live b${back.id}: L${this.ctl.leader} e${this.ctl.leaderEpoch}`);
+      return;
+    }
+    const live = [...this.brokers.values()].filter((b) => b.alive && !this.ctl.fenced.has(b.id));
+    if (live.length > 0 && this.rnd.next() < this.rates.mistake) {
+      const b = live[this.rnd.int(live.length)]!;
+      this.trace.push(`${this.now} controller fences live b${b.id} by mistake`);
+      this.fence(b.id);
       return;
     }
     const p = this.proposals.shift();
@@ -317,9 +342,11 @@ class Simulation {
     for (const b of this.brokers.values()) {
       if (!b.alive || b.replica.consumerUpper().error !== ErrorCode.NONE) continue;
       const hw = b.replica.highWatermark;
-      if (hw < this.visibleHw) this.problems.push(`b${b.id} shows consumers high watermark ${hw} after ${this.visibleHw} was shown`);
+      const epoch = b.replica.leaderEpoch;
+      const shown = Math.max(0, ...[...this.shownAt].filter(([e]) => e <= epoch).map(([, h]) => h));
+      if (hw < shown) this.problems.push(`b${b.id} shows consumers high watermark ${hw} at epoch ${epoch} after ${shown} was shown`);
+      this.shownAt.set(epoch, Math.max(this.shownAt.get(epoch) ?? 0, hw));
       for (let o = this.committed.length; o < hw; o++) this.committed.push({ ...b.log[o]! });
-      this.visibleHw = Math.max(this.visibleHw, hw);
     }
     for (const r of this.ctl.isr) {
       const b = this.brokers.get(r)!;
@@ -336,13 +363,13 @@ class Simulation {
 
 export function runSeed(seed: number, steps = STEPS): Simulation {
   const rnd = seededRandom(seed);
-  const rates = { crash: 0.005 + rnd.next() * 0.03, fsync: 0.05 + rnd.next() * 0.1, deliver: 0.02 + rnd.next() * 0.08 };
+  const rates = { crash: 0.005 + rnd.next() * 0.03, fsync: 0.05 + rnd.next() * 0.1, deliver: 0.02 + rnd.next() * 0.08, mistake: rnd.next() * 0.3 };
   const sim = new Simulation(rnd, rates);
   sim.run(steps);
   return sim;
 }
 
-t.test('replication keeps every acknowledged write through crashes and leader changes', async (t) => {
+t.test('replication keeps every acknowledged write through crashes, leader changes and live brokers fenced by mistake', async (t) => {
   const count = Number(process.env.REPLICATION_SEEDS ?? 2000);
   const base = Number(process.env.REPLICATION_SEED ?? 1);
   const failed: { seed: number; problems: string[]; trace: string[] }[] = [];

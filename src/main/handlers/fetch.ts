@@ -16,7 +16,7 @@ import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
 import { EMPTY_BYTES } from '../../shared/protocol/codec.js';
 import type { BrokerContext } from '../context.js';
 import type { Part } from '../scatter.js';
-import { currentLeader, leaderError } from '../partition-leader.js';
+import { currentLeader, leaderEndpoints, leaderError } from '../partition-leader.js';
 
 interface Item {
   topicIndex: number;
@@ -63,39 +63,36 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
   const respond = (results: (FetchResultMsg | undefined)[]): object => {
     let budget = req.maxBytes;
     let first = true;
-    return {
-      throttleTimeMs: 0,
-      errorCode: ErrorCode.NONE,
-      sessionId: 0,
-      responses: req.topics.map((t, ti) => ({
-        topic: names[ti] ?? t.topic,
-        topicId: byId ? t.topicId : names[ti] ? hexToWireUuid(ctx.metadata.topic(names[ti]!)?.id ?? '') : t.topicId,
-        partitions: items[ti]!.map((it) => {
-          const r = it.part >= 0 ? results[it.part] : undefined;
-          let records: Buffer = EMPTY_BYTES;
-          if (r && r.error === ErrorCode.NONE && r.records.length > 0 && (first || r.records.length <= budget)) {
-            records = r.records as Buffer;
-            budget -= records.length;
-            first = false;
-            ctx.topicMetrics.fetched(names[ti]!, records.length, replicaId >= 0);
-          }
-          const meta = names[ti] ? ctx.metadata.partition(names[ti]!, it.partition) : undefined;
-          const errorCode = r ? r.error : it.error;
-          return {
-            partitionIndex: it.partition,
-            errorCode,
-            highWatermark: r ? r.highWatermark : -1,
-            lastStableOffset: r ? r.highWatermark : -1,
-            logStartOffset: r ? r.logStartOffset : -1,
-            abortedTransactions: null,
-            preferredReadReplica: -1,
-            divergingEpoch: r && r.divergingEpoch >= 0 ? { epoch: r.divergingEpoch, endOffset: r.divergingEndOffset } : { epoch: -1, endOffset: -1 },
-            currentLeader: currentLeader(errorCode, meta),
-            records,
-          };
-        }),
-      })),
-    };
+    const responses = req.topics.map((t, ti) => ({
+      topic: names[ti] ?? t.topic,
+      topicId: byId ? t.topicId : names[ti] ? hexToWireUuid(ctx.metadata.topic(names[ti]!)?.id ?? '') : t.topicId,
+      partitions: items[ti]!.map((it) => {
+        const r = it.part >= 0 ? results[it.part] : undefined;
+        let records: Buffer = EMPTY_BYTES;
+        if (r && r.error === ErrorCode.NONE && r.records.length > 0 && (first || r.records.length <= budget)) {
+          records = r.records as Buffer;
+          budget -= records.length;
+          first = false;
+          ctx.topicMetrics.fetched(names[ti]!, records.length, replicaId >= 0);
+        }
+        const meta = names[ti] ? ctx.metadata.partition(names[ti]!, it.partition) : undefined;
+        const errorCode = r ? r.error : it.error;
+        return {
+          partitionIndex: it.partition,
+          errorCode,
+          highWatermark: r ? r.highWatermark : -1,
+          lastStableOffset: r ? r.highWatermark : -1,
+          logStartOffset: r ? r.logStartOffset : -1,
+          abortedTransactions: null,
+          preferredReadReplica: -1,
+          divergingEpoch: r && r.divergingEpoch >= 0 ? { epoch: r.divergingEpoch, endOffset: r.divergingEndOffset } : { epoch: -1, endOffset: -1 },
+          currentLeader: currentLeader(errorCode, meta),
+          records,
+        };
+      }),
+    }));
+    const named = responses.flatMap((t) => t.partitions.map((p) => p.currentLeader));
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: leaderEndpoints(named, (id) => ctx.metadata.broker(id)) };
   };
   if (parts.length === 0) return respond([]);
   return longPoll(ctx, parts, req.minBytes, req.maxWaitMs).then(respond);

@@ -3,6 +3,7 @@ import { ErrorCode } from '../../shared/errors.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import { ZERO_UUID } from '../../shared/protocol/codec.js';
 import type { MetadataRequest } from '../../shared/protocol/generated/metadata-request.js';
+import type { DescribeClusterRequest } from '../../shared/protocol/generated/describe-cluster-request.js';
 import type { DescribeConfigsRequest } from '../../shared/protocol/generated/describe-configs-request.js';
 import type { TopicMetadata } from '../../shared/metadata-types.js';
 import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
@@ -61,23 +62,40 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, h
     throttleTimeMs: 0,
     brokers: ctx.metadata.liveBrokers().map((b) => ({ nodeId: b.id, host: b.host, port: b.port, rack: b.rack })),
     clusterId: ctx.metadata.clusterId || null,
-    controllerId: ctx.metadata.controllerId,
+    controllerId: ctx.metadata.controllerForClients(),
     topics,
     clusterAuthorizedOperations: OPS_NOT_REQUESTED,
   };
 }
 
-export function handleDescribeCluster(ctx: BrokerContext): object {
-  return {
+const ENDPOINT_BROKERS = 1;
+const ENDPOINT_CONTROLLERS = 2;
+
+/**
+ * DescribeCluster. Brokers (endpoint type 1, the default): the live brokers, and a live one
+ * as controller (see MetadataCache.controllerForClients). Controllers (type 2, KIP-919): every
+ * node is a voter of the metadata quorum, so this listener answers for them too, naming the
+ * quorum's voters at their controller listeners and the active controller as controller.
+ */
+export function handleDescribeCluster(ctx: BrokerContext, req: DescribeClusterRequest): object {
+  const answer = (endpointType: number, controllerId: number, brokers: { brokerId: number; host: string; port: number; rack: string | null }[]) => ({
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
-    endpointType: 1,
+    endpointType,
     clusterId: ctx.metadata.clusterId,
-    controllerId: ctx.metadata.controllerId,
-    brokers: ctx.metadata.liveBrokers().map((b) => ({ brokerId: b.id, host: b.host, port: b.port, rack: b.rack })),
+    controllerId,
+    brokers,
     clusterAuthorizedOperations: OPS_NOT_REQUESTED,
-  };
+  });
+  if (req.endpointType === ENDPOINT_CONTROLLERS) {
+    return answer(ENDPOINT_CONTROLLERS, ctx.metadata.controllerId, ctx.config.voters.map((v) => ({ brokerId: v.id, host: v.host, port: v.port, rack: null })));
+  }
+  if (req.endpointType !== ENDPOINT_BROKERS) {
+    return { ...answer(req.endpointType, -1, []), errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: `Endpoint type ${req.endpointType} is not supported.` };
+  }
+  return answer(ENDPOINT_BROKERS, ctx.metadata.controllerForClients(),
+    ctx.metadata.liveBrokers().map((b) => ({ brokerId: b.id, host: b.host, port: b.port, rack: b.rack })));
 }
 
 const RESOURCE_TOPIC = 2;

@@ -8,7 +8,7 @@ import type { ProduceRequest } from '../../shared/protocol/generated/produce-req
 import { ensureTopics } from '../auto-create.js';
 import type { BrokerContext } from '../context.js';
 import { scatter, type Part } from '../scatter.js';
-import { currentLeader } from '../partition-leader.js';
+import { currentLeader, leaderEndpoints } from '../partition-leader.js';
 import { errorResponse } from '../error-responses.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
@@ -62,26 +62,25 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h:
     const m = parts[i]!.msg;
     if (m.type === MsgType.PRODUCE && results[i]!.error === ErrorCode.NONE) ctx.topicMetrics.appended(m.topic, m.records);
   }
-  return {
-    throttleTimeMs: 0,
-    responses: req.topicData.map((t, ti) => ({
-      name: t.name,
-      partitionResponses: slots[ti]!.map((s) => {
-        const r = s.part >= 0 ? results[s.part]! : undefined;
-        const errorCode = r ? clientError(r.error) : s.error;
-        return {
-          index: s.partition,
-          errorCode,
-          baseOffset: r && r.error === ErrorCode.NONE ? r.baseOffset : -1,
-          logAppendTimeMs: r ? r.logAppendTime : -1,
-          logStartOffset: r ? r.logStartOffset : -1,
-          recordErrors: [],
-          errorMessage: null,
-          currentLeader: currentLeader(errorCode, ctx.metadata.partition(t.name, s.partition)),
-        };
-      }),
-    })),
-  };
+  const responses = req.topicData.map((t, ti) => ({
+    name: t.name,
+    partitionResponses: slots[ti]!.map((s) => {
+      const r = s.part >= 0 ? results[s.part]! : undefined;
+      const errorCode = r ? clientError(r.error) : s.error;
+      return {
+        index: s.partition,
+        errorCode,
+        baseOffset: r && r.error === ErrorCode.NONE ? r.baseOffset : -1,
+        logAppendTimeMs: r ? r.logAppendTime : -1,
+        logStartOffset: r ? r.logStartOffset : -1,
+        recordErrors: [],
+        errorMessage: null,
+        currentLeader: currentLeader(errorCode, ctx.metadata.partition(t.name, s.partition)),
+      };
+    }),
+  }));
+  const named = responses.flatMap((t) => t.partitionResponses.map((p) => p.currentLeader));
+  return { throttleTimeMs: 0, responses, nodeEndpoints: leaderEndpoints(named, (id) => ctx.metadata.broker(id)) };
 }
 
 /**

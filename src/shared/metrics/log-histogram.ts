@@ -42,6 +42,8 @@ export class LogHistogram {
   }
 
   record(us: number): void {
+    // A duration that cannot be one (a clock read missing) must not poison the sum.
+    if (!Number.isFinite(us)) return;
     const s = this.slots;
     s[bucketOf(us)]!++;
     s[COUNT]!++;

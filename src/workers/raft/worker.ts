@@ -9,7 +9,11 @@
  *   (and the cluster id when the log has none), so it decides only on a complete image; then
  *   executes requests one at a time (each proposes its records and answers after they
  *   commit), from its own main thread and from the other nodes (`onLeaderRpc`), and fences
- *   silent brokers on a timer.
+ *   silent brokers on a timer. Every broker is a voter, so the raft transport's connections
+ *   are the brokers' connections to the controller: when one with a broker closes (its
+ *   process died, most likely), the controller fences it `brokerFastFenceMs` later unless it
+ *   heartbeats first; a broker whose connection with the leader closed or who sees a new
+ *   leader heartbeats at once, so a live one is rarely fenced by mistake.
  * - Registers this broker with whichever node leads and heartbeats every
  *   `brokerHeartbeatIntervalMs`; registers again when the controller no longer knows it.
  * - Forwards its main thread's requests to the leader when it does not lead, retrying across
@@ -24,6 +28,7 @@ import { recordThreadStats } from '../../shared/metrics/thread-stats.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { failAcls, failAllTopics, failUsers } from '../../shared/admin-results.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { childLogger } from '../../shared/logger.js';
 import type {
@@ -37,7 +42,6 @@ import type {
   MainToRaftMessage,
   RaftToMainMessage,
   RaftWorkerData,
-  TopicResult,
   UserResult,
 } from '../../shared/metadata-types.js';
 import { NotLeaderError, RaftDriver, type StateMachine } from './driver.js';
@@ -79,6 +83,9 @@ class RaftWorker {
   private queue: Promise<unknown> = Promise.resolve();
   private tickQueued = false;
   private tickTimer: NodeJS.Timeout | undefined;
+  private fastFenceTimer: NodeJS.Timeout | undefined;
+  /** Ends the broker's wait for its next heartbeat, when it is waiting. */
+  private wakeHeartbeat: (() => void) | undefined;
   private brokerEpoch = -1;
   private fenced = true;
 
@@ -108,6 +115,7 @@ class RaftWorker {
       electionTimeoutMs: this.data.settings.electionTimeoutMs,
       ...(this.data.controllerTls !== undefined ? { tls: this.data.controllerTls } : {}),
       onLeaderRpc: (_from, bytes) => this.onLeaderRpc(bytes),
+      onPeerConnection: (peerId, up) => this.onPeerConnection(peerId, up),
     });
     if ((this.data.bootstrapScram?.length ?? 0) > 0 && this.image.clusterId !== '') {
       this.log.info({ users: this.data.bootstrapScram!.map((c) => c.user) }, '--add-scram ignored: the metadata log already holds a cluster');
@@ -160,7 +168,26 @@ class RaftWorker {
     if (changed) {
       this.log.info({ leaderId, term }, 'metadata leader changed');
       this.publish();
+      this.wakeHeartbeat?.();
     }
+  }
+
+  private onPeerConnection(peerId: number, up: boolean): void {
+    if (peerId === this.leaderId) this.wakeHeartbeat?.();
+    if (up || this.controller === null) return;
+    const closedAt = Date.now();
+    void this.serially(async () => {
+      this.controller?.brokerDisconnected(peerId, closedAt);
+      this.armFastFence();
+    });
+  }
+
+  /** Runs the controller's tick when the first broker whose connection closed is due to be fenced. */
+  private armFastFence(): void {
+    clearTimeout(this.fastFenceTimer);
+    const at = this.controller?.nextFastFenceMs();
+    if (at === undefined || this.stopping.signal.aborted) return;
+    this.fastFenceTimer = setTimeout(() => this.queueTick(), Math.max(0, at - Date.now()));
   }
 
   private serially<T>(fn: () => Promise<T>): Promise<T> {
@@ -193,7 +220,14 @@ class RaftWorker {
     if (this.data.clusterId !== undefined && this.data.clusterId !== this.image.clusterId) {
       this.log.warn({ configured: this.data.clusterId, log: this.image.clusterId }, 'the metadata log has another cluster id; it wins');
     }
-    this.controller = new Controller(this.image, this.data.settings, random, Date.now());
+    const controller = new Controller(this.image, this.data.settings, random, Date.now());
+    // Connections that closed before this node led count from when they closed.
+    for (const voter of this.data.voters) {
+      const since = voter.id === this.data.nodeId ? undefined : this.driver!.peerDownSince(voter.id);
+      if (since !== undefined) controller.brokerDisconnected(voter.id, since);
+    }
+    this.controller = controller;
+    this.armFastFence();
     this.log.info({ term }, 'controller active');
   }
 
@@ -206,10 +240,12 @@ class RaftWorker {
       if (records.length === 0) return;
       try {
         await this.driver!.propose(encodeBatch(records));
-        this.log.info({ records: records.filter((r) => r.type === 'fenceBroker') }, 'broker session expired');
+        const fenced = records.filter((r) => r.type === 'fenceBroker').map((r) => r.brokerId);
+        if (fenced.length > 0) this.log.info({ fenced }, 'broker fenced: connection closed or session expired');
       } catch (err) {
         this.log.warn({ err }, 'fencing not committed');
       }
+      this.armFastFence();
     });
   }
 
@@ -309,12 +345,24 @@ class RaftWorker {
         if (signal.aborted) return;
         this.log.debug({ err }, 'broker heartbeat failed');
       }
-      try {
-        await sleep(this.fenced ? Math.min(interval, FENCED_HEARTBEAT_MS) : interval, undefined, { signal });
-      } catch {
-        return;
-      }
+      await this.untilNextHeartbeat(this.fenced ? Math.min(interval, FENCED_HEARTBEAT_MS) : interval);
     }
+  }
+
+  /** Waits `ms`, or less when woken by a leader change or a closed connection with the leader. */
+  private untilNextHeartbeat(ms: number): Promise<void> {
+    const signal = this.stopping.signal;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.wakeHeartbeat = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done);
+      this.wakeHeartbeat = done;
+    });
   }
 
   async handleRequest(msg: { type: 'request'; id: number } & WorkerRequest): Promise<void> {
@@ -368,13 +416,14 @@ class RaftWorker {
       this.post({ type: 'response', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
     } catch (err) {
       const [errorCode, errorMessage] = code(err);
-      this.post({ type: 'response', id, results: failAll(rpc, errorCode, errorMessage) });
+      this.post({ type: 'response', id, results: failAllTopics(rpc, errorCode, errorMessage) });
     }
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
     clearInterval(this.tickTimer);
+    clearTimeout(this.fastFenceTimer);
     if (this.driver === undefined) return;
     if (this.brokerEpoch >= 0) {
       try {
@@ -409,23 +458,6 @@ function decide(controller: Controller, rpc: ControllerRpc, nowMs: number): Deci
 
 type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest;
 
-function failAcls(req: CreateAclsRequest | DeleteAclsRequest, errorCode: number, errorMessage: string): AclResult[] {
-  const n = req.op === 'createAcls' ? req.creations.length : req.filters.length;
-  return Array.from({ length: n }, () => ({ errorCode, errorMessage, deleted: [] }));
-}
-
-function failUsers(req: AlterScramRequest, errorCode: number, errorMessage: string): UserResult[] {
-  const users = [...new Set([...req.deletions, ...req.upsertions].map((c) => c.user))];
-  return users.map((user) => ({ user, errorCode, errorMessage }));
-}
-
-function failAll(req: AdminRequest, errorCode: number, errorMessage: string): TopicResult[] {
-  if (req.op === 'deleteTopics') {
-    return req.topics.map((t) => ('id' in t ? { name: '', id: t.id, errorCode, errorMessage } : { name: t.name, errorCode, errorMessage }));
-  }
-  return req.topics.map((t) => ({ name: t.name, errorCode, errorMessage }));
-}
-
 /** Answers a request that will not be carried out, so that every request gets its response. */
 function refuse(msg: { id: number } & WorkerRequest, errorMessage: string): void {
   const errorCode = ErrorCode.NOT_CONTROLLER;
@@ -438,7 +470,7 @@ function refuse(msg: { id: number } & WorkerRequest, errorMessage: string): void
   } else if (msg.op === 'alterPartition') {
     postToMain({ type: 'alterPartitionResponse', id: msg.id, result: { errorCode, errorMessage } });
   } else {
-    postToMain({ type: 'response', id: msg.id, results: failAll(msg, errorCode, errorMessage) });
+    postToMain({ type: 'response', id: msg.id, results: failAllTopics(msg, errorCode, errorMessage) });
   }
 }
 

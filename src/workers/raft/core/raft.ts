@@ -110,6 +110,16 @@ export class Raft {
     else this.tickElection();
   }
 
+  /**
+   * The connection to the leader closed (its process most likely died): its lease ends now, so
+   * this node grants votes for a new term at once instead of after the election timeout. The
+   * caller may then `campaign`. Nothing else changes: a leader that is still alive makes this
+   * node its follower again with its next heartbeat.
+   */
+  leaderLost(): void {
+    if (this.role === Role.Follower) this.lead = 0;
+  }
+
   /** Start an election now (pre-vote first), as an election timeout would. */
   campaign(): void {
     if (this.role === Role.Leader || this.log.pendingSnapshot) return;

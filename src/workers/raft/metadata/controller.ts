@@ -12,7 +12,11 @@
  * Broker lifecycle: a registration creates (or replaces) a fenced broker; a heartbeat from a
  * broker that has applied the log up to its own registration unfences it; a broker silent for
  * `brokerSessionTimeoutMs` is fenced by `tick`, and so is one asking for a controlled
- * shutdown. Fencing removes the broker from every ISR it is in (except as the last member)
+ * shutdown. A process that dies closes its sockets, so a closed connection to a broker is a
+ * strong hint that it is gone: `tick` fences it `brokerFastFenceMs` after the close unless a
+ * heartbeat or registration of the same incarnation arrives first. Fencing a live broker by
+ * mistake costs availability, never data: its leader epochs are stale from then on, so it
+ * cannot grow an ISR or acknowledge a write, and it is unfenced again by its next heartbeat. Fencing removes the broker from every ISR it is in (except as the last member)
  * and moves its leaderships to a live ISR member, or to -1 when there is none: no unclean
  * election. Unfencing gives the broker back the leaderless partitions whose ISR holds it.
  *
@@ -46,6 +50,11 @@ export interface ControllerSettings {
   numPartitions: number;
   defaultReplicationFactor: number;
   brokerSessionTimeoutMs: number;
+  /**
+   * broker.session.fast.fence.ms: how long after its connection closed a broker is fenced
+   * when no heartbeat of its incarnation came since; absent, a close alone fences nobody.
+   */
+  brokerFastFenceMs?: number;
   /** auto.leader.rebalance.enable: leadership returns to the first replica once it is in the ISR. */
   autoLeaderRebalance?: boolean;
 }
@@ -94,6 +103,8 @@ const MAX_PRODUCER_ID = Number.MAX_SAFE_INTEGER;
 
 export class Controller {
   private readonly lastHeartbeatMs = new Map<number, number>();
+  /** Unfenced brokers whose connection closed, and when, with no heartbeat from them since. */
+  private readonly disconnectedAtMs = new Map<number, number>();
 
   constructor(
     private readonly image: MetadataImage,
@@ -296,6 +307,7 @@ export class Controller {
 
   registerBroker(req: BrokerRegistration, nowMs: number): Decision<{ errorCode: number }> {
     this.lastHeartbeatMs.set(req.brokerId, nowMs);
+    this.disconnectedAtMs.delete(req.brokerId);
     const existing = this.image.brokers.get(req.brokerId);
     if (existing !== undefined && existing.incarnationId === req.incarnationId) {
       return { records: [], result: { errorCode: ErrorCode.NONE } };
@@ -318,6 +330,7 @@ export class Controller {
       return { records: [], result: { errorCode: ErrorCode.STALE_BROKER_EPOCH, fenced: true } };
     }
     this.lastHeartbeatMs.set(req.brokerId, nowMs);
+    this.disconnectedAtMs.delete(req.brokerId);
     if (req.wantShutDown) {
       return { records: broker.fenced ? [] : this.fence(req.brokerId), result: { errorCode: ErrorCode.NONE, fenced: true } };
     }
@@ -327,8 +340,37 @@ export class Controller {
     return { records: [], result: { errorCode: ErrorCode.NONE, fenced: broker.fenced } };
   }
 
-  /** Fences at most one broker whose session expired (the next tick takes the next one). */
+  /**
+   * The connection to a broker closed at `atMs`. Only the first close counts until the broker
+   * is heard from again, so that reconnect attempts that fail do not push its fencing back.
+   */
+  brokerDisconnected(brokerId: number, atMs: number): void {
+    const broker = this.image.brokers.get(brokerId);
+    if (broker === undefined || broker.fenced || this.settings.brokerFastFenceMs === undefined) return;
+    if (!this.disconnectedAtMs.has(brokerId)) this.disconnectedAtMs.set(brokerId, atMs);
+  }
+
+  /** When `tick` must next run to fence a disconnected broker on time, or undefined when none is. */
+  nextFastFenceMs(): number | undefined {
+    const grace = this.settings.brokerFastFenceMs;
+    const closes = [...this.disconnectedAtMs].filter(([id]) => this.image.isLive(id)).map(([, at]) => at);
+    return grace === undefined || closes.length === 0 ? undefined : Math.min(...closes) + grace;
+  }
+
+  /**
+   * Fences at most one broker: one whose connection closed the grace period ago, else one
+   * whose session expired (the next tick takes the next one).
+   */
   tick(nowMs: number): MetadataRecord[] {
+    const grace = this.settings.brokerFastFenceMs;
+    for (const [id, closedAt] of this.disconnectedAtMs) {
+      // Fenced since (the fence committed, or the broker left by itself): nothing left to do.
+      if (!this.image.isLive(id)) {
+        this.disconnectedAtMs.delete(id);
+      } else if (grace !== undefined && nowMs - closedAt >= grace) {
+        return this.fence(id);
+      }
+    }
     for (const broker of this.image.brokers.values()) {
       if (broker.fenced) continue;
       const last = this.lastHeartbeatMs.get(broker.id) ?? this.activatedAtMs;

@@ -7,6 +7,11 @@
  * Delivery is unordered and lossy by design, which Raft tolerates: while a peer is
  * unreachable its frames are dropped rather than queued without bound. A frame that is
  * too large or does not decode closes that one connection and logs one line.
+ *
+ * A peer whose process dies closes both connections with this node at once, so the transport
+ * reports a peer as down when either closes (an accepted one is known by the `from` of its
+ * first frame) and up again when the connection to it is open, and remembers since when each
+ * peer is down: never having reached a peer counts as down since the start.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -26,6 +31,10 @@ export interface TcpTransportOptions {
   listen: { host: string; port: number };
   logger: Logger;
   onEnvelope: (env: Envelope) => void;
+  /** A connection with the peer closed (the first close since it was last up). */
+  onPeerDown?: (peerId: number) => void;
+  /** The connection to the peer opened. */
+  onPeerUp?: (peerId: number) => void;
   maxFrameBytes?: number;
   /** Bytes that may wait for a connection to drain before new frames to it are dropped. */
   maxPendingBytes?: number;
@@ -62,6 +71,8 @@ export class TcpTransport {
   private server: net.Server | undefined;
   private readonly outbound = new Map<number, Outbound>();
   private readonly inbound = new Set<net.Socket>();
+  /** Peers not reachable now, and since when. */
+  private readonly down = new Map<number, number>();
   private readonly maxFrameBytes: number;
   private readonly maxPendingBytes: number;
   private stopped = false;
@@ -69,7 +80,28 @@ export class TcpTransport {
   constructor(private readonly opts: TcpTransportOptions) {
     this.maxFrameBytes = opts.maxFrameBytes ?? 64 * 1024 * 1024;
     this.maxPendingBytes = opts.maxPendingBytes ?? 128 * 1024 * 1024;
-    for (const p of opts.peers) if (p.id !== opts.nodeId) this.outbound.set(p.id, new Outbound(p));
+    const now = Date.now();
+    for (const p of opts.peers) {
+      if (p.id === opts.nodeId) continue;
+      this.outbound.set(p.id, new Outbound(p));
+      this.down.set(p.id, now);
+    }
+  }
+
+  /** Since when the peer is unreachable, or undefined while its connection is open. */
+  downSince(peerId: number): number | undefined {
+    return this.down.get(peerId);
+  }
+
+  private peerUp(peerId: number): void {
+    if (!this.down.delete(peerId)) return;
+    this.opts.onPeerUp?.(peerId);
+  }
+
+  private peerDown(peerId: number): void {
+    if (this.stopped || this.down.has(peerId) || !this.outbound.has(peerId)) return;
+    this.down.set(peerId, Date.now());
+    this.opts.onPeerDown?.(peerId);
   }
 
   async start(): Promise<void> {
@@ -130,11 +162,13 @@ export class TcpTransport {
     socket.on(t === undefined ? 'connect' : 'secureConnect', () => {
       o.connected = true;
       o.backoff = MIN_BACKOFF_MS;
+      this.peerUp(o.peer.id);
     });
     // Nothing is expected from the accepting side; reading keeps the socket flowing.
     socket.on('data', () => {});
     socket.on('error', () => {});
     socket.on('close', () => {
+      if (o.connected) this.peerDown(o.peer.id);
       o.connected = false;
       o.socket = undefined;
       if (this.stopped) return;
@@ -151,6 +185,7 @@ export class TcpTransport {
     this.inbound.add(socket);
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(this.maxFrameBytes);
+    let peerId: number | undefined;
     socket.on('data', (chunk: Buffer) => {
       let envs: Envelope[];
       try {
@@ -160,9 +195,17 @@ export class TcpTransport {
         socket.destroy();
         return;
       }
+      if (peerId === undefined && envs.length > 0) {
+        peerId = envs[0]!.from;
+        // The peer dialed again while the connection to it stayed open: it is back.
+        if (this.outbound.get(peerId)?.connected === true) this.peerUp(peerId);
+      }
       for (const env of envs) this.opts.onEnvelope(env);
     });
     socket.on('error', () => {});
-    socket.on('close', () => this.inbound.delete(socket));
+    socket.on('close', () => {
+      this.inbound.delete(socket);
+      if (peerId !== undefined) this.peerDown(peerId);
+    });
   }
 }
