@@ -114,7 +114,10 @@ function buildChild(outDir: string): string {
   const walk = (dir: string): string[] =>
     fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]));
   const raftDir = path.join(src, 'workers', 'raft');
-  const files = ['core', 'storage', 'transport'].flatMap((d) => walk(path.join(raftDir, d))).concat(path.join(raftDir, 'driver.ts'));
+  // The raft driver and what it imports from src/shared.
+  const files = ['core', 'storage', 'transport']
+    .flatMap((d) => walk(path.join(raftDir, d)))
+    .concat(path.join(raftDir, 'driver.ts'), ...walk(path.join(src, 'shared')));
   for (const file of files.filter((f) => f.endsWith('.ts'))) {
     const out = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
