@@ -546,7 +546,8 @@ export class ConsumerGroupStateMachine {
       if (group.groupEpoch === group.assignmentEpoch) this.bumpGroupEpoch(group);
     } else if (seen !== group.topicsSeen) {
       group.topicsSeen = seen;
-      this.bumpGroupEpoch(group);
+      // A change already under way (a join, a new subscription) covers this one.
+      if (group.groupEpoch === group.assignmentEpoch) this.bumpGroupEpoch(group);
     }
     if (group.groupEpoch <= group.assignmentEpoch) return;
     const target = compute();
