@@ -36,7 +36,7 @@ export interface MetricsSources {
   partitions: SharedArrayBuffer;
   metadata: MetadataCache;
   /** The state of every consumer group this broker coordinates. */
-  groupStates(): GroupState[];
+  groupStates(): string[];
   /** Registered, unfenced, logs loaded, not stopping. */
   ready(): boolean;
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { ASSIGNORS } from './groups/consumer-assignors.js';
 import type { ScramUpsertion } from './metadata-types.js';
 import { principalRulesError } from './principal-mapping.js';
 import {
@@ -95,6 +96,10 @@ export const SETTINGS: Record<string, Setting> = {
   'offsets.topic.replication.factor': { kind: 'int', default: '3', doc: 'Replication factor of __consumer_offsets (capped by live brokers).', min: 1 },
   'auto.leader.rebalance.enable': { kind: 'bool', default: 'true', doc: 'Move leadership back to preferred replicas.' },
   'group.initial.rebalance.delay.ms': { kind: 'int', default: '3000', doc: 'Delay of the first rebalance of an empty group.', min: 0 },
+  'group.consumer.session.timeout.ms': { kind: 'int', default: '45000', doc: 'A consumer-protocol group member without a heartbeat this long is removed.', min: 1 },
+  'group.consumer.heartbeat.interval.ms': { kind: 'int', default: '5000', doc: 'How often consumer-protocol group members are told to heartbeat.', min: 1 },
+  'group.consumer.assignors': { kind: 'string', default: 'uniform,range', doc: 'Server-side assignors of consumer-protocol groups (uniform, range), comma-separated; the first is the default.' },
+  'group.consumer.max.size': { kind: 'int', default: '2147483647', doc: 'Most members a consumer-protocol group may have.', min: 1 },
   'cluster.id': { kind: 'string', default: '', doc: 'Cluster id; chosen by the first controller when empty.' },
   'authorizer.class.name': { kind: 'string', default: '', doc: `Set to ${STANDARD_AUTHORIZER} to check every request against the ACLs; empty: no authorization.` },
   'super.users': { kind: 'string', default: '', doc: 'Principals allowed everything, separated by ";" (e.g. User:admin;User:CN=broker1).' },
@@ -224,6 +229,10 @@ export interface BrokerConfig {
   offsetsTopicReplicationFactor: number;
   autoLeaderRebalance: boolean;
   groupInitialRebalanceDelayMs: number;
+  groupConsumerSessionTimeoutMs: number;
+  groupConsumerHeartbeatIntervalMs: number;
+  groupConsumerAssignors: string[];
+  groupConsumerMaxSize: number;
   clusterId: string;
   ignored: string[];
 }
@@ -441,9 +450,24 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     offsetsTopicReplicationFactor: num('offsets.topic.replication.factor'),
     autoLeaderRebalance: bool('auto.leader.rebalance.enable'),
     groupInitialRebalanceDelayMs: num('group.initial.rebalance.delay.ms'),
+    groupConsumerSessionTimeoutMs: num('group.consumer.session.timeout.ms'),
+    groupConsumerHeartbeatIntervalMs: num('group.consumer.heartbeat.interval.ms'),
+    groupConsumerAssignors: namesFrom(str('group.consumer.assignors'), 'group.consumer.assignors', Object.keys(ASSIGNORS), problems),
+    groupConsumerMaxSize: num('group.consumer.max.size'),
     clusterId: str('cluster.id'),
     ignored,
   };
+}
+
+/** A comma-separated list of names, each one of `known`, at least one. */
+function namesFrom(value: string, key: string, known: string[], problems: string[]): string[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    problems.push(`${key}: ${JSON.stringify(value)} must list one or more of ${known.join(', ')}`);
+    return known;
+  }
+  return names;
 }
 
 const LISTENER_PREFIX = /^listener\.name\.([a-z0-9_]+)\.(.+)$/i;

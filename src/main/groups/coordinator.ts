@@ -15,7 +15,10 @@ import { randomUUID } from 'node:crypto';
 import type { BrokerConfig } from '../../shared/config.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../../shared/groups/coordinator-partition.js';
+import { ConsumerGroupStateMachine, type ConsumerEffects, type DescribedConsumerGroup, type HeartbeatRequest, type HeartbeatResult } from '../../shared/groups/consumer-group-state-machine.js';
+import { CONSUMER_RECORD_TYPES, recordType } from '../../shared/groups/consumer-records.js';
 import { GroupStateMachine } from '../../shared/groups/group-state-machine.js';
+import { hexToWireUuid } from '../../shared/topic-id.js';
 import {
   joinError,
   syncError,
@@ -30,6 +33,7 @@ import {
   type LeaveResult,
   type ListedGroup,
   type MemberIdentity,
+  type OffsetDeleteResult,
   type SyncInput,
   type SyncResult,
 } from '../../shared/groups/group-io.js';
@@ -65,9 +69,13 @@ interface Slot {
   partition: number;
   leaderEpoch: number;
   machine: GroupStateMachine;
+  consumers: ConsumerGroupStateMachine;
   loaded: boolean;
   timer: NodeJS.Timeout | null;
 }
+
+/** A group as ListGroups v5 shows it: with its type, classic or consumer. */
+type TypedGroup = Omit<ListedGroup, 'groupState'> & { groupState: string; groupType: 'classic' | 'consumer' };
 
 type Routed = { slot: Slot } | { errorCode: number };
 
@@ -109,7 +117,31 @@ export class GroupCoordinator {
   }
 
   join(j: JoinInput): Promise<JoinResult> {
-    return this.call(j.groupId, (code) => joinError(code, j.memberId), (m, now, to) => m.join(now, to, j));
+    return this.call(j.groupId, (code) => joinError(code, j.memberId), (m, now, to, slot) =>
+      // A consumer group takes no classic members (Kafka's migration of live groups is not served).
+      slot.consumers.has(j.groupId) ? this.refuse(to, joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, j.memberId)) : m.join(now, to, j),
+    );
+  }
+
+  consumerHeartbeat(req: HeartbeatRequest): Promise<HeartbeatResult> {
+    const failed = (errorCode: number): HeartbeatResult => ({ errorCode, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null });
+    return this.callConsumers(req.groupId, failed, (c, now, to, slot) => c.heartbeat(now, to, req, slot.machine.presence(req.groupId)));
+  }
+
+  consumerDescribe(groupId: string): DescribedConsumerGroup {
+    const r = this.route(groupId);
+    if ('errorCode' in r) return { ...this.noConsumerGroup(groupId), errorCode: r.errorCode, errorMessage: null };
+    return r.slot.consumers.describe(groupId);
+  }
+
+  private noConsumerGroup(groupId: string): DescribedConsumerGroup {
+    return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: null, groupId, groupState: 'Dead', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [] };
+  }
+
+  deleteOffsets(groupId: string, partitions: { topic: string; partition: number }[]): Promise<OffsetDeleteResult> {
+    return this.call(groupId, (errorCode) => ({ errorCode, partitionErrors: [] }), (m, now, to, slot) =>
+      m.deleteOffsets(now, to, groupId, partitions, slot.consumers.has(groupId) ? (topic) => slot.consumers.isSubscribed(groupId, topic) : null),
+    );
   }
 
   sync(s: SyncInput): Promise<SyncResult> {
@@ -128,33 +160,58 @@ export class GroupCoordinator {
     );
   }
 
+  /** A consumer group's member commits with its member epoch, checked by the group's machine. */
   commitOffsets(c: CommitInput): Promise<CommitResult> {
-    return this.call(c.groupId, (code) => ({ errorCodes: c.offsets.map(() => code) }), (m, now, to) => m.commitOffsets(now, to, c));
+    return this.call(c.groupId, (code) => ({ errorCodes: c.offsets.map(() => code) }), (m, now, to, slot) => {
+      if (!slot.consumers.has(c.groupId)) return m.commitOffsets(now, to, c);
+      const invalid = slot.consumers.validateCommit(c.groupId, c.memberId, c.generationId);
+      if (invalid !== ErrorCode.NONE) return this.refuse(to, { errorCodes: c.offsets.map(() => invalid) });
+      return m.commitOffsets(now, to, c, true);
+    });
   }
 
-  deleteGroup(groupId: string): Promise<{ errorCode: number }> {
+  /** A consumer group: its records first, then its offsets (kept with the classic groups'). */
+  async deleteGroup(groupId: string): Promise<{ errorCode: number }> {
+    const r = this.route(groupId);
+    if (!('errorCode' in r) && r.slot.consumers.has(groupId)) {
+      const deleted = await this.callConsumers(groupId, (errorCode) => ({ errorCode }), (c, now, to) => c.deleteGroup(now, to, groupId));
+      if (deleted.errorCode !== ErrorCode.NONE) return deleted;
+      const offsets = await this.call(groupId, (errorCode) => ({ errorCode }), (m, now, to) => m.deleteGroup(now, to, groupId));
+      return offsets.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? deleted : offsets;
+    }
     return this.call(groupId, (errorCode) => ({ errorCode }), (m, now, to) => m.deleteGroup(now, to, groupId));
   }
 
-  fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): { errorCode: number; offsets: FetchedOffset[] } {
+  /** `member`: the consumer group member asking (OffsetFetch v9+), whose epoch must be current. */
+  fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null, member: { memberId: string | null; memberEpoch: number } | null = null): { errorCode: number; offsets: FetchedOffset[] } {
     const r = this.route(groupId);
     if ('errorCode' in r) return { errorCode: r.errorCode, offsets: [] };
+    if (member && r.slot.consumers.has(groupId)) {
+      const invalid = r.slot.consumers.validateFetch(groupId, member.memberId, member.memberEpoch);
+      if (invalid !== ErrorCode.NONE) return { errorCode: invalid, offsets: [] };
+    }
     return { errorCode: ErrorCode.NONE, offsets: r.slot.machine.fetchOffsets(groupId, topics) };
   }
 
+  /** DescribeGroups describes classic groups; a consumer group is not one (as Kafka answers). */
   describe(groupId: string): DescribedGroup {
     const r = this.route(groupId);
     if ('errorCode' in r) return { groupId, errorCode: r.errorCode, groupState: '', protocolType: '', protocolData: '', members: [] };
+    if (r.slot.consumers.has(groupId)) return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, groupState: '', protocolType: '', protocolData: '', members: [] };
     return r.slot.machine.describe(groupId);
   }
 
   /** Every group this broker coordinates; COORDINATOR_LOAD_IN_PROGRESS while a partition loads. */
-  list(): { errorCode: number; groups: ListedGroup[] } {
-    const groups: ListedGroup[] = [];
+  list(): { errorCode: number; groups: TypedGroup[] } {
+    const groups: TypedGroup[] = [];
     let errorCode: number = ErrorCode.NONE;
     for (const s of this.slots.values()) {
-      if (s.loaded) groups.push(...s.machine.list());
-      else errorCode = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+      if (!s.loaded) {
+        errorCode = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+        continue;
+      }
+      for (const g of s.machine.list()) if (!s.consumers.has(g.groupId)) groups.push({ ...g, groupType: 'classic' });
+      for (const g of s.consumers.list()) groups.push({ groupId: g.groupId, protocolType: 'consumer', groupState: g.groupState, groupType: 'consumer' });
     }
     return { errorCode, groups };
   }
@@ -176,17 +233,30 @@ export class GroupCoordinator {
     return slot.loaded ? { slot } : { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
   }
 
-  private call<T>(groupId: string, failed: (errorCode: number) => T, event: (m: GroupStateMachine, now: number, to: number) => Effects): Promise<T> {
+  private call<T>(groupId: string, failed: (errorCode: number) => T, event: (m: GroupStateMachine, now: number, to: number, slot: Slot) => Effects): Promise<T> {
+    return this.send(groupId, failed, (slot, now, to) => this.apply(slot, event(slot.machine, now, to, slot), 'classic'));
+  }
+
+  private callConsumers<T>(groupId: string, failed: (errorCode: number) => T, event: (c: ConsumerGroupStateMachine, now: number, to: number, slot: Slot) => ConsumerEffects): Promise<T> {
+    return this.send(groupId, failed, (slot, now, to) => this.apply(slot, event(slot.consumers, now, to, slot), 'consumer'));
+  }
+
+  private send<T>(groupId: string, failed: (errorCode: number) => T, run: (slot: Slot, now: number, to: number) => void): Promise<T> {
     const r = this.route(groupId);
     if ('errorCode' in r) return Promise.resolve(failed(r.errorCode));
     const to = this.nextReply;
     this.nextReply = this.nextReply === Number.MAX_SAFE_INTEGER ? 1 : this.nextReply + 1;
     const answered = new Promise<T>((resolve) => this.waiting.set(to, resolve as (result: unknown) => void));
-    this.apply(r.slot, event(r.slot.machine, Date.now(), to));
+    run(r.slot, Date.now(), to);
     return answered;
   }
 
-  private apply(slot: Slot, fx: Effects): void {
+  /** An answer decided here, before either machine: no records, just the reply. */
+  private refuse(to: number, result: unknown): Effects {
+    return { replies: [{ to, result: result as Effects['replies'][number]['result'] }], writes: [] };
+  }
+
+  private apply(slot: Slot, fx: Effects | ConsumerEffects, from: 'classic' | 'consumer'): void {
     this.deliver(fx);
     for (const w of fx.writes) {
       const meta = this.deps.metadata.partition(OFFSETS_TOPIC, slot.partition);
@@ -196,13 +266,16 @@ export class GroupCoordinator {
           return ErrorCode.UNKNOWN_SERVER_ERROR as number;
         })
         .then((errorCode) => {
-          if (this.slots.get(slot.partition) === slot) this.apply(slot, slot.machine.persisted(Date.now(), w.token, errorCode));
+          if (this.slots.get(slot.partition) !== slot) return;
+          const now = Date.now();
+          if (from === 'classic') this.apply(slot, slot.machine.persisted(now, w.token, errorCode), from);
+          else this.apply(slot, slot.consumers.persisted(now, w.token, errorCode), from);
         });
     }
     this.arm(slot);
   }
 
-  private deliver(fx: Effects): void {
+  private deliver(fx: { replies: { to: number; result: unknown }[] }): void {
     for (const r of fx.replies) {
       const resolve = this.waiting.get(r.to);
       this.waiting.delete(r.to);
@@ -213,12 +286,15 @@ export class GroupCoordinator {
   private arm(slot: Slot): void {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
-    const at = slot.machine.nextDeadline();
-    if (at === null || !slot.loaded) return;
+    const deadlines = [slot.machine.nextDeadline(), slot.consumers.nextDeadline()].filter((d): d is number => d !== null);
+    if (deadlines.length === 0 || !slot.loaded) return;
+    const at = Math.min(...deadlines);
     // +1: a timer may fire in the millisecond before its deadline, which would only re-arm.
     slot.timer = setTimeout(() => {
       slot.timer = null;
-      if (this.slots.get(slot.partition) === slot) this.apply(slot, slot.machine.tick(Date.now()));
+      if (this.slots.get(slot.partition) !== slot) return;
+      this.apply(slot, slot.machine.tick(Date.now()), 'classic');
+      this.apply(slot, slot.consumers.tick(Date.now()), 'consumer');
     }, Math.max(0, at - Date.now()) + 1);
     slot.timer.unref();
   }
@@ -255,6 +331,14 @@ export class GroupCoordinator {
         maxMetadataBytes: MAX_METADATA_BYTES,
         newMemberId: (clientId) => `${clientId}-${randomUUID()}`,
       }),
+      consumers: new ConsumerGroupStateMachine({
+        sessionTimeoutMs: this.deps.config.groupConsumerSessionTimeoutMs,
+        heartbeatIntervalMs: this.deps.config.groupConsumerHeartbeatIntervalMs,
+        assignors: this.deps.config.groupConsumerAssignors,
+        maxSize: this.deps.config.groupConsumerMaxSize,
+        newMemberId: () => Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url'),
+        topics: () => new Map(this.deps.metadata.topics().map((t) => [t.name, { id: hexToWireUuid(t.id), partitions: t.partitions.length }])),
+      }),
     };
     this.slots.set(partition, slot);
     const started = Date.now();
@@ -265,7 +349,8 @@ export class GroupCoordinator {
       outcome = await readGroupRecords(this.deps.workers, OFFSETS_TOPIC, partition, (r) => {
         if (r.key === null) return;
         try {
-          slot.machine.replay(started, r.key, r.value);
+          if (CONSUMER_RECORD_TYPES.has(recordType(r.key))) slot.consumers.replay(started, r.key, r.value);
+          else slot.machine.replay(started, r.key, r.value);
         } catch {
           bad++;
         }
@@ -284,9 +369,11 @@ export class GroupCoordinator {
     if (bad > 0 || outcome.skipped > 0) this.log.warn({ partition, unreadable: bad, skippedBatches: outcome.skipped }, 'passed over records that are not group records');
     const now = Date.now();
     slot.machine.loaded(now);
+    slot.consumers.loaded(now);
     slot.loaded = true;
     this.log.info({ partition, leaderEpoch, records: outcome.records, ms: now - started }, 'group coordinator partition loaded');
-    this.apply(slot, slot.machine.tick(now));
+    this.apply(slot, slot.machine.tick(now), 'classic');
+    this.apply(slot, slot.consumers.tick(now), 'consumer');
   }
 
   private unload(partition: number): void {
@@ -295,6 +382,7 @@ export class GroupCoordinator {
     this.slots.delete(partition);
     if (slot.timer) clearTimeout(slot.timer);
     this.deliver(slot.machine.abandon(ErrorCode.NOT_COORDINATOR));
+    this.deliver(slot.consumers.abandon(ErrorCode.NOT_COORDINATOR));
     if (slot.loaded) this.log.info({ partition, leaderEpoch: slot.leaderEpoch }, 'group coordinator partition unloaded');
   }
 

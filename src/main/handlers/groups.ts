@@ -8,6 +8,8 @@
 import { ErrorCode } from '../../shared/errors.js';
 import type { FetchedOffset } from '../../shared/groups/group-io.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
+import type { ConsumerGroupDescribeRequest } from '../../shared/protocol/generated/consumer-group-describe-request.js';
+import type { ConsumerGroupHeartbeatRequest } from '../../shared/protocol/generated/consumer-group-heartbeat-request.js';
 import type { DeleteGroupsRequest } from '../../shared/protocol/generated/delete-groups-request.js';
 import type { DescribeGroupsRequest } from '../../shared/protocol/generated/describe-groups-request.js';
 import type { FindCoordinatorRequest } from '../../shared/protocol/generated/find-coordinator-request.js';
@@ -15,6 +17,7 @@ import type { HeartbeatRequest } from '../../shared/protocol/generated/heartbeat
 import type { JoinGroupRequest } from '../../shared/protocol/generated/join-group-request.js';
 import type { LeaveGroupRequest } from '../../shared/protocol/generated/leave-group-request.js';
 import type { ListGroupsRequest } from '../../shared/protocol/generated/list-groups-request.js';
+import type { OffsetDeleteRequest } from '../../shared/protocol/generated/offset-delete-request.js';
 import type { OffsetCommitRequest } from '../../shared/protocol/generated/offset-commit-request.js';
 import type { OffsetFetchRequest } from '../../shared/protocol/generated/offset-fetch-request.js';
 import type { SyncGroupRequest } from '../../shared/protocol/generated/sync-group-request.js';
@@ -104,8 +107,8 @@ async function handleOffsetCommit(ctx: BrokerContext, req: OffsetCommitRequest):
 type TopicsAsked = { name: string; partitionIndexes: number[] }[] | null;
 
 /** One group's offsets in the response's shape: grouped by topic, in the order asked. */
-function offsetsOf(ctx: BrokerContext, groupId: string, asked: TopicsAsked): { errorCode: number; topics: object[] } {
-  const r = ctx.groups.fetchOffsets(groupId, asked === null ? null : asked.map((t) => ({ name: t.name, partitions: t.partitionIndexes })));
+function offsetsOf(ctx: BrokerContext, groupId: string, asked: TopicsAsked, member: { memberId: string | null; memberEpoch: number } | null = null): { errorCode: number; topics: object[] } {
+  const r = ctx.groups.fetchOffsets(groupId, asked === null ? null : asked.map((t) => ({ name: t.name, partitions: t.partitionIndexes })), member);
   const rows: FetchedOffset[] =
     r.errorCode === ErrorCode.NONE
       ? r.offsets
@@ -121,7 +124,7 @@ function offsetsOf(ctx: BrokerContext, groupId: string, asked: TopicsAsked): { e
 
 function handleOffsetFetch(ctx: BrokerContext, req: OffsetFetchRequest, h: RequestHeaderInfo): object {
   if (h.apiVersion >= 8) {
-    return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ groupId: g.groupId, ...offsetsOf(ctx, g.groupId, g.topics) })) };
+    return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ groupId: g.groupId, ...offsetsOf(ctx, g.groupId, g.topics, h.apiVersion >= 9 ? g : null) })) };
   }
   return { throttleTimeMs: 0, ...offsetsOf(ctx, req.groupId, req.topics) };
 }
@@ -129,8 +132,30 @@ function handleOffsetFetch(ctx: BrokerContext, req: OffsetFetchRequest, h: Reque
 function handleListGroups(ctx: BrokerContext, req: ListGroupsRequest): object {
   const r = ctx.groups.list();
   const states = new Set(req.statesFilter.map((s) => s.toLowerCase()));
-  const groups = r.groups.filter((g) => states.size === 0 || states.has(g.groupState.toLowerCase())).map((g) => ({ ...g, groupType: 'classic' }));
+  const types = new Set(req.typesFilter.map((s) => s.toLowerCase()));
+  const groups = r.groups.filter((g) => (states.size === 0 || states.has(g.groupState.toLowerCase())) && (types.size === 0 || types.has(g.groupType)));
   return { throttleTimeMs: 0, errorCode: r.errorCode, groups };
+}
+
+async function handleConsumerGroupHeartbeat(ctx: BrokerContext, req: ConsumerGroupHeartbeatRequest, h: RequestHeaderInfo): Promise<object> {
+  const r = await ctx.groups.consumerHeartbeat({ ...req, clientId: h.clientId ?? '', clientHost: '' });
+  return { throttleTimeMs: 0, ...r, errorMessage: r.errorMessage ?? (r.errorCode === ErrorCode.NONE ? null : errorName(r.errorCode)) };
+}
+
+function handleConsumerGroupDescribe(ctx: BrokerContext, req: ConsumerGroupDescribeRequest): object {
+  return { throttleTimeMs: 0, groups: req.groupIds.map((id) => ({ ...ctx.groups.consumerDescribe(id), authorizedOperations: OPERATIONS_OMITTED })) };
+}
+
+async function handleOffsetDelete(ctx: BrokerContext, req: OffsetDeleteRequest): Promise<object> {
+  const partitions = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
+  const r = await ctx.groups.deleteOffsets(req.groupId, partitions);
+  if (r.errorCode !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: r.errorCode, topics: [] };
+  let i = 0;
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: r.partitionErrors[i++]! })) })),
+  };
 }
 
 function handleDescribeGroups(ctx: BrokerContext, req: DescribeGroupsRequest): object {
@@ -152,9 +177,12 @@ export const groupApis: SupportedApi[] = [
   { apiKey: ApiKey.SyncGroup, minVersion: 0, maxVersion: 5, handler: handleSyncGroup },
   { apiKey: ApiKey.Heartbeat, minVersion: 0, maxVersion: 4, handler: handleHeartbeat },
   { apiKey: ApiKey.LeaveGroup, minVersion: 0, maxVersion: 5, handler: handleLeaveGroup },
-  { apiKey: ApiKey.OffsetCommit, minVersion: 0, maxVersion: 8, handler: handleOffsetCommit },
-  { apiKey: ApiKey.OffsetFetch, minVersion: 0, maxVersion: 8, handler: handleOffsetFetch },
-  { apiKey: ApiKey.ListGroups, minVersion: 0, maxVersion: 4, handler: handleListGroups },
+  { apiKey: ApiKey.OffsetCommit, minVersion: 0, maxVersion: 9, handler: handleOffsetCommit },
+  { apiKey: ApiKey.OffsetFetch, minVersion: 0, maxVersion: 9, handler: handleOffsetFetch },
+  { apiKey: ApiKey.ListGroups, minVersion: 0, maxVersion: 5, handler: handleListGroups },
+  { apiKey: ApiKey.OffsetDelete, minVersion: 0, maxVersion: 0, handler: handleOffsetDelete },
+  { apiKey: ApiKey.ConsumerGroupHeartbeat, minVersion: 0, maxVersion: 1, handler: handleConsumerGroupHeartbeat },
+  { apiKey: ApiKey.ConsumerGroupDescribe, minVersion: 0, maxVersion: 0, handler: handleConsumerGroupDescribe },
   { apiKey: ApiKey.DescribeGroups, minVersion: 0, maxVersion: 5, handler: handleDescribeGroups },
   { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 2, handler: handleDeleteGroups },
 ];
@@ -174,6 +202,16 @@ export function groupErrorResponse(apiKey: number, req: any, errorCode: number):
       return { groups: req.groups.map((groupId: string) => ({ groupId, errorCode, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_OMITTED })) };
     case ApiKey.DeleteGroups:
       return { results: req.groupsNames.map((groupId: string) => ({ groupId, errorCode })) };
+    case ApiKey.ConsumerGroupHeartbeat:
+      return { errorCode, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+    case ApiKey.ConsumerGroupDescribe:
+      return {
+        groups: req.groupIds.map((groupId: string) => ({
+          errorCode, errorMessage: null, groupId, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_OMITTED,
+        })),
+      };
+    case ApiKey.OffsetDelete:
+      return { errorCode, topics: [] };
     default:
       return null;
   }

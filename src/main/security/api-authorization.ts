@@ -16,7 +16,9 @@
  *   DescribeCluster, DescribeAcls, DescribeUserScramCredentials   DESCRIBE cluster
  *   CreateAcls, DeleteAcls, AlterUserScramCredentials             ALTER cluster
  *   group APIs         READ group (and READ topic for commits), DESCRIBE group to find,
- *                      describe, list or fetch offsets, DELETE group to delete
+ *                      describe, list or fetch offsets, DELETE group to delete;
+ *                      ConsumerGroupHeartbeat READ group, ConsumerGroupDescribe DESCRIBE group,
+ *                      OffsetDelete DELETE group and READ topic
  *   InitProducerId     WRITE transactional id, or IDEMPOTENT_WRITE on the cluster or WRITE on
  *                      some topic for an idempotent producer
  *   transactions       WRITE transactional id (and READ group, WRITE/READ topic);
@@ -204,6 +206,20 @@ const RULES: Partial<Record<number, Rule>> = {
         : { groupId: gr.groupId, errorCode: GROUP_DENIED, groupState: '', protocolType: '', protocolData: '', members: [] })),
     },
   }),
+  [ApiKey.ConsumerGroupHeartbeat]: onGroup(Op.READ),
+  [ApiKey.ConsumerGroupDescribe]: (g, req) => ({
+    req,
+    finish: (resp) => resp && {
+      ...resp,
+      groups: (resp.groups as Resp[]).map((gr) => (g.can(Op.DESCRIBE, Res.GROUP, gr.groupId) ? gr
+        : { ...gr, errorCode: GROUP_DENIED, errorMessage: null, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [] })),
+    },
+  }),
+  [ApiKey.OffsetDelete]: (g, req, h) => {
+    if (!g.can(Op.DELETE, Res.GROUP, req.groupId)) return { answer: errorResponse(h.apiKey, req, GROUP_DENIED) };
+    return split(req, 'topics', (t: Req) => g.can(Op.READ, Res.TOPIC, t.name), 'topics',
+      (topics: Req[]) => topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, errorCode: TOPIC_DENIED })) })));
+  },
   [ApiKey.DeleteGroups]: (g, req) => split(req, 'groupsNames', (id: string) => g.can(Op.DELETE, Res.GROUP, id), 'results',
     (ids: string[]) => ids.map((groupId) => ({ groupId, errorCode: GROUP_DENIED }))),
 

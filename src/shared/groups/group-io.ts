@@ -120,9 +120,15 @@ export interface ListedGroup {
   groupState: GroupState;
 }
 
+/** OffsetDelete: a whole-group error code, else one per partition of the request, in its order. */
+export interface OffsetDeleteResult {
+  errorCode: number;
+  partitionErrors: number[];
+}
+
 export interface Reply {
   to: number;
-  result: JoinResult | SyncResult | { errorCode: number } | LeaveResult | CommitResult;
+  result: JoinResult | SyncResult | { errorCode: number } | LeaveResult | CommitResult | OffsetDeleteResult;
 }
 
 export interface Write {

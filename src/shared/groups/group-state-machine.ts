@@ -61,6 +61,7 @@ import {
   type GroupState,
   type Member,
 } from './group.js';
+import { Reader } from '../protocol/reader.js';
 import { decodeGroupValue, decodeKey, decodeOffsetValue, encodeGroupKey, encodeOffsetKey, encodeOffsetValue, type GroupRecord } from './records.js';
 
 type PendingWrite =
@@ -68,6 +69,7 @@ type PendingWrite =
   | { kind: 'static-rejoin'; to: number; result: JoinResult }
   | { kind: 'commit'; to: number; groupId: string; offsets: CommittedOffset[]; errorCodes: number[] }
   | { kind: 'delete'; to: number }
+  | { kind: 'offset-delete'; to: number; groupId: string; keys: string[]; errorCodes: number[] }
   | { kind: 'state' };
 
 export class GroupStateMachine {
@@ -152,10 +154,17 @@ export class GroupStateMachine {
     return this.finish(now, [{ to, result: { errorCode: ErrorCode.NONE, members: out } }]);
   }
 
-  commitOffsets(now: number, to: number, c: CommitInput): Effects {
+  /**
+   * Commits offsets for a member of the group's generation. `memberChecked`: the group is a
+   * consumer group whose own machine has already checked the member, so only the offsets are
+   * kept here.
+   */
+  commitOffsets(now: number, to: number, c: CommitInput, memberChecked = false): Effects {
     const all = (code: number): Effects => this.finish(now, [{ to, result: { errorCodes: c.offsets.map(() => code) } }]);
     let group = this.groups.get(c.groupId);
-    if (!group) {
+    if (memberChecked) {
+      group ??= newGroup(c.groupId, now);
+    } else if (!group) {
       if (c.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
       group = newGroup(c.groupId, now);
     } else {
@@ -197,6 +206,48 @@ export class GroupStateMachine {
     return this.finish(now);
   }
 
+  /**
+   * OffsetDelete: removes the group's committed offsets of `partitions`, refusing the topics a
+   * member still subscribes to. `consumerGroupSubscribes` is given when the group is a consumer
+   * group (kept by its own machine), which then decides instead of this group's members.
+   */
+  deleteOffsets(now: number, to: number, groupId: string, partitions: { topic: string; partition: number }[], consumerGroupSubscribes: ((topic: string) => boolean) | null): Effects {
+    const reply = (errorCode: number, codes: number[] = []): Effects => this.finish(now, [{ to, result: { errorCode, partitionErrors: codes } }]);
+    const group = this.groups.get(groupId);
+    if (!group && consumerGroupSubscribes === null) return reply(ErrorCode.GROUP_ID_NOT_FOUND);
+    let subscribed = consumerGroupSubscribes;
+    if (subscribed === null && group!.members.size > 0) {
+      if (group!.protocolType !== 'consumer') return reply(ErrorCode.NON_EMPTY_GROUP);
+      const topics = subscribedTopics(group!);
+      subscribed = (topic) => topics.has(topic);
+    }
+    const codes: number[] = [];
+    const records: GroupRecord[] = [];
+    const gone: string[] = [];
+    for (const p of partitions) {
+      if (subscribed?.(p.topic)) {
+        codes.push(ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
+        continue;
+      }
+      codes.push(ErrorCode.NONE);
+      const k = offsetKey(p.topic, p.partition);
+      if (group?.offsets.has(k) && !gone.includes(k)) {
+        gone.push(k);
+        records.push({ key: encodeOffsetKey(groupId, p.topic, p.partition), value: null });
+      }
+    }
+    if (records.length === 0) return reply(ErrorCode.NONE, codes);
+    this.write(records, { kind: 'offset-delete', to, groupId, keys: gone, errorCodes: codes });
+    return this.finish(now);
+  }
+
+  /** Is the group here a live classic group, an empty one (offsets, an old generation), or none? */
+  presence(groupId: string): 'absent' | 'empty' | 'active' {
+    const g = this.groups.get(groupId);
+    if (!g) return 'absent';
+    return g.state === 'Empty' && g.members.size === 0 && g.pending.size === 0 ? 'empty' : 'active';
+  }
+
   /** The outcome of a write this machine asked for. */
   persisted(now: number, token: number, errorCode: number): Effects {
     const w = this.pendingWrites.get(token);
@@ -222,6 +273,12 @@ export class GroupStateMachine {
       case 'delete':
         this.reply(w.to, { errorCode: writeError(errorCode, false) });
         break;
+      case 'offset-delete': {
+        const group = this.groups.get(w.groupId);
+        if (errorCode === ErrorCode.NONE) for (const k of w.keys) group?.offsets.delete(k);
+        this.reply(w.to, errorCode === ErrorCode.NONE ? { errorCode, partitionErrors: w.errorCodes } : { errorCode: writeError(errorCode, false), partitionErrors: [] });
+        break;
+      }
       case 'state':
         break;
     }
@@ -246,6 +303,7 @@ export class GroupStateMachine {
       if (w.kind === 'static-rejoin') this.reply(w.to, joinError(errorCode, w.result.memberId));
       else if (w.kind === 'commit') this.reply(w.to, { errorCodes: w.errorCodes.map((c) => (c === ErrorCode.NONE ? errorCode : c)) });
       else if (w.kind === 'delete') this.reply(w.to, { errorCode });
+      else if (w.kind === 'offset-delete') this.reply(w.to, { errorCode, partitionErrors: [] });
     }
     this.pendingWrites.clear();
     this.groups.clear();
@@ -685,6 +743,26 @@ export class GroupStateMachine {
     this.fx = { replies: [], writes: [] };
     return fx;
   }
+}
+
+/**
+ * The topics a classic `consumer` group's members subscribe to, read from their protocol
+ * metadata (Kafka's ConsumerProtocolSubscription: version int16, then topics as an int32
+ * count of int16-length strings); metadata that does not read as one is passed over.
+ */
+function subscribedTopics(g: Group): Set<string> {
+  const topics = new Set<string>();
+  for (const m of g.members.values()) {
+    try {
+      const r = new Reader(memberMetadata(m, g.protocolName));
+      r.int16();
+      const n = r.arrayLength();
+      for (let i = 0; i < n; i++) topics.add(r.string());
+    } catch {
+      continue;
+    }
+  }
+  return topics;
 }
 
 /** A group that never formed a generation and holds no offsets: nothing worth keeping. */
