@@ -114,6 +114,7 @@ export class Broker {
           brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
           brokerHeartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
           brokerFastFenceMs: config.brokerFastFenceMs,
+          maxBrokerPartitions: config.maxBrokerPartitions,
           electionTimeoutMs: config.electionTimeoutMs,
           autoLeaderRebalance: config.autoLeaderRebalance,
         },

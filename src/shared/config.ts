@@ -89,6 +89,7 @@ export const SETTINGS: Record<string, Setting> = {
   'connections.max.idle.ms': { kind: 'long', default: '600000', doc: 'A client connection with no request or response this long is closed; -1 never.', min: -1 },
   'socket.request.max.bytes': { kind: 'int', default: '104857600', doc: 'Largest request frame; larger ones close the connection before buffering.', min: 1 },
   'broker.session.timeout.ms': { kind: 'int', default: '9000', doc: 'A broker without heartbeats this long is fenced.', min: 1 },
+  'max.broker.partitions': { kind: 'int', default: '30000', doc: 'Partition replicas one broker may host; creating more is refused with POLICY_VIOLATION.', min: 1 },
   'broker.session.fast.fence.ms': { kind: 'int', default: '500', doc: 'A broker whose connection to the controller closed is fenced this long after, unless it heartbeats again.', min: 0 },
   'broker.heartbeat.interval.ms': { kind: 'int', default: '2000', doc: 'Broker heartbeat interval to the controller.', min: 1 },
   'replica.lag.time.max.ms': { kind: 'long', default: '30000', doc: 'A follower behind this long leaves the ISR.', min: 1 },
@@ -224,6 +225,7 @@ export interface BrokerConfig {
   brokerSessionTimeoutMs: number;
   brokerHeartbeatIntervalMs: number;
   brokerFastFenceMs: number;
+  maxBrokerPartitions: number;
   replicaLagTimeMaxMs: number;
   offsetsTopicPartitions: number;
   offsetsTopicReplicationFactor: number;
@@ -445,6 +447,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     brokerSessionTimeoutMs: num('broker.session.timeout.ms'),
     brokerHeartbeatIntervalMs: num('broker.heartbeat.interval.ms'),
     brokerFastFenceMs: num('broker.session.fast.fence.ms'),
+    maxBrokerPartitions: num('max.broker.partitions'),
     replicaLagTimeMaxMs: num('replica.lag.time.max.ms'),
     offsetsTopicPartitions: num('offsets.topic.num.partitions'),
     offsetsTopicReplicationFactor: num('offsets.topic.replication.factor'),

@@ -28,6 +28,8 @@ export interface RaftWorkerSettings {
   brokerSessionTimeoutMs: number;
   /** `broker.session.fast.fence.ms`: a broker whose connection closed is fenced this long after. */
   brokerFastFenceMs?: number;
+  /** `max.broker.partitions`: partition replicas one broker may host (KIP-578's name). */
+  maxBrokerPartitions?: number;
   /** `broker.heartbeat.interval.ms`. */
   brokerHeartbeatIntervalMs: number;
   /** Raft election timeout (`controller.quorum.election.timeout.ms`). */

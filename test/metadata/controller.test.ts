@@ -372,3 +372,24 @@ t.test('a closed connection fences nobody without a grace period set, and ignore
   f.controller.brokerDisconnected(1, 10);
   t.equal(f.controller.nextFastFenceMs(), undefined, 'a broker already fenced is not tracked');
 });
+
+t.test('max.broker.partitions refuses a create that would pass it, and counts what a request already placed', async (t) => {
+  const c = cluster(2, 1, { ...SETTINGS, maxBrokerPartitions: 10 });
+  t.equal(create(c, 'first', 8, 2).errorCode, ErrorCode.NONE, '8 partitions x RF 2 on two brokers: 8 replicas each');
+  const over = create(c, 'second', 5, 1);
+  t.equal(over.errorCode, ErrorCode.POLICY_VIOLATION, 'five more would put one broker past 10');
+  t.match(over.errorMessage, /max\.broker\.partitions/, 'and the message names the setting');
+  t.notOk(c.image.topicsByName.has('second'), 'nothing of it is created');
+  t.equal(create(c, 'small', 2, 1).errorCode, ErrorCode.NONE, 'two more fit: 9 each');
+  const two = c.controller.createTopics({
+    topics: [
+      { name: 'a', numPartitions: 2, replicationFactor: 2, configs: {} },
+      { name: 'b', numPartitions: 1, replicationFactor: 2, configs: {} },
+    ],
+    validateOnly: false,
+  });
+  t.same(two.result.map((r) => r.errorCode), [ErrorCode.POLICY_VIOLATION, ErrorCode.NONE], 'of one request, the topic that does not fit is refused and the one that does is made');
+  commit(c.image, two.records);
+  const grown = c.controller.createPartitions({ topics: [{ name: 'small', count: 3 }], validateOnly: false });
+  t.equal(grown.result[0]!.errorCode, ErrorCode.POLICY_VIOLATION, 'CreatePartitions is held to the same limit');
+});

@@ -57,6 +57,12 @@ export interface ControllerSettings {
   brokerFastFenceMs?: number;
   /** auto.leader.rebalance.enable: leadership returns to the first replica once it is in the ISR. */
   autoLeaderRebalance?: boolean;
+  /**
+   * max.broker.partitions: partition replicas one broker may host. Every partition costs the
+   * metadata image, the quorum's snapshots and each hosting broker memory; past this a create
+   * is refused whole (POLICY_VIOLATION) rather than let a few large requests exhaust them.
+   */
+  maxBrokerPartitions?: number;
 }
 
 /** Randomness, injected so that tests can fix it. */
@@ -118,6 +124,7 @@ export class Controller {
     const results: TopicResult[] = [];
     const counts = countBy(req.topics.map((t) => t.name));
     const takenKeys = new Set([...this.image.topicsByName.keys()].map(collisionKey));
+    const hosted = this.replicasPerBroker();
     let recordCount = 0;
     for (const topic of req.topics) {
       if (counts.get(topic.name)! > 1) {
@@ -127,6 +134,11 @@ export class Controller {
       const created = this.createTopic(topic, takenKeys);
       if ('errorCode' in created) {
         results.push(created);
+        continue;
+      }
+      const over = this.overPartitionLimit(hosted, created.replicas);
+      if (over !== null) {
+        results.push(topicError(topic.name, ErrorCode.POLICY_VIOLATION, over));
         continue;
       }
       takenKeys.add(collisionKey(topic.name));
@@ -147,6 +159,33 @@ export class Controller {
     }
     if (recordCount > MAX_RECORDS_PER_USER_OP) return tooLarge(results);
     return { records, result: results };
+  }
+
+  /** How many partition replicas each broker hosts now. */
+  private replicasPerBroker(): Map<number, number> {
+    const hosted = new Map<number, number>();
+    if (this.settings.maxBrokerPartitions === undefined) return hosted;
+    for (const t of this.image.topicsById.values()) {
+      for (const p of t.partitions) for (const r of p.replicas) hosted.set(r, (hosted.get(r) ?? 0) + 1);
+    }
+    return hosted;
+  }
+
+  /**
+   * Why placing `replicas` would take a broker past max.broker.partitions, or null (then the
+   * placement is counted in `hosted`, for the next topic of the same request).
+   */
+  private overPartitionLimit(hosted: Map<number, number>, replicas: number[][]): string | null {
+    const max = this.settings.maxBrokerPartitions;
+    if (max === undefined) return null;
+    const added = new Map<number, number>();
+    for (const rs of replicas) for (const r of rs) added.set(r, (added.get(r) ?? 0) + 1);
+    for (const [broker, n] of added) {
+      const now = hosted.get(broker) ?? 0;
+      if (now + n > max) return `Broker ${broker} hosts ${now} partition replicas; ${n} more would pass max.broker.partitions (${max}).`;
+    }
+    for (const [broker, n] of added) hosted.set(broker, (hosted.get(broker) ?? 0) + n);
+    return null;
   }
 
   /** The replicas of each partition of a valid new topic, or why it is not valid. */
@@ -223,6 +262,7 @@ export class Controller {
     const records: MetadataRecord[] = [];
     const results: TopicResult[] = [];
     const counts = countBy(req.topics.map((t) => t.name));
+    const hosted = this.replicasPerBroker();
     let recordCount = 0;
     for (const wanted of req.topics) {
       const topic = this.image.topicsByName.get(wanted.name);
@@ -233,6 +273,8 @@ export class Controller {
         outcome = topicError(wanted.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
       } else {
         outcome = this.newPartitionsFor(topic, wanted.count, wanted.assignments);
+        const over = Array.isArray(outcome) ? this.overPartitionLimit(hosted, outcome) : null;
+        if (over !== null) outcome = topicError(wanted.name, ErrorCode.POLICY_VIOLATION, over);
       }
       if (!Array.isArray(outcome)) {
         results.push(outcome);
