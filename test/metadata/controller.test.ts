@@ -393,3 +393,13 @@ t.test('max.broker.partitions refuses a create that would pass it, and counts wh
   const grown = c.controller.createPartitions({ topics: [{ name: 'small', count: 3 }], validateOnly: false });
   t.equal(grown.result[0]!.errorCode, ErrorCode.POLICY_VIOLATION, 'CreatePartitions is held to the same limit');
 });
+
+t.test('a partition count past one operation\'s record limit is refused before any placement', async (t) => {
+  const c = cluster(1);
+  const started = performance.now();
+  t.equal(create(c, 'huge', 2 ** 30, 1).errorCode, ErrorCode.POLICY_VIOLATION, 'CreateTopics with 2^30 partitions');
+  t.equal(create(c, 'ok', 1, 1).errorCode, ErrorCode.NONE);
+  const grown = c.controller.createPartitions({ topics: [{ name: 'ok', count: 2 ** 30 }], validateOnly: false });
+  t.equal(grown.result[0]!.errorCode, ErrorCode.POLICY_VIOLATION, 'CreatePartitions to 2^30');
+  t.ok(performance.now() - started < 1000, 'answered without building the placements');
+});

@@ -236,6 +236,7 @@ t.test('five nodes: a dead broker is fenced soon after its connections close, lo
     voters,
     controllerListen: { host: v.host, port: v.port },
     metadataDir: dirs[i]!,
+    threadStats: threadStatsLayout(['main', 'raft']),
     advertised: { host: '127.0.0.1', port: 19200 + v.id },
     rack: null,
     // A session far longer than the test waits: only a closed connection can fence in time.

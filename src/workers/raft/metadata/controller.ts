@@ -224,6 +224,8 @@ export class Controller {
     if (!Number.isInteger(numPartitions) || numPartitions <= 0) {
       return topicError(topic.name, ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
     }
+    // Refused before any placement is computed: a count of 2^30 must not build 2^30 arrays.
+    if (numPartitions > MAX_RECORDS_PER_USER_OP) return topicError(topic.name, ErrorCode.POLICY_VIOLATION, TOO_LARGE);
     const rf = topic.replicationFactor === -1 ? this.settings.defaultReplicationFactor : topic.replicationFactor;
     const live = this.image.liveBrokerIds();
     if (!Number.isInteger(rf) || rf <= 0) {
@@ -297,6 +299,7 @@ export class Controller {
         ? `Topic already has ${current} partitions.`
         : `Topic currently has ${current} partitions, which is higher than the requested ${count}.`);
     }
+    if (count - current > MAX_RECORDS_PER_USER_OP) return topicError(topic.name, ErrorCode.POLICY_VIOLATION, TOO_LARGE);
     const rf = topic.partitions[0]?.replicas.length ?? 1;
     if (assignments !== undefined) {
       if (assignments.length !== count - current) {
