@@ -20,6 +20,8 @@ import { CLEAN_SHUTDOWN_FILE } from '../workers/partition/log/log-manager.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
+import { MarkerWriter } from './transactions/markers.js';
+import { TxnCoordinator } from './transactions/coordinator.js';
 import { MetadataCache } from './metadata-cache.js';
 import { PartitionWorkers } from './partition-workers.js';
 import { RaftClient } from './raft-client.js';
@@ -41,6 +43,7 @@ export class Broker {
   private readonly connections = new Set<Connection>();
   private hostedChain: Promise<void> = Promise.resolve();
   private groups: GroupCoordinator | null = null;
+  private txns: TxnCoordinator | null = null;
   readonly requestMetrics = new RequestMetrics();
   readonly topicMetrics = new TopicMetrics();
   private metricsServer: http.Server | null = null;
@@ -188,9 +191,12 @@ export class Broker {
     const deps = { config: this.config, metadata: this.metadata, raft: this.raft, workers: this.workers, hostedApplied: () => this.hostedChain, topicMetrics: this.topicMetrics };
     this.groups = new GroupCoordinator(deps);
     this.groups.start();
+    const markers = new MarkerWriter({ nodeId: this.config.nodeId, metadata: this.metadata, workers: this.workers, interBroker: interBrokerClient(this.config.interBroker) });
+    this.txns = new TxnCoordinator({ ...deps, markers });
+    this.txns.start();
     const authz = this.config.authorizer;
     const access = authz === null ? null : new AccessControl(this.metadata, { superUsers: new Set(authz.superUsers), allowEveryoneIfNoAclFound: authz.allowEveryoneIfNoAclFound });
-    const dispatcher = new Dispatcher({ ...deps, groups: this.groups, access });
+    const dispatcher = new Dispatcher({ ...deps, groups: this.groups, txns: this.txns, access });
     for (const l of this.config.listeners) {
       const accept = (socket: net.Socket, principal: string): void => {
         const sasl = this.config.security[l.name]!.sasl;
@@ -271,6 +277,7 @@ export class Broker {
     for (const s of this.servers) s.close();
     this.metricsServer?.close();
     this.groups?.stop();
+    this.txns?.stop();
     await this.raft.stop();
     await this.hostedChain;
     const drain = Promise.all([...this.connections].map((c) => c.drained()));

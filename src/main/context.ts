@@ -9,6 +9,7 @@ import type { PartitionWorkers } from './partition-workers.js';
 import type { RaftClient } from './raft-client.js';
 import type { AccessControl } from './security/access-control.js';
 import type { TopicMetrics } from './topic-metrics.js';
+import type { TxnCoordinator } from './transactions/coordinator.js';
 
 export interface BrokerContext {
   config: BrokerConfig;
@@ -19,6 +20,8 @@ export interface BrokerContext {
   hostedApplied(): Promise<void>;
   /** Consumer groups and committed offsets of the `__consumer_offsets` partitions this broker leads. */
   groups: GroupCoordinator;
+  /** Transactional ids of the `__transaction_state` partitions this broker leads. */
+  txns: TxnCoordinator;
   /** The authorizer; null when none is configured (every request is allowed). */
   access: AccessControl | null;
   /** Messages and bytes in and out per topic, for the metrics endpoint. */

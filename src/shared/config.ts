@@ -93,6 +93,9 @@ export const SETTINGS: Record<string, Setting> = {
   'offsets.topic.num.partitions': { kind: 'int', default: '50', doc: 'Partitions of __consumer_offsets.', min: 1 },
   'offsets.topic.replication.factor': { kind: 'int', default: '3', doc: 'Replication factor of __consumer_offsets (capped by live brokers).', min: 1 },
   'auto.leader.rebalance.enable': { kind: 'bool', default: 'true', doc: 'Move leadership back to preferred replicas.' },
+  'transaction.state.log.num.partitions': { kind: 'int', default: '50', doc: 'Partitions of __transaction_state.', min: 1 },
+  'transaction.state.log.replication.factor': { kind: 'int', default: '3', doc: 'Replication factor of __transaction_state (capped by live brokers).', min: 1 },
+  'transaction.max.timeout.ms': { kind: 'int', default: '900000', doc: 'The longest transaction.timeout.ms a producer may ask for.', min: 1 },
   'group.initial.rebalance.delay.ms': { kind: 'int', default: '3000', doc: 'Delay of the first rebalance of an empty group.', min: 0 },
   'cluster.id': { kind: 'string', default: '', doc: 'Cluster id; chosen by the first controller when empty.' },
   'authorizer.class.name': { kind: 'string', default: '', doc: `Set to ${STANDARD_AUTHORIZER} to check every request against the ACLs; empty: no authorization.` },
@@ -114,7 +117,6 @@ export const IGNORED_SETTINGS = new Set([
   'socket.send.buffer.bytes',
   'socket.receive.buffer.bytes',
   'num.recovery.threads.per.data.dir',
-  'transaction.state.log.replication.factor',
   'transaction.state.log.min.isr',
   'log.flush.interval.messages',
   'log.flush.interval.ms',
@@ -220,6 +222,9 @@ export interface BrokerConfig {
   offsetsTopicReplicationFactor: number;
   autoLeaderRebalance: boolean;
   groupInitialRebalanceDelayMs: number;
+  txnTopicPartitions: number;
+  txnTopicReplicationFactor: number;
+  txnMaxTimeoutMs: number;
   clusterId: string;
   ignored: string[];
 }
@@ -427,6 +432,9 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     offsetsTopicReplicationFactor: num('offsets.topic.replication.factor'),
     autoLeaderRebalance: bool('auto.leader.rebalance.enable'),
     groupInitialRebalanceDelayMs: num('group.initial.rebalance.delay.ms'),
+    txnTopicPartitions: num('transaction.state.log.num.partitions'),
+    txnTopicReplicationFactor: num('transaction.state.log.replication.factor'),
+    txnMaxTimeoutMs: num('transaction.max.timeout.ms'),
     clusterId: str('cluster.id'),
     ignored,
   };

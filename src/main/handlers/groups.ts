@@ -3,7 +3,7 @@
  * SyncGroup, Heartbeat, LeaveGroup), committed offsets (OffsetCommit, OffsetFetch) and group
  * administration (ListGroups, DescribeGroups, DeleteGroups). Each handler turns the request
  * into the coordinator's terms and its answer into the response of the request's version.
- * Transactions are not served: FindCoordinator for a transactional id is refused.
+ * FindCoordinator for a transactional id is answered by the transaction coordinator.
  */
 import { ErrorCode } from '../../shared/errors.js';
 import type { FetchedOffset } from '../../shared/groups/group-io.js';
@@ -32,8 +32,8 @@ async function handleFindCoordinator(ctx: BrokerContext, req: FindCoordinatorReq
   const found = await Promise.all(
     keys.map(async (key) => {
       if (req.keyType === GROUP_KEY) return { key, ...(await ctx.groups.findCoordinator(key)) };
-      const errorCode = req.keyType === TRANSACTION_KEY ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.INVALID_REQUEST;
-      return { key, errorCode, nodeId: -1, host: '', port: -1 };
+      if (req.keyType === TRANSACTION_KEY) return { key, ...(await ctx.txns.findCoordinator(key)) };
+      return { key, errorCode: ErrorCode.INVALID_REQUEST, nodeId: -1, host: '', port: -1 };
     }),
   );
   const withMessage = found.map((c) => ({ ...c, errorMessage: c.errorCode === ErrorCode.NONE ? null : errorName(c.errorCode) }));

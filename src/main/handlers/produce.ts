@@ -25,7 +25,6 @@ interface Slot {
 export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, _conn: Connection, timing: RequestTiming): Promise<object | null> {
   const acks = req.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1) return errorResponse(ApiKey.Produce, req, ErrorCode.INVALID_REQUIRED_ACKS);
-  if (req.transactionalId !== null) return errorResponse(ApiKey.Produce, req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   const unknown = req.topicData.filter((t) => !ctx.metadata.topic(t.name)).map((t) => t.name);
   const createErrors = unknown.length ? await ensureTopics(ctx, unknown) : new Map<string, number>();
 
