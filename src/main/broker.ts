@@ -191,7 +191,7 @@ export class Broker {
     const deps = { config: this.config, metadata: this.metadata, raft: this.raft, workers: this.workers, hostedApplied: () => this.hostedChain, topicMetrics: this.topicMetrics };
     this.groups = new GroupCoordinator(deps);
     this.groups.start();
-    const markers = new MarkerWriter({ nodeId: this.config.nodeId, metadata: this.metadata, workers: this.workers, interBroker: interBrokerClient(this.config.interBroker) });
+    const markers = new MarkerWriter({ nodeId: this.config.nodeId, metadata: this.metadata, workers: this.workers, interBroker: interBrokerClient(this.config.interBroker), groups: this.groups });
     this.txns = new TxnCoordinator({ ...deps, markers });
     this.txns.start();
     const authz = this.config.authorizer;

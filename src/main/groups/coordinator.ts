@@ -15,10 +15,13 @@ import { randomUUID } from 'node:crypto';
 import type { BrokerConfig } from '../../shared/config.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../../shared/groups/coordinator-partition.js';
+import { ControlType } from '../../shared/control-records.js';
 import { GroupStateMachine } from '../../shared/groups/group-state-machine.js';
+import { encodeOffsetKey, encodeOffsetValue, type GroupRecord } from '../../shared/groups/records.js';
 import {
   joinError,
   syncError,
+  writeError,
   type CommitInput,
   type CommitResult,
   type DescribedGroup,
@@ -30,6 +33,7 @@ import {
   type LeaveResult,
   type ListedGroup,
   type MemberIdentity,
+  type OffsetInput,
   type SyncInput,
   type SyncResult,
 } from '../../shared/groups/group-io.js';
@@ -37,7 +41,7 @@ import { childLogger, type Logger } from '../../shared/logger.js';
 import type { MetadataCache } from '../metadata-cache.js';
 import type { PartitionWorkers } from '../partition-workers.js';
 import type { RaftClient } from '../raft-client.js';
-import { appendGroupRecords, readGroupRecords, type LoadOutcome } from './offsets-log.js';
+import { appendGroupRecords, appendTxnGroupRecords, readGroupRecords, type LoadOutcome } from './offsets-log.js';
 
 /** Kafka's defaults for group.min.session.timeout.ms, group.max.session.timeout.ms, offset.metadata.max.bytes. */
 const MIN_SESSION_TIMEOUT_MS = 6_000;
@@ -67,6 +71,8 @@ interface Slot {
   machine: GroupStateMachine;
   loaded: boolean;
   timer: NodeJS.Timeout | null;
+  /** Offset records of open transactions, by producer id: they count once the COMMIT marker is in. */
+  pendingTxn: Map<number, GroupRecord[]>;
 }
 
 type Routed = { slot: Slot } | { errorCode: number };
@@ -134,6 +140,43 @@ export class GroupCoordinator {
 
   deleteGroup(groupId: string): Promise<{ errorCode: number }> {
     return this.call(groupId, (errorCode) => ({ errorCode }), (m, now, to) => m.deleteGroup(now, to, groupId));
+  }
+
+  /**
+   * TxnOffsetCommit: the offsets are written inside the producer's transaction and staged;
+   * the group sees them when the transaction commits (completeTxn), never if it aborts.
+   */
+  async commitTxnOffsets(groupId: string, producerId: number, producerEpoch: number, offsets: OffsetInput[]): Promise<number[]> {
+    const r = this.route(groupId);
+    if ('errorCode' in r) return offsets.map(() => r.errorCode);
+    const slot = r.slot;
+    const now = Date.now();
+    const tooLong = (o: OffsetInput): boolean => o.metadata !== null && Buffer.byteLength(o.metadata) > MAX_METADATA_BYTES;
+    const records = offsets.filter((o) => !tooLong(o)).map((o) => ({
+      key: encodeOffsetKey(groupId, o.topic, o.partition),
+      value: encodeOffsetValue({ offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp: now }),
+    }));
+    let errorCode: number = ErrorCode.NONE;
+    if (records.length > 0) {
+      errorCode = await appendTxnGroupRecords(this.deps.workers, OFFSETS_TOPIC, slot.partition, slot.leaderEpoch, producerId, producerEpoch, records)
+        .catch(() => ErrorCode.UNKNOWN_SERVER_ERROR as number);
+      if (errorCode === ErrorCode.NONE && this.slots.get(slot.partition) === slot) {
+        const staged = slot.pendingTxn.get(producerId) ?? [];
+        slot.pendingTxn.set(producerId, [...staged, ...records]);
+      }
+    }
+    // An older epoch at the offsets partition means a newer producer took the transactional id over.
+    const written = errorCode === ErrorCode.INVALID_PRODUCER_EPOCH ? ErrorCode.PRODUCER_FENCED : writeError(errorCode, true);
+    return offsets.map((o) => (tooLong(o) ? ErrorCode.OFFSET_METADATA_TOO_LARGE : written));
+  }
+
+  /** A transaction marker went into an offsets partition led here: its staged offsets count, or are dropped. */
+  completeTxn(partition: number, producerId: number, commit: boolean): void {
+    const slot = this.slots.get(partition);
+    if (!slot) return;
+    const staged = slot.pendingTxn.get(producerId);
+    slot.pendingTxn.delete(producerId);
+    if (commit && staged) for (const r of staged) slot.machine.replay(Date.now(), r.key, r.value);
   }
 
   fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): { errorCode: number; offsets: FetchedOffset[] } {
@@ -248,6 +291,7 @@ export class GroupCoordinator {
       leaderEpoch,
       loaded: false,
       timer: null,
+      pendingTxn: new Map(),
       machine: new GroupStateMachine({
         initialRebalanceDelayMs: this.deps.config.groupInitialRebalanceDelayMs,
         minSessionTimeoutMs: MIN_SESSION_TIMEOUT_MS,
@@ -263,7 +307,19 @@ export class GroupCoordinator {
     try {
       await this.deps.hostedApplied();
       outcome = await readGroupRecords(this.deps.workers, OFFSETS_TOPIC, partition, (r) => {
+        if (r.control !== undefined) {
+          const staged = slot.pendingTxn.get(r.transactionalProducerId);
+          slot.pendingTxn.delete(r.transactionalProducerId);
+          if (r.control === ControlType.COMMIT && staged) for (const s of staged) slot.machine.replay(started, s.key, s.value);
+          return;
+        }
         if (r.key === null) return;
+        if (r.transactionalProducerId >= 0) {
+          const staged = slot.pendingTxn.get(r.transactionalProducerId) ?? [];
+          staged.push({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
+          slot.pendingTxn.set(r.transactionalProducerId, staged);
+          return;
+        }
         try {
           slot.machine.replay(started, r.key, r.value);
         } catch {

@@ -11,7 +11,8 @@
  *   AddPartitionsToTxn v4+ is the broker-to-broker form: batched, with verify-only checks.
  * - WriteTxnMarkers (from a transaction coordinator to a partition leader): the markers are
  *   appended to the partitions this broker leads (transactions/markers.ts).
- * - TxnOffsetCommit: UNSUPPORTED_VERSION, Kafka's answer for an API a broker does not serve.
+ * - TxnOffsetCommit: the group coordinator writes the offsets inside the producer's transaction;
+ *   the group sees them once the transaction commits.
  */
 import { ErrorCode } from '../../shared/errors.js';
 import type { AddOffsetsToTxnRequest } from '../../shared/protocol/generated/add-offsets-to-txn-request.js';
@@ -102,18 +103,27 @@ async function handleEndTxn(ctx: BrokerContext, req: EndTxnRequest, h: RequestHe
   return { throttleTimeMs: 0, errorCode: fenced(errorCode, h.apiVersion >= 2), producerId: -1, producerEpoch: -1 };
 }
 
-function handleTxnOffsetCommit(_ctx: BrokerContext, req: TxnOffsetCommitRequest): object {
+async function handleTxnOffsetCommit(ctx: BrokerContext, req: TxnOffsetCommitRequest, h: RequestHeaderInfo): Promise<object> {
+  const offsets = req.topics.flatMap((t) => t.partitions.map((p) => ({
+    topic: t.name,
+    partition: p.partitionIndex,
+    offset: p.committedOffset,
+    leaderEpoch: h.apiVersion >= 2 ? p.committedLeaderEpoch : -1,
+    metadata: p.committedMetadata,
+  })));
+  const codes = await ctx.groups.commitTxnOffsets(req.groupId, req.producerId, req.producerEpoch, offsets);
+  let i = 0;
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({
       name: t.name,
-      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNSUPPORTED_VERSION })),
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: fenced(codes[i++]!, h.apiVersion >= 3) })),
     })),
   };
 }
 
 async function handleWriteTxnMarkers(ctx: BrokerContext, req: WriteTxnMarkersRequest): Promise<object> {
-  const deps = { nodeId: ctx.config.nodeId, metadata: ctx.metadata, workers: ctx.workers };
+  const deps = { nodeId: ctx.config.nodeId, metadata: ctx.metadata, workers: ctx.workers, groups: ctx.groups };
   return {
     markers: await Promise.all(req.markers.map(async (m) => ({
       producerId: m.producerId,

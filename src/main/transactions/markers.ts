@@ -4,12 +4,14 @@
  * transaction's partitions here; those this broker leads get the marker through their
  * partition worker (acks=all, so the marker is replicated before it counts), the others
  * through WriteTxnMarkers to their leader, one connection per broker, requests one at a time.
- * The WriteTxnMarkers handler uses the same local path.
+ * The WriteTxnMarkers handler uses the same local path. A marker written to a
+ * `__consumer_offsets` partition also settles the offsets the transaction committed there.
  */
 import type net from 'node:net';
 import { dialBroker, exchange, type InterBrokerClient } from '../../shared/broker-connection.js';
 import { buildMarkerBatch } from '../../shared/control-records.js';
 import { ErrorCode } from '../../shared/errors.js';
+import { OFFSETS_TOPIC } from '../../shared/groups/coordinator-partition.js';
 import { childLogger } from '../../shared/logger.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { WriteTxnMarkersResponse } from '../../shared/protocol/generated/write-txn-markers-response.js';
@@ -34,6 +36,8 @@ export interface MarkerDeps {
   metadata: MetadataCache;
   workers: PartitionWorkers;
   interBroker: InterBrokerClient;
+  /** Told of every marker written to a `__consumer_offsets` partition (offsets committed in a transaction). */
+  groups: { completeTxn(partition: number, producerId: number, commit: boolean): void };
 }
 
 const log = childLogger({ thread: 'main', component: 'txn-markers' });
@@ -67,6 +71,7 @@ export async function appendLocalMarkers(deps: Omit<MarkerDeps, 'interBroker'>, 
   const results = await scatter<ProduceResultMsg>(deps.workers, parts);
   results.forEach((r, j) => {
     codes[at[j]!] = r.error;
+    if (topic === OFFSETS_TOPIC && r.error === ErrorCode.NONE) deps.groups.completeTxn(partitions[at[j]!]!, m.producerId, m.commit);
   });
   return codes;
 }

@@ -184,6 +184,22 @@ export class ProducerStateManager {
         continue;
       }
       idempotent++;
+      if (markersAllowed && transactional && b.baseSequence === NO_SEQUENCE) {
+        // A coordinator's own transactional records (offsets committed in a transaction) carry no sequence.
+        const current = updates.get(b.producerId) ?? this.producers.get(b.producerId);
+        if (current !== undefined && b.producerEpoch < current.epoch) {
+          return fail(ErrorCode.INVALID_PRODUCER_EPOCH, `producer ${b.producerId}: epoch ${b.producerEpoch} is older than the current ${current.epoch}`);
+        }
+        const sameEpoch = current !== undefined && current.epoch === b.producerEpoch;
+        updates.set(b.producerId, {
+          producerId: b.producerId,
+          epoch: b.producerEpoch,
+          batches: sameEpoch ? current.batches : [],
+          lastTimestamp: Math.max(current?.lastTimestamp ?? -1, b.maxTimestamp),
+          txnFirstOffset: current !== undefined && current.txnFirstOffset !== NO_TXN ? current.txnFirstOffset : firstOffsetOfBatch,
+        });
+        continue;
+      }
       if (b.producerEpoch < 0 || b.baseSequence < 0) {
         return fail(ErrorCode.INVALID_RECORD, `producer ${b.producerId}: epoch ${b.producerEpoch} and sequence ${b.baseSequence} must not be negative`);
       }
@@ -281,6 +297,10 @@ export class ProducerStateManager {
       ? current
       : { producerId: b.producerId, epoch: b.producerEpoch, batches: [], lastTimestamp: -1, txnFirstOffset: current?.txnFirstOffset ?? NO_TXN };
     if ((b.attributes & TRANSACTIONAL_FLAG) !== 0 && base.txnFirstOffset === NO_TXN) base = { ...base, txnFirstOffset: baseOffset };
+    if (b.baseSequence === NO_SEQUENCE) {
+      this.producers.set(b.producerId, { ...base, lastTimestamp: Math.max(base.lastTimestamp, b.maxTimestamp) });
+      return;
+    }
     const meta = {
       firstSeq: b.baseSequence,
       lastSeq: lastSequence(b.baseSequence, b.lastOffsetDelta),
