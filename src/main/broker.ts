@@ -22,6 +22,9 @@ import { Dispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { MarkerWriter } from './transactions/markers.js';
 import { TxnCoordinator } from './transactions/coordinator.js';
+import { InterBrokerRequests } from './transactions/inter-broker.js';
+import { TxnVerifier } from './transactions/verification.js';
+import { OFFSETS_TOPIC } from '../shared/groups/coordinator-partition.js';
 import { MetadataCache } from './metadata-cache.js';
 import { PartitionWorkers } from './partition-workers.js';
 import { RaftClient } from './raft-client.js';
@@ -44,6 +47,7 @@ export class Broker {
   private hostedChain: Promise<void> = Promise.resolve();
   private groups: GroupCoordinator | null = null;
   private txns: TxnCoordinator | null = null;
+  private brokers: InterBrokerRequests | null = null;
   readonly requestMetrics = new RequestMetrics();
   readonly topicMetrics = new TopicMetrics();
   private metricsServer: http.Server | null = null;
@@ -191,12 +195,19 @@ export class Broker {
     const deps = { config: this.config, metadata: this.metadata, raft: this.raft, workers: this.workers, hostedApplied: () => this.hostedChain, topicMetrics: this.topicMetrics };
     this.groups = new GroupCoordinator(deps);
     this.groups.start();
-    const markers = new MarkerWriter({ nodeId: this.config.nodeId, metadata: this.metadata, workers: this.workers, interBroker: interBrokerClient(this.config.interBroker), groups: this.groups });
+    this.brokers = new InterBrokerRequests(this.config.nodeId, this.metadata, interBrokerClient(this.config.interBroker));
+    const groups = this.groups;
+    const onMarker = (topic: string, partition: number, producerId: number, commit: boolean): void => {
+      if (topic === OFFSETS_TOPIC) groups.completeTxn(partition, producerId, commit);
+      txnVerifier.ended(topic, partition, producerId);
+    };
+    const markers = new MarkerWriter({ nodeId: this.config.nodeId, metadata: this.metadata, workers: this.workers, onMarker }, this.brokers);
     this.txns = new TxnCoordinator({ ...deps, markers });
+    const txnVerifier = new TxnVerifier({ nodeId: this.config.nodeId, metadata: this.metadata, txns: this.txns, brokers: this.brokers });
     this.txns.start();
     const authz = this.config.authorizer;
     const access = authz === null ? null : new AccessControl(this.metadata, { superUsers: new Set(authz.superUsers), allowEveryoneIfNoAclFound: authz.allowEveryoneIfNoAclFound });
-    const dispatcher = new Dispatcher({ ...deps, groups: this.groups, txns: this.txns, access });
+    const dispatcher = new Dispatcher({ ...deps, groups: this.groups, txns: this.txns, txnVerifier, onMarker, access });
     for (const l of this.config.listeners) {
       const accept = (socket: net.Socket, principal: string): void => {
         const sasl = this.config.security[l.name]!.sasl;
@@ -278,6 +289,7 @@ export class Broker {
     this.metricsServer?.close();
     this.groups?.stop();
     this.txns?.stop();
+    this.brokers?.close();
     await this.raft.stop();
     await this.hostedChain;
     const drain = Promise.all([...this.connections].map((c) => c.drained()));

@@ -2,7 +2,8 @@
 // InitProducerId, AddPartitionsToTxn, transactional produce, the last stable offset seen by
 // ListOffsets and Fetch under read_committed, fencing of a zombie by a new InitProducerId,
 // the coordinator's abort of a transaction past its timeout, DescribeTransactions,
-// ListTransactions, and the coordinator's state after a restart.
+// ListTransactions, verification of transactional records with the coordinator (KIP-890),
+// and the coordinator's state after a restart.
 import t from 'tap';
 import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/shared/errors.js';
@@ -88,6 +89,18 @@ t.test('transactions on the wire', async (t) => {
   t.same([aborted.lastStableOffset, aborted.highWatermark], [4, 4], 'the abort marker moves the last stable offset to the end');
   t.same(aborted.abortedTransactions, [{ producerId: zombie.producerId, firstOffset: 0 }], 'read_committed is told which records to drop');
 
+  // KIP-890 verification: a transactional batch for a partition outside the producer's
+  // ongoing transaction (never added, or arriving after the transaction ended) is refused,
+  // so it cannot open a transaction no coordinator would ever end.
+  t.equal((await produce('tx-a', 1, txnBatch(current.producerId, 2, 0, ['stray']))).errorCode, ErrorCode.INVALID_TXN_STATE, 'a partition not added to the transaction is refused');
+  t.same(await add('tx-a', current, [0]), [ErrorCode.NONE]);
+  t.equal((await produce('tx-a', 0, txnBatch(current.producerId, 2, 0, ['in']))).errorCode, ErrorCode.NONE);
+  const commit = await client.request(ApiKey.EndTxn, 3, { transactionalId: 'tx-a', producerId: current.producerId, producerEpoch: 2, committed: true });
+  t.equal(commit.errorCode, ErrorCode.NONE, 'EndTxn commit');
+  await retrying(() => describe('tx-a'), (r) => (r.transactionState === 'CompleteCommit' ? ErrorCode.NONE : ErrorCode.CONCURRENT_TRANSACTIONS));
+  t.equal((await produce('tx-a', 0, txnBatch(current.producerId, 2, 1, ['late']))).errorCode, ErrorCode.INVALID_TXN_STATE, 'a batch after its transaction ended is refused');
+  t.same([await latest(0, 1), await latest(0, 0)], [6, 6], 'nothing holds the last stable offset back');
+
   const slow = await init('tx-b', 1_000);
   t.same(await add('tx-b', slow, [1]), [ErrorCode.NONE]);
   t.equal((await produce('tx-b', 1, txnBatch(slow.producerId, 0, 0, ['never']))).errorCode, ErrorCode.NONE);
@@ -100,8 +113,8 @@ t.test('transactions on the wire', async (t) => {
   await broker.restart();
   client = await WireClient.connect(broker.port);
   const reloaded = await retrying(() => describe('tx-a'), (r) => r.errorCode);
-  t.same([reloaded.errorCode, reloaded.transactionState, reloaded.producerId, reloaded.producerEpoch], [ErrorCode.NONE, 'Empty', zombie.producerId, 2], 'after a restart the coordinator knows the id');
-  t.same(await latest(0, 1), 4, 'and the partition its last stable offset');
+  t.same([reloaded.errorCode, reloaded.transactionState, reloaded.producerId, reloaded.producerEpoch], [ErrorCode.NONE, 'CompleteCommit', zombie.producerId, 2], 'after a restart the coordinator knows the id');
+  t.same(await latest(0, 1), 6, 'and the partition its last stable offset');
   const aborted2 = await fetchCommitted(0);
   t.same(aborted2.abortedTransactions, [{ producerId: zombie.producerId, firstOffset: 0 }], 'and its aborted transactions');
 });

@@ -123,7 +123,7 @@ async function handleTxnOffsetCommit(ctx: BrokerContext, req: TxnOffsetCommitReq
 }
 
 async function handleWriteTxnMarkers(ctx: BrokerContext, req: WriteTxnMarkersRequest): Promise<object> {
-  const deps = { nodeId: ctx.config.nodeId, metadata: ctx.metadata, workers: ctx.workers, groups: ctx.groups };
+  const deps = { nodeId: ctx.config.nodeId, metadata: ctx.metadata, workers: ctx.workers, onMarker: ctx.onMarker };
   return {
     markers: await Promise.all(req.markers.map(async (m) => ({
       producerId: m.producerId,

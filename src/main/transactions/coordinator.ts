@@ -79,7 +79,6 @@ export class TxnCoordinator {
   stop(): void {
     this.running = false;
     for (const p of [...this.slots.keys()]) this.unload(p);
-    this.deps.markers.close();
   }
 
   // ---- requests ----------------------------------------------------------------------------
@@ -126,6 +125,13 @@ export class TxnCoordinator {
     const offsets = this.deps.metadata.topic('__consumer_offsets');
     const n = offsets?.partitions.length || this.deps.config.offsetsTopicPartitions;
     return this.addPartitions(i, [{ topic: '__consumer_offsets', partitions: [partitionForGroup(groupId, n)] }]);
+  }
+
+  /** The broker coordinating the transactional id, by this broker's metadata; -1 when none is. */
+  coordinatorOf(transactionalId: string): number {
+    const topic = this.deps.metadata.topic(TXN_TOPIC);
+    if (!topic || topic.partitions.length === 0) return -1;
+    return topic.partitions[partitionForGroup(transactionalId, topic.partitions.length)]!.leader;
   }
 
   /** AddPartitionsToTxn v4+ verify-only: NONE when the partitions are in the producer's ongoing transaction. */
