@@ -4,6 +4,7 @@
 // the output sees the committed transactions' records only.
 import t from 'tap';
 import { Kafka, logLevel } from 'kafkajs';
+import { ErrorCode } from '../../src/shared/errors.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { startBroker } from '../helpers/broker.js';
 import { brokerTeardown } from '../clients/harness.js';
@@ -37,18 +38,31 @@ t.test('kafkajs transactions with sendOffsets', async (t) => {
     }
   };
 
-  /** One transformed batch of input records [from, to): output records plus the group's offset, committed or aborted. */
-  const transform = async (from: number, to: number, commit: boolean): Promise<void> => {
+  /** OffsetFetch v7 with require_stable, as the Java client asks under read_committed: the partition's error code. */
+  const stableFetch = async (): Promise<number> => {
+    const r = await wire.request(ApiKey.OffsetFetch, 7, { groupId: GROUP, topics: [{ name: INPUT, partitionIndexes: [0] }], requireStable: true });
+    return r.topics[0].partitions[0].errorCode as number;
+  };
+
+  /**
+   * One transformed batch of input records [from, to): output records plus the group's
+   * offset, committed or aborted. Answers what a stable offset fetch said while the
+   * transaction was open.
+   */
+  const transform = async (from: number, to: number, commit: boolean): Promise<number> => {
     const txn = await producer.transaction();
     const messages = Array.from({ length: to - from }, (_, i) => ({ value: `out-${from + i}`, partition: (from + i) % 2 }));
     await txn.send({ topic: OUTPUT, messages });
     await txn.sendOffsets({ consumerGroupId: GROUP, topics: [{ topic: INPUT, partitions: [{ partition: 0, offset: String(to) }] }] });
+    const whileOpen = await stableFetch();
     if (commit) await txn.commit();
     else await txn.abort();
     await settled(commit ? 'CompleteCommit' : 'CompleteAbort');
+    return whileOpen;
   };
 
-  await transform(0, 10, true);
+  t.equal(await transform(0, 10, true), ErrorCode.UNSTABLE_OFFSET_COMMIT, 'while the transaction is open its offset is not stable');
+  t.equal(await stableFetch(), ErrorCode.NONE, 'once it committed, it is');
   t.equal(await groupOffset(), '10', 'a committed transaction moves the group offset');
   await transform(10, 20, false);
   t.equal(await groupOffset(), '10', 'an aborted one does not');

@@ -17,7 +17,7 @@ import { ErrorCode } from '../../shared/errors.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../../shared/groups/coordinator-partition.js';
 import { ControlType } from '../../shared/control-records.js';
 import { GroupStateMachine } from '../../shared/groups/group-state-machine.js';
-import { encodeOffsetKey, encodeOffsetValue, type GroupRecord } from '../../shared/groups/records.js';
+import { decodeKey, encodeOffsetKey, encodeOffsetValue, type GroupRecord } from '../../shared/groups/records.js';
 import {
   joinError,
   syncError,
@@ -177,6 +177,19 @@ export class GroupCoordinator {
     const staged = slot.pendingTxn.get(producerId);
     slot.pendingTxn.delete(producerId);
     if (commit && staged) for (const r of staged) slot.machine.replay(Date.now(), r.key, r.value);
+  }
+
+  /** Whether an open transaction has committed an offset of the group's partition (KIP-447: not yet stable). */
+  unstableOffset(groupId: string, topic: string, partition: number): boolean {
+    const r = this.route(groupId);
+    if ('errorCode' in r) return false;
+    for (const staged of r.slot.pendingTxn.values()) {
+      for (const rec of staged) {
+        const k = decodeKey(rec.key);
+        if (k.type === 'offset' && k.group === groupId && k.topic === topic && k.partition === partition) return true;
+      }
+    }
+    return false;
   }
 
   fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): { errorCode: number; offsets: FetchedOffset[] } {

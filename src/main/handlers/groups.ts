@@ -103,12 +103,16 @@ async function handleOffsetCommit(ctx: BrokerContext, req: OffsetCommitRequest):
 
 type TopicsAsked = { name: string; partitionIndexes: number[] }[] | null;
 
-/** One group's offsets in the response's shape: grouped by topic, in the order asked. */
-function offsetsOf(ctx: BrokerContext, groupId: string, asked: TopicsAsked): { errorCode: number; topics: object[] } {
+/**
+ * One group's offsets in the response's shape: grouped by topic, in the order asked. With
+ * `requireStable` (v7+), a partition whose offset an open transaction has committed answers
+ * UNSTABLE_OFFSET_COMMIT, which clients retry until the transaction ends.
+ */
+function offsetsOf(ctx: BrokerContext, groupId: string, asked: TopicsAsked, requireStable: boolean): { errorCode: number; topics: object[] } {
   const r = ctx.groups.fetchOffsets(groupId, asked === null ? null : asked.map((t) => ({ name: t.name, partitions: t.partitionIndexes })));
   const rows: FetchedOffset[] =
     r.errorCode === ErrorCode.NONE
-      ? r.offsets
+      ? r.offsets.map((o) => (requireStable && ctx.groups.unstableOffset(groupId, o.topic, o.partition) ? { ...o, offset: -1, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT } : o))
       : (asked ?? []).flatMap((t) => t.partitionIndexes.map((p) => ({ topic: t.name, partition: p, offset: -1, leaderEpoch: -1, metadata: '', errorCode: r.errorCode })));
   const byTopic = new Map<string, object[]>();
   for (const o of rows) {
@@ -121,9 +125,9 @@ function offsetsOf(ctx: BrokerContext, groupId: string, asked: TopicsAsked): { e
 
 function handleOffsetFetch(ctx: BrokerContext, req: OffsetFetchRequest, h: RequestHeaderInfo): object {
   if (h.apiVersion >= 8) {
-    return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ groupId: g.groupId, ...offsetsOf(ctx, g.groupId, g.topics) })) };
+    return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ groupId: g.groupId, ...offsetsOf(ctx, g.groupId, g.topics, req.requireStable) })) };
   }
-  return { throttleTimeMs: 0, ...offsetsOf(ctx, req.groupId, req.topics) };
+  return { throttleTimeMs: 0, ...offsetsOf(ctx, req.groupId, req.topics, h.apiVersion >= 7 && req.requireStable) };
 }
 
 function handleListGroups(ctx: BrokerContext, req: ListGroupsRequest): object {
