@@ -216,8 +216,9 @@ function listOffsets(m: ListOffsetsMsg): void {
   const { l, rep } = found;
   const notYet = rep.listOffsetsError();
   if (notYet !== ErrorCode.NONE) return reply(notYet, -1, -1);
-  const hw = rep.highWatermark;
-  if (m.timestamp === -1) return reply(0, m.readCommitted ? lastStableOffset(l, hw) : hw, -1);
+  // read_committed sees nothing at or past the last stable offset.
+  const hw = m.readCommitted ? lastStableOffset(l, rep.highWatermark) : rep.highWatermark;
+  if (m.timestamp === -1) return reply(0, hw, -1);
   if (m.timestamp === -2) return reply(0, l.logStartOffset, -1);
   if (m.timestamp === -3) {
     const t = l.maxTimestamp();
