@@ -117,4 +117,22 @@ t.test('transactions on the wire', async (t) => {
   t.same(await latest(0, 1), 6, 'and the partition its last stable offset');
   const aborted2 = await fetchCommitted(0);
   t.same(aborted2.abortedTransactions, [{ producerId: zombie.producerId, firstOffset: 0 }], 'and its aborted transactions');
+
+  // After a crash the partition's transactions come back from the log itself (its markers).
+  const openAgain = await init('tx-c');
+  t.same(await add('tx-c', openAgain, [1]), [ErrorCode.NONE]);
+  t.equal((await produce('tx-c', 1, txnBatch(openAgain.producerId, 0, 0, ['pending']))).errorCode, ErrorCode.NONE);
+  const lsoBefore = await latest(1, 1);
+  client.close();
+  await broker.kill('SIGKILL');
+  await broker.restart();
+  client = await WireClient.connect(broker.port);
+  t.same([await latest(0, 1), await latest(1, 1)], [6, lsoBefore], 'after a SIGKILL: the same last stable offsets, the open transaction still holding partition 1');
+  const crashed = await fetchCommitted(0);
+  t.same(crashed.abortedTransactions, [{ producerId: zombie.producerId, firstOffset: 0 }], 'and the same aborted transactions');
+  const ended = await retrying(() => client.request(ApiKey.EndTxn, 3, { transactionalId: 'tx-c', producerId: openAgain.producerId, producerEpoch: 0, committed: true }), (r) => r.errorCode);
+  t.equal(ended.errorCode, ErrorCode.NONE, 'the transaction open at the crash commits');
+  // The commit marker follows EndTxn's answer: it lands at lsoBefore + 1, so the end is lsoBefore + 2.
+  const settledLso = await retrying(() => latest(1, 1), (lso) => (lso === lsoBefore + 2 ? ErrorCode.NONE : ErrorCode.CONCURRENT_TRANSACTIONS));
+  t.same([settledLso, await latest(1, 0)], [lsoBefore + 2, lsoBefore + 2], 'and the last stable offset reaches the end, past the commit marker');
 });
