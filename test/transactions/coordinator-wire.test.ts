@@ -93,6 +93,15 @@ t.test('transactions on the wire', async (t) => {
   // ongoing transaction (never added, or arriving after the transaction ended) is refused,
   // so it cannot open a transaction no coordinator would ever end.
   t.equal((await produce('tx-a', 1, txnBatch(current.producerId, 2, 0, ['stray']))).errorCode, ErrorCode.INVALID_TXN_STATE, 'a partition not added to the transaction is refused');
+  await retrying(() => client.request(ApiKey.FindCoordinator, 3, { key: 'g-wire', keyType: 0 }), (r) => r.errorCode);
+  const txnCommit = () => client.request(ApiKey.TxnOffsetCommit, 3, {
+    transactionalId: 'tx-a', groupId: 'g-wire', producerId: current.producerId, producerEpoch: 2, generationId: -1, memberId: '', groupInstanceId: null,
+    topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+  }).then((r) => r.topics[0].partitions[0].errorCode as number);
+  t.equal(await retrying(txnCommit, (code) => code), ErrorCode.INVALID_TXN_STATE, 'TxnOffsetCommit before AddOffsetsToTxn is refused');
+  const addOffsets = await client.request(ApiKey.AddOffsetsToTxn, 3, { transactionalId: 'tx-a', producerId: current.producerId, producerEpoch: 2, groupId: 'g-wire' });
+  t.equal(addOffsets.errorCode, ErrorCode.NONE, 'AddOffsetsToTxn');
+  t.equal(await txnCommit(), ErrorCode.NONE, 'then TxnOffsetCommit is taken');
   t.same(await add('tx-a', current, [0]), [ErrorCode.NONE]);
   t.equal((await produce('tx-a', 0, txnBatch(current.producerId, 2, 0, ['in']))).errorCode, ErrorCode.NONE);
   const commit = await client.request(ApiKey.EndTxn, 3, { transactionalId: 'tx-a', producerId: current.producerId, producerEpoch: 2, committed: true });

@@ -11,8 +11,9 @@
  *   AddPartitionsToTxn v4+ is the broker-to-broker form: batched, with verify-only checks.
  * - WriteTxnMarkers (from a transaction coordinator to a partition leader): the markers are
  *   appended to the partitions this broker leads (transactions/markers.ts).
- * - TxnOffsetCommit: the group coordinator writes the offsets inside the producer's transaction;
- *   the group sees them once the transaction commits.
+ * - TxnOffsetCommit: once the group's offsets partition is verified to be in the producer's
+ *   transaction, the group coordinator writes the offsets inside it; the group sees them once
+ *   the transaction commits.
  */
 import { ErrorCode } from '../../shared/errors.js';
 import type { AddOffsetsToTxnRequest } from '../../shared/protocol/generated/add-offsets-to-txn-request.js';
@@ -25,6 +26,7 @@ import type { ListTransactionsRequest } from '../../shared/protocol/generated/li
 import type { TxnOffsetCommitRequest } from '../../shared/protocol/generated/txn-offset-commit-request.js';
 import type { WriteTxnMarkersRequest } from '../../shared/protocol/generated/write-txn-markers-request.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
+import { OFFSETS_TOPIC, partitionForGroup } from '../../shared/groups/coordinator-partition.js';
 import { TXN_STATE_NAMES } from '../../shared/transactions/records.js';
 import type { SupportedApi } from '../api-versions.js';
 import type { BrokerContext } from '../context.js';
@@ -103,6 +105,22 @@ async function handleEndTxn(ctx: BrokerContext, req: EndTxnRequest, h: RequestHe
   return { throttleTimeMs: 0, errorCode: fenced(errorCode, h.apiVersion >= 2), producerId: -1, producerEpoch: -1 };
 }
 
+/**
+ * The group's offsets partition must be in the producer's ongoing transaction (AddOffsetsToTxn),
+ * checked with the transaction's coordinator as transactional produce is: a late commit would
+ * otherwise stage offsets that no marker ever settles. Null when it is; else one error per offset.
+ */
+async function verifyOffsetsPartition(ctx: BrokerContext, req: TxnOffsetCommitRequest): Promise<number[] | null> {
+  const offsetsTopic = ctx.metadata.topic(OFFSETS_TOPIC);
+  if (!offsetsTopic || offsetsTopic.partitions.length === 0) return null;
+  const partition = partitionForGroup(req.groupId, offsetsTopic.partitions.length);
+  const leaderEpoch = offsetsTopic.partitions[partition]!.leaderEpoch;
+  const [code] = await ctx.txnVerifier.verify(req.transactionalId, req.producerId, req.producerEpoch, [{ topic: OFFSETS_TOPIC, partition, leaderEpoch }]);
+  if (code === ErrorCode.NONE) return null;
+  const errorCode = code === ErrorCode.INVALID_PRODUCER_EPOCH ? ErrorCode.PRODUCER_FENCED : code === ErrorCode.NOT_ENOUGH_REPLICAS ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : code;
+  return req.topics.flatMap((t) => t.partitions.map(() => errorCode));
+}
+
 async function handleTxnOffsetCommit(ctx: BrokerContext, req: TxnOffsetCommitRequest, h: RequestHeaderInfo): Promise<object> {
   const offsets = req.topics.flatMap((t) => t.partitions.map((p) => ({
     topic: t.name,
@@ -111,7 +129,7 @@ async function handleTxnOffsetCommit(ctx: BrokerContext, req: TxnOffsetCommitReq
     leaderEpoch: h.apiVersion >= 2 ? p.committedLeaderEpoch : -1,
     metadata: p.committedMetadata,
   })));
-  const codes = await ctx.groups.commitTxnOffsets(req.groupId, req.producerId, req.producerEpoch, offsets);
+  const codes = await verifyOffsetsPartition(ctx, req) ?? await ctx.groups.commitTxnOffsets(req.groupId, req.producerId, req.producerEpoch, offsets);
   let i = 0;
   return {
     throttleTimeMs: 0,
