@@ -95,6 +95,7 @@ export const SETTINGS: Record<string, Setting> = {
   'auto.leader.rebalance.enable': { kind: 'bool', default: 'true', doc: 'Move leadership back to preferred replicas.' },
   'transaction.state.log.num.partitions': { kind: 'int', default: '50', doc: 'Partitions of __transaction_state.', min: 1 },
   'transaction.state.log.replication.factor': { kind: 'int', default: '3', doc: 'Replication factor of __transaction_state (capped by live brokers).', min: 1 },
+  'transactional.id.expiration.ms': { kind: 'int', default: '604800000', doc: 'A transactional id with no transaction for this long is forgotten.', min: 1 },
   'transaction.max.timeout.ms': { kind: 'int', default: '900000', doc: 'The longest transaction.timeout.ms a producer may ask for.', min: 1 },
   'group.initial.rebalance.delay.ms': { kind: 'int', default: '3000', doc: 'Delay of the first rebalance of an empty group.', min: 0 },
   'cluster.id': { kind: 'string', default: '', doc: 'Cluster id; chosen by the first controller when empty.' },
@@ -225,6 +226,7 @@ export interface BrokerConfig {
   txnTopicPartitions: number;
   txnTopicReplicationFactor: number;
   txnMaxTimeoutMs: number;
+  txnIdExpirationMs: number;
   clusterId: string;
   ignored: string[];
 }
@@ -435,6 +437,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     txnTopicPartitions: num('transaction.state.log.num.partitions'),
     txnTopicReplicationFactor: num('transaction.state.log.replication.factor'),
     txnMaxTimeoutMs: num('transaction.max.timeout.ms'),
+    txnIdExpirationMs: num('transactional.id.expiration.ms'),
     clusterId: str('cluster.id'),
     ignored,
   };

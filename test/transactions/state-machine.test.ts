@@ -16,7 +16,7 @@ class Harness {
   markers: Markers[] = [];
   private to = 1;
   private ids = 1000;
-  m = new TxnStateMachine({ maxTimeoutMs: 900_000 });
+  m = new TxnStateMachine({ maxTimeoutMs: 900_000, idExpirationMs: 7 * 86_400_000 });
 
   take(fx: Effects): void {
     for (const r of fx.replies) this.replies.set(r.to, r.result);
@@ -150,7 +150,7 @@ t.test('an Ongoing transaction past its timeout is aborted and its producer fenc
   h.completeMarkers();
   t.equal(h.m.describe('tx')!.state, 'CompleteAbort');
   t.equal(h.end('tx', p, true), ErrorCode.PRODUCER_FENCED);
-  t.equal(h.m.nextDeadline(), null);
+  t.equal(h.m.nextDeadline(), h.now + 7 * 86_400_000, 'next: the id\'s expiration');
 });
 
 t.test('timeouts beyond transaction.max.timeout.ms are refused', async (t) => {
@@ -199,7 +199,7 @@ t.test('a reloaded coordinator knows every id and finishes transactions caught i
   t.equal(r.m.describe('a')!.state, 'CompleteCommit');
   t.equal(r.end('b', b, false), ErrorCode.NONE, 'the producer of b goes on with the new coordinator');
   r.advance(TIMEOUT);
-  t.equal(r.m.nextDeadline(), null);
+  t.equal(r.m.nextDeadline(), r.now - TIMEOUT + 7 * 86_400_000, 'what is left is the ids\' expiration');
   t.same(r.m.list().map((d) => d.transactionalId).sort(), ['a', 'b']);
 });
 
@@ -208,4 +208,18 @@ t.test('abandon answers every waiting request', async (t) => {
   const to = h.send((now, to) => h.m.initProducerId(now, to, { transactionalId: 'tx', timeoutMs: TIMEOUT, producerId: -1, producerEpoch: -1, freshProducerId: 9 }));
   h.take(h.m.abandon(ErrorCode.NOT_COORDINATOR));
   t.same(h.replies.get(to), { errorCode: ErrorCode.NOT_COORDINATOR, producerId: -1, producerEpoch: -1 });
+});
+
+t.test('an id idle past transactional.id.expiration.ms is removed with a tombstone', async (t) => {
+  const h = new Harness();
+  const p = h.init('idle');
+  const busy = h.init('busy');
+  h.advance(7 * 86_400_000 - 1000);
+  h.add('busy', busy);
+  h.advance(1000);
+  t.equal(h.m.get('idle'), undefined, 'the idle id is gone');
+  t.same(h.log.filter((w) => w.value === null).map((w) => decodeTxnKey(w.key)), ['idle'], 'by a tombstone');
+  t.equal(h.m.describe('busy')!.state, 'Ongoing', 'the id with a transaction in progress stays');
+  t.equal(h.reload().m.get('idle'), undefined, 'a reload does not bring it back');
+  t.equal(h.add('idle', p), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
 });

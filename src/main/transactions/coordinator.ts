@@ -41,6 +41,8 @@ export const TXN_TOPIC = '__transaction_state';
 const LOAD_RETRY_MS = 1_000;
 /** How long to wait before writing markers again after a partition refused them. */
 const MARKER_RETRY_MS = 200;
+/** setTimeout's longest delay; a later deadline is reached by re-arming. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface TxnCoordinatorDeps {
   config: BrokerConfig;
@@ -243,7 +245,7 @@ export class TxnCoordinator {
     slot.timer = setTimeout(() => {
       slot.timer = null;
       if (this.slots.get(slot.partition) === slot) this.apply(slot, slot.machine.tick(Date.now()));
-    }, Math.max(0, at - Date.now()) + 1);
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now()) + 1));
     slot.timer.unref();
   }
 
@@ -266,7 +268,7 @@ export class TxnCoordinator {
   }
 
   private async load(partition: number, leaderEpoch: number): Promise<void> {
-    const slot: Slot = { partition, leaderEpoch, loaded: false, timer: null, machine: new TxnStateMachine({ maxTimeoutMs: this.deps.config.txnMaxTimeoutMs }) };
+    const slot: Slot = { partition, leaderEpoch, loaded: false, timer: null, machine: new TxnStateMachine({ maxTimeoutMs: this.deps.config.txnMaxTimeoutMs, idExpirationMs: this.deps.config.txnIdExpirationMs }) };
     this.slots.set(partition, slot);
     const started = Date.now();
     let bad = 0;

@@ -25,6 +25,8 @@
  *   by the coordinator with the epoch bumped first, so its producer cannot go on writing.
  * - After a load, transactions found in PrepareCommit or PrepareAbort get their markers again:
  *   markers are idempotent at the partitions.
+ * - An id with no transaction in progress (Empty, CompleteCommit, CompleteAbort) and no
+ *   request for transactional.id.expiration.ms is removed with a tombstone.
  */
 import { ErrorCode } from '../errors.js';
 import { encodeTxnKey, encodeTxnValue, TXN_STATE_NAMES, TxnState, type TopicPartitions } from './records.js';
@@ -36,6 +38,8 @@ export const MAX_PRODUCER_EPOCH = 32_766;
 export interface TxnOptions {
   /** transaction.max.timeout.ms */
   maxTimeoutMs: number;
+  /** transactional.id.expiration.ms: an id without a transaction for this long is forgotten. */
+  idExpirationMs: number;
 }
 
 export interface TxnMetadata {
@@ -130,7 +134,8 @@ function copy(t: TxnMetadata): TxnMetadata {
 
 interface PendingWrite {
   transactionalId: string;
-  target: TxnMetadata;
+  /** null: a tombstone, the id goes. */
+  target: TxnMetadata | null;
   /** Runs once the write is durable, on the state that now holds `target`. */
   then(fx: Effects, errorCode: number): void;
 }
@@ -294,21 +299,39 @@ export class TxnStateMachine {
 
   // ---- time, load, queries -----------------------------------------------------------------
 
-  /** Aborts Ongoing transactions past their timeout. */
+  /** Aborts Ongoing transactions past their timeout; removes ids idle past their expiration. */
   tick(now: number): Effects {
     const fx = effects();
     for (const t of this.txns.values()) {
-      if (t.state === TxnState.Ongoing && !t.pending && now >= t.startMs + t.timeoutMs) this.fenceAndAbort(fx, now, t);
+      const at = this.deadlineOf(t);
+      if (at === null || now < at) continue;
+      if (t.state === TxnState.Ongoing) this.fenceAndAbort(fx, now, t);
+      else this.remove(fx, t);
     }
     return fx;
   }
 
   nextDeadline(): number | null {
-    let at: number | null = null;
+    let next: number | null = null;
     for (const t of this.txns.values()) {
-      if (t.state === TxnState.Ongoing && !t.pending) at = at === null ? t.startMs + t.timeoutMs : Math.min(at, t.startMs + t.timeoutMs);
+      const at = this.deadlineOf(t);
+      if (at !== null && (next === null || at < next)) next = at;
     }
-    return at;
+    return next;
+  }
+
+  private deadlineOf(t: TxnMetadata): number | null {
+    if (t.pending) return null;
+    if (t.state === TxnState.Ongoing) return t.startMs + t.timeoutMs;
+    if (t.state === TxnState.Empty || t.state === TxnState.CompleteCommit || t.state === TxnState.CompleteAbort) return t.lastUpdateMs + this.options.idExpirationMs;
+    return null;
+  }
+
+  private remove(fx: Effects, t: TxnMetadata): void {
+    const token = this.nextToken++;
+    t.pending = true;
+    this.pendingWrites.set(token, { transactionalId: t.transactionalId, target: null, then: () => undefined });
+    fx.writes.push({ token, key: encodeTxnKey(t.transactionalId), value: null });
   }
 
   /** Takes one record of the partition as read back from the log (a null value removes the id). */
@@ -357,7 +380,8 @@ export class TxnStateMachine {
     if (!p) return fx;
     this.pendingWrites.delete(token);
     const t = this.txns.get(p.transactionalId);
-    if (errorCode === ErrorCode.NONE) this.txns.set(p.transactionalId, { ...p.target, pending: false });
+    if (errorCode === ErrorCode.NONE && p.target === null) this.txns.delete(p.transactionalId);
+    else if (errorCode === ErrorCode.NONE) this.txns.set(p.transactionalId, { ...p.target!, pending: false });
     else if (t && t.producerEpoch < 0) this.txns.delete(p.transactionalId);
     else if (t) t.pending = false;
     p.then(fx, writeError(errorCode));
