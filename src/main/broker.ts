@@ -26,6 +26,11 @@ import { CLEAN_SHUTDOWN_FILE } from '../workers/partition/log/log-manager.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
+import { MarkerWriter } from './transactions/markers.js';
+import { TxnCoordinator } from './transactions/coordinator.js';
+import { InterBrokerRequests } from './transactions/inter-broker.js';
+import { TxnVerifier } from './transactions/verification.js';
+import { OFFSETS_TOPIC } from '../shared/groups/coordinator-partition.js';
 import { MetadataCache } from './metadata-cache.js';
 import { logFileBudget, raiseOpenFileLimit } from './open-file-limit.js';
 import { PartitionWorkers } from './partition-workers.js';
@@ -52,6 +57,8 @@ export class Broker {
   /** Hosted partitions whose logs could not be opened, as of the last metadata applied. */
   private unhosted: HostingFailure[] = [];
   private groups: GroupCoordinator | null = null;
+  private txns: TxnCoordinator | null = null;
+  private brokers: InterBrokerRequests | null = null;
   readonly requestMetrics = new RequestMetrics();
   readonly topicMetrics = new TopicMetrics();
   private metricsServer: http.Server | null = null;
@@ -224,9 +231,19 @@ export class Broker {
     };
     this.groups = new GroupCoordinator(deps);
     this.groups.start();
+    this.brokers = new InterBrokerRequests(this.config.nodeId, this.metadata, interBrokerClient(this.config.interBroker));
+    const groups = this.groups;
+    const onMarker = (topic: string, partition: number, producerId: number, commit: boolean): void => {
+      if (topic === OFFSETS_TOPIC) groups.completeTxn(partition, producerId, commit);
+      txnVerifier.ended(topic, partition, producerId);
+    };
+    const markers = new MarkerWriter({ nodeId: this.config.nodeId, metadata: this.metadata, workers: this.workers, onMarker }, this.brokers);
+    this.txns = new TxnCoordinator({ ...deps, markers });
+    const txnVerifier = new TxnVerifier({ nodeId: this.config.nodeId, metadata: this.metadata, txns: this.txns, brokers: this.brokers });
+    this.txns.start();
     const authz = this.config.authorizer;
     const access = authz === null ? null : new AccessControl(this.metadata, { superUsers: new Set(authz.superUsers), allowEveryoneIfNoAclFound: authz.allowEveryoneIfNoAclFound });
-    const dispatcher = new Dispatcher({ ...deps, groups: this.groups, access });
+    const dispatcher = new Dispatcher({ ...deps, groups: this.groups, txns: this.txns, txnVerifier, onMarker, access });
     for (const l of this.config.listeners) {
       const accept = (socket: net.Socket, principal: string): void => {
         const sasl = this.config.security[l.name]!.sasl;
@@ -307,6 +324,8 @@ export class Broker {
     for (const s of this.servers) s.close();
     this.metricsServer?.close();
     this.groups?.stop();
+    this.txns?.stop();
+    this.brokers?.close();
     await this.raft.stop();
     await this.hostedChain;
     const drain = Promise.all([...this.connections].map((c) => c.drained()));

@@ -10,6 +10,8 @@ import type { PartitionWorkers } from './partition-workers.js';
 import type { RaftClient } from './raft-client.js';
 import type { AccessControl } from './security/access-control.js';
 import type { TopicMetrics } from './topic-metrics.js';
+import type { TxnCoordinator } from './transactions/coordinator.js';
+import type { TxnVerifier } from './transactions/verification.js';
 
 export interface BrokerContext {
   config: BrokerConfig;
@@ -22,6 +24,12 @@ export interface BrokerContext {
   hostingFailures(): readonly HostingFailure[];
   /** Consumer groups and committed offsets of the `__consumer_offsets` partitions this broker leads. */
   groups: GroupCoordinator;
+  /** Transactional ids of the `__transaction_state` partitions this broker leads. */
+  txns: TxnCoordinator;
+  /** Checks a transactional produce against its transaction's coordinator (KIP-890). */
+  txnVerifier: TxnVerifier;
+  /** A transaction marker went into a partition led here. */
+  onMarker(topic: string, partition: number, producerId: number, commit: boolean): void;
   /** The authorizer; null when none is configured (every request is allowed). */
   access: AccessControl | null;
   /** Messages and bytes in and out per topic, for the metrics endpoint. */

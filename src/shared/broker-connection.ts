@@ -71,8 +71,8 @@ function open(host: string, port: number, client: InterBrokerClient): Promise<ne
   });
 }
 
-/** One request and its response on a socket nobody else reads yet. */
-function exchange<T>(socket: net.Socket, apiKey: number, version: number, correlationId: number, clientId: string, body: object): Promise<T> {
+/** One request and its response on a socket nobody else reads meanwhile (requests go one at a time). */
+export function exchange<T>(socket: net.Socket, apiKey: number, version: number, correlationId: number, clientId: string, body: object): Promise<T> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const onData = (d: Buffer) => {

@@ -96,6 +96,10 @@ export const SETTINGS: Record<string, Setting> = {
   'offsets.topic.num.partitions': { kind: 'int', default: '50', doc: 'Partitions of __consumer_offsets.', min: 1 },
   'offsets.topic.replication.factor': { kind: 'int', default: '3', doc: 'Replication factor of __consumer_offsets (capped by live brokers).', min: 1 },
   'auto.leader.rebalance.enable': { kind: 'bool', default: 'true', doc: 'Move leadership back to preferred replicas.' },
+  'transaction.state.log.num.partitions': { kind: 'int', default: '50', doc: 'Partitions of __transaction_state.', min: 1 },
+  'transaction.state.log.replication.factor': { kind: 'int', default: '3', doc: 'Replication factor of __transaction_state (capped by live brokers).', min: 1 },
+  'transactional.id.expiration.ms': { kind: 'int', default: '604800000', doc: 'A transactional id with no transaction for this long is forgotten.', min: 1 },
+  'transaction.max.timeout.ms': { kind: 'int', default: '900000', doc: 'The longest transaction.timeout.ms a producer may ask for.', min: 1 },
   'group.initial.rebalance.delay.ms': { kind: 'int', default: '3000', doc: 'Delay of the first rebalance of an empty group.', min: 0 },
   'group.consumer.session.timeout.ms': { kind: 'int', default: '45000', doc: 'A consumer-protocol group member without a heartbeat this long is removed.', min: 1 },
   'group.consumer.heartbeat.interval.ms': { kind: 'int', default: '5000', doc: 'How often consumer-protocol group members are told to heartbeat.', min: 1 },
@@ -121,7 +125,6 @@ export const IGNORED_SETTINGS = new Set([
   'socket.send.buffer.bytes',
   'socket.receive.buffer.bytes',
   'num.recovery.threads.per.data.dir',
-  'transaction.state.log.replication.factor',
   'transaction.state.log.min.isr',
   'log.flush.interval.messages',
   'log.flush.interval.ms',
@@ -235,6 +238,10 @@ export interface BrokerConfig {
   groupConsumerHeartbeatIntervalMs: number;
   groupConsumerAssignors: string[];
   groupConsumerMaxSize: number;
+  txnTopicPartitions: number;
+  txnTopicReplicationFactor: number;
+  txnMaxTimeoutMs: number;
+  txnIdExpirationMs: number;
   clusterId: string;
   ignored: string[];
 }
@@ -457,6 +464,10 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     groupConsumerHeartbeatIntervalMs: num('group.consumer.heartbeat.interval.ms'),
     groupConsumerAssignors: namesFrom(str('group.consumer.assignors'), 'group.consumer.assignors', Object.keys(ASSIGNORS), problems),
     groupConsumerMaxSize: num('group.consumer.max.size'),
+    txnTopicPartitions: num('transaction.state.log.num.partitions'),
+    txnTopicReplicationFactor: num('transaction.state.log.replication.factor'),
+    txnMaxTimeoutMs: num('transaction.max.timeout.ms'),
+    txnIdExpirationMs: num('transactional.id.expiration.ms'),
     clusterId: str('cluster.id'),
     ignored,
   };

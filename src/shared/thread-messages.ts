@@ -13,14 +13,15 @@
  * a buffer aligned like the ring for the same reason.
  *
  *   main -> worker
- *   PRODUCE       type u8 | acks i8 | - u16 | req u32 | part u32 | partition i32 | leaderEpoch i32
+ *   PRODUCE       type u8 | acks i8 | markers u8 | - u8 | req u32 | part u32 | partition i32 | leaderEpoch i32
  *                 | timeoutMs i32 | sentAt f64 | topic str | records bytes
- *                 (leaderEpoch: the leadership the write is meant for; sentAt: clock.ts time)
- *   FETCH         type u8 | watch u8 | - u16 | req u32 | part u32 | partition i32 | maxBytes i32
+ *                 (leaderEpoch: the leadership the write is meant for; sentAt: clock.ts time;
+ *                 markers 1: transaction markers from a coordinator, which clients may not write)
+ *   FETCH         type u8 | watch u8 | readCommitted u8 | - u8 | req u32 | part u32 | partition i32 | maxBytes i32
  *                 | offset f64 | replicaId i32 | lastFetchedEpoch i32 | currentLeaderEpoch i32
  *                 | topic str
  *                 (replicaId -1: a consumer; >= 0: a follower broker fetching to replicate)
- *   LIST_OFFSETS  type u8 | - u8 | - u16 | req u32 | part u32 | partition i32
+ *   LIST_OFFSETS  type u8 | readCommitted u8 | - u16 | req u32 | part u32 | partition i32
  *                 | currentLeaderEpoch i32 | timestamp f64 | topic str
  *                 (currentLeaderEpoch -1: the sender does not check the leader's epoch)
  *   UNWATCH       type u8 | - u8 | - u16 | req u32
@@ -32,6 +33,8 @@
  *                       (where the part's time went in the worker: request-metrics.ts)
  *   FETCH_RESULT        type u8 | - u8 | error i16 | req u32 | part u32 | divergingEpoch i32
  *                       | highWatermark f64 | logStartOffset f64 | divergingEndOffset f64
+ *                       | lastStableOffset f64 | abortedCount u32
+ *                       | aborted transactions, each: producerId f64 | firstOffset f64
  *                       | records bytes   (divergingEpoch -1: the follower's log agrees)
  *   LIST_OFFSETS_RESULT type u8 | - u8 | error i16 | req u32 | part u32 | leaderEpoch i32
  *                       | offset f64 | timestamp f64
@@ -63,6 +66,8 @@ export interface ProduceMsg {
   /** When it was written to the ring (clock.ts): stamped by writeMessage, read back on the other side. */
   sentAt?: number;
   records: Uint8Array;
+  /** Transaction markers from a transaction coordinator (control batches allowed). */
+  markers?: boolean;
 }
 export interface FetchMsg {
   type: MsgType.FETCH;
@@ -76,6 +81,8 @@ export interface FetchMsg {
   replicaId: number;
   lastFetchedEpoch: number;
   currentLeaderEpoch: number;
+  /** isolation_level 1: only up to the last stable offset, with the aborted transactions. */
+  readCommitted?: boolean;
 }
 export interface ListOffsetsMsg {
   type: MsgType.LIST_OFFSETS;
@@ -85,6 +92,8 @@ export interface ListOffsetsMsg {
   partition: number;
   currentLeaderEpoch: number;
   timestamp: number;
+  /** isolation_level 1: "latest" is the last stable offset. */
+  readCommitted?: boolean;
 }
 export interface UnwatchMsg {
   type: MsgType.UNWATCH;
@@ -121,6 +130,15 @@ export interface FetchResultMsg {
   divergingEpoch: number;
   divergingEndOffset: number;
   records: Uint8Array;
+  /** -1 when unknown (an error); the high watermark when no transaction is open. */
+  lastStableOffset?: number;
+  /** For a read_committed fetch: the aborted transactions with records in the range read. */
+  abortedTransactions?: AbortedTransaction[];
+}
+
+export interface AbortedTransaction {
+  producerId: number;
+  firstOffset: number;
 }
 export interface ListOffsetsResultMsg {
   type: MsgType.LIST_OFFSETS_RESULT;
@@ -160,7 +178,7 @@ function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
     case MsgType.PRODUCE_RESULT:
       return 64;
     case MsgType.FETCH_RESULT:
-      return 40 + BYTES_OVERHEAD + m.records.length;
+      return 52 + 16 * (m.abortedTransactions?.length ?? 0) + BYTES_OVERHEAD + m.records.length;
     case MsgType.LIST_OFFSETS_RESULT:
       return 32;
   }
@@ -201,6 +219,7 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
   switch (m.type) {
     case MsgType.PRODUCE: {
       v.setInt8(at + 1, m.acks);
+      v.setUint8(at + 2, m.markers ? 1 : 0);
       v.setUint32(at + 8, m.part, true);
       v.setInt32(at + 12, m.partition, true);
       v.setInt32(at + 16, m.leaderEpoch, true);
@@ -211,6 +230,7 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
     }
     case MsgType.FETCH:
       v.setUint8(at + 1, m.watch ? 1 : 0);
+      v.setUint8(at + 2, m.readCommitted ? 1 : 0);
       v.setUint32(at + 8, m.part, true);
       v.setInt32(at + 12, m.partition, true);
       v.setInt32(at + 16, m.maxBytes, true);
@@ -221,6 +241,7 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       writeStr(ring, at + 40, topic!);
       break;
     case MsgType.LIST_OFFSETS:
+      v.setUint8(at + 1, m.readCommitted ? 1 : 0);
       v.setUint32(at + 8, m.part, true);
       v.setInt32(at + 12, m.partition, true);
       v.setInt32(at + 16, m.currentLeaderEpoch, true);
@@ -250,7 +271,9 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setFloat64(at + 16, m.highWatermark, true);
       v.setFloat64(at + 24, m.logStartOffset, true);
       v.setFloat64(at + 32, m.divergingEndOffset, true);
-      writeBytes(ring, at + 40, m.records);
+      v.setFloat64(at + 40, m.lastStableOffset ?? -1, true);
+      writeAborted(v, at + 48, m.abortedTransactions ?? []);
+      writeBytes(ring, at + 52 + 16 * (m.abortedTransactions?.length ?? 0), m.records);
       break;
     case MsgType.LIST_OFFSETS_RESULT:
       v.setInt16(at + 2, m.error, true);
@@ -275,6 +298,21 @@ function writeBytes(ring: RingProducer, at: number, b: Uint8Array): void {
   ring.view.setUint32(at, b.length, true);
   ring.view.setUint8(at + 4, skip);
   ring.bytes.set(b, at + 5 + skip);
+}
+
+function writeAborted(v: DataView, at: number, aborted: readonly AbortedTransaction[]): void {
+  v.setUint32(at, aborted.length, true);
+  for (let i = 0; i < aborted.length; i++) {
+    v.setFloat64(at + 4 + i * 16, aborted[i]!.producerId, true);
+    v.setFloat64(at + 12 + i * 16, aborted[i]!.firstOffset, true);
+  }
+}
+
+function readAborted(v: DataView, at: number): AbortedTransaction[] {
+  const n = v.getUint32(at, true);
+  const out: AbortedTransaction[] = [];
+  for (let i = 0; i < n; i++) out.push({ producerId: v.getFloat64(at + 4 + i * 16, true), firstOffset: v.getFloat64(at + 12 + i * 16, true) });
+  return out;
 }
 
 function readStr(bytes: Uint8Array, v: DataView, at: number): string {
@@ -304,6 +342,7 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         type,
         req,
         acks: v.getInt8(at + 1),
+        markers: v.getUint8(at + 2) === 1,
         part: v.getUint32(at + 8, true),
         partition: v.getInt32(at + 12, true),
         leaderEpoch: v.getInt32(at + 16, true),
@@ -318,6 +357,7 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         type,
         req,
         watch: v.getUint8(at + 1) === 1,
+        readCommitted: v.getUint8(at + 2) === 1,
         part: v.getUint32(at + 8, true),
         partition: v.getInt32(at + 12, true),
         maxBytes: v.getInt32(at + 16, true),
@@ -335,6 +375,7 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         partition: v.getInt32(at + 12, true),
         currentLeaderEpoch: v.getInt32(at + 16, true),
         timestamp: v.getFloat64(at + 20, true),
+        readCommitted: v.getUint8(at + 1) === 1,
         topic: readStr(bytes, v, at + 28),
       };
     case MsgType.UNWATCH:
@@ -356,7 +397,8 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         syncUs: v.getInt32(at + 56, true),
         remoteUs: v.getInt32(at + 60, true),
       };
-    case MsgType.FETCH_RESULT:
+    case MsgType.FETCH_RESULT: {
+      const abortedTransactions = readAborted(v, at + 48);
       return {
         type,
         req,
@@ -366,8 +408,11 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         highWatermark: v.getFloat64(at + 16, true),
         logStartOffset: v.getFloat64(at + 24, true),
         divergingEndOffset: v.getFloat64(at + 32, true),
-        records: readBytes(bytes, v, at + 40),
+        lastStableOffset: v.getFloat64(at + 40, true),
+        abortedTransactions,
+        records: readBytes(bytes, v, at + 52 + 16 * abortedTransactions.length),
       };
+    }
     case MsgType.LIST_OFFSETS_RESULT:
       return {
         type,

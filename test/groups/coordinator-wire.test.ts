@@ -14,7 +14,7 @@ import { readPartition, WireClient } from '../clients/wire-client.js';
 const OFFSET_PARTITIONS = 7;
 
 t.test('group coordinator on the wire', async (t) => {
-  const broker = await startBroker({ overrides: { 'offsets.topic.num.partitions': OFFSET_PARTITIONS, 'group.initial.rebalance.delay.ms': 0 } });
+  const broker = await startBroker({ overrides: { 'offsets.topic.num.partitions': OFFSET_PARTITIONS, 'transaction.state.log.num.partitions': 2, 'group.initial.rebalance.delay.ms': 0 } });
   brokerTeardown(t, broker);
   const client = await WireClient.connect(broker.port);
   t.teardown(() => client.close());
@@ -32,7 +32,7 @@ t.test('group coordinator on the wire', async (t) => {
     const v0 = await client.request(ApiKey.FindCoordinator, 0, { key: 'alpha' });
     t.same([v0.errorCode, v0.nodeId, v0.host, v0.port], [ErrorCode.NONE, broker.nodeId, '127.0.0.1', broker.port], 'v0');
     const txn = await client.request(ApiKey.FindCoordinator, 3, { key: 'tx', keyType: 1 });
-    t.equal(txn.errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not served');
+    t.same([txn.errorCode, txn.nodeId], [ErrorCode.NONE, broker.nodeId], 'a transactional id is coordinated here too');
     const md = await client.request(ApiKey.Metadata, 9, { topics: [{ name: OFFSETS_TOPIC }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     t.equal(md.topics[0].partitions.length, OFFSET_PARTITIONS, 'offsets topic has offsets.topic.num.partitions partitions');
   });

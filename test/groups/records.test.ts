@@ -3,6 +3,7 @@
 import t from 'tap';
 import { javaStringHashCode, partitionForGroup } from '../../src/shared/groups/coordinator-partition.js';
 import { readLogRecords } from '../../src/shared/groups/log-records.js';
+import { buildMarkerBatch, ControlType, TRANSACTIONAL_FLAG } from '../../src/shared/control-records.js';
 import {
   decodeGroupValue,
   decodeKey,
@@ -12,7 +13,7 @@ import {
   encodeOffsetKey,
   encodeOffsetValue,
 } from '../../src/shared/groups/records.js';
-import { buildRecordBatch } from '../../src/shared/record-batch.js';
+import { buildRecordBatch, resealBatch } from '../../src/shared/record-batch.js';
 
 t.test('Java String.hashCode and Kafka partition choice', async (t) => {
   t.equal(javaStringHashCode(''), 0);
@@ -69,4 +70,15 @@ t.test('records read back out of batches', async (t) => {
   t.equal(read.nextOffset, 13);
   const cut = readLogRecords(both.subarray(0, both.length - 3), 10);
   t.equal(cut.nextOffset, 12, 'a batch cut short is left for the next read');
+});
+
+t.test('records written in a transaction, and markers, are told apart', async (t) => {
+  const txn = buildRecordBatch({ baseOffset: 5, records: [{ key: Buffer.from('k'), value: Buffer.from('v') }], producerId: 42, producerEpoch: 3, baseSequence: -1 });
+  txn.writeInt16BE(TRANSACTIONAL_FLAG, 21);
+  resealBatch(txn, 0);
+  const marker = buildMarkerBatch(42, 3, true, 0);
+  marker.writeBigInt64BE(6n, 0);
+  const read = readLogRecords(Buffer.concat([txn, marker]), 5);
+  t.same(read.records.map((r) => [r.offset, r.key?.toString() ?? null, r.transactionalProducerId, r.control]), [[5, 'k', 42, undefined], [6, null, 42, ControlType.COMMIT]]);
+  t.equal(read.nextOffset, 7);
 });

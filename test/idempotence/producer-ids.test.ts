@@ -1,6 +1,6 @@
 // Producer ids: the controller hands out blocks (pure controller and image checks), the broker
-// gives every InitProducerId a fresh id, never one given before a restart, and the
-// transaction APIs answer with the errors that stop a client at once.
+// gives every InitProducerId without a transactional id a fresh id, never one given before a
+// restart.
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
@@ -34,7 +34,7 @@ t.test('the controller allocates consecutive blocks to registered brokers', asyn
   t.equal(restored.nextProducerId, 2 * PRODUCER_ID_BLOCK_SIZE, 'the counter survives a metadata snapshot');
 });
 
-t.test('InitProducerId and the transaction APIs on a broker', async (t) => {
+t.test('InitProducerId without a transactional id on a broker', async (t) => {
   const broker = await startBroker();
   brokerTeardown(t, broker);
   const init = async (client: WireClient, transactionalId: string | null = null, version = 4): Promise<{ errorCode: number; producerId: number; producerEpoch: number }> =>
@@ -53,20 +53,6 @@ t.test('InitProducerId and the transaction APIs on a broker', async (t) => {
   }
   t.equal(new Set(before).size, before.length, 'every producer id is new');
 
-  t.equal((await init(client, 'txn-1')).errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'a transactional id is refused');
-  const addOffsets = await client.request(ApiKey.AddOffsetsToTxn, 3, { transactionalId: 'txn-1', producerId: 1, producerEpoch: 0, groupId: 'g' });
-  t.equal(addOffsets.errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'AddOffsetsToTxn');
-  const addPartitions = await client.request(ApiKey.AddPartitionsToTxn, 3, {
-    v3AndBelowTransactionalId: 'txn-1', v3AndBelowProducerId: 1, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [{ name: 't', partitions: [0, 1] }],
-  });
-  t.same(addPartitions.resultsByTopicV3AndBelow[0].resultsByPartition.map((p: { partitionErrorCode: number }) => p.partitionErrorCode),
-    [ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED], 'AddPartitionsToTxn, per partition');
-  const endTxn = await client.request(ApiKey.EndTxn, 3, { transactionalId: 'txn-1', producerId: 1, producerEpoch: 0, committed: true });
-  t.equal(endTxn.errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'EndTxn');
-  const described = await client.request(ApiKey.DescribeTransactions, 0, { transactionalIds: ['txn-1'] });
-  t.equal(described.transactionStates[0].errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, 'DescribeTransactions');
-  const listed = await client.request(ApiKey.ListTransactions, 1, { stateFilters: ['Ongoing', 'Bogus'], producerIdFilters: [], durationFilter: -1 });
-  t.same([listed.errorCode, listed.transactionStates, listed.unknownStateFilters], [0, [], ['Bogus']], 'ListTransactions: none');
   client.close();
 
   await broker.stop();

@@ -68,9 +68,23 @@ t.test('fetch and list-offsets parts carry the leader epoch their sender expects
   const consumer = new RingConsumer(sab);
   const fetch: ThreadMessage = {
     type: MsgType.FETCH, req: 1, part: 2, watch: true, topic: 'orders', partition: 3, offset: 2 ** 40, maxBytes: 1 << 20,
-    replicaId: 2, lastFetchedEpoch: 6, currentLeaderEpoch: 7,
+    replicaId: 2, lastFetchedEpoch: 6, currentLeaderEpoch: 7, readCommitted: true,
   };
-  const listOffsets: ThreadMessage = { type: MsgType.LIST_OFFSETS, req: 3, part: 0, topic: 'orders', partition: 4, currentLeaderEpoch: -1, timestamp: -2 };
+  const listOffsets: ThreadMessage = { type: MsgType.LIST_OFFSETS, req: 3, part: 0, topic: 'orders', partition: 4, currentLeaderEpoch: -1, timestamp: -2, readCommitted: false };
   t.ok(writeMessage(producer, fetch) && writeMessage(producer, listOffsets), 'both fit');
   t.same(drainAll(consumer), [fetch, listOffsets], 'read back field for field');
+});
+
+t.test('fetch results carry the last stable offset and the aborted transactions', async (t) => {
+  const sab = createRing(4096);
+  const producer = new RingProducer(sab);
+  const consumer = new RingConsumer(sab);
+  const result: ThreadMessage = {
+    type: MsgType.FETCH_RESULT, req: 4, part: 1, error: 0, highWatermark: 90, logStartOffset: 0, divergingEpoch: -1, divergingEndOffset: -1,
+    lastStableOffset: 42, abortedTransactions: [{ producerId: 2 ** 40, firstOffset: 7 }, { producerId: 3, firstOffset: 30 }],
+    records: Buffer.from('abcdefghij'),
+  };
+  t.ok(writeMessage(producer, result));
+  const [back] = drainAll(consumer) as (typeof result)[];
+  t.same({ ...back, records: Buffer.from(back!.records) }, result, 'read back field for field');
 });

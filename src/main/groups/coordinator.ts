@@ -17,11 +17,14 @@ import { ErrorCode } from '../../shared/errors.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../../shared/groups/coordinator-partition.js';
 import { ConsumerGroupStateMachine, type ConsumerEffects, type DescribedConsumerGroup, type HeartbeatRequest, type HeartbeatResult } from '../../shared/groups/consumer-group-state-machine.js';
 import { CONSUMER_RECORD_TYPES, recordType } from '../../shared/groups/consumer-records.js';
-import { GroupStateMachine } from '../../shared/groups/group-state-machine.js';
 import { hexToWireUuid } from '../../shared/topic-id.js';
+import { ControlType } from '../../shared/control-records.js';
+import { GroupStateMachine } from '../../shared/groups/group-state-machine.js';
+import { decodeKey, encodeOffsetKey, encodeOffsetValue, type GroupRecord } from '../../shared/groups/records.js';
 import {
   joinError,
   syncError,
+  writeError,
   type CommitInput,
   type CommitResult,
   type DescribedGroup,
@@ -34,6 +37,7 @@ import {
   type ListedGroup,
   type MemberIdentity,
   type OffsetDeleteResult,
+  type OffsetInput,
   type SyncInput,
   type SyncResult,
 } from '../../shared/groups/group-io.js';
@@ -41,7 +45,7 @@ import { childLogger, type Logger } from '../../shared/logger.js';
 import type { MetadataCache } from '../metadata-cache.js';
 import type { PartitionWorkers } from '../partition-workers.js';
 import type { RaftClient } from '../raft-client.js';
-import { appendGroupRecords, readGroupRecords, type LoadOutcome } from './offsets-log.js';
+import { appendGroupRecords, appendTxnGroupRecords, readGroupRecords, type LoadOutcome } from './offsets-log.js';
 
 /** Kafka's defaults for group.min.session.timeout.ms, group.max.session.timeout.ms, offset.metadata.max.bytes. */
 const MIN_SESSION_TIMEOUT_MS = 6_000;
@@ -72,6 +76,8 @@ interface Slot {
   consumers: ConsumerGroupStateMachine;
   loaded: boolean;
   timer: NodeJS.Timeout | null;
+  /** Offset records of open transactions, by producer id: they count once the COMMIT marker is in. */
+  pendingTxn: Map<number, GroupRecord[]>;
 }
 
 /** A group as ListGroups v5 shows it: with its type, classic or consumer. */
@@ -180,6 +186,56 @@ export class GroupCoordinator {
       return offsets.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? deleted : offsets;
     }
     return this.call(groupId, (errorCode) => ({ errorCode }), (m, now, to) => m.deleteGroup(now, to, groupId));
+  }
+
+  /**
+   * TxnOffsetCommit: the offsets are written inside the producer's transaction and staged;
+   * the group sees them when the transaction commits (completeTxn), never if it aborts.
+   */
+  async commitTxnOffsets(groupId: string, producerId: number, producerEpoch: number, offsets: OffsetInput[]): Promise<number[]> {
+    const r = this.route(groupId);
+    if ('errorCode' in r) return offsets.map(() => r.errorCode);
+    const slot = r.slot;
+    const now = Date.now();
+    const tooLong = (o: OffsetInput): boolean => o.metadata !== null && Buffer.byteLength(o.metadata) > MAX_METADATA_BYTES;
+    const records = offsets.filter((o) => !tooLong(o)).map((o) => ({
+      key: encodeOffsetKey(groupId, o.topic, o.partition),
+      value: encodeOffsetValue({ offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp: now }),
+    }));
+    let errorCode: number = ErrorCode.NONE;
+    if (records.length > 0) {
+      errorCode = await appendTxnGroupRecords(this.deps.workers, OFFSETS_TOPIC, slot.partition, slot.leaderEpoch, producerId, producerEpoch, records)
+        .catch(() => ErrorCode.UNKNOWN_SERVER_ERROR as number);
+      if (errorCode === ErrorCode.NONE && this.slots.get(slot.partition) === slot) {
+        const staged = slot.pendingTxn.get(producerId) ?? [];
+        slot.pendingTxn.set(producerId, [...staged, ...records]);
+      }
+    }
+    // An older epoch at the offsets partition means a newer producer took the transactional id over.
+    const written = errorCode === ErrorCode.INVALID_PRODUCER_EPOCH ? ErrorCode.PRODUCER_FENCED : writeError(errorCode, true);
+    return offsets.map((o) => (tooLong(o) ? ErrorCode.OFFSET_METADATA_TOO_LARGE : written));
+  }
+
+  /** A transaction marker went into an offsets partition led here: its staged offsets count, or are dropped. */
+  completeTxn(partition: number, producerId: number, commit: boolean): void {
+    const slot = this.slots.get(partition);
+    if (!slot) return;
+    const staged = slot.pendingTxn.get(producerId);
+    slot.pendingTxn.delete(producerId);
+    if (commit && staged) for (const r of staged) slot.machine.replay(Date.now(), r.key, r.value);
+  }
+
+  /** Whether an open transaction has committed an offset of the group's partition (KIP-447: not yet stable). */
+  unstableOffset(groupId: string, topic: string, partition: number): boolean {
+    const r = this.route(groupId);
+    if ('errorCode' in r) return false;
+    for (const staged of r.slot.pendingTxn.values()) {
+      for (const rec of staged) {
+        const k = decodeKey(rec.key);
+        if (k.type === 'offset' && k.group === groupId && k.topic === topic && k.partition === partition) return true;
+      }
+    }
+    return false;
   }
 
   /** `member`: the consumer group member asking (OffsetFetch v9+), whose epoch must be current. */
@@ -324,6 +380,7 @@ export class GroupCoordinator {
       leaderEpoch,
       loaded: false,
       timer: null,
+      pendingTxn: new Map(),
       machine: new GroupStateMachine({
         initialRebalanceDelayMs: this.deps.config.groupInitialRebalanceDelayMs,
         minSessionTimeoutMs: MIN_SESSION_TIMEOUT_MS,
@@ -347,7 +404,19 @@ export class GroupCoordinator {
     try {
       await this.deps.hostedApplied();
       outcome = await readGroupRecords(this.deps.workers, OFFSETS_TOPIC, partition, (r) => {
+        if (r.control !== undefined) {
+          const staged = slot.pendingTxn.get(r.transactionalProducerId);
+          slot.pendingTxn.delete(r.transactionalProducerId);
+          if (r.control === ControlType.COMMIT && staged) for (const s of staged) slot.machine.replay(started, s.key, s.value);
+          return;
+        }
         if (r.key === null) return;
+        if (r.transactionalProducerId >= 0) {
+          const staged = slot.pendingTxn.get(r.transactionalProducerId) ?? [];
+          staged.push({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
+          slot.pendingTxn.set(r.transactionalProducerId, staged);
+          return;
+        }
         try {
           if (CONSUMER_RECORD_TYPES.has(recordType(r.key))) slot.consumers.replay(started, r.key, r.value);
           else slot.machine.replay(started, r.key, r.value);

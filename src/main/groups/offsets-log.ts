@@ -7,7 +7,8 @@
 import { ErrorCode } from '../../shared/errors.js';
 import { readLogRecords, type LogRecord } from '../../shared/groups/log-records.js';
 import type { GroupRecord } from '../../shared/groups/records.js';
-import { buildRecordBatch } from '../../shared/record-batch.js';
+import { TRANSACTIONAL_FLAG } from '../../shared/control-records.js';
+import { buildRecordBatch, resealBatch } from '../../shared/record-batch.js';
 import { MsgType, type FetchResultMsg, type ProduceResultMsg } from '../../shared/thread-messages.js';
 import type { PartitionWorkers } from '../partition-workers.js';
 import { scatter } from '../scatter.js';
@@ -26,6 +27,25 @@ export function appendGroupRecords(workers: PartitionWorkers, topic: string, par
     {
       worker: workers.ownerOf(topic, partition),
       msg: { type: MsgType.PRODUCE, acks: -1, topic, partition, leaderEpoch, timeoutMs: APPEND_TIMEOUT_MS, records: batch },
+    },
+  ]).then(([r]) => r!.error);
+}
+
+/**
+ * Appends offset records a transactional producer commits: one transactional batch of its
+ * producer id and epoch, without sequence (as Kafka's coordinator writes them), visible to
+ * the group only once the transaction's COMMIT marker follows.
+ */
+export function appendTxnGroupRecords(
+  workers: PartitionWorkers, topic: string, partition: number, leaderEpoch: number, producerId: number, producerEpoch: number, records: GroupRecord[],
+): Promise<number> {
+  const batch = buildRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value })), producerId, producerEpoch, baseSequence: -1 });
+  batch.writeInt16BE(TRANSACTIONAL_FLAG, 21);
+  resealBatch(batch, 0);
+  return scatter<ProduceResultMsg>(workers, [
+    {
+      worker: workers.ownerOf(topic, partition),
+      msg: { type: MsgType.PRODUCE, acks: -1, topic, partition, leaderEpoch, timeoutMs: APPEND_TIMEOUT_MS, records: batch, markers: true },
     },
   ]).then(([r]) => r!.error);
 }

@@ -7,6 +7,10 @@
  *
  * `max_bytes` bounds the response as Kafka does: partitions are filled in request order and
  * the first non-empty partition is kept whole even when it alone exceeds the limit.
+ *
+ * isolation_level 1 (read_committed, v4+): each partition is read up to its last stable
+ * offset, and the answer lists the aborted transactions within what was read, which the
+ * client uses to drop their records.
  */
 import { ErrorCode } from '../../shared/errors.js';
 import { MsgType, type FetchResultMsg } from '../../shared/thread-messages.js';
@@ -32,6 +36,7 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
     return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
   }
   const replicaId = h.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+  const readCommitted = h.apiVersion >= 4 && req.isolationLevel === 1 && replicaId < 0;
   const names: (string | null)[] = req.topics.map((t) => (byId ? (ctx.metadata.topicById(wireUuidToHex(t.topicId))?.name ?? null) : t.topic));
   const parts: Part[] = [];
   const items: Item[][] = req.topics.map((t, ti) =>
@@ -54,6 +59,7 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
             replicaId,
             lastFetchedEpoch: p.lastFetchedEpoch,
             currentLeaderEpoch: p.currentLeaderEpoch,
+            readCommitted,
           },
         });
       }
@@ -81,9 +87,9 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
           partitionIndex: it.partition,
           errorCode,
           highWatermark: r ? r.highWatermark : -1,
-          lastStableOffset: r ? r.highWatermark : -1,
+          lastStableOffset: r ? (r.lastStableOffset ?? r.highWatermark) : -1,
           logStartOffset: r ? r.logStartOffset : -1,
-          abortedTransactions: null,
+          abortedTransactions: readCommitted ? (records.length > 0 ? (r?.abortedTransactions ?? []) : []) : null,
           preferredReadReplica: -1,
           divergingEpoch: r && r.divergingEpoch >= 0 ? { epoch: r.divergingEpoch, endOffset: r.divergingEndOffset } : { epoch: -1, endOffset: -1 },
           currentLeader: currentLeader(errorCode, meta),

@@ -3,7 +3,7 @@
  * SyncGroup, Heartbeat, LeaveGroup), committed offsets (OffsetCommit, OffsetFetch) and group
  * administration (ListGroups, DescribeGroups, DeleteGroups). Each handler turns the request
  * into the coordinator's terms and its answer into the response of the request's version.
- * Transactions are not served: FindCoordinator for a transactional id is refused.
+ * FindCoordinator for a transactional id is answered by the transaction coordinator.
  */
 import { ErrorCode } from '../../shared/errors.js';
 import type { FetchedOffset } from '../../shared/groups/group-io.js';
@@ -35,8 +35,8 @@ async function handleFindCoordinator(ctx: BrokerContext, req: FindCoordinatorReq
   const found = await Promise.all(
     keys.map(async (key) => {
       if (req.keyType === GROUP_KEY) return { key, ...(await ctx.groups.findCoordinator(key)) };
-      const errorCode = req.keyType === TRANSACTION_KEY ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.INVALID_REQUEST;
-      return { key, errorCode, nodeId: -1, host: '', port: -1 };
+      if (req.keyType === TRANSACTION_KEY) return { key, ...(await ctx.txns.findCoordinator(key)) };
+      return { key, errorCode: ErrorCode.INVALID_REQUEST, nodeId: -1, host: '', port: -1 };
     }),
   );
   const withMessage = found.map((c) => ({ ...c, errorMessage: c.errorCode === ErrorCode.NONE ? null : errorName(c.errorCode) }));
@@ -106,12 +106,22 @@ async function handleOffsetCommit(ctx: BrokerContext, req: OffsetCommitRequest):
 
 type TopicsAsked = { name: string; partitionIndexes: number[] }[] | null;
 
-/** One group's offsets in the response's shape: grouped by topic, in the order asked. */
-function offsetsOf(ctx: BrokerContext, groupId: string, asked: TopicsAsked, member: { memberId: string | null; memberEpoch: number } | null = null): { errorCode: number; topics: object[] } {
+/**
+ * One group's offsets in the response's shape: grouped by topic, in the order asked. With
+ * `requireStable` (v7+), a partition whose offset an open transaction has committed answers
+ * UNSTABLE_OFFSET_COMMIT, which clients retry until the transaction ends.
+ */
+function offsetsOf(
+  ctx: BrokerContext,
+  groupId: string,
+  asked: TopicsAsked,
+  requireStable: boolean,
+  member: { memberId: string | null; memberEpoch: number } | null = null,
+): { errorCode: number; topics: object[] } {
   const r = ctx.groups.fetchOffsets(groupId, asked === null ? null : asked.map((t) => ({ name: t.name, partitions: t.partitionIndexes })), member);
   const rows: FetchedOffset[] =
     r.errorCode === ErrorCode.NONE
-      ? r.offsets
+      ? r.offsets.map((o) => (requireStable && ctx.groups.unstableOffset(groupId, o.topic, o.partition) ? { ...o, offset: -1, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT } : o))
       : (asked ?? []).flatMap((t) => t.partitionIndexes.map((p) => ({ topic: t.name, partition: p, offset: -1, leaderEpoch: -1, metadata: '', errorCode: r.errorCode })));
   const byTopic = new Map<string, object[]>();
   for (const o of rows) {
@@ -124,9 +134,9 @@ function offsetsOf(ctx: BrokerContext, groupId: string, asked: TopicsAsked, memb
 
 function handleOffsetFetch(ctx: BrokerContext, req: OffsetFetchRequest, h: RequestHeaderInfo): object {
   if (h.apiVersion >= 8) {
-    return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ groupId: g.groupId, ...offsetsOf(ctx, g.groupId, g.topics, h.apiVersion >= 9 ? g : null) })) };
+    return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ groupId: g.groupId, ...offsetsOf(ctx, g.groupId, g.topics, req.requireStable, h.apiVersion >= 9 ? g : null) })) };
   }
-  return { throttleTimeMs: 0, ...offsetsOf(ctx, req.groupId, req.topics) };
+  return { throttleTimeMs: 0, ...offsetsOf(ctx, req.groupId, req.topics, h.apiVersion >= 7 && req.requireStable) };
 }
 
 function handleListGroups(ctx: BrokerContext, req: ListGroupsRequest): object {

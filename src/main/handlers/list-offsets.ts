@@ -1,4 +1,7 @@
-/** ListOffsets: earliest (-2), latest (-1), max timestamp (-3) or by timestamp, per partition. */
+/**
+ * ListOffsets: earliest (-2), latest (-1), max timestamp (-3) or by timestamp, per partition.
+ * Under isolation_level 1 (read_committed) latest is the last stable offset.
+ */
 import { ErrorCode } from '../../shared/errors.js';
 import { MsgType, type ListOffsetsResultMsg } from '../../shared/thread-messages.js';
 import type { ListOffsetsRequest } from '../../shared/protocol/generated/list-offsets-request.js';
@@ -15,7 +18,7 @@ export async function handleListOffsets(ctx: BrokerContext, req: ListOffsetsRequ
       if (error !== ErrorCode.NONE) return { partition: p.partitionIndex, error, part: -1 };
       parts.push({
         worker: ctx.workers.ownerOf(t.name, p.partitionIndex),
-        msg: { type: MsgType.LIST_OFFSETS, topic: t.name, partition: p.partitionIndex, currentLeaderEpoch: p.currentLeaderEpoch, timestamp: p.timestamp },
+        msg: { type: MsgType.LIST_OFFSETS, topic: t.name, partition: p.partitionIndex, currentLeaderEpoch: p.currentLeaderEpoch, timestamp: p.timestamp, readCommitted: req.isolationLevel === 1 },
       });
       return { partition: p.partitionIndex, error, part: parts.length - 1 };
     }),

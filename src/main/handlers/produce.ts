@@ -1,8 +1,11 @@
 /**
  * Produce: each partition's records go to the worker that owns the partition; the response
- * joins their results. acks=0 gets no response at all, as Kafka's broker does.
+ * joins their results. acks=0 gets no response at all, as Kafka's broker does. Transactional
+ * records are first verified with their transaction's coordinator (KIP-890).
  */
+import { TRANSACTIONAL_FLAG } from '../../shared/control-records.js';
 import { ErrorCode } from '../../shared/errors.js';
+import { BATCH_HEADER_SIZE } from '../../shared/record-batch.js';
 import { MsgType, type ProduceResultMsg } from '../../shared/thread-messages.js';
 import type { ProduceRequest } from '../../shared/protocol/generated/produce-request.js';
 import { ensureTopics } from '../auto-create.js';
@@ -22,14 +25,54 @@ interface Slot {
   error: number;
 }
 
+/** A partition this broker leads, with records to append unless a check refuses them. */
+interface Candidate {
+  slot: Slot;
+  topic: string;
+  partition: number;
+  leaderEpoch: number;
+  records: Buffer;
+}
+
+/** The producer of a transactional first batch (the record-batch.ts header layout); null for other records. */
+function transactionalProducer(records: Buffer): { producerId: number; producerEpoch: number } | null {
+  if (records.length < BATCH_HEADER_SIZE || (records.readInt16BE(21) & TRANSACTIONAL_FLAG) === 0) return null;
+  return { producerId: Number(records.readBigInt64BE(43)), producerEpoch: records.readInt16BE(51) };
+}
+
+/**
+ * Transactional records are checked against their transaction's coordinator first
+ * (verification.ts); a partition that fails gets the error, the others go ahead.
+ */
+async function verifyTransactional(ctx: BrokerContext, transactionalId: string | null, candidates: Candidate[]): Promise<void> {
+  const byProducer = new Map<string, { producerId: number; producerEpoch: number; parts: Candidate[] }>();
+  for (const c of candidates) {
+    const producer = transactionalProducer(c.records);
+    if (producer === null) continue;
+    if (transactionalId === null) {
+      c.slot.error = ErrorCode.INVALID_TXN_STATE;
+      continue;
+    }
+    const k = `${producer.producerId}/${producer.producerEpoch}`;
+    const group = byProducer.get(k) ?? { ...producer, parts: [] };
+    group.parts.push(c);
+    byProducer.set(k, group);
+  }
+  await Promise.all([...byProducer.values()].map(async (g) => {
+    const codes = await ctx.txnVerifier.verify(transactionalId!, g.producerId, g.producerEpoch, g.parts);
+    g.parts.forEach((c, i) => {
+      c.slot.error = codes[i]!;
+    });
+  }));
+}
+
 export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, _conn: Connection, timing: RequestTiming): Promise<object | null> {
   const acks = req.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1) return errorResponse(ApiKey.Produce, req, ErrorCode.INVALID_REQUIRED_ACKS);
-  if (req.transactionalId !== null) return errorResponse(ApiKey.Produce, req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   const unknown = req.topicData.filter((t) => !ctx.metadata.topic(t.name)).map((t) => t.name);
   const createErrors = unknown.length ? await ensureTopics(ctx, unknown) : new Map<string, number>();
 
-  const parts: Part[] = [];
+  const candidates: Candidate[] = [];
   const slots: Slot[][] = req.topicData.map((t, ti) => {
     const topic = ctx.metadata.topic(t.name);
     return t.partitionData.map((p) => {
@@ -39,16 +82,20 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h:
       else if (!meta) slot.error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       else if (meta.leader !== ctx.config.nodeId) slot.error = meta.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NOT_LEADER_OR_FOLLOWER;
       else if (p.records === null || p.records.length === 0) slot.error = ErrorCode.CORRUPT_MESSAGE;
-      else {
-        slot.part = parts.length;
-        parts.push({
-          worker: ctx.workers.ownerOf(t.name, p.index),
-          msg: { type: MsgType.PRODUCE, acks, topic: t.name, partition: p.index, leaderEpoch: meta.leaderEpoch, timeoutMs: req.timeoutMs, records: p.records },
-        });
-      }
+      else candidates.push({ slot, topic: t.name, partition: p.index, leaderEpoch: meta.leaderEpoch, records: p.records });
       return slot;
     });
   });
+  await verifyTransactional(ctx, req.transactionalId, candidates);
+  const parts: Part[] = [];
+  for (const c of candidates) {
+    if (c.slot.error !== ErrorCode.NONE) continue;
+    c.slot.part = parts.length;
+    parts.push({
+      worker: ctx.workers.ownerOf(c.topic, c.partition),
+      msg: { type: MsgType.PRODUCE, acks, topic: c.topic, partition: c.partition, leaderEpoch: c.leaderEpoch, timeoutMs: req.timeoutMs, records: c.records },
+    });
+  }
   if (acks === 0) {
     for (const p of parts) {
       ctx.workers.send(p.worker, { ...p.msg, req: 0, part: 0 } as never);
@@ -56,7 +103,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h:
     }
     return null;
   }
-  const results = await scatter<ProduceResultMsg>(ctx.workers, parts);
+  const results = await scatter<ProduceResultMsg>(ctx.workers, parts.filter((p) => p.worker >= 0));
   attributeParts(timing, results);
   for (let i = 0; i < parts.length; i++) {
     const m = parts[i]!.msg;

@@ -131,7 +131,7 @@ function produce(m: ProduceMsg): void {
     return;
   }
   const leadership = rep.leadership;
-  void manager.append(l, m.records as Buffer, { acks, leaderEpoch: rep.leaderEpoch }).then((r) => {
+  void manager.append(l, m.records as Buffer, { acks, leaderEpoch: rep.leaderEpoch, markers: m.markers }).then((r) => {
     if (acks === 0) return;
     const result = produceResult(m, r.errorCode, r.errorCode === ErrorCode.NONE ? r.baseOffset : -1, r.logStartOffset, r.logAppendTimeMs);
     if (acks === 1 || r.errorCode !== ErrorCode.NONE) {
@@ -150,6 +150,12 @@ function produce(m: ProduceMsg): void {
 
 function fetchResult(m: FetchMsg, error: number, hw = -1, logStartOffset = -1, records: Buffer = EMPTY) {
   return { type: MsgType.FETCH_RESULT, req: m.req, part: m.part, error, highWatermark: hw, logStartOffset, divergingEpoch: -1, divergingEndOffset: -1, records } as const;
+}
+
+/** The last stable offset: below it every transaction is decided (Kafka's LSO, bounded by the high watermark). */
+function lastStableOffset(l: PartitionLog, hw: number): number {
+  const unstable = l.producers.firstUnstableOffset();
+  return unstable === null ? hw : Math.min(unstable, hw);
 }
 
 function fetch(m: FetchMsg): void {
@@ -184,15 +190,20 @@ function fetch(m: FetchMsg): void {
     upper = c.upper;
   }
   const hw = rep.highWatermark;
+  const lso = lastStableOffset(l, hw);
+  if (m.readCommitted && !follower) upper = Math.min(upper, lso);
   if (m.watch) watches.watch(m.req, k, follower);
   if (m.offset >= upper && m.offset <= l.logEndOffset) {
-    outbox.send(fetchResult(m, ErrorCode.NONE, hw, l.logStartOffset));
+    outbox.send({ ...fetchResult(m, ErrorCode.NONE, hw, l.logStartOffset), lastStableOffset: lso });
     return;
   }
   const maxBytes = Math.min(Math.max(m.maxBytes, 0), outboxLimit);
+  const aborted = m.readCommitted && !follower
+    ? l.producers.abortedIn(m.offset, upper).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
+    : undefined;
   void manager.read(l, m.offset, maxBytes, upper).then((r) => {
     const records = r.records.length > outboxLimit ? EMPTY : r.records;
-    outbox.send(fetchResult(m, r.errorCode, hw, r.logStartOffset, records));
+    outbox.send({ ...fetchResult(m, r.errorCode, hw, r.logStartOffset, records), lastStableOffset: lso, abortedTransactions: aborted });
   });
 }
 
@@ -205,7 +216,8 @@ function listOffsets(m: ListOffsetsMsg): void {
   const { l, rep } = found;
   const notYet = rep.listOffsetsError();
   if (notYet !== ErrorCode.NONE) return reply(notYet, -1, -1);
-  const hw = rep.highWatermark;
+  // read_committed sees nothing at or past the last stable offset.
+  const hw = m.readCommitted ? lastStableOffset(l, rep.highWatermark) : rep.highWatermark;
   if (m.timestamp === -1) return reply(0, hw, -1);
   if (m.timestamp === -2) return reply(0, l.logStartOffset, -1);
   if (m.timestamp === -3) {

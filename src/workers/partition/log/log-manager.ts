@@ -321,9 +321,9 @@ export class LogManager {
     await syncDir(this.dir);
   }
 
-  append(log: PartitionLog, records: Buffer, opts: { acks: Acks; leaderEpoch: number }): Promise<AppendResult> {
+  append(log: PartitionLog, records: Buffer, opts: { acks: Acks; leaderEpoch: number; markers?: boolean }): Promise<AppendResult> {
     if (this.closed) return Promise.resolve(this.refused(log));
-    return log.append(records, opts.acks, opts.leaderEpoch);
+    return log.append(records, opts.acks, opts.leaderEpoch, opts.markers);
   }
 
   appendAsFollower(log: PartitionLog, records: Buffer): Promise<AppendResult> {

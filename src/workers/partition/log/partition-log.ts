@@ -25,6 +25,7 @@
  * (producer-snapshot.ts) at each segment roll and at close, and rebuilt after a truncation.
  */
 import { uncompressedLimit } from '../../../shared/compression.js';
+import { CONTROL_FLAG, controlTypeAt } from '../../../shared/control-records.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import {
   checkBatchAt,
@@ -41,10 +42,15 @@ import type { LeaderEpochCache } from './leader-epoch-cache.js';
 import { floorIndexBy } from './offset-index.js';
 import { loadProducerState } from './producer-state-recovery.js';
 import { deleteSnapshots, encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
-import type { ProducerStateManager } from './producer-state.js';
+import type { ProducerBatch, ProducerStateManager } from './producer-state.js';
 import { LogSegment } from './segment.js';
 
 const baseOffsetOf = (s: LogSegment): number => s.baseOffset;
+
+/** The batches, each control batch with its marker type (which the producer state needs). */
+function withControlTypes(records: Buffer, batches: BatchInfo[]): (BatchInfo & ProducerBatch)[] {
+  return batches.map((b) => ((b.attributes & CONTROL_FLAG) === 0 ? b : Object.assign(b, { controlType: controlTypeAt(records, b.position, b.position + b.length) })));
+}
 
 export type Acks = 0 | 1 | -1;
 
@@ -181,10 +187,10 @@ export class PartitionLog {
    * as it is, after this call returns). Resolves per `acks`: 0 at once, 1 once written,
    * -1 once fsynced (resolved by the group commit).
    */
-  append(records: Buffer, acks: Acks, leaderEpoch: number): Promise<AppendResult> {
+  append(records: Buffer, acks: Acks, leaderEpoch: number, markersAllowed = false): Promise<AppendResult> {
     const checked = this.precheck(records, uncompressedLimit(this.config.maxMessageBytes));
     if ('errorCode' in checked) return Promise.resolve(checked);
-    const producers = this.producers.checkAppend(checked.batches, this.logEndOffset);
+    const producers = this.producers.checkAppend(withControlTypes(records, checked.batches), this.logEndOffset, markersAllowed);
     if (producers.kind === 'error') return Promise.resolve(errorResult(producers.errorCode, this.logStartOffset, producers.errorMessage));
     if (producers.kind === 'duplicate') return this.answerRetry(producers.firstOffset, producers.lastOffset, acks);
     let next = this.logEndOffset;
@@ -196,7 +202,7 @@ export class PartitionLog {
       next += b.lastOffsetDelta + 1;
     }
     this.startLeaderEpoch(leaderEpoch);
-    return this.place(records, checked.batches, this.logEndOffset, next - 1, acks, () => this.producers.commit(producers.updates));
+    return this.place(records, checked.batches, this.logEndOffset, next - 1, acks, () => this.producers.commit(producers.updates, producers.ended));
   }
 
   /** A retry of batches already placed: their offsets, once the originals got as far as `acks` asks. */
@@ -254,7 +260,7 @@ export class PartitionLog {
       }
     }
     return this.place(records, checked.batches, checked.batches[0]!.baseOffset, expected - 1, 1, () => {
-      for (const b of checked.batches) this.producers.replay(b, b.baseOffset);
+      for (const b of withControlTypes(records, checked.batches)) this.producers.replay(b, b.baseOffset);
     });
   }
 
@@ -347,7 +353,7 @@ export class PartitionLog {
    */
   private snapshotProducers(durable = true): void {
     const offset = this.logEndOffset;
-    const bytes = encodeSnapshot(this.producers.entries());
+    const bytes = encodeSnapshot(this.producers.entries(), this.producers.aborted());
     this.snapshotWrites = this.snapshotWrites
       .then(() => this.files.borrow(1, () => writeSnapshot(this.dir, offset, bytes, durable)))
       .catch((err: unknown) => (isDescriptorExhaustion(err) ? this.hooks.snapshotSkipped(this, err) : this.goOffline(err)));
@@ -440,7 +446,7 @@ export class PartitionLog {
     this.logEndOffset = recovered.logEndOffset;
     this.writtenEndOffset = recovered.logEndOffset;
     this.recoveryPoint = Math.min(this.recoveryPoint, recovered.logEndOffset);
-    this.producers.restore(recovered.producers.entries());
+    this.producers.restore(recovered.producers.entries(), recovered.producers.aborted());
     this.queue = [];
     this.writing = false;
     this.offline = false;
@@ -580,7 +586,7 @@ export class PartitionLog {
         nowMs: Date.now(),
         expirationMs: this.producers.expirationMs,
       });
-      this.producers.restore(loaded.state.entries());
+      this.producers.restore(loaded.state.entries(), loaded.state.aborted());
     } catch (err) {
       this.goOffline(err);
       throw err;

@@ -7,13 +7,19 @@
  *
  * Layout, big-endian:
  *
- *    0  version        int16   1
+ *    0  version        int16   2
  *    2  crc            uint32  CRC32C of bytes [6, end)
  *    6  producerCount  int32
  *   10  producers, each:
- *         producerId int64 | epoch int16 | lastTimestamp int64 | batchCount int8 (1..5)
+ *         producerId int64 | epoch int16 | lastTimestamp int64 | txnFirstOffset int64
+ *         | batchCount int8 (0..5)
  *         batches, oldest first, each:
  *           firstSeq int32 | lastSeq int32 | firstOffset int64 | lastOffset int64 | timestamp int64
+ *       abortedCount int32, then the aborted transactions, oldest first, each:
+ *         producerId int64 | firstOffset int64 | lastOffset int64 | lastStableOffset int64
+ *
+ * Version 1 (no open transactions, no aborted ones: txnFirstOffset absent, batchCount 1..5,
+ * no aborted list) is still read.
  *
  * Kafka's own snapshot keeps only each producer's last batch; this one keeps the five the
  * duplicate check uses, so a retry still finds its batch after a restart.
@@ -27,20 +33,27 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '../../../shared/crc32c.js';
 import { replaceFile } from './checkpoint-file.js';
-import { BATCHES_PER_PRODUCER, type BatchMetadata, type ProducerEntry } from './producer-state.js';
+import { BATCHES_PER_PRODUCER, type AbortedTxn, type BatchMetadata, type ProducerEntry } from './producer-state.js';
 
-const VERSION = 1;
+const VERSION = 2;
 const HEADER_SIZE = 10;
-const PRODUCER_SIZE = 8 + 2 + 8 + 1;
+const PRODUCER_SIZE = 8 + 2 + 8 + 8 + 1;
+const PRODUCER_SIZE_V1 = 8 + 2 + 8 + 1;
 const BATCH_SIZE = 4 + 4 + 8 + 8 + 8;
+const ABORTED_SIZE = 8 + 8 + 8 + 8;
+
+export interface SnapshotContents {
+  entries: ProducerEntry[];
+  aborted: AbortedTxn[];
+}
 const SNAPSHOT_PATTERN = /^(\d{20})\.snapshot$/;
 
 export function snapshotFileName(offset: number): string {
   return `${String(offset).padStart(20, '0')}.snapshot`;
 }
 
-export function encodeSnapshot(entries: readonly ProducerEntry[]): Buffer {
-  let size = HEADER_SIZE;
+export function encodeSnapshot(entries: readonly ProducerEntry[], aborted: readonly AbortedTxn[]): Buffer {
+  let size = HEADER_SIZE + 4 + aborted.length * ABORTED_SIZE;
   for (const e of entries) size += PRODUCER_SIZE + e.batches.length * BATCH_SIZE;
   const buf = Buffer.alloc(size);
   buf.writeInt16BE(VERSION, 0);
@@ -50,7 +63,8 @@ export function encodeSnapshot(entries: readonly ProducerEntry[]): Buffer {
     buf.writeBigInt64BE(BigInt(e.producerId), p);
     buf.writeInt16BE(e.epoch, p + 8);
     buf.writeBigInt64BE(BigInt(e.lastTimestamp), p + 10);
-    buf.writeInt8(e.batches.length, p + 18);
+    buf.writeBigInt64BE(BigInt(e.txnFirstOffset), p + 18);
+    buf.writeInt8(e.batches.length, p + 26);
     p += PRODUCER_SIZE;
     for (const b of e.batches) {
       buf.writeInt32BE(b.firstSeq, p);
@@ -61,25 +75,38 @@ export function encodeSnapshot(entries: readonly ProducerEntry[]): Buffer {
       p += BATCH_SIZE;
     }
   }
+  buf.writeInt32BE(aborted.length, p);
+  p += 4;
+  for (const a of aborted) {
+    buf.writeBigInt64BE(BigInt(a.producerId), p);
+    buf.writeBigInt64BE(BigInt(a.firstOffset), p + 8);
+    buf.writeBigInt64BE(BigInt(a.lastOffset), p + 16);
+    buf.writeBigInt64BE(BigInt(a.lastStableOffset), p + 24);
+    p += ABORTED_SIZE;
+  }
   buf.writeUInt32BE(crc32c(buf, 6, size), 2);
   return buf;
 }
 
-/** The entries, or undefined when the bytes are not a whole snapshot of a known version. */
-export function decodeSnapshot(buf: Buffer): ProducerEntry[] | undefined {
-  if (buf.length < HEADER_SIZE || buf.readInt16BE(0) !== VERSION) return undefined;
+/** The contents, or undefined when the bytes are not a whole snapshot of a known version. */
+export function decodeSnapshot(buf: Buffer): SnapshotContents | undefined {
+  if (buf.length < HEADER_SIZE) return undefined;
+  const version = buf.readInt16BE(0);
+  if (version !== VERSION && version !== 1) return undefined;
   if (crc32c(buf, 6, buf.length) !== buf.readUInt32BE(2)) return undefined;
   const count = buf.readInt32BE(6);
   const entries: ProducerEntry[] = [];
+  const producerSize = version === 1 ? PRODUCER_SIZE_V1 : PRODUCER_SIZE;
   let p = HEADER_SIZE;
   for (let i = 0; i < count; i++) {
-    if (p + PRODUCER_SIZE > buf.length) return undefined;
+    if (p + producerSize > buf.length) return undefined;
     const producerId = Number(buf.readBigInt64BE(p));
     const epoch = buf.readInt16BE(p + 8);
     const lastTimestamp = Number(buf.readBigInt64BE(p + 10));
-    const n = buf.readInt8(p + 18);
-    p += PRODUCER_SIZE;
-    if (n < 1 || n > BATCHES_PER_PRODUCER || p + n * BATCH_SIZE > buf.length) return undefined;
+    const txnFirstOffset = version === 1 ? -1 : Number(buf.readBigInt64BE(p + 18));
+    const n = buf.readInt8(p + producerSize - 1);
+    p += producerSize;
+    if (n < (version === 1 ? 1 : 0) || n > BATCHES_PER_PRODUCER || p + n * BATCH_SIZE > buf.length) return undefined;
     const batches: BatchMetadata[] = [];
     for (let j = 0; j < n; j++) {
       batches.push({
@@ -91,9 +118,24 @@ export function decodeSnapshot(buf: Buffer): ProducerEntry[] | undefined {
       });
       p += BATCH_SIZE;
     }
-    entries.push({ producerId, epoch, batches, lastTimestamp });
+    entries.push({ producerId, epoch, batches, lastTimestamp, txnFirstOffset });
   }
-  return p === buf.length ? entries : undefined;
+  const aborted: AbortedTxn[] = [];
+  if (version === 1) return p === buf.length ? { entries, aborted } : undefined;
+  if (p + 4 > buf.length) return undefined;
+  const abortedCount = buf.readInt32BE(p);
+  p += 4;
+  if (abortedCount < 0 || p + abortedCount * ABORTED_SIZE !== buf.length) return undefined;
+  for (let i = 0; i < abortedCount; i++) {
+    aborted.push({
+      producerId: Number(buf.readBigInt64BE(p)),
+      firstOffset: Number(buf.readBigInt64BE(p + 8)),
+      lastOffset: Number(buf.readBigInt64BE(p + 16)),
+      lastStableOffset: Number(buf.readBigInt64BE(p + 24)),
+    });
+    p += ABORTED_SIZE;
+  }
+  return { entries, aborted };
 }
 
 /**
@@ -118,8 +160,8 @@ export async function writeSnapshot(dir: string, offset: number, bytes: Buffer, 
   await replaceFile(path.join(dir, snapshotFileName(offset)), bytes, durable);
 }
 
-/** The snapshot's entries; undefined when the file is missing or damaged. */
-export function readSnapshot(dir: string, offset: number): ProducerEntry[] | undefined {
+/** The snapshot's contents; undefined when the file is missing or damaged. */
+export function readSnapshot(dir: string, offset: number): SnapshotContents | undefined {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path.join(dir, snapshotFileName(offset)));

@@ -9,6 +9,7 @@
  * Snapshots above the log end describe batches the log no longer has (a torn tail cut by
  * recovery, a truncation) and are deleted, as are damaged ones.
  */
+import { CONTROL_FLAG, controlTypeAt } from '../../../shared/control-records.js';
 import { BATCH_HEADER_SIZE } from '../../../shared/record-batch.js';
 import { deleteSnapshots, listSnapshots, readSnapshot } from './producer-snapshot.js';
 import { ProducerStateManager } from './producer-state.js';
@@ -40,9 +41,9 @@ export async function loadProducerState(opts: ProducerStateLoad): Promise<Loaded
   await deleteSnapshots(dir, (o) => o > logEndOffset, snapshots);
   let snapshotOffset: number | undefined;
   for (const offset of snapshots.filter((o) => o <= logEndOffset).reverse()) {
-    const entries = readSnapshot(dir, offset);
-    if (entries !== undefined) {
-      state.restore(entries);
+    const contents = readSnapshot(dir, offset);
+    if (contents !== undefined) {
+      state.restore(contents.entries, contents.aborted);
       snapshotOffset = offset;
       break;
     }
@@ -70,18 +71,27 @@ async function replayHeaders(state: ProducerStateManager, segments: readonly Log
       while (p + BATCH_HEADER_SIZE <= chunk.length) {
         const baseOffset = Number(chunk.readBigInt64BE(p));
         if (baseOffset >= to) return n;
+        const length = 12 + chunk.readInt32BE(p + 8);
         if (baseOffset >= from) {
+          const attributes = chunk.readInt16BE(p + 21);
+          // A marker's type is in its record: the only batches whose body is read here.
+          const control = (attributes & CONTROL_FLAG) === 0
+            ? undefined
+            : p + length <= chunk.length
+              ? controlTypeAt(chunk, p, p + length)
+              : controlTypeAt(await seg.readAt(length, pos + p), 0, length);
           state.replay({
-            attributes: chunk.readInt16BE(p + 21),
+            attributes,
             lastOffsetDelta: chunk.readInt32BE(p + 23),
             maxTimestamp: Number(chunk.readBigInt64BE(p + 35)),
             producerId: Number(chunk.readBigInt64BE(p + 43)),
             producerEpoch: chunk.readInt16BE(p + 51),
             baseSequence: chunk.readInt32BE(p + 53),
+            controlType: control,
           }, baseOffset);
           n++;
         }
-        p += 12 + chunk.readInt32BE(p + 8);
+        p += length;
       }
       if (p === 0) break;
       pos += p;

@@ -16,9 +16,19 @@
  * Every batch of an append is checked, against the state the batches before it leave,
  * before any is written: the append goes in whole or not at all.
  *
+ * Transactions: a producer's first transactional batch opens its transaction at that batch's
+ * offset; the transaction ends with a marker (a control batch, control-records.ts) that only
+ * the transaction coordinator writes. Until then the producer may not write non-transactional
+ * batches (INVALID_TXN_STATE). A marker with an older epoch than the producer's is refused
+ * (INVALID_PRODUCER_EPOCH); a newer one (a coordinator's fence) takes the producer to that
+ * epoch, so its zombie's next batch is refused. Aborted transactions are kept as Kafka's
+ * aborted-transaction index does (producer, first and last offset, and the last stable offset
+ * when the marker went in), for read_committed fetches, until retention passes them. The
+ * first offset of the oldest open transaction bounds the last stable offset.
+ *
  * Batches replayed from the log (recovery, a follower's appends) are taken as they are.
- * Transactions are not supported: transactional and control batches are refused.
  */
+import { ControlType } from '../../../shared/control-records.js';
 import { ErrorCode } from '../../../shared/errors.js';
 
 /** Batches remembered per producer (Kafka's NUM_BATCHES_TO_RETAIN; clients keep at most 5 in flight). */
@@ -28,6 +38,7 @@ export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 
 const TRANSACTIONAL_FLAG = 0x10;
 const CONTROL_FLAG = 0x20;
+const NO_TXN = -1;
 const NO_SEQUENCE = -1;
 const MAX_SEQUENCE = 0x7fff_ffff;
 
@@ -46,6 +57,26 @@ export interface ProducerEntry {
   /** Oldest first, at most BATCHES_PER_PRODUCER. */
   batches: BatchMetadata[];
   lastTimestamp: number;
+  /** The first offset of the producer's open transaction here; -1 when none is open. */
+  txnFirstOffset: number;
+}
+
+/** One entry of the aborted-transaction index. */
+export interface AbortedTxn {
+  producerId: number;
+  firstOffset: number;
+  /** The offset of the ABORT marker. */
+  lastOffset: number;
+  /** The last stable offset once the marker went in. */
+  lastStableOffset: number;
+}
+
+/** A transaction a marker ends. */
+export interface EndedTxn {
+  producerId: number;
+  firstOffset: number;
+  markerOffset: number;
+  commit: boolean;
 }
 
 /** The producer fields of a batch header (record-batch.ts layout). */
@@ -56,11 +87,13 @@ export interface ProducerBatch {
   lastOffsetDelta: number;
   maxTimestamp: number;
   attributes: number;
+  /** For a control batch: its marker type (control-records.ts). */
+  controlType?: ControlType;
 }
 
 export type AppendCheck =
   /** New batches: `commit(updates)` once their offsets are placed. */
-  | { kind: 'append'; updates: Map<number, ProducerEntry> }
+  | { kind: 'append'; updates: Map<number, ProducerEntry>; ended: EndedTxn[] }
   /** Every idempotent batch of the append is already in the log at these offsets. */
   | { kind: 'duplicate'; firstOffset: number; lastOffset: number }
   | { kind: 'error'; errorCode: number; errorMessage: string };
@@ -77,7 +110,7 @@ function inSequence(lastSeq: number, nextSeq: number): boolean {
 function withBatch(entry: ProducerEntry, batch: BatchMetadata): ProducerEntry {
   const batches = [...entry.batches, batch];
   if (batches.length > BATCHES_PER_PRODUCER) batches.shift();
-  return { producerId: entry.producerId, epoch: entry.epoch, batches, lastTimestamp: Math.max(entry.lastTimestamp, batch.timestamp) };
+  return { ...entry, batches, lastTimestamp: Math.max(entry.lastTimestamp, batch.timestamp) };
 }
 
 function fail(errorCode: number, errorMessage: string): AppendCheck {
@@ -86,6 +119,8 @@ function fail(errorCode: number, errorMessage: string): AppendCheck {
 
 export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerEntry>();
+  /** Oldest first. */
+  private abortedTxns: AbortedTxn[] = [];
 
   constructor(readonly expirationMs = DEFAULT_PRODUCER_ID_EXPIRATION_MS) {}
 
@@ -101,12 +136,32 @@ export class ProducerStateManager {
     return [...this.producers.values()];
   }
 
+  aborted(): AbortedTxn[] {
+    return [...this.abortedTxns];
+  }
+
+  /** The first offset of the oldest open transaction, or null when none is open. */
+  firstUnstableOffset(): number | null {
+    let first: number | null = null;
+    for (const e of this.producers.values()) {
+      if (e.txnFirstOffset !== NO_TXN && (first === null || e.txnFirstOffset < first)) first = e.txnFirstOffset;
+    }
+    return first;
+  }
+
+  /** The aborted transactions with records in [from, to): what a read_committed fetch of that range must skip. */
+  abortedIn(from: number, to: number): AbortedTxn[] {
+    return this.abortedTxns.filter((a) => a.lastOffset >= from && a.firstOffset < to);
+  }
+
   /**
-   * Checks a client's batches, to be placed from `firstOffset` on in this order, against the
-   * state; changes nothing.
+   * Checks batches, to be placed from `firstOffset` on in this order, against the state;
+   * changes nothing. Control batches are refused unless `markersAllowed` (the writer is a
+   * transaction coordinator).
    */
-  checkAppend(batches: readonly ProducerBatch[], firstOffset: number): AppendCheck {
+  checkAppend(batches: readonly ProducerBatch[], firstOffset: number, markersAllowed = false): AppendCheck {
     const updates = new Map<number, ProducerEntry>();
+    const ended: EndedTxn[] = [];
     let next = firstOffset;
     let idempotent = 0;
     let duplicates = 0;
@@ -115,12 +170,36 @@ export class ProducerStateManager {
     for (const b of batches) {
       const firstOffsetOfBatch = next;
       next += b.lastOffsetDelta + 1;
-      if ((b.attributes & CONTROL_FLAG) !== 0) return fail(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
-      if ((b.attributes & TRANSACTIONAL_FLAG) !== 0) {
-        return fail(ErrorCode.INVALID_TXN_STATE, 'transactional batches are not supported by this broker');
+      if ((b.attributes & CONTROL_FLAG) !== 0) {
+        if (!markersAllowed) return fail(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+        const marker = this.checkMarker(b, firstOffsetOfBatch, updates.get(b.producerId) ?? this.producers.get(b.producerId));
+        if ('errorCode' in marker) return fail(marker.errorCode, marker.errorMessage);
+        updates.set(b.producerId, marker.entry);
+        if (marker.ended) ended.push(marker.ended);
+        continue;
       }
-      if (b.producerId < 0) continue;
+      const transactional = (b.attributes & TRANSACTIONAL_FLAG) !== 0;
+      if (b.producerId < 0) {
+        if (transactional) return fail(ErrorCode.INVALID_RECORD, 'a transactional batch must name its producer');
+        continue;
+      }
       idempotent++;
+      if (markersAllowed && transactional && b.baseSequence === NO_SEQUENCE) {
+        // A coordinator's own transactional records (offsets committed in a transaction) carry no sequence.
+        const current = updates.get(b.producerId) ?? this.producers.get(b.producerId);
+        if (current !== undefined && b.producerEpoch < current.epoch) {
+          return fail(ErrorCode.INVALID_PRODUCER_EPOCH, `producer ${b.producerId}: epoch ${b.producerEpoch} is older than the current ${current.epoch}`);
+        }
+        const sameEpoch = current !== undefined && current.epoch === b.producerEpoch;
+        updates.set(b.producerId, {
+          producerId: b.producerId,
+          epoch: b.producerEpoch,
+          batches: sameEpoch ? current.batches : [],
+          lastTimestamp: Math.max(current?.lastTimestamp ?? -1, b.maxTimestamp),
+          txnFirstOffset: current !== undefined && current.txnFirstOffset !== NO_TXN ? current.txnFirstOffset : firstOffsetOfBatch,
+        });
+        continue;
+      }
       if (b.producerEpoch < 0 || b.baseSequence < 0) {
         return fail(ErrorCode.INVALID_RECORD, `producer ${b.producerId}: epoch ${b.producerEpoch} and sequence ${b.baseSequence} must not be negative`);
       }
@@ -143,7 +222,7 @@ export class ProducerStateManager {
           return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
             `producer ${b.producerId}: new epoch ${b.producerEpoch} starts at sequence ${b.baseSequence}, expected 0`);
         }
-        base = { producerId: b.producerId, epoch: b.producerEpoch, batches: [], lastTimestamp: -1 };
+        base = { producerId: b.producerId, epoch: b.producerEpoch, batches: [], lastTimestamp: -1, txnFirstOffset: current?.txnFirstOffset ?? NO_TXN };
       } else {
         const last = current.batches[current.batches.length - 1]?.lastSeq ?? NO_SEQUENCE;
         if (!inSequence(last, b.baseSequence)) {
@@ -152,26 +231,76 @@ export class ProducerStateManager {
         }
         base = current;
       }
+      if (!transactional && base.txnFirstOffset !== NO_TXN) {
+        return fail(ErrorCode.INVALID_TXN_STATE, `producer ${b.producerId} wrote a non-transactional batch inside its open transaction`);
+      }
+      if (transactional && base.txnFirstOffset === NO_TXN) base = { ...base, txnFirstOffset: firstOffsetOfBatch };
       const meta = { firstSeq: b.baseSequence, lastSeq, firstOffset: firstOffsetOfBatch, lastOffset: next - 1, timestamp: b.maxTimestamp };
       updates.set(b.producerId, withBatch(base, meta));
     }
-    if (duplicates === 0) return { kind: 'append', updates };
+    if (duplicates === 0) return { kind: 'append', updates, ended };
     if (duplicates === batches.length) return { kind: 'duplicate', firstOffset: dupFirst, lastOffset: dupLast };
     return fail(ErrorCode.INVALID_RECORD, 'the append mixes batches already written with new ones');
   }
 
+  private checkMarker(b: ProducerBatch, offset: number, current: ProducerEntry | undefined):
+    { entry: ProducerEntry; ended: EndedTxn | null } | { errorCode: number; errorMessage: string } {
+    if (b.producerId < 0 || b.controlType === undefined) return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: 'unreadable transaction marker' };
+    if (current !== undefined && b.producerEpoch < current.epoch) {
+      return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, errorMessage: `marker for producer ${b.producerId} at epoch ${b.producerEpoch}, older than ${current.epoch}` };
+    }
+    return this.markerEntry(b, offset, current);
+  }
+
+  private markerEntry(b: ProducerBatch, offset: number, current: ProducerEntry | undefined): { entry: ProducerEntry; ended: EndedTxn | null } {
+    const sameEpoch = current !== undefined && current.epoch === b.producerEpoch;
+    const entry: ProducerEntry = {
+      producerId: b.producerId,
+      epoch: b.producerEpoch,
+      batches: sameEpoch ? current.batches : [],
+      lastTimestamp: Math.max(current?.lastTimestamp ?? -1, b.maxTimestamp),
+      txnFirstOffset: NO_TXN,
+    };
+    const open = current !== undefined && current.txnFirstOffset !== NO_TXN;
+    const ended = open ? { producerId: b.producerId, firstOffset: current.txnFirstOffset, markerOffset: offset, commit: b.controlType === ControlType.COMMIT } : null;
+    return { entry, ended };
+  }
+
   /** Applies the updates of an accepted append (checkAppend's answer, unchanged since). */
-  commit(updates: ReadonlyMap<number, ProducerEntry>): void {
+  commit(updates: ReadonlyMap<number, ProducerEntry>, ended: readonly EndedTxn[] = []): void {
     for (const [id, entry] of updates) this.producers.set(id, entry);
+    this.recordEnded(ended);
+  }
+
+  private recordEnded(ended: readonly EndedTxn[]): void {
+    if (ended.length === 0) return;
+    const unstable = this.firstUnstableOffset();
+    for (const e of ended) {
+      if (e.commit) continue;
+      const lastStableOffset = unstable === null ? e.markerOffset + 1 : Math.min(unstable, e.markerOffset + 1);
+      this.abortedTxns.push({ producerId: e.producerId, firstOffset: e.firstOffset, lastOffset: e.markerOffset, lastStableOffset });
+    }
   }
 
   /** Takes a batch from the log as it is (recovery, replication): no checks. */
   replay(b: ProducerBatch, baseOffset: number): void {
-    if (b.producerId < 0 || (b.attributes & CONTROL_FLAG) !== 0) return;
+    if (b.producerId < 0) return;
     const current = this.producers.get(b.producerId);
-    const base = current !== undefined && current.epoch === b.producerEpoch
+    if ((b.attributes & CONTROL_FLAG) !== 0) {
+      if (b.controlType === undefined) return;
+      const { entry, ended } = this.markerEntry(b, baseOffset, current);
+      this.producers.set(b.producerId, entry);
+      if (ended) this.recordEnded([ended]);
+      return;
+    }
+    let base: ProducerEntry = current !== undefined && current.epoch === b.producerEpoch
       ? current
-      : { producerId: b.producerId, epoch: b.producerEpoch, batches: [], lastTimestamp: -1 };
+      : { producerId: b.producerId, epoch: b.producerEpoch, batches: [], lastTimestamp: -1, txnFirstOffset: current?.txnFirstOffset ?? NO_TXN };
+    if ((b.attributes & TRANSACTIONAL_FLAG) !== 0 && base.txnFirstOffset === NO_TXN) base = { ...base, txnFirstOffset: baseOffset };
+    if (b.baseSequence === NO_SEQUENCE) {
+      this.producers.set(b.producerId, { ...base, lastTimestamp: Math.max(base.lastTimestamp, b.maxTimestamp) });
+      return;
+    }
     const meta = {
       firstSeq: b.baseSequence,
       lastSeq: lastSequence(b.baseSequence, b.lastOffsetDelta),
@@ -184,9 +313,13 @@ export class ProducerStateManager {
 
   /** The log now starts at `logStartOffset`: producers whose last batch is gone are forgotten. */
   truncateHead(logStartOffset: number): void {
+    this.abortedTxns = this.abortedTxns.filter((a) => a.lastOffset >= logStartOffset);
     for (const [id, e] of this.producers) {
       const last = e.batches[e.batches.length - 1];
-      if (last === undefined || last.lastOffset < logStartOffset) this.producers.delete(id);
+      if (e.txnFirstOffset !== NO_TXN && e.txnFirstOffset < logStartOffset) e.txnFirstOffset = logStartOffset;
+      if (e.txnFirstOffset !== NO_TXN) {
+        if (last !== undefined && last.firstOffset < logStartOffset) e.batches = e.batches.filter((m) => m.lastOffset >= logStartOffset);
+      } else if (last === undefined || last.lastOffset < logStartOffset) this.producers.delete(id);
       else if (e.batches[0]!.firstOffset < logStartOffset) e.batches = e.batches.filter((m) => m.lastOffset >= logStartOffset);
     }
   }
@@ -195,7 +328,8 @@ export class ProducerStateManager {
   removeExpired(nowMs: number): number {
     let n = 0;
     for (const [id, e] of this.producers) {
-      if (nowMs - e.lastTimestamp >= this.expirationMs) {
+      // A producer with an open transaction stays: its marker is still to come.
+      if (e.txnFirstOffset === NO_TXN && nowMs - e.lastTimestamp >= this.expirationMs) {
         this.producers.delete(id);
         n++;
       }
@@ -203,9 +337,10 @@ export class ProducerStateManager {
     return n;
   }
 
-  /** Replaces the whole state (a snapshot's entries). */
-  restore(entries: readonly ProducerEntry[]): void {
+  /** Replaces the whole state (a snapshot's entries and aborted transactions). */
+  restore(entries: readonly ProducerEntry[], aborted: readonly AbortedTxn[] = []): void {
     this.producers.clear();
     for (const e of entries) this.producers.set(e.producerId, { ...e, batches: e.batches.map((m) => ({ ...m })) });
+    this.abortedTxns = aborted.map((a) => ({ ...a }));
   }
 }

@@ -1,0 +1,111 @@
+/**
+ * Transaction verification at a partition leader (KIP-890 part 1): before the first
+ * transactional batch of a producer's transaction goes into a partition, the leader asks the
+ * transaction's coordinator whether the partition is in that producer's ongoing transaction
+ * (AddPartitionsToTxn v4, verify only; a direct call when the coordinator is this broker).
+ * A batch that arrives after its transaction ended (a late retry, a zombie) would otherwise
+ * open a transaction no coordinator knows of, which would hold the last stable offset back
+ * for good. A positive answer is remembered for the producer, epoch, partition and leader
+ * epoch until a marker for the producer goes into the partition.
+ */
+import { ErrorCode } from '../../shared/errors.js';
+import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
+import type { AddPartitionsToTxnResponse } from '../../shared/protocol/generated/add-partitions-to-txn-response.js';
+import type { MetadataCache } from '../metadata-cache.js';
+import type { TxnCoordinator } from './coordinator.js';
+import type { InterBrokerRequests } from './inter-broker.js';
+
+const VERIFY_VERSION = 4;
+
+export interface PartitionToVerify {
+  topic: string;
+  partition: number;
+  leaderEpoch: number;
+}
+
+export interface VerifierDeps {
+  nodeId: number;
+  metadata: MetadataCache;
+  txns: TxnCoordinator;
+  brokers: InterBrokerRequests;
+}
+
+/** What a produce answers for a verification that did not pass. */
+function produceError(errorCode: number): number {
+  switch (errorCode) {
+    case ErrorCode.NONE:
+      return ErrorCode.NONE;
+    case ErrorCode.PRODUCER_FENCED:
+    case ErrorCode.INVALID_PRODUCER_EPOCH:
+      return ErrorCode.INVALID_PRODUCER_EPOCH;
+    case ErrorCode.INVALID_TXN_STATE:
+    case ErrorCode.INVALID_PRODUCER_ID_MAPPING:
+      return ErrorCode.INVALID_TXN_STATE;
+    default:
+      // The coordinator is moving or loading: an error every client retries.
+      return ErrorCode.NOT_ENOUGH_REPLICAS;
+  }
+}
+
+export class TxnVerifier {
+  /** producer id → `${epoch}/${leaderEpoch}/${partition}/${topic}` verified. */
+  private readonly verified = new Map<number, Set<string>>();
+
+  constructor(private readonly deps: VerifierDeps) {}
+
+  /** One produce error code per partition, in order: NONE where the batch may go in. */
+  async verify(transactionalId: string, producerId: number, producerEpoch: number, partitions: PartitionToVerify[]): Promise<number[]> {
+    const known = this.verified.get(producerId);
+    const keyOf = (p: PartitionToVerify): string => `${producerEpoch}/${p.leaderEpoch}/${p.partition}/${p.topic}`;
+    const ask = partitions.filter((p) => !known?.has(keyOf(p)));
+    const codes = new Map<PartitionToVerify, number>();
+    if (ask.length > 0) {
+      const byTopic = new Map<string, number[]>();
+      for (const p of ask) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+      const topics = [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps }));
+      const answers = await this.ask(transactionalId, producerId, producerEpoch, topics);
+      for (const p of ask) {
+        const code = produceError(answers.get(`${p.partition}/${p.topic}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR);
+        codes.set(p, code);
+        if (code === ErrorCode.NONE) {
+          let set = this.verified.get(producerId);
+          if (!set) this.verified.set(producerId, (set = new Set()));
+          set.add(keyOf(p));
+        }
+      }
+    }
+    return partitions.map((p) => codes.get(p) ?? ErrorCode.NONE);
+  }
+
+  /** A marker for the producer went into the partition: its next transaction there is verified again. */
+  ended(topic: string, partition: number, producerId: number): void {
+    const set = this.verified.get(producerId);
+    if (!set) return;
+    for (const k of set) if (k.endsWith(`/${partition}/${topic}`)) set.delete(k);
+    if (set.size === 0) this.verified.delete(producerId);
+  }
+
+  /** The coordinator's answers by `${partition}/${topic}`. */
+  private async ask(transactionalId: string, producerId: number, producerEpoch: number, topics: { topic: string; partitions: number[] }[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const all = (code: number): Map<string, number> => {
+      for (const t of topics) for (const p of t.partitions) out.set(`${p}/${t.topic}`, code);
+      return out;
+    };
+    const coordinator = this.deps.txns.coordinatorOf(transactionalId);
+    if (coordinator < 0) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (coordinator === this.deps.nodeId) return all(this.deps.txns.verify({ transactionalId, producerId, producerEpoch }, topics));
+    try {
+      const r = await this.deps.brokers.request<AddPartitionsToTxnResponse>(coordinator, ApiKey.AddPartitionsToTxn, VERIFY_VERSION, {
+        transactions: [{ transactionalId, producerId, producerEpoch, verifyOnly: true, topics: topics.map((t) => ({ name: t.topic, partitions: t.partitions })) }],
+      });
+      if (r.errorCode !== ErrorCode.NONE) return all(r.errorCode);
+      for (const txn of r.resultsByTransaction) {
+        for (const t of txn.topicResults) for (const p of t.resultsByPartition) out.set(`${p.partitionIndex}/${t.name}`, p.partitionErrorCode);
+      }
+      return out;
+    } catch {
+      return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+  }
+}
