@@ -46,7 +46,8 @@ import type {
 } from '../../shared/metadata-types.js';
 import { NotLeaderError, RaftDriver, type StateMachine } from './driver.js';
 import { MetadataCatchUp } from './metadata/catch-up.js';
-import { Controller, type ControllerRandom, type Decision } from './metadata/controller.js';
+import { Controller, type ControllerRandom } from './metadata/controller.js';
+import type { Decision } from './metadata/records.js';
 import { MetadataImage } from './metadata/image.js';
 import { decodeBatch, encodeBatch, type MetadataRecord } from './metadata/records.js';
 import { decodeRpc, decodeRpcReply, encodeRpc, type ControllerRpc, type RpcReplies, type RpcReply } from './metadata/rpc.js';

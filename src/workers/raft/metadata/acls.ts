@@ -7,9 +7,8 @@
 import { bindingError, filterMatches, sameBinding, type AclBinding, type AclFilter } from '../../../shared/acl.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import type { AclResult } from '../../../shared/metadata-types.js';
-import type { Decision } from './controller.js';
 import type { MetadataImage } from './image.js';
-import type { MetadataRecord } from './records.js';
+import type { Decision, MetadataRecord } from './records.js';
 
 export function decideCreateAcls(image: MetadataImage, creations: readonly AclBinding[], newId: () => string): Decision<AclResult[]> {
   const records: MetadataRecord[] = [];

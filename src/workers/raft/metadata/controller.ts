@@ -43,7 +43,7 @@ import type {
 import { scramKey, type MetadataImage, type PartitionState, type TopicState } from './image.js';
 import { decideCreateAcls, decideDeleteAcls } from './acls.js';
 import { placeReplicas } from './placement.js';
-import type { MetadataRecord, PartitionRecord } from './records.js';
+import type { Decision, MetadataRecord, PartitionRecord } from './records.js';
 import { collisionKey, reservedTopicError, topicNameError } from '../../../shared/topic-name.js';
 
 export interface ControllerSettings {
@@ -92,7 +92,6 @@ export interface BrokerHeartbeat {
 
 export interface HeartbeatReply { errorCode: number; fenced: boolean }
 
-export interface Decision<T> { records: MetadataRecord[]; result: T }
 
 /**
  * Records one CreateTopics or CreatePartitions may commit, Kafka's MAX_RECORDS_PER_USER_OP:

@@ -375,3 +375,6 @@ export function decodeImageSnapshot(data: Uint8Array): { offset: number; records
   const obj = ImageSnapshotType.toObject(ImageSnapshotType.decode(data), TO_OBJECT);
   return { offset: obj.offset as number, records: decodeRecords(obj.records as WireObject[]) };
 }
+
+/** What a controller decision writes to the metadata log, and its answer to the request. */
+export interface Decision<T> { records: MetadataRecord[]; result: T }
