@@ -8,7 +8,8 @@ import type { Connection } from './connection.js';
 import type { BrokerContext } from './context.js';
 import type { RequestTiming } from './request-metrics.js';
 import { handleApiVersions } from './handlers/api-versions.js';
-import { handleMetadata, handleDescribeCluster, handleDescribeConfigs } from './handlers/metadata.js';
+import { handleMetadata, handleDescribeCluster } from './handlers/metadata.js';
+import { handleAlterConfigs, handleDescribeConfigs, handleIncrementalAlterConfigs } from './handlers/configs.js';
 import { handleCreateTopics, handleDeleteTopics, handleCreatePartitions } from './handlers/admin.js';
 import { handleProduce } from './handlers/produce.js';
 import { handleFetch } from './handlers/fetch.js';
@@ -42,6 +43,8 @@ const core: SupportedApi[] = [
   { apiKey: ApiKey.DeleteTopics, minVersion: 1, maxVersion: 6, handler: handleDeleteTopics },
   { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3, handler: handleCreatePartitions },
   { apiKey: ApiKey.DescribeConfigs, minVersion: 0, maxVersion: 4, handler: handleDescribeConfigs },
+  { apiKey: ApiKey.AlterConfigs, minVersion: 0, maxVersion: 2, handler: handleAlterConfigs },
+  { apiKey: ApiKey.IncrementalAlterConfigs, minVersion: 0, maxVersion: 1, handler: handleIncrementalAlterConfigs },
   { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1, handler: handleDescribeCluster },
 ];
 

@@ -11,8 +11,10 @@ import { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type {
   AdminRequest,
+  AlterConfigsRequest,
   AlterPartitionResult,
   AlterScramRequest,
+  ConfigResult,
   AclResult,
   CreateAclsRequest,
   DeleteAclsRequest,
@@ -65,6 +67,7 @@ export class RaftClient {
           break;
         case 'userResponse':
         case 'aclResponse':
+        case 'configResponse':
           this.answer(m.id, m.results);
           break;
         case 'alterPartitionResponse':
@@ -129,6 +132,11 @@ export class RaftClient {
   /** ACL deletions, answered per filter (with the bindings removed) once their records commit. */
   deleteAcls(filters: DeleteAclsRequest['filters'], timeoutMs: number): Promise<AclResult[]> {
     return this.call((id) => ({ type: 'request', id, op: 'deleteAcls', filters, timeoutMs }));
+  }
+
+  /** Config changes, answered per resource once their records commit. */
+  alterConfigs(req: Omit<AlterConfigsRequest, 'op'>): Promise<ConfigResult[]> {
+    return this.call((id) => ({ type: 'request', id, op: 'alterConfigs', ...req }));
   }
 
   /** Asks the controller to change a partition's ISR; this broker must lead the partition. */

@@ -222,6 +222,8 @@ export interface BrokerConfig {
   groupInitialRebalanceDelayMs: number;
   clusterId: string;
   ignored: string[];
+  /** Settings given in the properties file or by --override (DescribeConfigs' STATIC_BROKER source). */
+  staticKeys: string[];
 }
 
 export class ConfigError extends Error {
@@ -429,6 +431,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     groupInitialRebalanceDelayMs: num('group.initial.rebalance.delay.ms'),
     clusterId: str('cluster.id'),
     ignored,
+    staticKeys: [...raw.keys()].filter(has),
   };
 }
 

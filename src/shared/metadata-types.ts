@@ -86,6 +86,8 @@ export interface MetadataSnapshot {
   scram: ScramCredentialInfo[];
   /** Access control entries, which every broker's authorizer decides with. */
   acls: StoredAcl[];
+  /** Dynamic broker settings by broker id ('' for the cluster default), then by name. */
+  brokerConfigs: Record<string, Record<string, string>>;
 }
 
 /** Kafka's CreateAcls: each binding is stored unless invalid; an identical one is not stored twice. */
@@ -172,6 +174,29 @@ export interface ProducerIdBlock {
   size: number;
 }
 
+/** Kafka's config resource types. */
+export const ConfigResourceType = { TOPIC: 2, BROKER: 4 } as const;
+
+/** Kafka's IncrementalAlterConfigs operations. */
+export const ConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+
+export interface ConfigResourceChange {
+  resourceType: number;
+  /** Topic name; broker id, or '' for the cluster default. */
+  resourceName: string;
+  changes: { name: string; op: number; value: string | null }[];
+}
+
+/**
+ * Kafka's IncrementalAlterConfigs (`incremental`) and AlterConfigs (the listed configs
+ * replace every dynamic config of the resource). One result per resource, in order.
+ */
+export interface AlterConfigsRequest {
+  op: 'alterConfigs'; resources: ConfigResourceChange[]; incremental: boolean; validateOnly: boolean; timeoutMs: number;
+}
+
+export interface ConfigResult { errorCode: number; errorMessage: string | null }
+
 export type AdminRequest = CreateTopicsRequest | DeleteTopicsRequest | CreatePartitionsRequest;
 
 export interface TopicResult {
@@ -196,6 +221,7 @@ export type MainToRaftMessage =
   | ({ type: 'request'; id: number } & AlterScramRequest)
   | ({ type: 'request'; id: number } & AlterPartitionRequest)
   | ({ type: 'request'; id: number } & AllocateProducerIdsRequest)
+  | ({ type: 'request'; id: number } & AlterConfigsRequest)
   | { type: 'shutdown' };
 
 export type RaftToMainMessage =
@@ -205,6 +231,7 @@ export type RaftToMainMessage =
   | { type: 'allocateProducerIdsResponse'; id: number; result: ProducerIdBlock }
   | { type: 'userResponse'; id: number; results: UserResult[] }
   | { type: 'aclResponse'; id: number; results: AclResult[] }
+  | { type: 'configResponse'; id: number; results: ConfigResult[] }
   | { type: 'stopped' }
   /** The worker could not start (metadata dir locked or unreadable, port taken...); it answers nothing more. */
   | { type: 'fatal'; message: string };

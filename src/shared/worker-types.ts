@@ -41,6 +41,8 @@ export interface HostedPartition {
   isr: number[];
   /** min.insync.replicas for this topic */
   minIsr: number;
+  /** The topic's log settings where they differ from the broker's (its configs, dynamic broker settings). */
+  logConfig: Partial<LogConfig>;
 }
 
 export interface BrokerEndpoint {

@@ -12,6 +12,7 @@
  *   CreateTopics       CREATE on the cluster or on the topic
  *   DeleteTopics       DELETE topic           CreatePartitions   ALTER topic
  *   DescribeConfigs    DESCRIBE_CONFIGS topic / cluster (broker configs)
+ *   AlterConfigs, IncrementalAlterConfigs   ALTER_CONFIGS topic / cluster (broker configs)
  *   DescribeCluster, DescribeAcls, DescribeUserScramCredentials   DESCRIBE cluster
  *   CreateAcls, DeleteAcls, AlterUserScramCredentials             ALTER cluster
  *   group APIs         READ group (and READ topic for commits), DESCRIBE group to find,
@@ -83,6 +84,15 @@ function mayCreateTopic(g: AuthorizationView, name: string): boolean {
   return g.can(Op.CREATE, Res.CLUSTER, CLUSTER_NAME) || g.can(Op.CREATE, Res.TOPIC, name);
 }
 
+/** AlterConfigs and IncrementalAlterConfigs: ALTER_CONFIGS on the topic, or on the cluster for broker configs. */
+const alterConfigsRule: Rule = (g, req) => {
+  const allowed = (r: Req) => (r.resourceType === Res.TOPIC ? g.can(Op.ALTER_CONFIGS, Res.TOPIC, r.resourceName)
+    : g.can(Op.ALTER_CONFIGS, Res.CLUSTER, CLUSTER_NAME));
+  return split(req, 'resources', allowed, 'responses', (resources: Req[]) => resources.map((r) => ({
+    errorCode: r.resourceType === Res.TOPIC ? TOPIC_DENIED : CLUSTER_DENIED, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName,
+  })));
+};
+
 const RULES: Partial<Record<number, Rule>> = {
   [ApiKey.ApiVersions]: pass,
   [ApiKey.SaslHandshake]: pass,
@@ -150,6 +160,8 @@ const RULES: Partial<Record<number, Rule>> = {
       errorCode: r.resourceType === 2 ? TOPIC_DENIED : CLUSTER_DENIED, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [],
     })));
   },
+  [ApiKey.AlterConfigs]: alterConfigsRule,
+  [ApiKey.IncrementalAlterConfigs]: alterConfigsRule,
   [ApiKey.DescribeCluster]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, clusterId: '', controllerId: -1, brokers: [] })),
 
   [ApiKey.FindCoordinator]: (g, req, h) => {

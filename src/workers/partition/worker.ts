@@ -32,6 +32,7 @@ import { partitionOwner } from '../../shared/partition-owner.js';
 import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import { LogManager } from './log/log-manager.js';
 import type { AppendResult, PartitionLog } from './log/partition-log.js';
+import type { LogConfig } from './log/config.js';
 import { FetchWatches } from './replication/fetch-watches.js';
 import { PartitionReplica, type Released } from './replication/partition-replica.js';
 import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
@@ -296,6 +297,16 @@ function countReplicas(): void {
   stats.setReplicas(replicas.size, leaders, under);
 }
 
+/** Topic configs and dynamic broker settings take effect on the live log: the next append, roll or retention pass reads them. */
+function applyLogConfig(l: PartitionLog, overrides: Partial<LogConfig>): void {
+  const next: LogConfig = { ...manager.config };
+  for (const [k, v] of Object.entries(overrides) as [keyof LogConfig, number][]) if (Number.isFinite(v)) next[k] = v;
+  const changed = (Object.keys(next) as (keyof LogConfig)[]).filter((k) => next[k] !== l.config[k]);
+  if (changed.length === 0) return;
+  l.config = next;
+  log.info({ log: l.name, changed: Object.fromEntries(changed.map((k) => [k, next[k]])) }, 'log settings changed');
+}
+
 async function applyHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<void> {
   for (const t of deletedTopics) {
     for (const k of [...replicas.keys()]) if (k.startsWith(`${t}\0`)) forget(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -310,6 +321,7 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
     const k = key(p.topic, p.partition);
     seen.add(k);
     const l = await manager.create(p.topic, p.partition);
+    applyLogConfig(l, p.logConfig);
     let rep = replicas.get(k);
     if (!rep) replicas.set(k, (rep = new PartitionReplica<PendingAck>(data.nodeId)));
     const ledIsr = rep.isLeader && rep.leaderEpoch === p.leaderEpoch ? rep.metadata!.isr.length : -1;

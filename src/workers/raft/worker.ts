@@ -31,6 +31,7 @@ import type {
   AllocateProducerIdsRequest,
   AlterPartitionRequest,
   AlterScramRequest,
+  AlterConfigsRequest,
   AclResult,
   CreateAclsRequest,
   DeleteAclsRequest,
@@ -343,6 +344,15 @@ class RaftWorker {
       }
       return;
     }
+    if (rpc.op === 'alterConfigs') {
+      try {
+        this.post({ type: 'configResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
+      } catch (err) {
+        const [errorCode, errorMessage] = code(err);
+        this.post({ type: 'configResponse', id, results: rpc.resources.map(() => ({ errorCode, errorMessage })) });
+      }
+      return;
+    }
     if (rpc.op === 'alterUserScramCredentials') {
       try {
         this.post({ type: 'userResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
@@ -403,10 +413,11 @@ function decide(controller: Controller, rpc: ControllerRpc, nowMs: number): Deci
     case 'alterUserScramCredentials': return controller.alterUserScramCredentials(rpc);
     case 'createAcls': return controller.createAcls(rpc);
     case 'deleteAcls': return controller.deleteAcls(rpc);
+    case 'alterConfigs': return controller.alterConfigs(rpc);
   }
 }
 
-type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest;
+type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest | AlterConfigsRequest;
 
 function failAcls(req: CreateAclsRequest | DeleteAclsRequest, errorCode: number, errorMessage: string): AclResult[] {
   const n = req.op === 'createAcls' ? req.creations.length : req.filters.length;
@@ -430,6 +441,8 @@ function refuse(msg: { id: number } & WorkerRequest, errorMessage: string): void
   const errorCode = ErrorCode.NOT_CONTROLLER;
   if (msg.op === 'createAcls' || msg.op === 'deleteAcls') {
     postToMain({ type: 'aclResponse', id: msg.id, results: failAcls(msg, errorCode, errorMessage) });
+  } else if (msg.op === 'alterConfigs') {
+    postToMain({ type: 'configResponse', id: msg.id, results: msg.resources.map(() => ({ errorCode, errorMessage })) });
   } else if (msg.op === 'alterUserScramCredentials') {
     postToMain({ type: 'userResponse', id: msg.id, results: failUsers(msg, errorCode, errorMessage) });
   } else if (msg.op === 'allocateProducerIds') {

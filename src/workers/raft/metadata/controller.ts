@@ -23,6 +23,8 @@
 import { ErrorCode } from '../../../shared/errors.js';
 import type {
   AclResult,
+  AlterConfigsRequest,
+  ConfigResult,
   CreateAclsRequest,
   DeleteAclsRequest,
   AlterScramRequest,
@@ -38,6 +40,7 @@ import type {
 } from '../../../shared/metadata-types.js';
 import { scramKey, type MetadataImage, type PartitionState, type TopicState } from './image.js';
 import { decideCreateAcls, decideDeleteAcls } from './acls.js';
+import { decideAlterConfigs } from './configs.js';
 import { placeReplicas } from './placement.js';
 import type { MetadataRecord, PartitionRecord } from './records.js';
 import { collisionKey, reservedTopicError, topicNameError } from '../../../shared/topic-name.js';
@@ -452,6 +455,10 @@ export class Controller {
 
   deleteAcls(req: Pick<DeleteAclsRequest, 'filters'>): Decision<AclResult[]> {
     return decideDeleteAcls(this.image, req.filters);
+  }
+
+  alterConfigs(req: Pick<AlterConfigsRequest, 'resources' | 'incremental' | 'validateOnly'>): Decision<ConfigResult[]> {
+    return decideAlterConfigs(this.image, req);
   }
 
   private fence(brokerId: number): MetadataRecord[] {

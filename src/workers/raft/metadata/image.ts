@@ -47,6 +47,8 @@ export class MetadataImage {
   readonly scram = new Map<string, ScramCredentialInfo>();
   /** ACLs by id. */
   readonly acls = new Map<string, StoredAcl>();
+  /** Dynamic broker settings by broker id ('' for the cluster default), then by name. */
+  readonly brokerConfigs = new Map<string, Map<string, string>>();
 
   /** Applies one committed entry's records; returns whether any of them changed the image. */
   apply(records: readonly MetadataRecord[], offset: number): boolean {
@@ -137,6 +139,17 @@ export class MetadataImage {
       }
       case 'removeAccessControlEntry':
         return this.acls.delete(r.id);
+      case 'brokerConfig': {
+        let configs = this.brokerConfigs.get(r.broker);
+        if (r.value === null) {
+          const removed = configs?.delete(r.name) ?? false;
+          if (configs?.size === 0) this.brokerConfigs.delete(r.broker);
+          return removed;
+        }
+        if (configs === undefined) this.brokerConfigs.set(r.broker, (configs = new Map()));
+        configs.set(r.name, r.value);
+        return true;
+      }
     }
   }
 
@@ -176,6 +189,9 @@ export class MetadataImage {
       out.push({ type: 'userScramCredential', name: c.user, mechanism: c.mechanism, salt: c.salt, storedKey: c.storedKey, serverKey: c.serverKey, iterations: c.iterations });
     }
     for (const a of this.acls.values()) out.push({ type: 'accessControlEntry', ...a });
+    for (const [broker, configs] of this.brokerConfigs) {
+      for (const [name, value] of configs) out.push({ type: 'brokerConfig', broker, name, value });
+    }
     if (this.nextProducerId > 0) out.push({ type: 'producerIds', brokerId: -1, brokerEpoch: -1, nextProducerId: this.nextProducerId });
     return out;
   }
@@ -200,6 +216,7 @@ export class MetadataImage {
     this.topicsByName.clear();
     this.scram.clear();
     this.acls.clear();
+    this.brokerConfigs.clear();
     this.apply(records, offset);
   }
 
@@ -218,7 +235,9 @@ export class MetadataImage {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const scram = [...this.scram.values()].map((c) => ({ ...c }));
     const acls = [...this.acls.values()].map((a) => ({ ...a }));
-    return { clusterId: this.clusterId, controllerId, offset: this.offset, brokers, topics, scram, acls };
+    const brokerConfigs: Record<string, Record<string, string>> = {};
+    for (const [broker, configs] of this.brokerConfigs) brokerConfigs[broker] = Object.fromEntries(configs);
+    return { clusterId: this.clusterId, controllerId, offset: this.offset, brokers, topics, scram, acls, brokerConfigs };
   }
 }
 

@@ -122,6 +122,14 @@ const SCHEMA = {
           },
         },
         RemoveAccessControlEntryRecord: { fields: { id: { type: 'bytes', id: 1 } } },
+        BrokerConfigRecord: {
+          fields: {
+            broker: { type: 'string', id: 1 },
+            name: { type: 'string', id: 2 },
+            value: { type: 'string', id: 3 },
+            remove: { type: 'bool', id: 4 },
+          },
+        },
         MetadataRecord: {
           oneofs: {
             record: {
@@ -129,7 +137,7 @@ const SCHEMA = {
                 'clusterId', 'registerBroker', 'fenceBroker', 'unfenceBroker', 'topic',
                 'partition', 'partitionChange', 'config', 'removeTopic', 'controllerActivation',
                 'producerIds', 'userScramCredential', 'removeUserScramCredential',
-                'accessControlEntry', 'removeAccessControlEntry',
+                'accessControlEntry', 'removeAccessControlEntry', 'brokerConfig',
               ],
             },
           },
@@ -149,6 +157,7 @@ const SCHEMA = {
             removeUserScramCredential: { type: 'RemoveUserScramCredentialRecord', id: 13 },
             accessControlEntry: { type: 'AccessControlEntryRecord', id: 14 },
             removeAccessControlEntry: { type: 'RemoveAccessControlEntryRecord', id: 15 },
+            brokerConfig: { type: 'BrokerConfigRecord', id: 20 },
           },
         },
         RecordBatch: { fields: { records: { rule: 'repeated', type: 'MetadataRecord', id: 1 } } },
@@ -198,11 +207,17 @@ export interface RemoveUserScramCredentialRecord { type: 'removeUserScramCredent
 export interface AccessControlEntryRecord extends StoredAcl { type: 'accessControlEntry' }
 export interface RemoveAccessControlEntryRecord { type: 'removeAccessControlEntry'; id: string }
 
+/**
+ * A dynamic broker setting: `broker` is a broker id, or '' for the cluster default (Kafka's
+ * ConfigRecord for BROKER resources); a null value removes it.
+ */
+export interface BrokerConfigRecord { type: 'brokerConfig'; broker: string; name: string; value: string | null }
+
 export type MetadataRecord =
   | ClusterIdRecord | RegisterBrokerRecord | FenceBrokerRecord | UnfenceBrokerRecord | TopicRecord
   | PartitionRecord | PartitionChangeRecord | ConfigRecord | RemoveTopicRecord | ControllerActivationRecord
   | ProducerIdsRecord | UserScramCredentialRecord | RemoveUserScramCredentialRecord
-  | AccessControlEntryRecord | RemoveAccessControlEntryRecord;
+  | AccessControlEntryRecord | RemoveAccessControlEntryRecord | BrokerConfigRecord;
 
 export function idToBytes(hex: string): Uint8Array {
   return Buffer.from(hex, 'hex');
@@ -272,6 +287,8 @@ function toWire(r: MetadataRecord): Record<string, unknown> {
       };
     case 'removeAccessControlEntry':
       return { removeAccessControlEntry: { id: idToBytes(r.id) } };
+    case 'brokerConfig':
+      return { brokerConfig: { broker: r.broker, name: r.name, value: r.value ?? '', remove: r.value === null } };
   }
 }
 
@@ -341,6 +358,10 @@ function fromWire(m: WireObject): MetadataRecord | null {
     }
     case 'removeAccessControlEntry':
       return { type: 'removeAccessControlEntry', id: bytesToId(m.removeAccessControlEntry.id) };
+    case 'brokerConfig': {
+      const c = m.brokerConfig;
+      return { type: 'brokerConfig', broker: c.broker, name: c.name, value: c.remove ? null : c.value };
+    }
     default:
       return null;
   }
