@@ -14,6 +14,7 @@ import { handleCreateTopics, handleDeleteTopics, handleCreatePartitions } from '
 import { handleProduce } from './handlers/produce.js';
 import { handleFetch } from './handlers/fetch.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
+import { handleDeleteRecords } from './handlers/delete-records.js';
 import { groupApis } from './handlers/groups.js';
 import { producerIdApis } from './handlers/producer-ids.js';
 import { saslApis } from './handlers/sasl.js';
@@ -37,6 +38,7 @@ const core: SupportedApi[] = [
   { apiKey: ApiKey.Produce, minVersion: 3, maxVersion: 11, handler: handleProduce },
   { apiKey: ApiKey.Fetch, minVersion: 4, maxVersion: 15, handler: handleFetch },
   { apiKey: ApiKey.ListOffsets, minVersion: 1, maxVersion: 8, handler: handleListOffsets },
+  { apiKey: ApiKey.DeleteRecords, minVersion: 0, maxVersion: 2, handler: handleDeleteRecords },
   { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 12, handler: handleMetadata },
   { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 3, handler: handleApiVersions },
   { apiKey: ApiKey.CreateTopics, minVersion: 2, maxVersion: 7, handler: handleCreateTopics },

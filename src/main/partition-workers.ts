@@ -31,6 +31,9 @@ export class PartitionWorkers {
   private readonly workers: WorkerHandle[] = [];
   private readonly pending = new Map<number, ResultHandler>();
   private nextReq = 1;
+  /** DeleteRecords waiting for their partition worker, by id. */
+  private readonly deletions = new Map<number, (r: { errorCode: number; lowWatermark: number }) => void>();
+  private nextDeletion = 1;
 
   constructor(
     private readonly count: number,
@@ -80,6 +83,11 @@ export class PartitionWorkers {
             const { topicId, partition, leaderEpoch, partitionEpoch } = e;
             h.worker.postMessage({ type: 'alter-isr-refused', topicId, partition, leaderEpoch, partitionEpoch, errorCode } satisfies WorkerControl);
           }, () => undefined);
+          return;
+        }
+        if (e.type === 'delete-records-result') {
+          this.deletions.get(e.id)?.({ errorCode: e.errorCode, lowWatermark: e.lowWatermark });
+          this.deletions.delete(e.id);
           return;
         }
         for (const l of h.events.splice(0)) l(e);
@@ -137,6 +145,16 @@ export class PartitionWorkers {
   /** Drops a long-poll request's watches on every worker. */
   unwatch(req: number): void {
     for (const h of this.workers) h.outbox.send({ type: MsgType.UNWATCH, req });
+  }
+
+  /** DeleteRecords on a partition this broker leads (offset -1: up to the high watermark). */
+  deleteRecords(topic: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
+    const id = this.nextDeletion++;
+    const h = this.workers[this.ownerOf(topic, partition)]!;
+    return new Promise((resolve) => {
+      this.deletions.set(id, resolve);
+      h.worker.postMessage({ type: 'delete-records', id, topic, partition, offset } satisfies WorkerControl);
+    });
   }
 
   async setHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<void> {

@@ -56,6 +56,8 @@ export type WorkerControl =
   | { type: 'hosted'; partitions: HostedPartition[]; deletedTopics: string[]; brokers: BrokerEndpoint[] }
   /** The controller refused an ISR change this worker proposed. */
   | { type: 'alter-isr-refused'; topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; errorCode: number }
+  /** DeleteRecords on a partition this worker leads: the log start moves to `offset` (-1: the high watermark). */
+  | { type: 'delete-records'; id: number; topic: string; partition: number; offset: number }
   | { type: 'shutdown' };
 
 /** worker -> main */
@@ -65,4 +67,6 @@ export type WorkerEvent =
   | { type: 'stopped' }
   /** A leader asks the controller to change a partition's ISR (Kafka's AlterPartition). */
   | { type: 'alter-isr'; topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; isr: number[] }
+  /** The outcome of a delete-records: the log start offset now (Kafka's low watermark). */
+  | { type: 'delete-records-result'; id: number; errorCode: number; lowWatermark: number }
   | { type: 'fatal'; message: string };

@@ -11,6 +11,7 @@
  *                      auto-creation also CREATE on the cluster or the topic
  *   CreateTopics       CREATE on the cluster or on the topic
  *   DeleteTopics       DELETE topic           CreatePartitions   ALTER topic
+ *   DeleteRecords      DELETE topic
  *   DescribeConfigs    DESCRIBE_CONFIGS topic / cluster (broker configs)
  *   AlterConfigs, IncrementalAlterConfigs   ALTER_CONFIGS topic / cluster (broker configs)
  *   DescribeCluster, DescribeAcls, DescribeUserScramCredentials   DESCRIBE cluster
@@ -160,6 +161,8 @@ const RULES: Partial<Record<number, Rule>> = {
       errorCode: r.resourceType === 2 ? TOPIC_DENIED : CLUSTER_DENIED, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [],
     })));
   },
+  [ApiKey.DeleteRecords]: (g, req) => split(req, 'topics', (t: Req) => g.can(Op.DELETE, Res.TOPIC, t.name), 'topics',
+    (topics: Req[]) => topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: TOPIC_DENIED })) }))),
   [ApiKey.AlterConfigs]: alterConfigsRule,
   [ApiKey.IncrementalAlterConfigs]: alterConfigsRule,
   [ApiKey.DescribeCluster]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, clusterId: '', controllerId: -1, brokers: [] })),

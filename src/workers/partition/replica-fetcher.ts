@@ -144,7 +144,7 @@ export class ReplicaFetcher {
           }
           continue;
         }
-        await this.applyPartition(p, r.divergingEpoch, r.records, r.highWatermark);
+        await this.applyPartition(p, r.divergingEpoch, r.records, r.highWatermark, r.logStartOffset);
       }
     }
     if (backoff) await sleep(BACKOFF_MS);
@@ -155,6 +155,7 @@ export class ReplicaFetcher {
     diverging: { epoch: number; endOffset: number },
     records: Buffer | null,
     leaderHw: number,
+    leaderLogStart: number,
   ): Promise<void> {
     const log = p.log;
     if (diverging.epoch >= 0) {
@@ -172,6 +173,9 @@ export class ReplicaFetcher {
       await this.hooks.durable(log, r.lastOffset + 1);
     }
     this.hooks.highWatermark(log, Math.min(leaderHw, log.durableEndOffset));
+    // Records the leader deleted (DeleteRecords, retention) go here too, up to what this replica holds.
+    const start = Math.min(leaderLogStart, log.logEndOffset);
+    if (start > log.logStartOffset) await log.deleteRecordsBefore(start);
   }
 
   private async connect(): Promise<net.Socket> {

@@ -219,6 +219,28 @@ function listOffsets(m: ListOffsetsMsg): void {
   reply(0, at.offset, at.timestamp);
 }
 
+/**
+ * Kafka's DeleteRecords on the leader: the log start offset moves up to `offset` (at most the
+ * high watermark; -1 means the high watermark), the segments wholly below it go, and the
+ * log-start-offset checkpoint is rewritten. Followers move theirs when their fetches carry it.
+ */
+async function deleteRecords(topic: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
+  const found = leaderLog(topic, partition, -1);
+  if (typeof found === 'number') return { errorCode: found, lowWatermark: -1 };
+  const { l, rep } = found;
+  const hw = rep.highWatermark;
+  const target = offset === -1 ? hw : offset;
+  if (target < 0 || target > hw) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: -1 };
+  try {
+    await l.deleteRecordsBefore(target);
+  } catch (err) {
+    log.error({ err, log: l.name, offset: target }, 'delete records failed');
+    return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, lowWatermark: -1 };
+  }
+  log.info({ log: l.name, logStartOffset: l.logStartOffset }, 'records deleted');
+  return { errorCode: ErrorCode.NONE, lowWatermark: l.logStartOffset };
+}
+
 function wake(k: string, followers: boolean): void {
   for (const req of watches.wake(k, followers)) outbox.send({ type: MsgType.WAKE, req });
 }
@@ -386,6 +408,8 @@ async function main(): Promise<void> {
         if (c.type === 'hosted') {
           await applyHosted(c.partitions, c.deletedTopics, c.brokers);
           post({ type: 'hosted-applied' });
+        } else if (c.type === 'delete-records') {
+          post({ type: 'delete-records-result', id: c.id, ...(await deleteRecords(c.topic, c.partition, c.offset)) });
         } else if (c.type === 'alter-isr-refused') {
           isrChangeRefused(c.topicId, c.partition, c.leaderEpoch, c.partitionEpoch, c.errorCode);
         } else if (c.type === 'shutdown') {
