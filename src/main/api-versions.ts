@@ -15,6 +15,7 @@ import { handleProduce } from './handlers/produce.js';
 import { handleFetch } from './handlers/fetch.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
 import { handleDeleteRecords } from './handlers/delete-records.js';
+import { handleDescribeLogDirs, handleElectLeaders } from './handlers/replicas.js';
 import { groupApis } from './handlers/groups.js';
 import { producerIdApis } from './handlers/producer-ids.js';
 import { saslApis } from './handlers/sasl.js';
@@ -48,6 +49,8 @@ const core: SupportedApi[] = [
   { apiKey: ApiKey.AlterConfigs, minVersion: 0, maxVersion: 2, handler: handleAlterConfigs },
   { apiKey: ApiKey.IncrementalAlterConfigs, minVersion: 0, maxVersion: 1, handler: handleIncrementalAlterConfigs },
   { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1, handler: handleDescribeCluster },
+  { apiKey: ApiKey.ElectLeaders, minVersion: 0, maxVersion: 2, handler: handleElectLeaders },
+  { apiKey: ApiKey.DescribeLogDirs, minVersion: 0, maxVersion: 4, handler: handleDescribeLogDirs },
 ];
 
 export const SUPPORTED_APIS: ReadonlyMap<number, SupportedApi> = new Map(

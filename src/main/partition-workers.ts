@@ -10,7 +10,7 @@ import type { InterBrokerClient } from '../shared/broker-connection.js';
 import type { Logger } from '../shared/logger.js';
 import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FromWorker, type ToWorker } from '../shared/thread-messages.js';
-import type { BrokerEndpoint, HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
+import type { BrokerEndpoint, HostedPartition, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
 import { partitionOwner } from '../shared/partition-owner.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
 import type { ThreadStatsLayout } from '../shared/metrics/thread-stats.js';
@@ -31,9 +31,9 @@ export class PartitionWorkers {
   private readonly workers: WorkerHandle[] = [];
   private readonly pending = new Map<number, ResultHandler>();
   private nextReq = 1;
-  /** DeleteRecords waiting for their partition worker, by id. */
-  private readonly deletions = new Map<number, (r: { errorCode: number; lowWatermark: number }) => void>();
-  private nextDeletion = 1;
+  /** Requests waiting for a partition worker's answer event, by id. */
+  private readonly replies = new Map<number, (e: WorkerEvent) => void>();
+  private nextReply = 1;
 
   constructor(
     private readonly count: number,
@@ -85,9 +85,9 @@ export class PartitionWorkers {
           }, () => undefined);
           return;
         }
-        if (e.type === 'delete-records-result') {
-          this.deletions.get(e.id)?.({ errorCode: e.errorCode, lowWatermark: e.lowWatermark });
-          this.deletions.delete(e.id);
+        if (e.type === 'delete-records-result' || e.type === 'logs-described') {
+          this.replies.get(e.id)?.(e);
+          this.replies.delete(e.id);
           return;
         }
         for (const l of h.events.splice(0)) l(e);
@@ -148,12 +148,22 @@ export class PartitionWorkers {
   }
 
   /** DeleteRecords on a partition this broker leads (offset -1: up to the high watermark). */
-  deleteRecords(topic: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
-    const id = this.nextDeletion++;
-    const h = this.workers[this.ownerOf(topic, partition)]!;
+  async deleteRecords(topic: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
+    const e = await this.ask(this.workers[this.ownerOf(topic, partition)]!, (id) => ({ type: 'delete-records', id, topic, partition, offset }));
+    return e.type === 'delete-records-result' ? { errorCode: e.errorCode, lowWatermark: e.lowWatermark } : { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, lowWatermark: -1 };
+  }
+
+  /** The size of every log on this broker (DescribeLogDirs). */
+  async describeLogs(): Promise<LogDescription[]> {
+    const answers = await Promise.all(this.workers.map((h) => this.ask(h, (id) => ({ type: 'describe-logs', id }))));
+    return answers.flatMap((e) => (e.type === 'logs-described' ? e.logs : []));
+  }
+
+  private ask(h: WorkerHandle, build: (id: number) => WorkerControl): Promise<WorkerEvent> {
+    const id = this.nextReply++;
     return new Promise((resolve) => {
-      this.deletions.set(id, resolve);
-      h.worker.postMessage({ type: 'delete-records', id, topic, partition, offset } satisfies WorkerControl);
+      this.replies.set(id, resolve);
+      h.worker.postMessage(build(id));
     });
   }
 

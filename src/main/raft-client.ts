@@ -15,6 +15,8 @@ import type {
   AlterPartitionResult,
   AlterScramRequest,
   ConfigResult,
+  ElectLeadersRequest,
+  ElectionResult,
   AclResult,
   CreateAclsRequest,
   DeleteAclsRequest,
@@ -68,6 +70,7 @@ export class RaftClient {
         case 'userResponse':
         case 'aclResponse':
         case 'configResponse':
+        case 'electionResponse':
           this.answer(m.id, m.results);
           break;
         case 'alterPartitionResponse':
@@ -137,6 +140,11 @@ export class RaftClient {
   /** Config changes, answered per resource once their records commit. */
   alterConfigs(req: Omit<AlterConfigsRequest, 'op'>): Promise<ConfigResult[]> {
     return this.call((id) => ({ type: 'request', id, op: 'alterConfigs', ...req }));
+  }
+
+  /** Leader elections, answered per partition once their records commit. */
+  electLeaders(req: Omit<ElectLeadersRequest, 'op'>): Promise<ElectionResult[]> {
+    return this.call((id) => ({ type: 'request', id, op: 'electLeaders', ...req }));
   }
 
   /** Asks the controller to change a partition's ISR; this broker must lead the partition. */

@@ -197,6 +197,13 @@ export interface AlterConfigsRequest {
 
 export interface ConfigResult { errorCode: number; errorMessage: string | null }
 
+/** Kafka's ElectLeaders: electionType 0 preferred, 1 unclean; null partitions: all of them. */
+export interface ElectLeadersRequest {
+  op: 'electLeaders'; electionType: number; partitions: { topic: string; partition: number }[] | null; timeoutMs: number;
+}
+
+export interface ElectionResult { topic: string; partition: number; errorCode: number; errorMessage: string | null }
+
 export type AdminRequest = CreateTopicsRequest | DeleteTopicsRequest | CreatePartitionsRequest;
 
 export interface TopicResult {
@@ -222,6 +229,7 @@ export type MainToRaftMessage =
   | ({ type: 'request'; id: number } & AlterPartitionRequest)
   | ({ type: 'request'; id: number } & AllocateProducerIdsRequest)
   | ({ type: 'request'; id: number } & AlterConfigsRequest)
+  | ({ type: 'request'; id: number } & ElectLeadersRequest)
   | { type: 'shutdown' };
 
 export type RaftToMainMessage =
@@ -232,6 +240,7 @@ export type RaftToMainMessage =
   | { type: 'userResponse'; id: number; results: UserResult[] }
   | { type: 'aclResponse'; id: number; results: AclResult[] }
   | { type: 'configResponse'; id: number; results: ConfigResult[] }
+  | { type: 'electionResponse'; id: number; results: ElectionResult[] }
   | { type: 'stopped' }
   /** The worker could not start (metadata dir locked or unreadable, port taken...); it answers nothing more. */
   | { type: 'fatal'; message: string };

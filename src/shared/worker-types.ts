@@ -58,7 +58,12 @@ export type WorkerControl =
   | { type: 'alter-isr-refused'; topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; errorCode: number }
   /** DeleteRecords on a partition this worker leads: the log start moves to `offset` (-1: the high watermark). */
   | { type: 'delete-records'; id: number; topic: string; partition: number; offset: number }
+  /** DescribeLogDirs: the size of every log this worker holds. */
+  | { type: 'describe-logs'; id: number }
   | { type: 'shutdown' };
+
+/** One log's size on disk and how far its end is below the high watermark (a follower catching up). */
+export interface LogDescription { topic: string; partition: number; size: number; offsetLag: number }
 
 /** worker -> main */
 export type WorkerEvent =
@@ -69,4 +74,5 @@ export type WorkerEvent =
   | { type: 'alter-isr'; topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; isr: number[] }
   /** The outcome of a delete-records: the log start offset now (Kafka's low watermark). */
   | { type: 'delete-records-result'; id: number; errorCode: number; lowWatermark: number }
+  | { type: 'logs-described'; id: number; logs: LogDescription[] }
   | { type: 'fatal'; message: string };

@@ -16,6 +16,7 @@
  *   AlterConfigs, IncrementalAlterConfigs   ALTER_CONFIGS topic / cluster (broker configs)
  *   DescribeCluster, DescribeAcls, DescribeUserScramCredentials   DESCRIBE cluster
  *   CreateAcls, DeleteAcls, AlterUserScramCredentials             ALTER cluster
+ *   ElectLeaders       ALTER cluster          DescribeLogDirs    DESCRIBE cluster
  *   group APIs         READ group (and READ topic for commits), DESCRIBE group to find,
  *                      describe, list or fetch offsets, DELETE group to delete
  *   InitProducerId     WRITE transactional id, or IDEMPOTENT_WRITE on the cluster or WRITE on
@@ -164,6 +165,8 @@ const RULES: Partial<Record<number, Rule>> = {
   [ApiKey.DeleteRecords]: (g, req) => split(req, 'topics', (t: Req) => g.can(Op.DELETE, Res.TOPIC, t.name), 'topics',
     (topics: Req[]) => topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: TOPIC_DENIED })) }))),
   [ApiKey.AlterConfigs]: alterConfigsRule,
+  [ApiKey.ElectLeaders]: onCluster(Op.ALTER, () => ({ errorCode: CLUSTER_DENIED, replicaElectionResults: [] })),
+  [ApiKey.DescribeLogDirs]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, results: [] })),
   [ApiKey.IncrementalAlterConfigs]: alterConfigsRule,
   [ApiKey.DescribeCluster]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, clusterId: '', controllerId: -1, brokers: [] })),
 

@@ -27,7 +27,7 @@ import { ErrorCode } from '../../shared/errors.js';
 import { leaderEpochError } from '../../shared/leader-epoch.js';
 import { RingConsumer, RingProducer } from '../../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FetchMsg, type ListOffsetsMsg, type ProduceMsg, type ProduceResultMsg } from '../../shared/thread-messages.js';
-import type { BrokerEndpoint, HostedPartition, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
+import type { BrokerEndpoint, HostedPartition, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
 import { partitionOwner } from '../../shared/partition-owner.js';
 import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import { LogManager } from './log/log-manager.js';
@@ -241,6 +241,13 @@ async function deleteRecords(topic: string, partition: number, offset: number): 
   return { errorCode: ErrorCode.NONE, lowWatermark: l.logStartOffset };
 }
 
+function describeLogs(): LogDescription[] {
+  return [...manager.all()].map((l) => {
+    const hw = replicas.get(key(l.topic, l.partition))?.highWatermark ?? l.logEndOffset;
+    return { topic: l.topic, partition: l.partition, size: l.segments.reduce((sum, s) => sum + s.size, 0), offsetLag: Math.max(0, hw - l.logEndOffset) };
+  });
+}
+
 function wake(k: string, followers: boolean): void {
   for (const req of watches.wake(k, followers)) outbox.send({ type: MsgType.WAKE, req });
 }
@@ -410,6 +417,8 @@ async function main(): Promise<void> {
           post({ type: 'hosted-applied' });
         } else if (c.type === 'delete-records') {
           post({ type: 'delete-records-result', id: c.id, ...(await deleteRecords(c.topic, c.partition, c.offset)) });
+        } else if (c.type === 'describe-logs') {
+          post({ type: 'logs-described', id: c.id, logs: describeLogs() });
         } else if (c.type === 'alter-isr-refused') {
           isrChangeRefused(c.topicId, c.partition, c.leaderEpoch, c.partitionEpoch, c.errorCode);
         } else if (c.type === 'shutdown') {

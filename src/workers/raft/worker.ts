@@ -32,6 +32,8 @@ import type {
   AlterPartitionRequest,
   AlterScramRequest,
   AlterConfigsRequest,
+  ElectLeadersRequest,
+  ElectionResult,
   AclResult,
   CreateAclsRequest,
   DeleteAclsRequest,
@@ -353,6 +355,15 @@ class RaftWorker {
       }
       return;
     }
+    if (rpc.op === 'electLeaders') {
+      try {
+        this.post({ type: 'electionResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
+      } catch (err) {
+        const [errorCode, errorMessage] = code(err);
+        this.post({ type: 'electionResponse', id, results: failElections(rpc, errorCode, errorMessage) });
+      }
+      return;
+    }
     if (rpc.op === 'alterUserScramCredentials') {
       try {
         this.post({ type: 'userResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
@@ -414,14 +425,20 @@ function decide(controller: Controller, rpc: ControllerRpc, nowMs: number): Deci
     case 'createAcls': return controller.createAcls(rpc);
     case 'deleteAcls': return controller.deleteAcls(rpc);
     case 'alterConfigs': return controller.alterConfigs(rpc);
+    case 'electLeaders': return controller.electLeaders(rpc);
   }
 }
 
-type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest | AlterConfigsRequest;
+type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest | AlterConfigsRequest | ElectLeadersRequest;
 
 function failAcls(req: CreateAclsRequest | DeleteAclsRequest, errorCode: number, errorMessage: string): AclResult[] {
   const n = req.op === 'createAcls' ? req.creations.length : req.filters.length;
   return Array.from({ length: n }, () => ({ errorCode, errorMessage, deleted: [] }));
+}
+
+/** Every named partition fails alike; with none named there is nothing to answer per partition. */
+function failElections(req: ElectLeadersRequest, errorCode: number, errorMessage: string): ElectionResult[] {
+  return (req.partitions ?? []).map((p) => ({ ...p, errorCode, errorMessage }));
 }
 
 function failUsers(req: AlterScramRequest, errorCode: number, errorMessage: string): UserResult[] {
@@ -441,6 +458,8 @@ function refuse(msg: { id: number } & WorkerRequest, errorMessage: string): void
   const errorCode = ErrorCode.NOT_CONTROLLER;
   if (msg.op === 'createAcls' || msg.op === 'deleteAcls') {
     postToMain({ type: 'aclResponse', id: msg.id, results: failAcls(msg, errorCode, errorMessage) });
+  } else if (msg.op === 'electLeaders') {
+    postToMain({ type: 'electionResponse', id: msg.id, results: failElections(msg, errorCode, errorMessage) });
   } else if (msg.op === 'alterConfigs') {
     postToMain({ type: 'configResponse', id: msg.id, results: msg.resources.map(() => ({ errorCode, errorMessage })) });
   } else if (msg.op === 'alterUserScramCredentials') {

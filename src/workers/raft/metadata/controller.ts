@@ -25,6 +25,8 @@ import type {
   AclResult,
   AlterConfigsRequest,
   ConfigResult,
+  ElectionResult,
+  ElectLeadersRequest,
   CreateAclsRequest,
   DeleteAclsRequest,
   AlterScramRequest,
@@ -41,6 +43,7 @@ import type {
 import { scramKey, type MetadataImage, type PartitionState, type TopicState } from './image.js';
 import { decideCreateAcls, decideDeleteAcls } from './acls.js';
 import { decideAlterConfigs } from './configs.js';
+import { decideElectLeaders } from './elections.js';
 import { placeReplicas } from './placement.js';
 import type { MetadataRecord, PartitionRecord } from './records.js';
 import { collisionKey, reservedTopicError, topicNameError } from '../../../shared/topic-name.js';
@@ -459,6 +462,10 @@ export class Controller {
 
   alterConfigs(req: Pick<AlterConfigsRequest, 'resources' | 'incremental' | 'validateOnly'>): Decision<ConfigResult[]> {
     return decideAlterConfigs(this.image, req);
+  }
+
+  electLeaders(req: Pick<ElectLeadersRequest, 'electionType' | 'partitions'>): Decision<ElectionResult[]> {
+    return decideElectLeaders(this.image, req);
   }
 
   private fence(brokerId: number): MetadataRecord[] {

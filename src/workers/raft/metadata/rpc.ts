@@ -9,7 +9,7 @@
  *           | { status: 'failed', message } the request could not be carried out
  */
 import type {
-  AclResult, AdminRequest, AlterConfigsRequest, ConfigResult, AlterPartitionRequest, CreateAclsRequest, DeleteAclsRequest, AlterPartitionResult, AlterScramRequest, ProducerIdBlock, TopicResult, UserResult,
+  AclResult, AdminRequest, AlterConfigsRequest, ConfigResult, ElectionResult, ElectLeadersRequest, AlterPartitionRequest, CreateAclsRequest, DeleteAclsRequest, AlterPartitionResult, AlterScramRequest, ProducerIdBlock, TopicResult, UserResult,
 } from '../../../shared/metadata-types.js';
 import type { BrokerHeartbeat, BrokerRegistration, HeartbeatReply } from './controller.js';
 
@@ -24,6 +24,7 @@ export type ControllerRpc =
   | CreateAclsRequest
   | DeleteAclsRequest
   | AlterConfigsRequest
+  | ElectLeadersRequest
   | { op: 'allocateProducerIds'; brokerId: number; brokerEpoch: number };
 
 export interface RpcReplies {
@@ -38,6 +39,7 @@ export interface RpcReplies {
   createAcls: AclResult[];
   deleteAcls: AclResult[];
   alterConfigs: ConfigResult[];
+  electLeaders: ElectionResult[];
 }
 
 export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
@@ -47,7 +49,7 @@ export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
 
 const OPS = new Set<string>([
   'registerBroker', 'heartbeat', 'createTopics', 'deleteTopics', 'createPartitions', 'alterPartition', 'allocateProducerIds',
-  'alterUserScramCredentials', 'createAcls', 'deleteAcls', 'alterConfigs',
+  'alterUserScramCredentials', 'createAcls', 'deleteAcls', 'alterConfigs', 'electLeaders',
 ]);
 const STATUSES = new Set<string>(['ok', 'notController', 'failed']);
 
