@@ -545,7 +545,14 @@ export class PartitionLog {
    * the writes in flight. Appends made meanwhile are refused with NOT_LEADER_OR_FOLLOWER.
    */
   async truncateTo(offset: number): Promise<void> {
-    if (offset >= this.logEndOffset || this.offline) return;
+    if (this.offline) return;
+    if (offset >= this.logEndOffset) {
+      // Nothing to cut, but an epoch this replica started as leader and wrote nothing in sits
+      // at the log end: it goes too (as in Kafka), or the follower would keep naming it to a
+      // leader that never saw it and be told to truncate here again, forever.
+      this.leaderEpochCache.truncateFromEnd(this.logEndOffset);
+      return;
+    }
     this.truncating = true;
     try {
       await this.whenIdle();
