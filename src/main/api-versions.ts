@@ -16,6 +16,7 @@ import { handleFetch } from './handlers/fetch.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
 import { handleDeleteRecords } from './handlers/delete-records.js';
 import { handleDescribeLogDirs, handleElectLeaders } from './handlers/replicas.js';
+import { handleAlterPartitionReassignments, handleListPartitionReassignments } from './handlers/reassignments.js';
 import { groupApis } from './handlers/groups.js';
 import { producerIdApis } from './handlers/producer-ids.js';
 import { saslApis } from './handlers/sasl.js';
@@ -51,6 +52,8 @@ const core: SupportedApi[] = [
   { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1, handler: handleDescribeCluster },
   { apiKey: ApiKey.ElectLeaders, minVersion: 0, maxVersion: 2, handler: handleElectLeaders },
   { apiKey: ApiKey.DescribeLogDirs, minVersion: 0, maxVersion: 4, handler: handleDescribeLogDirs },
+  { apiKey: ApiKey.AlterPartitionReassignments, minVersion: 0, maxVersion: 0, handler: handleAlterPartitionReassignments },
+  { apiKey: ApiKey.ListPartitionReassignments, minVersion: 0, maxVersion: 0, handler: handleListPartitionReassignments },
 ];
 
 export const SUPPORTED_APIS: ReadonlyMap<number, SupportedApi> = new Map(

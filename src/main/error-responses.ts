@@ -57,6 +57,13 @@ export function errorResponse(apiKey: number, req: Req, errorCode: number): obje
           topic: t.topic, partitionResult: t.partitions.map((p: number) => ({ partitionId: p, errorCode, errorMessage: null })),
         })),
       };
+    case ApiKey.AlterPartitionReassignments:
+      return {
+        errorCode,
+        responses: req.topics.map((t: Req) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, errorCode, errorMessage: null })) })),
+      };
+    case ApiKey.ListPartitionReassignments:
+      return { errorCode, topics: [] };
     case ApiKey.DescribeLogDirs:
       return { errorCode, results: [] };
     case ApiKey.AlterConfigs:

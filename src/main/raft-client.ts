@@ -17,6 +17,8 @@ import type {
   ConfigResult,
   ElectLeadersRequest,
   ElectionResult,
+  AlterReassignmentsRequest,
+  ReassignmentResult,
   AclResult,
   CreateAclsRequest,
   DeleteAclsRequest,
@@ -145,6 +147,11 @@ export class RaftClient {
   /** Leader elections, answered per partition once their records commit. */
   electLeaders(req: Omit<ElectLeadersRequest, 'op'>): Promise<ElectionResult[]> {
     return this.call((id) => ({ type: 'request', id, op: 'electLeaders', ...req }));
+  }
+
+  /** Reassignments started, replaced or cancelled, answered per partition once their records commit. */
+  alterReassignments(req: Omit<AlterReassignmentsRequest, 'op'>): Promise<ReassignmentResult[]> {
+    return this.call((id) => ({ type: 'request', id, op: 'alterReassignments', ...req }));
   }
 
   /** Asks the controller to change a partition's ISR; this broker must lead the partition. */

@@ -61,9 +61,12 @@ export interface PartitionMetadata {
   /** -1 when no in-sync replica is alive. */
   leader: number;
   leaderEpoch: number;
+  /** During a reassignment: the target replicas first, then those being removed. */
   replicas: number[];
   isr: number[];
   partitionEpoch: number;
+  /** Present during a reassignment: replicas being added (catching up) and being removed. */
+  reassignment?: { adding: number[]; removing: number[] };
 }
 
 export interface TopicMetadata {
@@ -204,6 +207,14 @@ export interface ElectLeadersRequest {
 
 export interface ElectionResult { topic: string; partition: number; errorCode: number; errorMessage: string | null }
 
+/** Kafka's AlterPartitionReassignments: target replicas per partition, null to cancel. */
+export interface AlterReassignmentsRequest {
+  op: 'alterReassignments'; partitions: { topic: string; partition: number; replicas: number[] | null }[]; timeoutMs: number;
+}
+
+/** Kafka's ListPartitionReassignments is answered from metadata; this is what the controller decides. */
+export type ReassignmentResult = ElectionResult;
+
 export type AdminRequest = CreateTopicsRequest | DeleteTopicsRequest | CreatePartitionsRequest;
 
 export interface TopicResult {
@@ -230,6 +241,7 @@ export type MainToRaftMessage =
   | ({ type: 'request'; id: number } & AllocateProducerIdsRequest)
   | ({ type: 'request'; id: number } & AlterConfigsRequest)
   | ({ type: 'request'; id: number } & ElectLeadersRequest)
+  | ({ type: 'request'; id: number } & AlterReassignmentsRequest)
   | { type: 'shutdown' };
 
 export type RaftToMainMessage =

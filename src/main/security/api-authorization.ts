@@ -16,7 +16,8 @@
  *   AlterConfigs, IncrementalAlterConfigs   ALTER_CONFIGS topic / cluster (broker configs)
  *   DescribeCluster, DescribeAcls, DescribeUserScramCredentials   DESCRIBE cluster
  *   CreateAcls, DeleteAcls, AlterUserScramCredentials             ALTER cluster
- *   ElectLeaders       ALTER cluster          DescribeLogDirs    DESCRIBE cluster
+ *   ElectLeaders, AlterPartitionReassignments   ALTER cluster
+ *   DescribeLogDirs, ListPartitionReassignments DESCRIBE cluster
  *   group APIs         READ group (and READ topic for commits), DESCRIBE group to find,
  *                      describe, list or fetch offsets, DELETE group to delete
  *   InitProducerId     WRITE transactional id, or IDEMPOTENT_WRITE on the cluster or WRITE on
@@ -167,6 +168,11 @@ const RULES: Partial<Record<number, Rule>> = {
   [ApiKey.AlterConfigs]: alterConfigsRule,
   [ApiKey.ElectLeaders]: onCluster(Op.ALTER, () => ({ errorCode: CLUSTER_DENIED, replicaElectionResults: [] })),
   [ApiKey.DescribeLogDirs]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, results: [] })),
+  [ApiKey.AlterPartitionReassignments]: onCluster(Op.ALTER, (req) => ({
+    errorCode: CLUSTER_DENIED, errorMessage: null,
+    responses: req.topics.map((t: Req) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, errorCode: CLUSTER_DENIED, errorMessage: null })) })),
+  })),
+  [ApiKey.ListPartitionReassignments]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, topics: [] })),
   [ApiKey.IncrementalAlterConfigs]: alterConfigsRule,
   [ApiKey.DescribeCluster]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, clusterId: '', controllerId: -1, brokers: [] })),
 

@@ -137,6 +137,11 @@ export class ReplicaFetcher {
       for (const r of t.partitions) {
         const p = this.partitions.get(`${t.topic}\0${r.partitionIndex}`);
         if (!p || p.log.offline) continue;
+        if (r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && r.logStartOffset > p.log.logEndOffset) {
+          this.log.info({ log: p.log.name, leader: this.leaderId, logStartOffset: r.logStartOffset }, 'follower log below the leader\'s log start: starting over there');
+          await p.log.startOverAt(r.logStartOffset);
+          continue;
+        }
         if (r.errorCode !== ErrorCode.NONE) {
           backoff = true;
           if (r.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER && r.errorCode !== ErrorCode.FENCED_LEADER_EPOCH && r.errorCode !== ErrorCode.UNKNOWN_LEADER_EPOCH) {

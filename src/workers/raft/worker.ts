@@ -34,6 +34,7 @@ import type {
   AlterConfigsRequest,
   ElectLeadersRequest,
   ElectionResult,
+  AlterReassignmentsRequest,
   AclResult,
   CreateAclsRequest,
   DeleteAclsRequest,
@@ -355,7 +356,7 @@ class RaftWorker {
       }
       return;
     }
-    if (rpc.op === 'electLeaders') {
+    if (rpc.op === 'electLeaders' || rpc.op === 'alterReassignments') {
       try {
         this.post({ type: 'electionResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
       } catch (err) {
@@ -426,10 +427,11 @@ function decide(controller: Controller, rpc: ControllerRpc, nowMs: number): Deci
     case 'deleteAcls': return controller.deleteAcls(rpc);
     case 'alterConfigs': return controller.alterConfigs(rpc);
     case 'electLeaders': return controller.electLeaders(rpc);
+    case 'alterReassignments': return controller.alterReassignments(rpc);
   }
 }
 
-type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest | AlterConfigsRequest | ElectLeadersRequest;
+type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest | AlterConfigsRequest | ElectLeadersRequest | AlterReassignmentsRequest;
 
 function failAcls(req: CreateAclsRequest | DeleteAclsRequest, errorCode: number, errorMessage: string): AclResult[] {
   const n = req.op === 'createAcls' ? req.creations.length : req.filters.length;
@@ -437,8 +439,8 @@ function failAcls(req: CreateAclsRequest | DeleteAclsRequest, errorCode: number,
 }
 
 /** Every named partition fails alike; with none named there is nothing to answer per partition. */
-function failElections(req: ElectLeadersRequest, errorCode: number, errorMessage: string): ElectionResult[] {
-  return (req.partitions ?? []).map((p) => ({ ...p, errorCode, errorMessage }));
+function failElections(req: ElectLeadersRequest | AlterReassignmentsRequest, errorCode: number, errorMessage: string): ElectionResult[] {
+  return (req.partitions ?? []).map((p) => ({ topic: p.topic, partition: p.partition, errorCode, errorMessage }));
 }
 
 function failUsers(req: AlterScramRequest, errorCode: number, errorMessage: string): UserResult[] {
@@ -458,7 +460,7 @@ function refuse(msg: { id: number } & WorkerRequest, errorMessage: string): void
   const errorCode = ErrorCode.NOT_CONTROLLER;
   if (msg.op === 'createAcls' || msg.op === 'deleteAcls') {
     postToMain({ type: 'aclResponse', id: msg.id, results: failAcls(msg, errorCode, errorMessage) });
-  } else if (msg.op === 'electLeaders') {
+  } else if (msg.op === 'electLeaders' || msg.op === 'alterReassignments') {
     postToMain({ type: 'electionResponse', id: msg.id, results: failElections(msg, errorCode, errorMessage) });
   } else if (msg.op === 'alterConfigs') {
     postToMain({ type: 'configResponse', id: msg.id, results: msg.resources.map(() => ({ errorCode, errorMessage })) });

@@ -93,6 +93,7 @@ export class MetadataImage {
         t.partitions.push({
           partition: r.partition, leader: r.leader, leaderEpoch: r.leaderEpoch,
           replicas: [...r.replicas], isr: [...r.isr], partitionEpoch: r.partitionEpoch,
+          ...(r.reassignment ? { reassignment: { adding: [...r.reassignment.adding], removing: [...r.reassignment.removing] } } : {}),
         });
         return true;
       }
@@ -103,6 +104,14 @@ export class MetadataImage {
         p.leader = r.leader;
         p.isr = [...r.isr];
         p.partitionEpoch += 1;
+        if (r.replicaSet) {
+          p.replicas = [...r.replicaSet.replicas];
+          if (r.replicaSet.adding.length > 0 || r.replicaSet.removing.length > 0) {
+            p.reassignment = { adding: [...r.replicaSet.adding], removing: [...r.replicaSet.removing] };
+          } else {
+            delete p.reassignment;
+          }
+        }
         return true;
       }
       case 'config': {
@@ -181,6 +190,7 @@ export class MetadataImage {
         out.push({
           type: 'partition', topicId: t.id, partition: p.partition, replicas: p.replicas, isr: p.isr,
           leader: p.leader, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
+          ...(p.reassignment ? { reassignment: p.reassignment } : {}),
         });
       }
       for (const [name, value] of t.configs) out.push({ type: 'config', topicId: t.id, name, value });
@@ -230,7 +240,10 @@ export class MetadataImage {
         name: t.name,
         id: t.id,
         configs: Object.fromEntries(t.configs),
-        partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
+        partitions: t.partitions.map((p) => ({
+          ...p, replicas: [...p.replicas], isr: [...p.isr],
+          ...(p.reassignment ? { reassignment: { adding: [...p.reassignment.adding], removing: [...p.reassignment.removing] } } : {}),
+        })),
       }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const scram = [...this.scram.values()].map((c) => ({ ...c }));
