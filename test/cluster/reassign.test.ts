@@ -1,8 +1,10 @@
 // Partition reassignment on a three-broker cluster under load: a partition on brokers 1 and 2,
 // its first records deleted, moves to brokers 2 and 3 while a producer keeps writing with
 // acks=all. ListPartitionReassignments shows the move until broker 3 has caught up (starting
-// at the leader's log start), then the partition lives on 2 and 3 only, and every
-// acknowledged record is there, in order, on both.
+// at the leader's log start), then the partition lives on 2 and 3 only (broker 1 deletes its
+// copy), and every acknowledged record is there, in order, on both.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/shared/errors.js';
@@ -68,6 +70,8 @@ t.test('a partition moves to another broker without losing an acknowledged write
   await load;
   t.same([[...done.replicaNodes].sort(), [...done.isrNodes].sort()], [[2, 3], [2, 3]], 'the partition lives on brokers 2 and 3');
   t.same((await listReassignments(port)).topics, [], 'nothing is listed once it finished');
+  await waitFor('broker 1 to delete its copy', 15_000, async () => (existsSync(path.join(cluster.broker(1).dataDir, `${TOPIC}-0`)) ? undefined : true));
+  t.pass('broker 1, no longer a replica, deleted its log');
   t.ok(acked.length > 50, `the producer kept writing during the move (${acked.length} records acknowledged)`);
 
   // Broker 1 led and left: leadership went to broker 3, the first target replica. Every

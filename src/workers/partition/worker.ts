@@ -369,7 +369,8 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
       m.set(k, { log: l, leaderEpoch: p.leaderEpoch });
     }
   }
-  for (const k of [...replicas.keys()]) if (!seen.has(k)) forget(k, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  const movedAway = [...replicas.keys()].filter((k) => !seen.has(k));
+  for (const k of movedAway) forget(k, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   countReplicas();
   const endpoints = new Map(brokers.map((b) => [b.id, b]));
   for (const [leaderId, f] of fetchers) {
@@ -392,6 +393,15 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
       f.setEndpoint(ep.host, ep.port);
     }
     f.setPartitions(parts);
+  }
+  // A partition gone from this broker while its topic lives on was moved by a reassignment:
+  // its log goes too, once no fetcher writes to it (Kafka's StopReplica with deletion).
+  for (const k of movedAway) {
+    const [topic, partition] = k.split('\0') as [string, string];
+    if (manager.get(topic, Number(partition))) {
+      await manager.delete(topic, Number(partition));
+      log.info({ topic, partition: Number(partition) }, 'replica moved away: log deleted');
+    }
   }
 }
 
