@@ -59,6 +59,11 @@ export const DYNAMIC_BROKER_CONFIGS: Readonly<Record<string, BrokerDef>> = {
   'unclean.leader.election.enable': { kind: 'bool', default: 'false' },
   'log.local.retention.ms': { kind: 'long', min: -2, default: '-2' },
   'log.local.retention.bytes': { kind: 'long', min: -2, default: '-2' },
+  // Replication throttles of Kafka's reassignment tool, which sets them with --throttle and
+  // clears them on --verify: stored and described, but replication here is not throttled.
+  'leader.replication.throttled.rate': { kind: 'long', min: 0, default: LONG_MAX },
+  'follower.replication.throttled.rate': { kind: 'long', min: 0, default: LONG_MAX },
+  'replica.alter.log.dirs.io.max.bytes.per.second': { kind: 'long', min: 0, default: LONG_MAX },
 };
 
 interface TopicDef extends ConfigDef {
