@@ -1,6 +1,6 @@
 // Dynamic configuration against a real broker: kafkajs (AlterConfigs, DescribeConfigs) and
 // raw IncrementalAlterConfigs v1. Changes take effect on live logs (segment size, retention,
-// max.message.bytes), DescribeConfigs reports where each value comes from, refusals carry
+// max.message.bytes, min.insync.replicas), DescribeConfigs reports where each value comes from, refusals carry
 // Kafka's error codes, and everything survives a restart.
 import t from 'tap';
 import kafkajs from 'kafkajs';
@@ -56,6 +56,14 @@ t.test('dynamic topic and broker configs', async (t) => {
     t.equal((await incremental(ConfigResourceTypes.TOPIC, TOPIC, [{ name: 'max.message.bytes', configOperation: DELETE, value: null }])).errorCode, ErrorCode.NONE);
     await producer.send({ topic: TOPIC, acks: -1, messages: [{ value: Buffer.alloc(600) }] });
     t.pass('accepted again once the topic config is deleted');
+  });
+
+  await t.test('min.insync.replicas applies to the next acks=all produce', async (t) => {
+    t.equal((await incremental(ConfigResourceTypes.TOPIC, TOPIC, [{ name: 'min.insync.replicas', configOperation: SET, value: '2' }])).errorCode, ErrorCode.NONE);
+    await t.rejects(producer.send({ topic: TOPIC, acks: -1, messages: [{ value: 'x' }] }), { message: /fewer in-sync replicas than required/ }, 'one in-sync replica is not enough any more (NOT_ENOUGH_REPLICAS)');
+    t.equal((await incremental(ConfigResourceTypes.TOPIC, TOPIC, [{ name: 'min.insync.replicas', configOperation: DELETE, value: null }])).errorCode, ErrorCode.NONE);
+    await producer.send({ topic: TOPIC, acks: -1, messages: [{ value: 'x' }] });
+    t.pass('accepted again with the default');
   });
 
   await t.test('sources and synonyms', async (t) => {
