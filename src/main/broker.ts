@@ -42,6 +42,7 @@ import { AccessControl } from './security/access-control.js';
 import { SaslSession } from './security/sasl-session.js';
 import { ANONYMOUS, interBrokerClient, principalRules, quorumTls, tlsPrincipal, tlsServerOptions } from './security/tls.js';
 import { TopicMetrics } from './topic-metrics.js';
+import { brokerLayers, topicSettings } from './effective-config.js';
 import { partitionStatsBuffer } from '../shared/metrics/partition-stats.js';
 
 const log = childLogger({ thread: 'main' });
@@ -211,7 +212,8 @@ export class Broker {
 
   /** Sends the partition workers what the cached metadata says this broker hosts. */
   private applyHosted(removed: string[]): void {
-    const hosted = this.metadata.hostedPartitions(this.config.minInsyncReplicas);
+    const layers = brokerLayers(this.config, this.metadata.brokerConfigs());
+    const hosted = this.metadata.hostedPartitions((t) => topicSettings(t.configs, layers));
     const brokers = this.metadata.brokerEndpoints();
     this.hostedChain = this.hostedChain
       .then(() => this.workers.setHosted(hosted, removed, brokers))

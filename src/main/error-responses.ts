@@ -48,6 +48,27 @@ export function errorResponse(apiKey: number, req: Req, errorCode: number): obje
       return { results: req.topics.map((t: Req) => ({ name: t.name, errorCode })) };
     case ApiKey.DescribeConfigs:
       return { results: req.resources.map((r: Req) => ({ errorCode, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] })) };
+    case ApiKey.DeleteRecords:
+      return { topics: req.topics.map((t: Req) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode })) })) };
+    case ApiKey.ElectLeaders:
+      return {
+        errorCode,
+        replicaElectionResults: (req.topicPartitions ?? []).map((t: Req) => ({
+          topic: t.topic, partitionResult: t.partitions.map((p: number) => ({ partitionId: p, errorCode, errorMessage: null })),
+        })),
+      };
+    case ApiKey.AlterPartitionReassignments:
+      return {
+        errorCode,
+        responses: req.topics.map((t: Req) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, errorCode, errorMessage: null })) })),
+      };
+    case ApiKey.ListPartitionReassignments:
+      return { errorCode, topics: [] };
+    case ApiKey.DescribeLogDirs:
+      return { errorCode, results: [] };
+    case ApiKey.AlterConfigs:
+    case ApiKey.IncrementalAlterConfigs:
+      return { responses: req.resources.map((r: Req) => ({ errorCode, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName })) };
     default:
       return groupErrorResponse(apiKey, req, errorCode) ?? { errorCode };
   }

@@ -5,9 +5,10 @@
 import type { StoredAcl } from '../shared/acl.js';
 import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, ScramCredentialInfo, TopicMetadata } from '../shared/metadata-types.js';
 import type { BrokerEndpoint, HostedPartition } from '../shared/worker-types.js';
+import type { TopicSettings } from './effective-config.js';
 
 export class MetadataCache {
-  private snapshot: MetadataSnapshot = { clusterId: '', controllerId: -1, offset: -1, brokers: [], topics: [], scram: [], acls: [] };
+  private snapshot: MetadataSnapshot = { clusterId: '', controllerId: -1, offset: -1, brokers: [], topics: [], scram: [], acls: [], brokerConfigs: {} };
   private scramByKey = new Map<string, ScramCredentialInfo>();
   private byName = new Map<string, TopicMetadata>();
   private byId = new Map<string, TopicMetadata>();
@@ -91,11 +92,10 @@ export class MetadataCache {
   }
 
   /** The partitions with a replica on this broker, with what their replicas need to know. */
-  hostedPartitions(defaultMinIsr: number): HostedPartition[] {
+  hostedPartitions(settingsOf: (t: TopicMetadata) => TopicSettings): HostedPartition[] {
     const out: HostedPartition[] = [];
     for (const t of this.snapshot.topics) {
-      const configured = Number(t.configs['min.insync.replicas']);
-      const minIsr = Number.isInteger(configured) && configured > 0 ? configured : defaultMinIsr;
+      const { minIsr, logConfig } = settingsOf(t);
       for (const p of t.partitions) {
         if (!p.replicas.includes(this.nodeId)) continue;
         out.push({
@@ -108,10 +108,16 @@ export class MetadataCache {
           replicas: p.replicas,
           isr: p.isr,
           minIsr,
+          logConfig,
         });
       }
     }
     return out;
+  }
+
+  /** Dynamic broker settings by broker id ('' for the cluster default). */
+  brokerConfigs(): Readonly<Record<string, Record<string, string>>> {
+    return this.snapshot.brokerConfigs;
   }
 
   /** Where the partition workers reach each broker (the advertised client listener). */

@@ -17,7 +17,7 @@ import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
 import {
   MsgType, Outbox, readMessage, type FetchMsg, type FromWorker, type ListOffsetsMsg, type ProduceMsg, type ToWorker,
 } from '../shared/thread-messages.js';
-import type { BrokerEndpoint, HostedPartition, HostingFailure, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
+import type { BrokerEndpoint, HostedPartition, HostingFailure, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
 import { partitionOwner } from '../shared/partition-owner.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
 import type { ThreadStatsLayout } from '../shared/metrics/thread-stats.js';
@@ -59,6 +59,9 @@ export class PartitionWorkers {
   private readonly pending = new Map<number, ResultHandler>();
   private nextReq = 1;
   private stopping = false;
+  /** Requests waiting for a partition worker's answer event, by id. */
+  private readonly replies = new Map<number, (e: WorkerEvent) => void>();
+  private nextReply = 1;
 
   constructor(
     private readonly count: number,
@@ -115,6 +118,11 @@ export class PartitionWorkers {
             const { topicId, partition, leaderEpoch, partitionEpoch } = e;
             h.worker.postMessage({ type: 'alter-isr-refused', topicId, partition, leaderEpoch, partitionEpoch, errorCode } satisfies WorkerControl);
           }, () => undefined);
+          return;
+        }
+        if (e.type === 'delete-records-result' || e.type === 'logs-described') {
+          this.replies.get(e.id)?.(e);
+          this.replies.delete(e.id);
           return;
         }
         for (const l of h.events.splice(0)) l(e);
@@ -198,6 +206,26 @@ export class PartitionWorkers {
   /** Drops a long-poll request's watches on every worker. */
   unwatch(req: number): void {
     for (let i = 0; i < this.workers.length; i++) this.send(i, { type: MsgType.UNWATCH, req });
+  }
+
+  /** DeleteRecords on a partition this broker leads (offset -1: up to the high watermark). */
+  async deleteRecords(topic: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
+    const e = await this.ask(this.workers[this.ownerOf(topic, partition)]!, (id) => ({ type: 'delete-records', id, topic, partition, offset }));
+    return e.type === 'delete-records-result' ? { errorCode: e.errorCode, lowWatermark: e.lowWatermark } : { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, lowWatermark: -1 };
+  }
+
+  /** The size of every log on this broker (DescribeLogDirs). */
+  async describeLogs(): Promise<LogDescription[]> {
+    const answers = await Promise.all(this.workers.map((h) => this.ask(h, (id) => ({ type: 'describe-logs', id }))));
+    return answers.flatMap((e) => (e.type === 'logs-described' ? e.logs : []));
+  }
+
+  private ask(h: WorkerHandle, build: (id: number) => WorkerControl): Promise<WorkerEvent> {
+    const id = this.nextReply++;
+    return new Promise((resolve) => {
+      this.replies.set(id, resolve);
+      h.worker.postMessage(build(id));
+    });
   }
 
   /** Returns the partitions whose logs the workers could not open. */

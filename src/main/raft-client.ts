@@ -11,13 +11,19 @@
  * cannot go on without metadata.
  */
 import { Worker } from 'node:worker_threads';
-import { failAcls, failAllTopics, failUsers } from '../shared/admin-results.js';
+import { failAcls, failAllTopics, failConfigs, failElections, failUsers } from '../shared/admin-results.js';
 import { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type {
   AdminRequest,
+  AlterConfigsRequest,
   AlterPartitionResult,
   AlterScramRequest,
+  ConfigResult,
+  ElectLeadersRequest,
+  ElectionResult,
+  AlterReassignmentsRequest,
+  ReassignmentResult,
   AclResult,
   CreateAclsRequest,
   DeleteAclsRequest,
@@ -75,6 +81,8 @@ export class RaftClient {
           break;
         case 'userResponse':
         case 'aclResponse':
+        case 'configResponse':
+        case 'electionResponse':
           this.answer(m.id, m.results);
           break;
         case 'alterPartitionResponse':
@@ -150,6 +158,24 @@ export class RaftClient {
   deleteAcls(filters: DeleteAclsRequest['filters'], timeoutMs: number): Promise<AclResult[]> {
     const msg: DeleteAclsRequest = { op: 'deleteAcls', filters, timeoutMs };
     return this.call((id) => ({ type: 'request', id, ...msg }), () => failAcls(msg, ErrorCode.NOT_CONTROLLER, GONE));
+  }
+
+  /** Config changes, answered per resource once their records commit. */
+  alterConfigs(req: Omit<AlterConfigsRequest, 'op'>): Promise<ConfigResult[]> {
+    const msg: AlterConfigsRequest = { op: 'alterConfigs', ...req };
+    return this.call((id) => ({ type: 'request', id, ...msg }), () => failConfigs(msg, ErrorCode.NOT_CONTROLLER, GONE));
+  }
+
+  /** Leader elections, answered per partition once their records commit. */
+  electLeaders(req: Omit<ElectLeadersRequest, 'op'>): Promise<ElectionResult[]> {
+    const msg: ElectLeadersRequest = { op: 'electLeaders', ...req };
+    return this.call((id) => ({ type: 'request', id, ...msg }), () => failElections(msg, ErrorCode.NOT_CONTROLLER, GONE));
+  }
+
+  /** Reassignments started, replaced or cancelled, answered per partition once their records commit. */
+  alterReassignments(req: Omit<AlterReassignmentsRequest, 'op'>): Promise<ReassignmentResult[]> {
+    const msg: AlterReassignmentsRequest = { op: 'alterReassignments', ...req };
+    return this.call((id) => ({ type: 'request', id, ...msg }), () => failElections(msg, ErrorCode.NOT_CONTROLLER, GONE));
   }
 
   /** Asks the controller to change a partition's ISR; this broker must lead the partition. */

@@ -1,5 +1,8 @@
 /** Answers for admin requests that will not be carried out: every item they name gets the same error. */
-import type { AclResult, AdminRequest, AlterScramRequest, CreateAclsRequest, DeleteAclsRequest, TopicResult, UserResult } from './metadata-types.js';
+import type {
+  AclResult, AdminRequest, AlterConfigsRequest, AlterReassignmentsRequest, AlterScramRequest, ConfigResult, CreateAclsRequest, DeleteAclsRequest,
+  ElectionResult, ElectLeadersRequest, TopicResult, UserResult,
+} from './metadata-types.js';
 
 export function failAllTopics(req: AdminRequest, errorCode: number, errorMessage: string): TopicResult[] {
   if (req.op === 'deleteTopics') {
@@ -16,4 +19,13 @@ export function failAcls(req: CreateAclsRequest | DeleteAclsRequest, errorCode: 
 export function failUsers(req: AlterScramRequest, errorCode: number, errorMessage: string): UserResult[] {
   const users = [...new Set([...req.deletions, ...req.upsertions].map((c) => c.user))];
   return users.map((user) => ({ user, errorCode, errorMessage }));
+}
+
+/** Every named partition fails alike; with none named there is nothing to answer per partition. */
+export function failElections(req: ElectLeadersRequest | AlterReassignmentsRequest, errorCode: number, errorMessage: string): ElectionResult[] {
+  return (req.partitions ?? []).map((p) => ({ topic: p.topic, partition: p.partition, errorCode, errorMessage }));
+}
+
+export function failConfigs(req: AlterConfigsRequest, errorCode: number, errorMessage: string): ConfigResult[] {
+  return req.resources.map(() => ({ errorCode, errorMessage }));
 }

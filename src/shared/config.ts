@@ -244,6 +244,8 @@ export interface BrokerConfig {
   txnIdExpirationMs: number;
   clusterId: string;
   ignored: string[];
+  /** Settings given in the properties file or by --override (DescribeConfigs' STATIC_BROKER source). */
+  staticKeys: string[];
 }
 
 export class ConfigError extends Error {
@@ -470,6 +472,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     txnIdExpirationMs: num('transactional.id.expiration.ms'),
     clusterId: str('cluster.id'),
     ignored,
+    staticKeys: [...raw.keys()].filter(has),
   };
 }
 

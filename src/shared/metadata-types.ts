@@ -67,9 +67,12 @@ export interface PartitionMetadata {
   /** -1 when no in-sync replica is alive. */
   leader: number;
   leaderEpoch: number;
+  /** During a reassignment: the target replicas first, then those being removed. */
   replicas: number[];
   isr: number[];
   partitionEpoch: number;
+  /** Present during a reassignment: replicas being added (catching up) and being removed. */
+  reassignment?: { adding: number[]; removing: number[] };
 }
 
 export interface TopicMetadata {
@@ -92,6 +95,8 @@ export interface MetadataSnapshot {
   scram: ScramCredentialInfo[];
   /** Access control entries, which every broker's authorizer decides with. */
   acls: StoredAcl[];
+  /** Dynamic broker settings by broker id ('' for the cluster default), then by name. */
+  brokerConfigs: Record<string, Record<string, string>>;
 }
 
 /** Kafka's CreateAcls: each binding is stored unless invalid; an identical one is not stored twice. */
@@ -178,6 +183,44 @@ export interface ProducerIdBlock {
   size: number;
 }
 
+/** Kafka's config resource types. */
+export const ConfigResourceType = { TOPIC: 2, BROKER: 4 } as const;
+
+/** Kafka's IncrementalAlterConfigs operations. */
+export const ConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+
+export interface ConfigResourceChange {
+  resourceType: number;
+  /** Topic name; broker id, or '' for the cluster default. */
+  resourceName: string;
+  changes: { name: string; op: number; value: string | null }[];
+}
+
+/**
+ * Kafka's IncrementalAlterConfigs (`incremental`) and AlterConfigs (the listed configs
+ * replace every dynamic config of the resource). One result per resource, in order.
+ */
+export interface AlterConfigsRequest {
+  op: 'alterConfigs'; resources: ConfigResourceChange[]; incremental: boolean; validateOnly: boolean; timeoutMs: number;
+}
+
+export interface ConfigResult { errorCode: number; errorMessage: string | null }
+
+/** Kafka's ElectLeaders: electionType 0 preferred, 1 unclean; null partitions: all of them. */
+export interface ElectLeadersRequest {
+  op: 'electLeaders'; electionType: number; partitions: { topic: string; partition: number }[] | null; timeoutMs: number;
+}
+
+export interface ElectionResult { topic: string; partition: number; errorCode: number; errorMessage: string | null }
+
+/** Kafka's AlterPartitionReassignments: target replicas per partition, null to cancel. */
+export interface AlterReassignmentsRequest {
+  op: 'alterReassignments'; partitions: { topic: string; partition: number; replicas: number[] | null }[]; timeoutMs: number;
+}
+
+/** Kafka's ListPartitionReassignments is answered from metadata; this is what the controller decides. */
+export type ReassignmentResult = ElectionResult;
+
 export type AdminRequest = CreateTopicsRequest | DeleteTopicsRequest | CreatePartitionsRequest;
 
 export interface TopicResult {
@@ -202,6 +245,9 @@ export type MainToRaftMessage =
   | ({ type: 'request'; id: number } & AlterScramRequest)
   | ({ type: 'request'; id: number } & AlterPartitionRequest)
   | ({ type: 'request'; id: number } & AllocateProducerIdsRequest)
+  | ({ type: 'request'; id: number } & AlterConfigsRequest)
+  | ({ type: 'request'; id: number } & ElectLeadersRequest)
+  | ({ type: 'request'; id: number } & AlterReassignmentsRequest)
   | { type: 'shutdown' };
 
 export type RaftToMainMessage =
@@ -211,6 +257,8 @@ export type RaftToMainMessage =
   | { type: 'allocateProducerIdsResponse'; id: number; result: ProducerIdBlock }
   | { type: 'userResponse'; id: number; results: UserResult[] }
   | { type: 'aclResponse'; id: number; results: AclResult[] }
+  | { type: 'configResponse'; id: number; results: ConfigResult[] }
+  | { type: 'electionResponse'; id: number; results: ElectionResult[] }
   | { type: 'stopped' }
   /** The worker could not start (metadata dir locked or unreadable, port taken...); it answers nothing more. */
   | { type: 'fatal'; message: string };

@@ -43,6 +43,8 @@ export interface HostedPartition {
   isr: number[];
   /** min.insync.replicas for this topic */
   minIsr: number;
+  /** The topic's log settings where they differ from the broker's (its configs, dynamic broker settings). */
+  logConfig: Partial<LogConfig>;
 }
 
 /** A hosted partition whose log could not be opened or created (it stays unavailable). */
@@ -63,7 +65,14 @@ export type WorkerControl =
   | { type: 'hosted'; partitions: HostedPartition[]; deletedTopics: string[]; brokers: BrokerEndpoint[] }
   /** The controller refused an ISR change this worker proposed. */
   | { type: 'alter-isr-refused'; topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; errorCode: number }
+  /** DeleteRecords on a partition this worker leads: the log start moves to `offset` (-1: the high watermark). */
+  | { type: 'delete-records'; id: number; topic: string; partition: number; offset: number }
+  /** DescribeLogDirs: the size of every log this worker holds. */
+  | { type: 'describe-logs'; id: number }
   | { type: 'shutdown' };
+
+/** One log's size on disk and how far its end is below the high watermark (a follower catching up). */
+export interface LogDescription { topic: string; partition: number; size: number; offsetLag: number }
 
 /** worker -> main */
 export type WorkerEvent =
@@ -72,4 +81,7 @@ export type WorkerEvent =
   | { type: 'stopped' }
   /** A leader asks the controller to change a partition's ISR (Kafka's AlterPartition). */
   | { type: 'alter-isr'; topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; isr: number[] }
+  /** The outcome of a delete-records: the log start offset now (Kafka's low watermark). */
+  | { type: 'delete-records-result'; id: number; errorCode: number; lowWatermark: number }
+  | { type: 'logs-described'; id: number; logs: LogDescription[] }
   | { type: 'fatal'; message: string };

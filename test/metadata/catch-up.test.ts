@@ -131,7 +131,7 @@ function simulate(seed: number, steps: number, f: Findings): void {
   const publish = (p: BrokerProcess): void => {
     if (!p.catchUp.mayPublish(p.image.offset)) return;
     p.cache.update(p.image.toMetadataSnapshot(-1));
-    const hosted = p.cache.hostedPartitions(MIN_ISR);
+    const hosted = p.cache.hostedPartitions(() => ({ minIsr: MIN_ISR, logConfig: {} }));
     if (hosted.length > 0 && (p.registrationOffset < 0 || p.image.offset < p.registrationOffset)) {
       violation(p, `took roles for ${hosted.length} partitions at offset ${p.image.offset}, before applying its registration (${p.registrationOffset})`);
     }
@@ -180,7 +180,7 @@ function simulate(seed: number, steps: number, f: Findings): void {
 
   /** The partition worker takes the leaderships its main thread's cache gives it, later. */
   const workerCatchUp = (p: BrokerProcess): void => {
-    p.workerLeads = new Map(p.cache.hostedPartitions(MIN_ISR).filter((h) => h.leader === p.id).map((h) => [h.partition, h.leaderEpoch]));
+    p.workerLeads = new Map(p.cache.hostedPartitions(() => ({ minIsr: MIN_ISR, logConfig: {} })).filter((h) => h.leader === p.id).map((h) => [h.partition, h.leaderEpoch]));
     f.leaderships += p.workerLeads.size;
   };
 
@@ -232,7 +232,7 @@ function simulate(seed: number, steps: number, f: Findings): void {
     q.commit(q.controller.tick(now));
     // A leader proposes a follower it sees live back into the ISR (the follower caught up).
     for (const p of procs.values()) {
-      for (const h of p.cache.hostedPartitions(MIN_ISR)) {
+      for (const h of p.cache.hostedPartitions(() => ({ minIsr: MIN_ISR, logConfig: {} }))) {
         if (h.leader !== p.id || rng.next() > 0.2) continue;
         const back = h.replicas.find((r) => !h.isr.includes(r) && procs.get(r)?.registrationOffset !== -1 && procs.has(r));
         if (back === undefined) continue;

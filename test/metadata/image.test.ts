@@ -72,6 +72,7 @@ t.test('published snapshot shape', async (t) => {
     }],
     scram: [],
     acls: [],
+    brokerConfigs: {},
   });
   t.same(structuredClone(s), s, 'plain data for postMessage');
   s.topics[0]!.partitions[0]!.isr.push(99);

@@ -4,9 +4,11 @@
  * write acks=all to whoever they believe leads, followers fetch (request and response are
  * separate steps, so views go stale in between), group commits fsync at random, brokers crash
  * (losing what was not fsynced) and restart, the controller fences the dead, elects a leader
- * from the ISR and applies ISR changes, and metadata reaches each broker late. The controller
- * also fences live brokers by mistake (as a closed connection that was only a network blip
- * makes it do) and unfences them once they applied the fence, without a restart. After every step
+ * from the ISR, applies ISR changes and reassigns the partition among four brokers (the new
+ * replicas added, the old ones removed once every target replica is in the ISR, leadership
+ * moved off a removed leader), and metadata reaches each broker late. The controller also
+ * fences live brokers by mistake (as a closed connection that was only a network blip makes it
+ * do) and unfences them once they applied the fence, without a restart. After every step
  * the checker asserts Kafka's replication guarantees:
  * - an acks=all success is durable on at least min.insync.replicas brokers when it is answered;
  * - every acknowledged write stays, at its offset, on every broker of the controller's ISR;
@@ -27,7 +29,9 @@ import { seededRandom, type Random } from '../../src/workers/raft/core/prng.js';
 import { epochEndOffset, type EpochEntry } from '../../src/workers/partition/log/leader-epoch-cache.js';
 import { PartitionReplica, truncationPoint, type LogEnds, type Released } from '../../src/workers/partition/replication/partition-replica.js';
 
-const BROKERS = [1, 2, 3];
+const BROKERS = [1, 2, 3, 4];
+/** The partition starts on three of the four brokers. */
+const FIRST_REPLICAS = [1, 2, 3];
 const MIN_ISR = 2;
 const LAG_MAX_MS = 300;
 const STEPS = 400;
@@ -65,6 +69,10 @@ interface Controller {
   leader: number;
   leaderEpoch: number;
   partitionEpoch: number;
+  /** During a reassignment: the target, then the replicas being removed. */
+  replicas: number[];
+  /** The target replicas of a reassignment under way. */
+  target: number[] | null;
   isr: number[];
   fenced: Set<number>;
 }
@@ -99,12 +107,15 @@ class Simulation {
   private readonly shownAt = new Map<number, number>();
   /** The records below the highest high watermark any leader showed. */
   private readonly committed: Entry[] = [];
+  /** Replicas a reassignment added that joined the ISR under the leadership that saw them added. */
+  addedJoinedSameLeader = 0;
+  private adding: { replicas: number[]; leaderEpoch: number } | null = null;
   /** Writes a leader took and has not answered: id -> leader broker. */
   private readonly inFlight = new Map<number, number>();
 
   constructor(private readonly rnd: Random, private readonly rates: { crash: number; fsync: number; deliver: number; mistake: number }) {
     // A partition's first epoch is not always 0 (it may have been led before its logs were new).
-    this.ctl = { leader: 1, leaderEpoch: rnd.int(3), partitionEpoch: 0, isr: [...BROKERS], fenced: new Set() };
+    this.ctl = { leader: 1, leaderEpoch: rnd.int(3), partitionEpoch: 0, replicas: [...FIRST_REPLICAS], target: null, isr: [...FIRST_REPLICAS], fenced: new Set() };
     for (const id of BROKERS) this.brokers.set(id, { id, alive: true, log: [], durable: 0, replica: new PartitionReplica<number>(id), applied: -1, leaderHw: 0, epochs: [] });
   }
 
@@ -120,7 +131,7 @@ class Simulation {
   private hosted(): HostedPartition {
     return {
       topic: 't', topicId: '0'.repeat(32), partition: 0, leader: this.ctl.leader, leaderEpoch: this.ctl.leaderEpoch,
-      partitionEpoch: this.ctl.partitionEpoch, replicas: [...BROKERS], isr: [...this.ctl.isr], minIsr: MIN_ISR,
+      partitionEpoch: this.ctl.partitionEpoch, replicas: [...this.ctl.replicas], isr: [...this.ctl.isr], minIsr: MIN_ISR, logConfig: {},
     };
   }
 
@@ -221,6 +232,13 @@ class Simulation {
   private deliver(b: Broker): void {
     if (!b.alive || b.applied >= this.ctl.partitionEpoch) return;
     b.applied = this.ctl.partitionEpoch;
+    if (!this.ctl.replicas.includes(b.id)) {
+      // No longer (or not yet) a replica: the worker forgets the partition's replication state.
+      for (const a of b.replica.removed(ErrorCode.NOT_LEADER_OR_FOLLOWER)) this.answer(b, a);
+      b.replica = new PartitionReplica<number>(b.id);
+      this.trace.push(`${this.now} b${b.id} applies metadata p${this.ctl.partitionEpoch}: not a replica`);
+      return;
+    }
     const out = b.replica.applyMetadata(this.hosted(), ends(b), this.now);
     if (out.startEpoch) assignEpoch(b, out.startEpoch.epoch, out.startEpoch.endOffset);
     this.trace.push(`${this.now} b${b.id} applies metadata L${this.ctl.leader} e${this.ctl.leaderEpoch} p${this.ctl.partitionEpoch} isr [${this.ctl.isr}]${out.startEpoch ? ' and leads' : ''}`);
@@ -236,8 +254,8 @@ class Simulation {
 
   /**
    * The controller: an AlterPartition, fencing a dead broker (its session expired or its
-   * connection closed) or a live one by mistake, or unfencing a live one that heartbeats after
-   * it applied its fence.
+   * connection closed) or a live one by mistake, unfencing a live one that heartbeats after it
+   * applied its fence, or a reassignment.
    */
   private controllerStep(): void {
     const dead = [...this.brokers.values()].find((b) => !b.alive && !this.ctl.fenced.has(b.id));
@@ -259,6 +277,10 @@ class Simulation {
       this.fence(b.id);
       return;
     }
+    if (this.ctl.target === null && this.rnd.next() < 0.15) {
+      this.reassign();
+      return;
+    }
     const p = this.proposals.shift();
     if (!p) return;
     // A refusal (stale epochs, or a fenced broker added, as Kafka refuses) reaches the leader.
@@ -271,9 +293,47 @@ class Simulation {
       for (const a of b.replica.isrChangeRefused(p.leaderEpoch, p.partitionEpoch, error, ends(b)).released) this.answer(b, a);
       return;
     }
+    const added = this.adding;
+    if (added && added.leaderEpoch === this.ctl.leaderEpoch && p.isr.some((r) => added.replicas.includes(r) && !this.ctl.isr.includes(r))) this.addedJoinedSameLeader++;
     this.ctl.isr = p.isr;
     this.ctl.partitionEpoch++;
     this.trace.push(`${this.now} controller: isr [${p.isr}] p${this.ctl.partitionEpoch}`);
+    this.finishReassignment();
+  }
+
+  /** Starts moving the partition to three of the four brokers, as the controller does (reassignments.ts). */
+  private reassign(): void {
+    const pool = [...BROKERS];
+    const target: number[] = [];
+    while (target.length < 3) target.push(pool.splice(this.rnd.int(pool.length), 1)[0]!);
+    const removing = this.ctl.replicas.filter((r) => !target.includes(r));
+    // Counted only when the leader leads this epoch already: the added replicas then reach it
+    // as a change of replica set under its leadership, not with a new one.
+    const leader = this.brokers.get(this.ctl.leader);
+    const leading = leader !== undefined && leader.alive && leader.replica.isLeader && leader.replica.leaderEpoch === this.ctl.leaderEpoch;
+    this.adding = leading ? { replicas: target.filter((r) => !this.ctl.replicas.includes(r)), leaderEpoch: this.ctl.leaderEpoch } : null;
+    this.ctl.replicas = [...target, ...removing];
+    this.ctl.target = target;
+    this.ctl.partitionEpoch++;
+    this.trace.push(`${this.now} controller reassigns to [${target}]: replicas [${this.ctl.replicas}] p${this.ctl.partitionEpoch}`);
+    this.finishReassignment();
+  }
+
+  /** Once every target replica is in the ISR: the removed ones leave, and leadership if it was theirs. */
+  private finishReassignment(): void {
+    const target = this.ctl.target;
+    if (target === null || !target.every((r) => this.ctl.isr.includes(r))) return;
+    this.ctl.replicas = target;
+    this.ctl.target = null;
+    this.adding = null;
+    this.ctl.isr = this.ctl.isr.filter((r) => target.includes(r));
+    if (!target.includes(this.ctl.leader)) {
+      const next = target.find((r) => this.ctl.isr.includes(r) && !this.ctl.fenced.has(r));
+      this.ctl.leader = next ?? -1;
+      this.ctl.leaderEpoch++;
+    }
+    this.ctl.partitionEpoch++;
+    this.trace.push(`${this.now} controller finishes the reassignment: replicas [${target}] L${this.ctl.leader} e${this.ctl.leaderEpoch} isr [${this.ctl.isr}] p${this.ctl.partitionEpoch}`);
   }
 
   private fence(id: number): void {
@@ -373,10 +433,13 @@ t.test('replication keeps every acknowledged write through crashes, leader chang
   const count = Number(process.env.REPLICATION_SEEDS ?? 2000);
   const base = Number(process.env.REPLICATION_SEED ?? 1);
   const failed: { seed: number; problems: string[]; trace: string[] }[] = [];
+  let joined = 0;
   for (let seed = base; seed < base + count; seed++) {
     const sim = runSeed(seed);
     if (sim.problems.length) failed.push({ seed, problems: sim.problems, trace: sim.trace });
+    if (sim.addedJoinedSameLeader > 0) joined++;
   }
+  t.ok(joined > 0, `replicas a reassignment added catch up and join the ISR of the leader that saw them added (in ${joined} of ${count} seeds)`);
   if (failed.length) t.comment(`first failing seed ${failed[0]!.seed}:\n${failed[0]!.trace.slice(-60).join('\n')}`);
   t.same(failed.map((f) => `seed ${f.seed}: ${f.problems[0]}`).slice(0, 10), [], `${count} seeds from ${base} hold every guarantee`);
 });

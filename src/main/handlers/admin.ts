@@ -22,17 +22,7 @@ import { ZERO_UUID } from '../../shared/protocol/codec.js';
 import type { CreatableTopic, DeletableTopic, TopicResult } from '../../shared/metadata-types.js';
 import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
 import type { BrokerContext } from '../context.js';
-
-/** Topic-level configs a topic may carry (Kafka's names). */
-const TOPIC_CONFIGS = new Set([
-  'cleanup.policy', 'compression.type', 'delete.retention.ms', 'file.delete.delay.ms', 'flush.messages', 'flush.ms',
-  'index.interval.bytes', 'max.compaction.lag.ms', 'max.message.bytes', 'message.timestamp.type',
-  'message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms',
-  'min.cleanable.dirty.ratio', 'min.compaction.lag.ms', 'min.insync.replicas', 'preallocate', 'retention.bytes',
-  'retention.ms', 'segment.bytes', 'segment.index.bytes', 'segment.jitter.ms', 'segment.ms',
-  'unclean.leader.election.enable', 'message.downconversion.enable', 'follower.replication.throttled.replicas',
-  'leader.replication.throttled.replicas', 'local.retention.ms', 'local.retention.bytes', 'remote.storage.enable',
-]);
+import { configValueError, TOPIC_CONFIGS } from '../../shared/dynamic-config.js';
 
 export async function handleCreateTopics(ctx: BrokerContext, req: CreateTopicsRequest): Promise<object> {
   const early = new Map<string, { errorCode: number; errorMessage: string }>();
@@ -45,9 +35,14 @@ export async function handleCreateTopics(ctx: BrokerContext, req: CreateTopicsRe
   const topics: CreatableTopic[] = [];
   for (const t of req.topics) {
     if (early.has(t.name)) continue;
-    const unknown = t.configs.find((c) => !TOPIC_CONFIGS.has(c.name));
+    const unknown = t.configs.find((c) => !(c.name in TOPIC_CONFIGS));
     if (unknown) {
-      early.set(t.name, { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `unknown topic config ${unknown.name}` });
+      early.set(t.name, { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `Unknown topic config name: ${unknown.name}` });
+      continue;
+    }
+    const invalid = t.configs.map((c) => (c.value === null ? null : configValueError(c.name, TOPIC_CONFIGS[c.name]!, c.value))).find((e) => e !== null);
+    if (invalid) {
+      early.set(t.name, { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: invalid });
       continue;
     }
     const configs: Record<string, string> = {};

@@ -1,13 +1,11 @@
-/** Metadata, DescribeCluster and DescribeConfigs: answered from the metadata cache. */
+/** Metadata and DescribeCluster: answered from the metadata cache. */
 import { ErrorCode } from '../../shared/errors.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import { ZERO_UUID } from '../../shared/protocol/codec.js';
 import type { MetadataRequest } from '../../shared/protocol/generated/metadata-request.js';
 import type { DescribeClusterRequest } from '../../shared/protocol/generated/describe-cluster-request.js';
-import type { DescribeConfigsRequest } from '../../shared/protocol/generated/describe-configs-request.js';
 import type { TopicMetadata } from '../../shared/metadata-types.js';
 import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
-import { SETTINGS } from '../../shared/config.js';
 import { ensureTopics } from '../auto-create.js';
 import type { BrokerContext } from '../context.js';
 
@@ -96,76 +94,4 @@ export function handleDescribeCluster(ctx: BrokerContext, req: DescribeClusterRe
   }
   return answer(ENDPOINT_BROKERS, ctx.metadata.controllerForClients(),
     ctx.metadata.liveBrokers().map((b) => ({ brokerId: b.id, host: b.host, port: b.port, rack: b.rack })));
-}
-
-const RESOURCE_TOPIC = 2;
-const RESOURCE_BROKER = 4;
-/** Config sources (DescribeConfigs): 1 dynamic topic, 5 static broker, 6 default. */
-const SOURCE_TOPIC = 1;
-const SOURCE_DEFAULT = 5;
-
-/** Broker defaults that topics inherit, as DescribeConfigs reports them for a topic. */
-function topicDefaults(ctx: BrokerContext): Record<string, string> {
-  const c = ctx.config;
-  return {
-    'cleanup.policy': 'delete',
-    'compression.type': 'producer',
-    'max.message.bytes': String(c.messageMaxBytes),
-    'message.timestamp.type': 'CreateTime',
-    'min.insync.replicas': String(c.minInsyncReplicas),
-    'retention.bytes': String(c.retentionBytes),
-    'retention.ms': String(c.retentionMs),
-    'segment.bytes': String(c.segmentBytes),
-    'segment.ms': String(c.segmentMs),
-    'segment.index.bytes': '10485760',
-    'index.interval.bytes': String(c.indexIntervalBytes),
-  };
-}
-
-function brokerConfigs(ctx: BrokerContext): Record<string, string> {
-  const c = ctx.config;
-  const out: Record<string, string> = {};
-  for (const name of Object.keys(SETTINGS)) out[name] = SETTINGS[name]!.default;
-  Object.assign(out, {
-    'node.id': String(c.nodeId),
-    'log.dirs': c.logDir,
-    'num.partitions': String(c.numPartitions),
-    'default.replication.factor': String(c.defaultReplicationFactor),
-    'min.insync.replicas': String(c.minInsyncReplicas),
-    'auto.create.topics.enable': String(c.autoCreateTopics),
-    'message.max.bytes': String(c.messageMaxBytes),
-    'log.retention.ms': String(c.retentionMs),
-    'log.segment.bytes': String(c.segmentBytes),
-  });
-  return out;
-}
-
-export function handleDescribeConfigs(ctx: BrokerContext, req: DescribeConfigsRequest): object {
-  const results = req.resources.map((r) => {
-    let entries: [string, string, number][];
-    if (r.resourceType === RESOURCE_TOPIC) {
-      const topic = ctx.metadata.topic(r.resourceName);
-      if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `topic ${r.resourceName} does not exist`, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
-      const defaults = topicDefaults(ctx);
-      entries = Object.keys(defaults).map((k) => (k in topic.configs ? [k, topic.configs[k]!, SOURCE_TOPIC] : [k, defaults[k]!, SOURCE_DEFAULT]));
-      for (const k of Object.keys(topic.configs)) if (!(k in defaults)) entries.push([k, topic.configs[k]!, SOURCE_TOPIC]);
-    } else if (r.resourceType === RESOURCE_BROKER) {
-      if (r.resourceName !== '' && r.resourceName !== String(ctx.config.nodeId)) {
-        return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `this is broker ${ctx.config.nodeId}`, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
-      }
-      entries = Object.entries(brokerConfigs(ctx)).map(([k, v]) => [k, v, SOURCE_DEFAULT]);
-    } else {
-      return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unsupported resource type ${r.resourceType}`, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
-    }
-    const keys = r.configurationKeys;
-    if (keys) entries = entries.filter(([k]) => keys.includes(k));
-    return {
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      resourceType: r.resourceType,
-      resourceName: r.resourceName,
-      configs: entries.map(([name, value, source]) => ({ name, value, readOnly: r.resourceType === RESOURCE_BROKER, isDefault: source === SOURCE_DEFAULT, configSource: source, isSensitive: false, synonyms: [] })),
-    };
-  });
-  return { throttleTimeMs: 0, results };
 }

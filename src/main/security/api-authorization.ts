@@ -11,10 +11,14 @@
  *                      auto-creation also CREATE on the cluster or the topic
  *   CreateTopics       CREATE on the cluster or on the topic
  *   DeleteTopics       DELETE topic           CreatePartitions   ALTER topic
+ *   DeleteRecords      DELETE topic
  *   DescribeConfigs    DESCRIBE_CONFIGS topic / cluster (broker configs)
  *   DescribeClientQuotas  DESCRIBE_CONFIGS cluster
+ *   AlterConfigs, IncrementalAlterConfigs   ALTER_CONFIGS topic / cluster (broker configs)
  *   DescribeCluster, DescribeAcls, DescribeUserScramCredentials   DESCRIBE cluster
  *   CreateAcls, DeleteAcls, AlterUserScramCredentials             ALTER cluster
+ *   ElectLeaders, AlterPartitionReassignments   ALTER cluster
+ *   DescribeLogDirs, ListPartitionReassignments DESCRIBE cluster
  *   group APIs         READ group (and READ topic for commits), DESCRIBE group to find,
  *                      describe, list or fetch offsets, DELETE group to delete;
  *                      ConsumerGroupHeartbeat READ group, ConsumerGroupDescribe DESCRIBE group,
@@ -86,6 +90,15 @@ function mayCreateTopic(g: AuthorizationView, name: string): boolean {
   return g.can(Op.CREATE, Res.CLUSTER, CLUSTER_NAME) || g.can(Op.CREATE, Res.TOPIC, name);
 }
 
+/** AlterConfigs and IncrementalAlterConfigs: ALTER_CONFIGS on the topic, or on the cluster for broker configs. */
+const alterConfigsRule: Rule = (g, req) => {
+  const allowed = (r: Req) => (r.resourceType === Res.TOPIC ? g.can(Op.ALTER_CONFIGS, Res.TOPIC, r.resourceName)
+    : g.can(Op.ALTER_CONFIGS, Res.CLUSTER, CLUSTER_NAME));
+  return split(req, 'resources', allowed, 'responses', (resources: Req[]) => resources.map((r) => ({
+    errorCode: r.resourceType === Res.TOPIC ? TOPIC_DENIED : CLUSTER_DENIED, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName,
+  })));
+};
+
 const RULES: Partial<Record<number, Rule>> = {
   [ApiKey.ApiVersions]: pass,
   [ApiKey.SaslHandshake]: pass,
@@ -153,6 +166,17 @@ const RULES: Partial<Record<number, Rule>> = {
       errorCode: r.resourceType === 2 ? TOPIC_DENIED : CLUSTER_DENIED, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [],
     })));
   },
+  [ApiKey.DeleteRecords]: (g, req) => split(req, 'topics', (t: Req) => g.can(Op.DELETE, Res.TOPIC, t.name), 'topics',
+    (topics: Req[]) => topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: TOPIC_DENIED })) }))),
+  [ApiKey.AlterConfigs]: alterConfigsRule,
+  [ApiKey.ElectLeaders]: onCluster(Op.ALTER, () => ({ errorCode: CLUSTER_DENIED, replicaElectionResults: [] })),
+  [ApiKey.DescribeLogDirs]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, results: [] })),
+  [ApiKey.AlterPartitionReassignments]: onCluster(Op.ALTER, (req) => ({
+    errorCode: CLUSTER_DENIED, errorMessage: null,
+    responses: req.topics.map((t: Req) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, errorCode: CLUSTER_DENIED, errorMessage: null })) })),
+  })),
+  [ApiKey.ListPartitionReassignments]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, topics: [] })),
+  [ApiKey.IncrementalAlterConfigs]: alterConfigsRule,
   [ApiKey.DescribeCluster]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, clusterId: '', controllerId: -1, brokers: [] })),
 
   [ApiKey.FindCoordinator]: (g, req, h) => {

@@ -137,6 +137,11 @@ export class ReplicaFetcher {
       for (const r of t.partitions) {
         const p = this.partitions.get(`${t.topic}\0${r.partitionIndex}`);
         if (!p || p.log.offline) continue;
+        if (r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && r.logStartOffset > p.log.logEndOffset) {
+          this.log.info({ log: p.log.name, leader: this.leaderId, logStartOffset: r.logStartOffset }, 'follower log below the leader\'s log start: starting over there');
+          await p.log.startOverAt(r.logStartOffset);
+          continue;
+        }
         if (r.errorCode !== ErrorCode.NONE) {
           backoff = true;
           if (r.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER && r.errorCode !== ErrorCode.FENCED_LEADER_EPOCH && r.errorCode !== ErrorCode.UNKNOWN_LEADER_EPOCH) {
@@ -144,7 +149,7 @@ export class ReplicaFetcher {
           }
           continue;
         }
-        await this.applyPartition(p, r.divergingEpoch, r.records, r.highWatermark);
+        await this.applyPartition(p, r.divergingEpoch, r.records, r.highWatermark, r.logStartOffset);
       }
     }
     if (backoff) await sleep(BACKOFF_MS);
@@ -155,6 +160,7 @@ export class ReplicaFetcher {
     diverging: { epoch: number; endOffset: number },
     records: Buffer | null,
     leaderHw: number,
+    leaderLogStart: number,
   ): Promise<void> {
     const log = p.log;
     if (diverging.epoch >= 0) {
@@ -172,6 +178,9 @@ export class ReplicaFetcher {
       await this.hooks.durable(log, r.lastOffset + 1);
     }
     this.hooks.highWatermark(log, Math.min(leaderHw, log.durableEndOffset));
+    // Records the leader deleted (DeleteRecords, retention) go here too, up to what this replica holds.
+    const start = Math.min(leaderLogStart, log.logEndOffset);
+    if (start > log.logStartOffset) await log.deleteRecordsBefore(start);
   }
 
   private async connect(): Promise<net.Socket> {

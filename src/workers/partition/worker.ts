@@ -27,11 +27,12 @@ import { ErrorCode } from '../../shared/errors.js';
 import { leaderEpochError } from '../../shared/leader-epoch.js';
 import { RingConsumer, RingProducer } from '../../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FetchMsg, type ListOffsetsMsg, type ProduceMsg, type ProduceResultMsg } from '../../shared/thread-messages.js';
-import type { BrokerEndpoint, HostedPartition, HostingFailure, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
+import type { BrokerEndpoint, HostedPartition, HostingFailure, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
 import { partitionOwner } from '../../shared/partition-owner.js';
 import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import { LogManager } from './log/log-manager.js';
 import type { AppendResult, PartitionLog } from './log/partition-log.js';
+import type { LogConfig } from './log/config.js';
 import { FetchWatches } from './replication/fetch-watches.js';
 import { PartitionReplica, type Released } from './replication/partition-replica.js';
 import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
@@ -230,6 +231,35 @@ function listOffsets(m: ListOffsetsMsg): void {
   reply(0, at.offset, at.timestamp);
 }
 
+/**
+ * Kafka's DeleteRecords on the leader: the log start offset moves up to `offset` (at most the
+ * high watermark; -1 means the high watermark), the segments wholly below it go, and the
+ * log-start-offset checkpoint is rewritten. Followers move theirs when their fetches carry it.
+ */
+async function deleteRecords(topic: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
+  const found = leaderLog(topic, partition, -1);
+  if (typeof found === 'number') return { errorCode: found, lowWatermark: -1 };
+  const { l, rep } = found;
+  const hw = rep.highWatermark;
+  const target = offset === -1 ? hw : offset;
+  if (target < 0 || target > hw) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: -1 };
+  try {
+    await l.deleteRecordsBefore(target);
+  } catch (err) {
+    log.error({ err, log: l.name, offset: target }, 'delete records failed');
+    return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, lowWatermark: -1 };
+  }
+  log.info({ log: l.name, logStartOffset: l.logStartOffset }, 'records deleted');
+  return { errorCode: ErrorCode.NONE, lowWatermark: l.logStartOffset };
+}
+
+function describeLogs(): LogDescription[] {
+  return [...manager.all()].map((l) => {
+    const hw = replicas.get(key(l.topic, l.partition))?.highWatermark ?? l.logEndOffset;
+    return { topic: l.topic, partition: l.partition, size: l.segments.reduce((sum, s) => sum + s.size, 0), offsetLag: Math.max(0, hw - l.logEndOffset) };
+  });
+}
+
 function wake(k: string, followers: boolean): void {
   for (const req of watches.wake(k, followers)) outbox.send({ type: MsgType.WAKE, req });
 }
@@ -308,6 +338,16 @@ function countReplicas(): void {
   stats.setReplicas(replicas.size, leaders, under);
 }
 
+/** Topic configs and dynamic broker settings take effect on the live log: the next append, roll or retention pass reads them. */
+function applyLogConfig(l: PartitionLog, overrides: Partial<LogConfig>): void {
+  const next: LogConfig = { ...manager.config };
+  for (const [k, v] of Object.entries(overrides) as [keyof LogConfig, number][]) if (Number.isFinite(v)) next[k] = v;
+  const changed = (Object.keys(next) as (keyof LogConfig)[]).filter((k) => next[k] !== l.config[k]);
+  if (changed.length === 0) return;
+  l.config = next;
+  log.info({ log: l.name, changed: Object.fromEntries(changed.map((k) => [k, next[k]])) }, 'log settings changed');
+}
+
 /** Returns the partitions whose logs could not be opened (the others are applied regardless). */
 async function applyHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<HostingFailure[]> {
   for (const t of deletedTopics) {
@@ -331,6 +371,7 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
       continue;
     }
     const l = o.value;
+    applyLogConfig(l, p.logConfig);
     let rep = replicas.get(k);
     if (!rep) replicas.set(k, (rep = new PartitionReplica<PendingAck>(data.nodeId)));
     const ledIsr = rep.isLeader && rep.leaderEpoch === p.leaderEpoch ? rep.metadata!.isr.length : -1;
@@ -349,7 +390,8 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
       m.set(k, { log: l, leaderEpoch: p.leaderEpoch });
     }
   }
-  for (const k of [...replicas.keys()]) if (!seen.has(k)) forget(k, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  const movedAway = [...replicas.keys()].filter((k) => !seen.has(k));
+  for (const k of movedAway) forget(k, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   countReplicas();
   const endpoints = new Map(brokers.map((b) => [b.id, b]));
   for (const [leaderId, f] of fetchers) {
@@ -372,6 +414,15 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
       f.setEndpoint(ep.host, ep.port);
     }
     f.setPartitions(parts);
+  }
+  // A partition gone from this broker while its topic lives on was moved by a reassignment:
+  // its log goes too, once no fetcher writes to it (Kafka's StopReplica with deletion).
+  for (const k of movedAway) {
+    const [topic, partition] = k.split('\0') as [string, string];
+    if (manager.get(topic, Number(partition))) {
+      await manager.delete(topic, Number(partition));
+      log.info({ topic, partition: Number(partition) }, 'replica moved away: log deleted');
+    }
   }
   if (failed.length) log.error({ partitions: failed.length, first: failed[0] }, 'cannot open the logs of hosted partitions');
   return failed;
@@ -397,6 +448,10 @@ async function main(): Promise<void> {
       .then(async () => {
         if (c.type === 'hosted') {
           post({ type: 'hosted-applied', failed: await applyHosted(c.partitions, c.deletedTopics, c.brokers) });
+        } else if (c.type === 'delete-records') {
+          post({ type: 'delete-records-result', id: c.id, ...(await deleteRecords(c.topic, c.partition, c.offset)) });
+        } else if (c.type === 'describe-logs') {
+          post({ type: 'logs-described', id: c.id, logs: describeLogs() });
         } else if (c.type === 'alter-isr-refused') {
           isrChangeRefused(c.topicId, c.partition, c.leaderEpoch, c.partitionEpoch, c.errorCode);
         } else if (c.type === 'shutdown') {

@@ -28,7 +28,7 @@ import { recordThreadStats } from '../../shared/metrics/thread-stats.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { failAcls, failAllTopics, failUsers } from '../../shared/admin-results.js';
+import { failAcls, failAllTopics, failConfigs, failElections, failUsers } from '../../shared/admin-results.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { childLogger } from '../../shared/logger.js';
 import type {
@@ -36,6 +36,10 @@ import type {
   AllocateProducerIdsRequest,
   AlterPartitionRequest,
   AlterScramRequest,
+  AlterConfigsRequest,
+  ElectLeadersRequest,
+  ElectionResult,
+  AlterReassignmentsRequest,
   AclResult,
   CreateAclsRequest,
   DeleteAclsRequest,
@@ -393,6 +397,24 @@ class RaftWorker {
       }
       return;
     }
+    if (rpc.op === 'alterConfigs') {
+      try {
+        this.post({ type: 'configResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
+      } catch (err) {
+        const [errorCode, errorMessage] = code(err);
+        this.post({ type: 'configResponse', id, results: failConfigs(rpc, errorCode, errorMessage) });
+      }
+      return;
+    }
+    if (rpc.op === 'electLeaders' || rpc.op === 'alterReassignments') {
+      try {
+        this.post({ type: 'electionResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
+      } catch (err) {
+        const [errorCode, errorMessage] = code(err);
+        this.post({ type: 'electionResponse', id, results: failElections(rpc, errorCode, errorMessage) });
+      }
+      return;
+    }
     if (rpc.op === 'alterUserScramCredentials') {
       try {
         this.post({ type: 'userResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
@@ -454,16 +476,23 @@ function decide(controller: Controller, rpc: ControllerRpc, nowMs: number): Deci
     case 'alterUserScramCredentials': return controller.alterUserScramCredentials(rpc);
     case 'createAcls': return controller.createAcls(rpc);
     case 'deleteAcls': return controller.deleteAcls(rpc);
+    case 'alterConfigs': return controller.alterConfigs(rpc);
+    case 'electLeaders': return controller.electLeaders(rpc);
+    case 'alterReassignments': return controller.alterReassignments(rpc);
   }
 }
 
-type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest;
+type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest | AlterConfigsRequest | ElectLeadersRequest | AlterReassignmentsRequest;
 
 /** Answers a request that will not be carried out, so that every request gets its response. */
 function refuse(msg: { id: number } & WorkerRequest, errorMessage: string): void {
   const errorCode = ErrorCode.NOT_CONTROLLER;
   if (msg.op === 'createAcls' || msg.op === 'deleteAcls') {
     postToMain({ type: 'aclResponse', id: msg.id, results: failAcls(msg, errorCode, errorMessage) });
+  } else if (msg.op === 'electLeaders' || msg.op === 'alterReassignments') {
+    postToMain({ type: 'electionResponse', id: msg.id, results: failElections(msg, errorCode, errorMessage) });
+  } else if (msg.op === 'alterConfigs') {
+    postToMain({ type: 'configResponse', id: msg.id, results: failConfigs(msg, errorCode, errorMessage) });
   } else if (msg.op === 'alterUserScramCredentials') {
     postToMain({ type: 'userResponse', id: msg.id, results: failUsers(msg, errorCode, errorMessage) });
   } else if (msg.op === 'allocateProducerIds') {

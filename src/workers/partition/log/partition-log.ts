@@ -602,6 +602,25 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * A follower whose whole log lies below the leader's log start (a new replica, or one that
+   * fell behind retention or DeleteRecords) empties it and starts over there, as Kafka's
+   * follower does on OFFSET_OUT_OF_RANGE.
+   */
+  async startOverAt(offset: number): Promise<void> {
+    if (offset <= this.logEndOffset || this.offline) return;
+    this.truncating = true;
+    try {
+      await this.whenIdle();
+      await this.truncateFullyAndStartAt(offset);
+    } catch (err) {
+      this.goOffline(err);
+      throw err;
+    } finally {
+      this.truncating = false;
+    }
+  }
+
   private async truncateFullyAndStartAt(offset: number): Promise<void> {
     const removed = this.segments.splice(0);
     await Promise.all(removed.map((s) => s.delete()));

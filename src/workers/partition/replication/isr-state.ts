@@ -33,7 +33,7 @@ export class IsrState {
 
   constructor(
     readonly nodeId: number,
-    readonly replicas: readonly number[],
+    private replicas: readonly number[],
     /** The committed ISR, as metadata says. */
     private committedIsr: readonly number[],
     /** The leadership this view belongs to. */
@@ -57,6 +57,19 @@ export class IsrState {
 
   get partitionEpoch(): number {
     return this.isrEpoch;
+  }
+
+  /**
+   * The replica set changed under the same leadership (a reassignment adds replicas, then
+   * drops the old ones together with their ISR places): a new follower starts outside the ISR
+   * with a full lag window and joins once it reaches the mark; a removed one is forgotten.
+   */
+  setReplicas(replicas: readonly number[], nowMs: number): void {
+    for (const r of replicas) {
+      if (r !== this.nodeId && !this.followers.has(r)) this.followers.set(r, { position: -1, lastCaughtUpMs: nowMs, lastFetchMs: -1, lastFetchLeaderEnd: -1 });
+    }
+    for (const r of [...this.followers.keys()]) if (!replicas.includes(r)) this.followers.delete(r);
+    this.replicas = replicas;
   }
 
   /** A newer committed ISR (same leadership): progress is kept, the mark may move. */

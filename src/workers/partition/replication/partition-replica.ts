@@ -124,7 +124,8 @@ export class PartitionReplica<P> {
   /**
    * New metadata for the partition. Becoming leader at a new epoch starts a fresh ISR view from
    * the high watermark learned as follower (a new leader never invents a higher one); the same
-   * epoch with a newer partition epoch only updates the ISR; losing leadership fails what waits.
+   * epoch with a newer partition epoch only updates the replica set (a reassignment) and the
+   * ISR; losing leadership fails what waits.
    */
   applyMetadata(p: HostedPartition, log: LogEnds, nowMs: number): Outcome<P> & { startEpoch?: EpochEnd } {
     const out: Outcome<P> & { startEpoch?: EpochEnd } = { released: [], hwMoved: false };
@@ -134,6 +135,7 @@ export class PartitionReplica<P> {
       if (lead && lead.isr.leaderEpoch === p.leaderEpoch) {
         if (lead.isr.partitionEpoch !== p.partitionEpoch) {
           lead.alterSentAt = 0;
+          lead.isr.setReplicas(p.replicas, nowMs);
           out.hwMoved = lead.isr.setIsr(p.isr, p.partitionEpoch, log.durableEndOffset);
           if (out.hwMoved || lead.pending.length) out.released = this.release(lead);
         }

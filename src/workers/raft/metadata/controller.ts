@@ -27,6 +27,12 @@
 import { ErrorCode } from '../../../shared/errors.js';
 import type {
   AclResult,
+  AlterConfigsRequest,
+  ConfigResult,
+  ElectionResult,
+  ElectLeadersRequest,
+  AlterReassignmentsRequest,
+  ReassignmentResult,
   CreateAclsRequest,
   DeleteAclsRequest,
   AlterScramRequest,
@@ -42,8 +48,11 @@ import type {
 } from '../../../shared/metadata-types.js';
 import { scramKey, type MetadataImage, type PartitionState, type TopicState } from './image.js';
 import { decideCreateAcls, decideDeleteAcls } from './acls.js';
+import { decideAlterConfigs } from './configs.js';
+import { decideElectLeaders } from './elections.js';
+import { decideAlterReassignments, finished, targetOf } from './reassignments.js';
 import { placeReplicas } from './placement.js';
-import type { Decision, MetadataRecord, PartitionRecord } from './records.js';
+import type { Decision, MetadataRecord, PartitionChangeRecord, PartitionRecord } from './records.js';
 import { collisionKey, reservedTopicError, topicNameError } from '../../../shared/topic-name.js';
 
 export interface ControllerSettings {
@@ -476,14 +485,17 @@ export class Controller {
     const ineligible = isr.find((id) => !p.isr.includes(id) && !this.image.isLive(id));
     if (ineligible !== undefined) return fail(ErrorCode.INELIGIBLE_REPLICA, `Broker ${ineligible} is fenced.`, p);
     if (sameMembers(isr, p.isr)) return { records: [], result: { errorCode: ErrorCode.NONE, errorMessage: null, partition: copyPartition(p) } };
-    return {
-      records: [{ type: 'partitionChange', topicId: topic.id, partition: p.partition, partitionEpoch: p.partitionEpoch, leader: p.leader, isr }],
-      result: {
-        errorCode: ErrorCode.NONE,
-        errorMessage: null,
-        partition: { ...copyPartition(p), isr, partitionEpoch: p.partitionEpoch + 1 },
-      },
-    };
+    let change: PartitionChangeRecord = { type: 'partitionChange', topicId: topic.id, partition: p.partition, partitionEpoch: p.partitionEpoch, leader: p.leader, isr };
+    // The ISR that takes in the last replica a reassignment waits for also finishes it.
+    const target = targetOf(p);
+    if (target !== null) change = finished(this.image, change, target) ?? change;
+    const after: PartitionState = { ...copyPartition(p), leader: change.leader, isr: change.isr, partitionEpoch: p.partitionEpoch + 1 };
+    if (change.leader !== p.leader) after.leaderEpoch += 1;
+    if (change.replicaSet) {
+      after.replicas = [...change.replicaSet.replicas];
+      delete after.reassignment;
+    }
+    return { records: [change], result: { errorCode: ErrorCode.NONE, errorMessage: null, partition: after } };
   }
 
   /**
@@ -541,6 +553,18 @@ export class Controller {
 
   deleteAcls(req: Pick<DeleteAclsRequest, 'filters'>): Decision<AclResult[]> {
     return decideDeleteAcls(this.image, req.filters);
+  }
+
+  alterConfigs(req: Pick<AlterConfigsRequest, 'resources' | 'incremental' | 'validateOnly'>): Decision<ConfigResult[]> {
+    return decideAlterConfigs(this.image, req);
+  }
+
+  electLeaders(req: Pick<ElectLeadersRequest, 'electionType' | 'partitions'>): Decision<ElectionResult[]> {
+    return decideElectLeaders(this.image, req);
+  }
+
+  alterReassignments(req: Pick<AlterReassignmentsRequest, 'partitions'>): Decision<ReassignmentResult[]> {
+    return decideAlterReassignments(this.image, req);
   }
 
   private fence(brokerId: number): MetadataRecord[] {

@@ -47,6 +47,8 @@ export class MetadataImage {
   readonly scram = new Map<string, ScramCredentialInfo>();
   /** ACLs by id. */
   readonly acls = new Map<string, StoredAcl>();
+  /** Dynamic broker settings by broker id ('' for the cluster default), then by name. */
+  readonly brokerConfigs = new Map<string, Map<string, string>>();
 
   /** Applies one committed entry's records; returns whether any of them changed the image. */
   apply(records: readonly MetadataRecord[], offset: number): boolean {
@@ -91,6 +93,7 @@ export class MetadataImage {
         t.partitions.push({
           partition: r.partition, leader: r.leader, leaderEpoch: r.leaderEpoch,
           replicas: [...r.replicas], isr: [...r.isr], partitionEpoch: r.partitionEpoch,
+          ...(r.reassignment ? { reassignment: { adding: [...r.reassignment.adding], removing: [...r.reassignment.removing] } } : {}),
         });
         return true;
       }
@@ -101,6 +104,14 @@ export class MetadataImage {
         p.leader = r.leader;
         p.isr = [...r.isr];
         p.partitionEpoch += 1;
+        if (r.replicaSet) {
+          p.replicas = [...r.replicaSet.replicas];
+          if (r.replicaSet.adding.length > 0 || r.replicaSet.removing.length > 0) {
+            p.reassignment = { adding: [...r.replicaSet.adding], removing: [...r.replicaSet.removing] };
+          } else {
+            delete p.reassignment;
+          }
+        }
         return true;
       }
       case 'config': {
@@ -137,6 +148,17 @@ export class MetadataImage {
       }
       case 'removeAccessControlEntry':
         return this.acls.delete(r.id);
+      case 'brokerConfig': {
+        let configs = this.brokerConfigs.get(r.broker);
+        if (r.value === null) {
+          const removed = configs?.delete(r.name) ?? false;
+          if (configs?.size === 0) this.brokerConfigs.delete(r.broker);
+          return removed;
+        }
+        if (configs === undefined) this.brokerConfigs.set(r.broker, (configs = new Map()));
+        configs.set(r.name, r.value);
+        return true;
+      }
     }
   }
 
@@ -168,6 +190,7 @@ export class MetadataImage {
         out.push({
           type: 'partition', topicId: t.id, partition: p.partition, replicas: p.replicas, isr: p.isr,
           leader: p.leader, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
+          ...(p.reassignment ? { reassignment: p.reassignment } : {}),
         });
       }
       for (const [name, value] of t.configs) out.push({ type: 'config', topicId: t.id, name, value });
@@ -176,6 +199,9 @@ export class MetadataImage {
       out.push({ type: 'userScramCredential', name: c.user, mechanism: c.mechanism, salt: c.salt, storedKey: c.storedKey, serverKey: c.serverKey, iterations: c.iterations });
     }
     for (const a of this.acls.values()) out.push({ type: 'accessControlEntry', ...a });
+    for (const [broker, configs] of this.brokerConfigs) {
+      for (const [name, value] of configs) out.push({ type: 'brokerConfig', broker, name, value });
+    }
     if (this.nextProducerId > 0) out.push({ type: 'producerIds', brokerId: -1, brokerEpoch: -1, nextProducerId: this.nextProducerId });
     return out;
   }
@@ -200,6 +226,7 @@ export class MetadataImage {
     this.topicsByName.clear();
     this.scram.clear();
     this.acls.clear();
+    this.brokerConfigs.clear();
     this.apply(records, offset);
   }
 
@@ -213,12 +240,17 @@ export class MetadataImage {
         name: t.name,
         id: t.id,
         configs: Object.fromEntries(t.configs),
-        partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
+        partitions: t.partitions.map((p) => ({
+          ...p, replicas: [...p.replicas], isr: [...p.isr],
+          ...(p.reassignment ? { reassignment: { adding: [...p.reassignment.adding], removing: [...p.reassignment.removing] } } : {}),
+        })),
       }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const scram = [...this.scram.values()].map((c) => ({ ...c }));
     const acls = [...this.acls.values()].map((a) => ({ ...a }));
-    return { clusterId: this.clusterId, controllerId, offset: this.offset, brokers, topics, scram, acls };
+    const brokerConfigs: Record<string, Record<string, string>> = {};
+    for (const [broker, configs] of this.brokerConfigs) brokerConfigs[broker] = Object.fromEntries(configs);
+    return { clusterId: this.clusterId, controllerId, offset: this.offset, brokers, topics, scram, acls, brokerConfigs };
   }
 }
 

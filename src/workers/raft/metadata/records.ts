@@ -24,6 +24,9 @@
  * - `ProducerIdsRecord` hands the producer ids [previous nextProducerId, nextProducerId) to
  *   the broker named in it (Kafka's AllocateProducerIds): ids are never given out twice, even
  *   across controller changes, because the next block starts where the committed one ended.
+ * - A reassignment (Kafka's adding/removing replicas) lives in the partition's replica set:
+ *   `replicas` holds the target replicas then those being removed, and `adding`/`removing`
+ *   name the moving ones; empty lists (and `replicasChanged` false on a change) mean none.
  * - `PartitionChangeRecord.partitionEpoch` is the epoch the change was computed against; the
  *   image applies the change only when it still matches (compare-and-set, as Kafka's
  *   AlterPartition checks the partition epoch), then bumps it. The leader epoch is bumped
@@ -66,6 +69,8 @@ const SCHEMA = {
             leader: { type: 'int32', id: 5 },
             leaderEpoch: { type: 'int32', id: 6 },
             partitionEpoch: { type: 'int32', id: 7 },
+            addingReplicas: { rule: 'repeated', type: 'int32', id: 8 },
+            removingReplicas: { rule: 'repeated', type: 'int32', id: 9 },
           },
         },
         PartitionChangeRecord: {
@@ -75,6 +80,10 @@ const SCHEMA = {
             partitionEpoch: { type: 'int32', id: 3 },
             leader: { type: 'int32', id: 4 },
             isr: { rule: 'repeated', type: 'int32', id: 5 },
+            replicasChanged: { type: 'bool', id: 6 },
+            replicas: { rule: 'repeated', type: 'int32', id: 7 },
+            addingReplicas: { rule: 'repeated', type: 'int32', id: 8 },
+            removingReplicas: { rule: 'repeated', type: 'int32', id: 9 },
           },
         },
         ConfigRecord: {
@@ -122,6 +131,14 @@ const SCHEMA = {
           },
         },
         RemoveAccessControlEntryRecord: { fields: { id: { type: 'bytes', id: 1 } } },
+        BrokerConfigRecord: {
+          fields: {
+            broker: { type: 'string', id: 1 },
+            name: { type: 'string', id: 2 },
+            value: { type: 'string', id: 3 },
+            remove: { type: 'bool', id: 4 },
+          },
+        },
         MetadataRecord: {
           oneofs: {
             record: {
@@ -129,7 +146,7 @@ const SCHEMA = {
                 'clusterId', 'registerBroker', 'fenceBroker', 'unfenceBroker', 'topic',
                 'partition', 'partitionChange', 'config', 'removeTopic', 'controllerActivation',
                 'producerIds', 'userScramCredential', 'removeUserScramCredential',
-                'accessControlEntry', 'removeAccessControlEntry',
+                'accessControlEntry', 'removeAccessControlEntry', 'brokerConfig',
               ],
             },
           },
@@ -149,6 +166,7 @@ const SCHEMA = {
             removeUserScramCredential: { type: 'RemoveUserScramCredentialRecord', id: 13 },
             accessControlEntry: { type: 'AccessControlEntryRecord', id: 14 },
             removeAccessControlEntry: { type: 'RemoveAccessControlEntryRecord', id: 15 },
+            brokerConfig: { type: 'BrokerConfigRecord', id: 20 },
           },
         },
         RecordBatch: { fields: { records: { rule: 'repeated', type: 'MetadataRecord', id: 1 } } },
@@ -175,13 +193,20 @@ export interface RegisterBrokerRecord {
 export interface FenceBrokerRecord { type: 'fenceBroker'; brokerId: number; brokerEpoch: number }
 export interface UnfenceBrokerRecord { type: 'unfenceBroker'; brokerId: number; brokerEpoch: number }
 export interface TopicRecord { type: 'topic'; name: string; topicId: string }
+/** The replica set a reassignment moves through: target first, then the replicas being removed. */
+export interface ReplicaSet { replicas: number[]; adding: number[]; removing: number[] }
+
 export interface PartitionRecord {
   type: 'partition'; topicId: string; partition: number; replicas: number[]; isr: number[];
   leader: number; leaderEpoch: number; partitionEpoch: number;
+  /** Only while a reassignment is under way. */
+  reassignment?: { adding: number[]; removing: number[] };
 }
 export interface PartitionChangeRecord {
   type: 'partitionChange'; topicId: string; partition: number; partitionEpoch: number;
   leader: number; isr: number[];
+  /** A new replica set (a reassignment starts, completes or is cancelled); absent: unchanged. */
+  replicaSet?: ReplicaSet;
 }
 export interface ConfigRecord { type: 'config'; topicId: string; name: string; value: string | null }
 export interface RemoveTopicRecord { type: 'removeTopic'; topicId: string }
@@ -198,11 +223,17 @@ export interface RemoveUserScramCredentialRecord { type: 'removeUserScramCredent
 export interface AccessControlEntryRecord extends StoredAcl { type: 'accessControlEntry' }
 export interface RemoveAccessControlEntryRecord { type: 'removeAccessControlEntry'; id: string }
 
+/**
+ * A dynamic broker setting: `broker` is a broker id, or '' for the cluster default (Kafka's
+ * ConfigRecord for BROKER resources); a null value removes it.
+ */
+export interface BrokerConfigRecord { type: 'brokerConfig'; broker: string; name: string; value: string | null }
+
 export type MetadataRecord =
   | ClusterIdRecord | RegisterBrokerRecord | FenceBrokerRecord | UnfenceBrokerRecord | TopicRecord
   | PartitionRecord | PartitionChangeRecord | ConfigRecord | RemoveTopicRecord | ControllerActivationRecord
   | ProducerIdsRecord | UserScramCredentialRecord | RemoveUserScramCredentialRecord
-  | AccessControlEntryRecord | RemoveAccessControlEntryRecord;
+  | AccessControlEntryRecord | RemoveAccessControlEntryRecord | BrokerConfigRecord;
 
 export function idToBytes(hex: string): Uint8Array {
   return Buffer.from(hex, 'hex');
@@ -235,13 +266,15 @@ function toWire(r: MetadataRecord): Record<string, unknown> {
         partition: {
           topicId: idToBytes(r.topicId), partition: r.partition, replicas: r.replicas, isr: r.isr,
           leader: r.leader, leaderEpoch: r.leaderEpoch, partitionEpoch: r.partitionEpoch,
+          addingReplicas: r.reassignment?.adding ?? [], removingReplicas: r.reassignment?.removing ?? [],
         },
       };
     case 'partitionChange':
       return {
         partitionChange: {
           topicId: idToBytes(r.topicId), partition: r.partition, partitionEpoch: r.partitionEpoch,
-          leader: r.leader, isr: r.isr,
+          leader: r.leader, isr: r.isr, replicasChanged: r.replicaSet !== undefined,
+          replicas: r.replicaSet?.replicas ?? [], addingReplicas: r.replicaSet?.adding ?? [], removingReplicas: r.replicaSet?.removing ?? [],
         },
       };
     case 'config':
@@ -272,6 +305,8 @@ function toWire(r: MetadataRecord): Record<string, unknown> {
       };
     case 'removeAccessControlEntry':
       return { removeAccessControlEntry: { id: idToBytes(r.id) } };
+    case 'brokerConfig':
+      return { brokerConfig: { broker: r.broker, name: r.name, value: r.value ?? '', remove: r.value === null } };
   }
 }
 
@@ -299,9 +334,12 @@ function fromWire(m: WireObject): MetadataRecord | null {
       return { type: 'topic', name: m.topic.name, topicId: bytesToId(m.topic.topicId) };
     case 'partition': {
       const p = m.partition;
+      const adding = p.addingReplicas as number[];
+      const removing = p.removingReplicas as number[];
       return {
         type: 'partition', topicId: bytesToId(p.topicId), partition: p.partition, replicas: p.replicas,
         isr: p.isr, leader: p.leader, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
+        ...(adding.length > 0 || removing.length > 0 ? { reassignment: { adding, removing } } : {}),
       };
     }
     case 'partitionChange': {
@@ -309,6 +347,7 @@ function fromWire(m: WireObject): MetadataRecord | null {
       return {
         type: 'partitionChange', topicId: bytesToId(c.topicId), partition: c.partition,
         partitionEpoch: c.partitionEpoch, leader: c.leader, isr: c.isr,
+        ...(c.replicasChanged ? { replicaSet: { replicas: c.replicas, adding: c.addingReplicas, removing: c.removingReplicas } } : {}),
       };
     }
     case 'config': {
@@ -341,6 +380,10 @@ function fromWire(m: WireObject): MetadataRecord | null {
     }
     case 'removeAccessControlEntry':
       return { type: 'removeAccessControlEntry', id: bytesToId(m.removeAccessControlEntry.id) };
+    case 'brokerConfig': {
+      const c = m.brokerConfig;
+      return { type: 'brokerConfig', broker: c.broker, name: c.name, value: c.remove ? null : c.value };
+    }
     default:
       return null;
   }

@@ -9,7 +9,7 @@
  *           | { status: 'failed', message } the request could not be carried out
  */
 import type {
-  AclResult, AdminRequest, AlterPartitionRequest, CreateAclsRequest, DeleteAclsRequest, AlterPartitionResult, AlterScramRequest, ProducerIdBlock, TopicResult, UserResult,
+  AclResult, AdminRequest, AlterConfigsRequest, ConfigResult, ElectionResult, ElectLeadersRequest, AlterReassignmentsRequest, ReassignmentResult, AlterPartitionRequest, CreateAclsRequest, DeleteAclsRequest, AlterPartitionResult, AlterScramRequest, ProducerIdBlock, TopicResult, UserResult,
 } from '../../../shared/metadata-types.js';
 import type { BrokerHeartbeat, BrokerRegistration, HeartbeatReply } from './controller.js';
 
@@ -23,6 +23,9 @@ export type ControllerRpc =
   | AlterScramRequest
   | CreateAclsRequest
   | DeleteAclsRequest
+  | AlterConfigsRequest
+  | ElectLeadersRequest
+  | AlterReassignmentsRequest
   | { op: 'allocateProducerIds'; brokerId: number; brokerEpoch: number };
 
 export interface RpcReplies {
@@ -36,6 +39,9 @@ export interface RpcReplies {
   alterUserScramCredentials: UserResult[];
   createAcls: AclResult[];
   deleteAcls: AclResult[];
+  alterConfigs: ConfigResult[];
+  electLeaders: ElectionResult[];
+  alterReassignments: ReassignmentResult[];
 }
 
 export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
@@ -45,7 +51,7 @@ export type RpcReply<K extends ControllerRpc['op'] = ControllerRpc['op']> =
 
 const OPS = new Set<string>([
   'registerBroker', 'heartbeat', 'createTopics', 'deleteTopics', 'createPartitions', 'alterPartition', 'allocateProducerIds',
-  'alterUserScramCredentials', 'createAcls', 'deleteAcls',
+  'alterUserScramCredentials', 'createAcls', 'deleteAcls', 'alterConfigs', 'electLeaders', 'alterReassignments',
 ]);
 const STATUSES = new Set<string>(['ok', 'notController', 'failed']);
 
