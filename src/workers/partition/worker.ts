@@ -345,7 +345,7 @@ function applyLogConfig(l: PartitionLog, overrides: Partial<LogConfig>): void {
   const changed = (Object.keys(next) as (keyof LogConfig)[]).filter((k) => next[k] !== l.config[k]);
   if (changed.length === 0) return;
   l.config = next;
-  log.info({ log: l.name, changed: Object.fromEntries(changed.map((k) => [k, next[k]])) }, 'log settings changed');
+  log.debug({ log: l.name, changed: Object.fromEntries(changed.map((k) => [k, next[k]])) }, 'log settings changed');
 }
 
 /** Returns the partitions whose logs could not be opened (the others are applied regardless). */
