@@ -11,6 +11,7 @@
  * first FindCoordinator, with `offsets.topic.num.partitions` partitions and a replication
  * factor of min(`offsets.topic.replication.factor`, live brokers).
  */
+import { writeError } from '../../shared/coordinator-write-error.js';
 import { randomUUID } from 'node:crypto';
 import type { BrokerConfig } from '../../shared/config.js';
 import { ErrorCode } from '../../shared/errors.js';
@@ -24,7 +25,6 @@ import { decodeKey, encodeOffsetKey, encodeOffsetValue, type GroupRecord } from 
 import {
   joinError,
   syncError,
-  writeError,
   type CommitInput,
   type CommitResult,
   type DescribedGroup,

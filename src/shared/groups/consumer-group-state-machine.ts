@@ -58,7 +58,8 @@ import {
   targetMemberRecord,
   type Assignment,
 } from './consumer-records.js';
-import { writeError, type Write } from './group-io.js';
+import { writeError } from '../coordinator-write-error.js';
+import type { Write } from './group-io.js';
 import { encodeGroupKey, type GroupRecord } from './records.js';
 
 export interface ConsumerGroupOptions {

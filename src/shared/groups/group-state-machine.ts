@@ -28,11 +28,11 @@
  * - Offsets commit only for the current generation's members (or, with generation -1 and no
  *   member id, into an Empty group) and count only once persisted.
  */
+import { writeError } from '../coordinator-write-error.js';
 import { ErrorCode } from '../errors.js';
 import {
   joinError,
   syncError,
-  writeError,
   type CommitInput,
   type DescribedGroup,
   type Effects,

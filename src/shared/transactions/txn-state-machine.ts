@@ -28,6 +28,7 @@
  * - An id with no transaction in progress (Empty, CompleteCommit, CompleteAbort) and no
  *   request for transactional.id.expiration.ms is removed with a tombstone.
  */
+import { writeError } from '../coordinator-write-error.js';
 import { ErrorCode } from '../errors.js';
 import { encodeTxnKey, encodeTxnValue, TXN_STATE_NAMES, TxnState, type TopicPartitions } from './records.js';
 import type { TxnLogValue } from './records.js';
@@ -384,7 +385,7 @@ export class TxnStateMachine {
     else if (errorCode === ErrorCode.NONE) this.txns.set(p.transactionalId, { ...p.target!, pending: false });
     else if (t && t.producerEpoch < 0) this.txns.delete(p.transactionalId);
     else if (t) t.pending = false;
-    p.then(fx, writeError(errorCode));
+    p.then(fx, writeError(errorCode, false));
     return fx;
   }
 
@@ -464,27 +465,5 @@ export class TxnStateMachine {
         startMs: target.startMs,
       }),
     });
-  }
-}
-
-/** Kafka's translation of a failed append to `__transaction_state` into what the client can act on. */
-export function writeError(errorCode: number): number {
-  switch (errorCode) {
-    case ErrorCode.NONE:
-    case ErrorCode.NOT_COORDINATOR:
-    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
-      return errorCode;
-    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
-    case ErrorCode.NOT_ENOUGH_REPLICAS:
-    case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-    case ErrorCode.REQUEST_TIMED_OUT:
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
-    case ErrorCode.KAFKA_STORAGE_ERROR:
-    case ErrorCode.FENCED_LEADER_EPOCH:
-    case ErrorCode.UNKNOWN_LEADER_EPOCH:
-      return ErrorCode.NOT_COORDINATOR;
-    default:
-      return ErrorCode.UNKNOWN_SERVER_ERROR;
   }
 }
