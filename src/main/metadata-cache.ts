@@ -74,6 +74,13 @@ export class MetadataCache {
     return this.byName.get(name);
   }
 
+  /** The partitions of `topic` this broker leads, with their leader epochs (a coordinator loads these). */
+  ledPartitions(topic: string): Map<number, number> {
+    const led = new Map<number, number>();
+    for (const p of this.byName.get(topic)?.partitions ?? []) if (p.leader === this.nodeId) led.set(p.partition, p.leaderEpoch);
+    return led;
+  }
+
   topicById(id: string): TopicMetadata | undefined {
     return this.byId.get(id);
   }

@@ -367,9 +367,7 @@ export class GroupCoordinator {
   /** Loads the offsets partitions this broker leads now; drops the ones it no longer leads. */
   private reconcile(): void {
     if (!this.running) return;
-    const topic = this.deps.metadata.topic(OFFSETS_TOPIC);
-    const led = new Map<number, number>();
-    for (const p of topic?.partitions ?? []) if (p.leader === this.deps.config.nodeId) led.set(p.partition, p.leaderEpoch);
+    const led = this.deps.metadata.ledPartitions(OFFSETS_TOPIC);
     for (const [p, slot] of [...this.slots]) if (led.get(p) !== slot.leaderEpoch) this.unload(p);
     for (const [p, epoch] of led) if (!this.slots.has(p)) void this.load(p, epoch);
   }

@@ -260,9 +260,7 @@ export class TxnCoordinator {
 
   private reconcile(): void {
     if (!this.running) return;
-    const topic = this.deps.metadata.topic(TXN_TOPIC);
-    const led = new Map<number, number>();
-    for (const p of topic?.partitions ?? []) if (p.leader === this.deps.config.nodeId) led.set(p.partition, p.leaderEpoch);
+    const led = this.deps.metadata.ledPartitions(TXN_TOPIC);
     for (const [p, slot] of [...this.slots]) if (led.get(p) !== slot.leaderEpoch) this.unload(p);
     for (const [p, epoch] of led) if (!this.slots.has(p)) void this.load(p, epoch);
   }
