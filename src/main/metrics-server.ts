@@ -94,86 +94,34 @@ const STAGE_HELP: Record<Stage, string> = {
 const OCTAVE_BOUNDS_US = Array.from({ length: OCTAVES }, (_, k) => 2 ** (k + 1));
 
 function histogramMetric(name: string, help: string, stage: Stage, requests: RequestMetrics) {
-  return {
-    name,
-    help,
-    type: 'histogram' as const,
-    aggregator: 'sum' as const,
-    async get() {
-      const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
-      for (const [request, stages] of requests.histograms()) {
-        const h: LogHistogram = stages[stage];
-        for (const us of OCTAVE_BOUNDS_US) values.push({ metricName: `${name}_bucket`, labels: { request, le: us / 1000 }, value: h.countAtMost(us) });
-        values.push({ metricName: `${name}_bucket`, labels: { request, le: '+Inf' }, value: h.count });
-        values.push({ metricName: `${name}_sum`, labels: { request }, value: h.sum / 1000 });
-        values.push({ metricName: `${name}_count`, labels: { request }, value: h.count });
-      }
-      return { name, help, type: 'histogram' as const, aggregator: 'sum' as const, values };
-    },
-    reset() {},
-  };
+  return custom(name, help, 'histogram', () => [...requests.histograms()].flatMap(([request, stages]) => histogramSamples(name, stages[stage], { request }, 1 / 1000)));
 }
 
 function requestsMetric(requests: RequestMetrics) {
-  const name = 'kafka_network_requestmetrics_requests_total';
-  return {
-    name,
-    help: 'Requests answered, by request type.',
-    type: 'counter' as const,
-    aggregator: 'sum' as const,
-    async get() {
-      const values = [...requests.histograms()].map(([request, stages]) => ({ labels: { request }, value: stages.total.count }));
-      return { name, help: 'Requests answered, by request type.', type: 'counter' as const, aggregator: 'sum' as const, values };
-    },
-    reset() {},
-  };
+  return custom('kafka_network_requestmetrics_requests_total', 'Requests answered, by request type.', 'counter', () =>
+    [...requests.histograms()].map(([request, stages]) => ({ labels: { request }, value: stages.total.count })),
+  );
 }
 
 /** Every thread's GC pauses (histogram, seconds) and event-loop delay (gauges, seconds). */
 function threadMetrics(layout: ThreadStatsLayout) {
   const threads = layout.threads.map((name, i) => ({ name, stats: new ThreadStats(layout, i) }));
   const gcName = 'kafka_ts_thread_gc_pause_seconds';
-  const gcHelp = 'GC pauses by thread, seconds.';
-  const delayName = 'kafka_ts_thread_eventloop_delay_seconds';
-  const delayHelp = 'Event-loop delay by thread over the last 5 s (quantile "mean", 0.5, 0.99, 1 = max), seconds.';
   return [
-    {
-      name: gcName,
-      help: gcHelp,
-      type: 'histogram' as const,
-      aggregator: 'sum' as const,
-      async get() {
-        const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
-        for (const { name: thread, stats } of threads) {
-          const h = stats.gcPauses;
-          for (const us of OCTAVE_BOUNDS_US) values.push({ metricName: `${gcName}_bucket`, labels: { thread, le: us / 1e6 }, value: h.countAtMost(us) });
-          values.push({ metricName: `${gcName}_bucket`, labels: { thread, le: '+Inf' }, value: h.count });
-          values.push({ metricName: `${gcName}_sum`, labels: { thread }, value: h.sum / 1e6 });
-          values.push({ metricName: `${gcName}_count`, labels: { thread }, value: h.count });
-        }
-        return { name: gcName, help: gcHelp, type: 'histogram' as const, aggregator: 'sum' as const, values };
-      },
-      reset() {},
-    },
-    {
-      name: delayName,
-      help: delayHelp,
-      type: 'gauge' as const,
-      aggregator: 'average' as const,
-      async get() {
-        const values = threads.flatMap(({ name: thread, stats }) => {
-          const d = stats.loopDelay;
-          return [
-            { labels: { thread, quantile: 'mean' }, value: d.mean / 1000 },
-            { labels: { thread, quantile: 0.5 }, value: d.p50 / 1000 },
-            { labels: { thread, quantile: 0.99 }, value: d.p99 / 1000 },
-            { labels: { thread, quantile: 1 }, value: d.max / 1000 },
-          ];
-        });
-        return { name: delayName, help: delayHelp, type: 'gauge' as const, aggregator: 'average' as const, values };
-      },
-      reset() {},
-    },
+    custom(gcName, 'GC pauses by thread, seconds.', 'histogram', () =>
+      threads.flatMap(({ name: thread, stats }) => histogramSamples(gcName, stats.gcPauses, { thread }, 1 / 1e6)),
+    ),
+    custom('kafka_ts_thread_eventloop_delay_seconds', 'Event-loop delay by thread over the last 5 s (quantile "mean", 0.5, 0.99, 1 = max), seconds.', 'gauge', () =>
+      threads.flatMap(({ name: thread, stats }) => {
+        const d = stats.loopDelay;
+        return [
+          { labels: { thread, quantile: 'mean' }, value: d.mean / 1000 },
+          { labels: { thread, quantile: 0.5 }, value: d.p50 / 1000 },
+          { labels: { thread, quantile: 0.99 }, value: d.p99 / 1000 },
+          { labels: { thread, quantile: 1 }, value: d.max / 1000 },
+        ];
+      }),
+    ),
   ];
 }
 
