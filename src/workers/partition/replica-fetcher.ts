@@ -78,8 +78,15 @@ export class ReplicaFetcher {
     return this.partitions.size;
   }
 
+  /**
+   * No more fetches, and nothing more of a response already in hand is applied: a partition
+   * this broker now leads must not take the old leader's batches after its own epoch began
+   * (they would sit in its log under an epoch its epoch cache says ended before them, and
+   * every follower would be told to truncate there, forever).
+   */
   stop(): void {
     this.stopped = true;
+    this.partitions = new Map();
     this.socket?.destroy();
     this.wake?.();
   }
@@ -135,6 +142,7 @@ export class ReplicaFetcher {
     let backoff = false;
     for (const t of res.responses) {
       for (const r of t.partitions) {
+        // Looked up again for each partition: metadata may have moved it while an earlier one was applied.
         const p = this.partitions.get(`${t.topic}\0${r.partitionIndex}`);
         if (!p || p.log.offline) continue;
         if (r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && r.logStartOffset > p.log.logEndOffset) {
@@ -165,8 +173,10 @@ export class ReplicaFetcher {
     const log = p.log;
     if (diverging.epoch >= 0) {
       const to = truncationPoint(diverging, log.endOffsetForEpoch(diverging.epoch), log);
-      this.log.info({ log: log.name, leader: this.leaderId, epoch: diverging.epoch, truncateTo: to }, 'follower log diverged: truncating');
+      const from = log.logEndOffset;
+      const fromEpoch = log.leaderEpochCache.latestEpoch();
       await log.truncateTo(to);
+      this.log.info({ log: log.name, leader: this.leaderId, epoch: diverging.epoch, endOffset: diverging.endOffset, from, fromEpoch, truncateTo: to, logEnd: log.logEndOffset, latestEpoch: log.leaderEpochCache.latestEpoch() }, 'follower log diverged: truncated');
       return;
     }
     if (records && records.length > 0) {
