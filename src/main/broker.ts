@@ -21,7 +21,7 @@ import { recordThreadStats, threadStatsLayout } from '../shared/metrics/thread-s
 import type { MetadataSnapshot } from '../shared/metadata-types.js';
 import type { HostingFailure } from '../shared/worker-types.js';
 import { DataDirLock } from '../workers/partition/log/data-dir-lock.js';
-import type { LogConfig } from '../workers/partition/log/config.js';
+import { FSYNC_BEFORE_ACK, type LogConfig } from '../workers/partition/log/config.js';
 import { CLEAN_SHUTDOWN_FILE } from '../workers/partition/log/log-manager.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
@@ -349,5 +349,7 @@ export function logConfigOf(c: BrokerConfig): LogConfig {
     retentionBytes: c.retentionBytes,
     retentionCheckIntervalMs: c.retentionCheckIntervalMs,
     maxMessageBytes: c.messageMaxBytes,
+    // Every hosted log gets its topic's flush policy with its other settings (effective-config.ts).
+    ...FSYNC_BEFORE_ACK,
   };
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { LONG_MAX } from './dynamic-config.js';
 import { ASSIGNORS } from './groups/consumer-assignors.js';
 import type { ScramUpsertion } from './metadata-types.js';
 import { principalRulesError } from './principal-mapping.js';
@@ -84,6 +85,9 @@ export const SETTINGS: Record<string, Setting> = {
   'log.retention.hours': { kind: 'int', default: '168', doc: 'Retention in hours (minutes and ms win).' },
   'log.retention.bytes': { kind: 'long', default: '-1', doc: 'Size per partition past which old segments are deleted; -1 unbounded.' },
   'log.retention.check.interval.ms': { kind: 'long', default: '300000', doc: 'How often retention runs.', min: 1 },
+  'log.flush.interval.messages': { kind: 'long', default: LONG_MAX, doc: 'Records written to a log and not yet fsynced that start an fsync; set, acks answer before the fsync (see Durability).', min: 1 },
+  'log.flush.interval.ms': { kind: 'long', default: '', doc: 'The longest a written record waits for its fsync; set, acks answer before the fsync (see Durability).', min: 0 },
+  'log.write.caching': { kind: 'bool', default: 'false', doc: 'Default of the write.caching topic config: acks answer once the in-sync replicas have the batch in the page cache (see Durability).' },
   'message.max.bytes': { kind: 'int', default: '1048588', doc: 'Largest record batch accepted.', min: 0 },
   'metrics.listener': { kind: 'string', default: 'http://127.0.0.1:9644', doc: 'Prometheus metrics at /metrics on this http://host:port; none turns it off.' },
   'connections.max.idle.ms': { kind: 'long', default: '600000', doc: 'A client connection with no request or response this long is closed; -1 never.', min: -1 },
@@ -115,8 +119,8 @@ export const SETTINGS: Record<string, Setting> = {
 };
 
 /**
- * Kafka settings that are valid in a server.properties but have no effect here (thread pools,
- * socket buffers and flush policies belong to the JVM broker's design). They are accepted so a
+ * Kafka settings that are valid in a server.properties but have no effect here (thread pools
+ * and socket buffers belong to the JVM broker's design). They are accepted so a
  * Kafka properties file starts unchanged, and logged once as ignored.
  */
 export const IGNORED_SETTINGS = new Set([
@@ -126,8 +130,6 @@ export const IGNORED_SETTINGS = new Set([
   'socket.receive.buffer.bytes',
   'num.recovery.threads.per.data.dir',
   'transaction.state.log.min.isr',
-  'log.flush.interval.messages',
-  'log.flush.interval.ms',
   'share.coordinator.state.topic.replication.factor',
   'share.coordinator.state.topic.min.isr',
 ]);
@@ -212,6 +214,10 @@ export interface BrokerConfig {
   retentionBytes: number;
   retentionCheckIntervalMs: number;
   messageMaxBytes: number;
+  /** log.flush.interval.messages and log.flush.interval.ms as given (null: not set). */
+  logFlushIntervalMessages: string | null;
+  logFlushIntervalMs: string | null;
+  logWriteCaching: boolean;
   socketRequestMaxBytes: number;
   connectionsMaxIdleMs: number;
   /** Where /metrics is served; null: not at all. */
@@ -353,6 +359,15 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     if (s !== 'true' && s !== 'false') problems.push(`setting '${k}' must be true or false, got '${str(k)}'`);
     return s === 'true';
   };
+  /** A long up to Kafka's Long.MAX_VALUE (beyond a double's exact integers), as given; null when not set. */
+  const long = (k: string): string | null => {
+    if (!has(k)) return null;
+    const s = str(k).trim();
+    const min = SETTINGS[k]!.min ?? 0;
+    if (/^\d+$/.test(s) && BigInt(s) >= BigInt(min) && BigInt(s) <= BigInt(LONG_MAX)) return s;
+    problems.push(`setting '${k}' must be an integer from ${min} to ${LONG_MAX}, got '${s}'`);
+    return null;
+  };
   const list = (k: string): string[] =>
     str(k)
       .split(',')
@@ -445,6 +460,9 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     retentionBytes: num('log.retention.bytes'),
     retentionCheckIntervalMs: num('log.retention.check.interval.ms'),
     messageMaxBytes: num('message.max.bytes'),
+    logFlushIntervalMessages: long('log.flush.interval.messages'),
+    logFlushIntervalMs: long('log.flush.interval.ms'),
+    logWriteCaching: bool('log.write.caching'),
     socketRequestMaxBytes: num('socket.request.max.bytes'),
     connectionsMaxIdleMs: num('connections.max.idle.ms'),
     metricsListener: parseMetricsListener(str('metrics.listener'), problems),

@@ -29,7 +29,8 @@ interface BrokerDef extends ConfigDef {
   default: string | null;
 }
 
-const LONG_MAX = '9223372036854775807';
+/** Kafka's Long.MAX_VALUE default: for flush.messages and flush.ms, "not set". */
+export const LONG_MAX = '9223372036854775807';
 const COMPRESSION = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'];
 
 /** Broker settings that may be set dynamically, per broker or as the cluster default. */
@@ -40,6 +41,8 @@ export const DYNAMIC_BROKER_CONFIGS: Readonly<Record<string, BrokerDef>> = {
   'log.segment.delete.delay.ms': { kind: 'long', min: 0, default: '60000' },
   'log.flush.interval.messages': { kind: 'long', min: 1, default: LONG_MAX },
   'log.flush.interval.ms': { kind: 'long', min: 0, default: null },
+  // Redpanda's write_caching_default under a Kafka-style name (the log.* synonym of write.caching).
+  'log.write.caching': { kind: 'bool', default: 'false' },
   'log.index.interval.bytes': { kind: 'int', min: 0, default: '4096' },
   'log.cleaner.max.compaction.lag.ms': { kind: 'long', min: 1, default: LONG_MAX },
   'message.max.bytes': { kind: 'int', min: 0, default: '1048588' },
@@ -102,6 +105,7 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicDef>> = {
   'segment.jitter.ms': { ...synonymOf('log.roll.jitter.ms'), default: '0' },
   'segment.ms': synonymOf('log.roll.ms'),
   'unclean.leader.election.enable': synonymOf('unclean.leader.election.enable'),
+  'write.caching': synonymOf('log.write.caching'),
   'local.retention.ms': synonymOf('log.local.retention.ms'),
   'local.retention.bytes': synonymOf('log.local.retention.bytes'),
   'follower.replication.throttled.replicas': { kind: 'list', synonym: null, default: '' },

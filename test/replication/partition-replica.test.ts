@@ -5,9 +5,11 @@ import type { HostedPartition } from '../../src/shared/worker-types.js';
 import { PartitionReplica, truncationPoint, type LogEnds } from '../../src/workers/partition/replication/partition-replica.js';
 
 function meta(over: Partial<HostedPartition> = {}): HostedPartition {
-  return { topic: 't', topicId: '0'.repeat(32), partition: 0, leader: 1, leaderEpoch: 5, partitionEpoch: 10, replicas: [1, 2, 3], isr: [1, 2, 3], minIsr: 2, ...over };
+  return { topic: 't', topicId: '0'.repeat(32), partition: 0, leader: 1, leaderEpoch: 5, partitionEpoch: 10, replicas: [1, 2, 3], isr: [1, 2, 3], minIsr: 2, logConfig: {}, ...over };
 }
-const ends = (logEndOffset: number, durableEndOffset = logEndOffset): LogEnds => ({ logStartOffset: 0, logEndOffset, durableEndOffset });
+/** A log written through `logEndOffset` and fsynced through `durableEndOffset`. */
+const ends = (logEndOffset: number, durableEndOffset = logEndOffset): LogEnds => ({ logStartOffset: 0, logEndOffset, writtenEndOffset: logEndOffset, durableEndOffset });
+const writeCaching = { logConfig: { writeCaching: true } };
 /** The leader's epoch ends for a follower whose history matches. */
 const matching = (epoch: number) => ({ epoch, endOffset: 100 });
 
@@ -97,4 +99,39 @@ t.test('a follower whose history disagrees is told where to truncate', async (t)
   t.match(ans, { kind: 'diverging', epoch: 3, endOffset: 6 }, 'epoch 3 ended at 6 here, the follower is at 8');
   t.equal(truncationPoint({ epoch: 3, endOffset: 6 }, { epoch: 3, endOffset: 8 }, ends(8)), 6, 'it truncates to the leader\'s end of that epoch');
   t.equal(r.followerFetch(9, 0, -1, ends(10), epochs, 10, 1).kind, 'error', 'a broker that is not a replica is refused');
+});
+
+t.test('write caching: acks=all answers once the ISR has written the batch, fsynced or not', async (t) => {
+  const r = new PartitionReplica<string>(1);
+  r.applyMetadata(meta(writeCaching), ends(0), 0);
+  const term = r.leadership;
+  t.same(r.written(ends(1, 0)), { released: [], hwMoved: false }, 'the leader\'s own write alone moves nothing while followers have not fetched');
+  t.equal(r.appended(term, 0, 'a'), null, 'the write waits for the in-sync followers');
+  const one = r.followerFetch(2, 1, 5, ends(1, 0), matching, 1, 1);
+  t.same(one.kind === 'read' && one.released, [], 'one follower wrote it: the other still holds the mark');
+  const both = r.followerFetch(3, 1, 5, ends(1, 0), matching, 1, 1);
+  t.same(both.kind === 'read' && both.released, [{ payload: 'a', error: ErrorCode.NONE }], 'every ISR member wrote it: answered with nothing fsynced anywhere');
+  t.equal(r.highWatermark, 1, 'consumers may read it');
+});
+
+t.test('a single replica in write-caching mode answers at its write; by default at its fsync', async (t) => {
+  const alone = { replicas: [1], isr: [1], minIsr: 1 };
+  const cached = new PartitionReplica<string>(1);
+  cached.applyMetadata(meta({ ...alone, ...writeCaching }), ends(0), 0);
+  t.same(cached.written(ends(1, 0)), { released: [], hwMoved: true }, 'the written end moves the mark');
+  t.same(cached.appended(cached.leadership, 0, 'a'), { payload: 'a', error: ErrorCode.NONE }, 'and the append is answered at once');
+
+  const synced = new PartitionReplica<string>(1);
+  synced.applyMetadata(meta(alone), ends(0), 0);
+  t.same(synced.written(ends(1, 0)), { released: [], hwMoved: false }, 'by default a write alone moves nothing');
+  t.equal(synced.appended(synced.leadership, 0, 'a'), null, 'the append waits');
+  t.same(synced.durable(ends(1)).released, [{ payload: 'a', error: ErrorCode.NONE }], 'for the fsync');
+});
+
+t.test('a follower in write-caching mode learns the high watermark as far as it has written', async (t) => {
+  const r = new PartitionReplica<string>(2);
+  r.applyMetadata(meta(writeCaching), ends(4, 1), 0);
+  r.learnedHighWatermark(6, ends(4, 1));
+  r.applyMetadata(meta({ leader: 2, leaderEpoch: 6, ...writeCaching }), ends(4, 1), 0);
+  t.equal(r.highWatermark, 4, 'leading, it starts from the mark capped by its written end, not its fsynced one');
 });

@@ -3,7 +3,8 @@
  * (v12, with this broker's replica id) for every partition it follows on that leader over one
  * connection, appends what comes back byte for byte with the leader's offsets, and fetches on
  * from an offset only once it is fsynced — so the leader counts a follower's position only for
- * data that is durable on it.
+ * data that is durable on it. A log in write-caching mode fetches on once the write is done:
+ * its position then counts data in its page cache, fsynced by the log's flush limits.
  *
  * Divergence after a leader change: each fetch names the epoch of the follower's last batch
  * (lastFetchedEpoch); a leader whose log disagrees answers with a diverging epoch and end
@@ -37,7 +38,7 @@ export interface FollowedPartition {
 export interface FetcherHooks {
   /** Resolves once the log is fsynced up to `offset`. */
   durable(log: PartitionLog, offset: number): Promise<void>;
-  /** The leader's high watermark, as far as this follower holds the data. */
+  /** The leader's high watermark (the follower learns it as far as it holds the data). */
   highWatermark(log: PartitionLog, hw: number): void;
 }
 
@@ -185,9 +186,9 @@ export class ReplicaFetcher {
         this.log.warn({ log: log.name, errorCode: r.errorCode, err: r.errorMessage }, 'follower append failed');
         return;
       }
-      await this.hooks.durable(log, r.lastOffset + 1);
+      if (!log.config.writeCaching) await this.hooks.durable(log, r.lastOffset + 1);
     }
-    this.hooks.highWatermark(log, Math.min(leaderHw, log.durableEndOffset));
+    this.hooks.highWatermark(log, leaderHw);
     // Records the leader deleted (DeleteRecords, retention) go here too, up to what this replica holds.
     const start = Math.min(leaderLogStart, log.logEndOffset);
     if (start > log.logStartOffset) await log.deleteRecordsBefore(start);

@@ -105,7 +105,9 @@ function attribute(result: ProduceResultMsg, m: ProduceMsg, receivedAt: number, 
   result.localUs = micros(receivedAt, r.writtenAt);
   result.queuedUs = r.syncStartAt > 0 ? micros(r.writtenAt, r.syncStartAt) : 0;
   result.syncUs = r.durableAt > 0 ? micros(r.syncStartAt, r.durableAt) : 0;
-  result.remoteUs = r.durableAt > 0 ? micros(r.durableAt, doneAt) : 0;
+  // Written, in write-caching mode, is as far as the local append goes before the ISR wait.
+  const localDone = r.durableAt > 0 ? r.durableAt : r.writtenAt;
+  result.remoteUs = localDone > 0 ? micros(localDone, doneAt) : 0;
 }
 
 /** Sends what the replication state machine released: the write's own answer, or its error. */
@@ -283,6 +285,16 @@ function onDurable(l: PartitionLog): void {
   if (out.hwMoved) wake(k, false);
 }
 
+/** A write made data readable: followers' long polls wake; in write-caching mode the high watermark may move. */
+function onWritten(l: PartitionLog): void {
+  const k = key(l.topic, l.partition);
+  wake(k, true);
+  const out = replicas.get(k)?.written(l);
+  if (!out) return;
+  for (const a of out.released) answer(a);
+  if (out.hwMoved) wake(k, false);
+}
+
 function whenDurable(l: PartitionLog, offset: number): Promise<void> {
   if (l.durableEndOffset >= offset || l.offline) return Promise.resolve();
   return new Promise((resolve) => {
@@ -341,10 +353,15 @@ function countReplicas(): void {
 /** Topic configs and dynamic broker settings take effect on the live log: the next append, roll or retention pass reads them. */
 function applyLogConfig(l: PartitionLog, overrides: Partial<LogConfig>): void {
   const next: LogConfig = { ...manager.config };
-  for (const [k, v] of Object.entries(overrides) as [keyof LogConfig, number][]) if (Number.isFinite(v)) next[k] = v;
+  for (const [k, v] of Object.entries(overrides) as [keyof LogConfig, LogConfig[keyof LogConfig]][]) {
+    if (typeof v === 'boolean' || Number.isFinite(v)) Object.assign(next, { [k]: v });
+  }
   const changed = (Object.keys(next) as (keyof LogConfig)[]).filter((k) => next[k] !== l.config[k]);
   if (changed.length === 0) return;
+  const stoppedCaching = l.config.writeCaching && !next.writeCaching;
   l.config = next;
+  // Its appends answered before their fsync are fsynced now, not at the old limits.
+  if (stoppedCaching) manager.flush(l);
   log.debug({ log: l.name, changed: Object.fromEntries(changed.map((k) => [k, next[k]])) }, 'log settings changed');
 }
 
@@ -439,7 +456,7 @@ async function main(): Promise<void> {
     owns: (topic: string, partition: number) => topic !== METADATA_TOPIC && partitionOwner(topic, partition, data.workers) === data.index,
   });
   outboxLimit = new RingProducer(data.responses).maxMessage - 64;
-  manager.onAppend((l) => wake(key(l.topic, l.partition), true));
+  manager.onAppend(onWritten);
   manager.onDurable(onDurable);
   const isrTimer = setInterval(checkIsr, Math.max(100, Math.min(1000, data.replicaLagTimeMaxMs / 3)));
   let controlChain = Promise.resolve();

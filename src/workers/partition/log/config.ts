@@ -14,7 +14,25 @@ export interface LogConfig {
   retentionCheckIntervalMs: number;
   /** message.max.bytes: a batch larger than this gets MESSAGE_TOO_LARGE. */
   maxMessageBytes: number;
+  /**
+   * write.caching, or flush.messages / flush.ms set: acks=1 and acks=all answer once the
+   * batch is written (in the page cache) rather than fsynced, and the log is fsynced by the
+   * three limits below, whichever comes first. false: fsynced before acks=all answers.
+   */
+  writeCaching: boolean;
+  /** flush.messages: records written since the last fsync that start one. */
+  flushMessages: number;
+  /** Bytes written since the last fsync that start one (write.caching's own limit). */
+  flushBytes: number;
+  /** flush.ms: the longest a written record waits for its fsync. */
+  flushMs: number;
 }
+
+/** A flush limit that is never reached. */
+export const NO_FLUSH_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** The default: every acks=all append is fsynced before it is answered. */
+export const FSYNC_BEFORE_ACK = { writeCaching: false, flushMessages: NO_FLUSH_LIMIT, flushBytes: NO_FLUSH_LIMIT, flushMs: NO_FLUSH_LIMIT } as const;
 
 export const defaultLogConfig: LogConfig = {
   segmentBytes: 1024 * 1024 * 1024,
@@ -24,4 +42,5 @@ export const defaultLogConfig: LogConfig = {
   retentionBytes: -1,
   retentionCheckIntervalMs: 5 * 60 * 1000,
   maxMessageBytes: 1024 * 1024 + 12,
+  ...FSYNC_BEFORE_ACK,
 };

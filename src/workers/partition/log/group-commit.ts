@@ -9,8 +9,15 @@
  * idle broker waits only for its own fsync, and under load each round covers whatever piled
  * up during the previous one, so rounds grow with the load by themselves.
  *
+ * A log in write-caching mode (its config's `writeCaching`: write.caching, flush.messages or
+ * flush.ms) is answered as soon as its write completes, whatever the acks, and its segments
+ * join a round only once one of its flush limits is reached: `flushMessages` records or
+ * `flushBytes` bytes written since they last joined one, or `flushMs` since the oldest of
+ * those writes. One timer, armed for the earliest deadline, serves every such log. `drained`
+ * (a shutdown) takes them all into a round at once.
+ *
  * The alternative mode, one fdatasync per append (`groupCommit: false`), exists as the
- * baseline the benchmark compares against.
+ * baseline the benchmark compares against; it ignores write caching.
  */
 import { ErrorCode } from '../../../shared/errors.js';
 import type { PartitionLog, PendingAppend } from './partition-log.js';
@@ -29,6 +36,24 @@ interface Waiter {
   append: PendingAppend;
 }
 
+/** What a write-caching log wrote since its segments last joined a round. */
+interface Unflushed {
+  segments: Set<LogSegment>;
+  records: number;
+  bytes: number;
+  /** When they join one at the latest (performance.now()). */
+  deadline: number;
+}
+
+/** setTimeout's longest delay: a longer flush.ms waits in steps of it. */
+const MAX_TIMER_MS = 0x7fff_ffff;
+/**
+ * Logs whose flush.ms deadline falls this close after the one the timer fired for join the same
+ * round: with many partitions written at slightly different times, one wake-up and one round
+ * serve them all instead of one each.
+ */
+const FLUSH_GATHER_MS = 5;
+
 export class GroupCommit {
   /** fsync rounds started (one per append in per-append mode). */
   rounds = 0;
@@ -37,8 +62,11 @@ export class GroupCommit {
   private syncing = false;
   private alone = 0;
   private drainWaiters: Array<() => void> = [];
-  /** Bytes written since the last round started. */
+  /** Bytes of the segments waiting for the next round. */
   private unsyncedBytes = 0;
+  private readonly unflushed = new Map<PartitionLog, Unflushed>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushTimerAt = Infinity;
 
   constructor(
     private readonly perAppend: boolean,
@@ -47,27 +75,101 @@ export class GroupCommit {
     private readonly stats?: CommitStats,
   ) {}
 
-  /** A log's write completed: acks=1 answers now, acks=-1 joins the next round. */
+  /** A log's write completed: acks=1 answers now, acks=-1 joins the next round (or answers now in write-caching mode). */
   written(log: PartitionLog, appends: PendingAppend[], segments: LogSegment[]): void {
     const now = performance.now();
-    for (const a of appends) {
-      a.result.writtenAt = now;
-      this.unsyncedBytes += a.records.length;
-    }
+    for (const a of appends) a.result.writtenAt = now;
     if (this.perAppend) {
+      for (const a of appends) this.unsyncedBytes += a.records.length;
       this.syncAlone(log, appends, segments);
       return;
     }
+    if (log.config.writeCaching) {
+      this.cache(log, appends, segments, now);
+      return;
+    }
+    // A log that stopped caching: what it cached goes with this round.
+    this.take(log);
     for (const seg of segments) this.dirty.set(seg, log);
     for (const a of appends) {
+      this.unsyncedBytes += a.records.length;
       if (a.acks === -1) this.waiting.push({ log, append: a });
       else a.complete(ErrorCode.NONE);
     }
     this.run();
   }
 
-  /** Resolves when nothing is dirty and no round runs. */
+  /** The log's written and unsynced appends join the next round now. */
+  flush(log: PartitionLog): void {
+    this.take(log);
+    this.run();
+  }
+
+  /** The log is gone (deleted): nothing of it is synced any more. */
+  forget(log: PartitionLog): void {
+    this.unflushed.delete(log);
+    if (this.unflushed.size === 0) this.disarmTimer();
+  }
+
+  private cache(log: PartitionLog, appends: PendingAppend[], segments: LogSegment[], now: number): void {
+    let u = this.unflushed.get(log);
+    if (!u) {
+      u = { segments: new Set(), records: 0, bytes: 0, deadline: now + Math.min(log.config.flushMs, MAX_TIMER_MS) };
+      this.unflushed.set(log, u);
+      this.armTimer(u.deadline);
+    }
+    for (const seg of segments) u.segments.add(seg);
+    for (const a of appends) {
+      u.records += a.result.lastOffset - a.result.baseOffset + 1;
+      u.bytes += a.records.length;
+      a.complete(ErrorCode.NONE);
+    }
+    if (u.records >= log.config.flushMessages || u.bytes >= log.config.flushBytes) this.flush(log);
+  }
+
+  /** Moves a write-caching log's unsynced segments into the next round. */
+  private take(log: PartitionLog): void {
+    const u = this.unflushed.get(log);
+    if (!u) return;
+    this.unflushed.delete(log);
+    for (const seg of u.segments) this.dirty.set(seg, log);
+    this.unsyncedBytes += u.bytes;
+    if (this.unflushed.size === 0) this.disarmTimer();
+  }
+
+  private armTimer(at: number): void {
+    if (at >= this.flushTimerAt) return;
+    clearTimeout(this.flushTimer);
+    this.flushTimerAt = at;
+    this.flushTimer = setTimeout(() => this.flushDue(), Math.max(0, at - performance.now()));
+  }
+
+  /** Nothing is left unsynced: no timer keeps the thread alive. */
+  private disarmTimer(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushTimerAt = Infinity;
+  }
+
+  private flushDue(): void {
+    this.disarmTimer();
+    const due = performance.now() + FLUSH_GATHER_MS;
+    let next = Infinity;
+    for (const [log, u] of this.unflushed) {
+      if (u.deadline <= due) this.take(log);
+      else next = Math.min(next, u.deadline);
+    }
+    if (next < Infinity) this.armTimer(next);
+    this.run();
+  }
+
+  /**
+   * Resolves when nothing is dirty and no round runs; what write-caching logs hold unsynced
+   * joins a round now.
+   */
   drained(): Promise<void> {
+    for (const log of [...this.unflushed.keys()]) this.take(log);
+    this.run();
     if (this.isDrained()) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }

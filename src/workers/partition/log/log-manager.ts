@@ -18,8 +18,9 @@
  * A log that a disk error took offline comes back by itself once its disk takes writes again
  * (offline-recovery.ts); the others keep working meanwhile.
  *
- * Appends of all logs share one group commit (group-commit.ts), and their files one cache of
- * open descriptors (file-cache.ts), sized by `maxOpenFiles`. Retention runs on a timer,
+ * Appends of all logs share one group commit (group-commit.ts), which also fsyncs the logs in
+ * write-caching mode by their flush limits, and their files one cache of open descriptors
+ * (file-cache.ts), sized by `maxOpenFiles`. Retention runs on a timer,
  * deleting whole segments without blocking appends; checkpoints are written on a timer and
  * at close.
  *
@@ -313,6 +314,7 @@ export class LogManager {
     const log = this.logs.get(key(topic, partition));
     if (!log) return;
     this.logs.delete(key(topic, partition));
+    this.groupCommit.forget(log);
     await this.recovery.forget(log);
     await log.whenIdle();
     await log.snapshotsWritten();
@@ -357,6 +359,11 @@ export class LogManager {
   /** `listener` runs after each fsync round that advanced a log's durable end offset. */
   onDurable(listener: (log: PartitionLog) => void): void {
     this.durableListeners.push(listener);
+  }
+
+  /** Starts an fsync of what a write-caching log holds unsynced, without waiting for its flush limits. */
+  flush(log: PartitionLog): void {
+    this.groupCommit.flush(log);
   }
 
   /** Resolves when everything appended so far is written and fsynced. */

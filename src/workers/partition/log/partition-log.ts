@@ -6,7 +6,9 @@
  * writer that takes everything queued since its last write and issues one positional
  * `writev` per segment touched (normally one). So a burst of appends costs one syscall, and a
  * single append is written at once. Durability is not this module's business: after each
- * write the log reports to its `LogHooks` (the LogManager's group commit), which fsyncs.
+ * write the log reports to its `LogHooks` (the LogManager's group commit), which fsyncs:
+ * before acks=-1 is answered, or in write-caching mode (`config.writeCaching`) by the flush
+ * limits of the config, the append answered once written.
  *
  * Offsets kept here, in increasing order:
  *   logStartOffset <= durableEndOffset <= writtenEndOffset <= logEndOffset
@@ -185,7 +187,7 @@ export class PartitionLog {
    * Validates and places a produce payload: offsets from logEndOffset, `leaderEpoch` as each
    * batch's partition leader epoch. `records` belongs to the log from here on (it is written
    * as it is, after this call returns). Resolves per `acks`: 0 at once, 1 once written,
-   * -1 once fsynced (resolved by the group commit).
+   * -1 once fsynced (resolved by the group commit), or once written in write-caching mode.
    */
   append(records: Buffer, acks: Acks, leaderEpoch: number, markersAllowed = false): Promise<AppendResult> {
     const checked = this.precheck(records, uncompressedLimit(this.config.maxMessageBytes));
@@ -208,12 +210,13 @@ export class PartitionLog {
   /** A retry of batches already placed: their offsets, once the originals got as far as `acks` asks. */
   private answerRetry(baseOffset: number, lastOffset: number, acks: Acks): Promise<AppendResult> {
     const result: AppendResult = { errorCode: ErrorCode.NONE, baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffset, writtenAt: 0, syncStartAt: 0, durableAt: 0 };
-    const reached = acks === -1 ? this.durableEnd : this.writtenEndOffset;
+    const durable = acks === -1 && !this.config.writeCaching;
+    const reached = durable ? this.durableEnd : this.writtenEndOffset;
     if (acks === 0 || lastOffset < reached) return Promise.resolve(result);
     return new Promise((resolve) => {
       this.retryWaiters.push({
         lastOffset,
-        durable: acks === -1,
+        durable,
         done: (errorCode, errorMessage) => resolve(errorCode === ErrorCode.NONE ? result : errorResult(errorCode, this.logStartOffset, errorMessage)),
       });
     });

@@ -5,6 +5,10 @@
  * - A follower's position is the fetch offset it sends. Followers fetch only from offsets they
  *   have fsynced, and the leader counts its own durable end offset, so everything below the
  *   high watermark is on disk on every in-sync replica: acks=all means durable on the ISR.
+ *   In write-caching mode followers fetch on once they have written, and the leader counts its
+ *   written end: below the mark, everything is in the page cache of every in-sync replica.
+ *   These rules only see positions and the leader's counted end; which one counts is the
+ *   caller's (partition-replica.ts).
  * - High watermark = min over the ISR of those positions; it never moves backwards. While an
  *   ISR change is proposed and not yet in metadata, the mark counts the maximal ISR (the
  *   committed one and the proposed one together, Kafka's rule): a follower the controller may
@@ -73,11 +77,11 @@ export class IsrState {
   }
 
   /** A newer committed ISR (same leadership): progress is kept, the mark may move. */
-  setIsr(isr: readonly number[], partitionEpoch: number, leaderDurableEnd: number): boolean {
+  setIsr(isr: readonly number[], partitionEpoch: number, leaderCountedEnd: number): boolean {
     this.committedIsr = isr;
     this.isrEpoch = partitionEpoch;
     this.proposed = undefined;
-    return this.advance(leaderDurableEnd);
+    return this.advance(leaderCountedEnd);
   }
 
   /**
@@ -92,9 +96,9 @@ export class IsrState {
   }
 
   /** The controller refused the proposed ISR and changed nothing: the mark counts the committed ISR again. */
-  proposalRefused(leaderDurableEnd: number): boolean {
+  proposalRefused(leaderCountedEnd: number): boolean {
     this.proposed = undefined;
-    return this.advance(leaderDurableEnd);
+    return this.advance(leaderCountedEnd);
   }
 
   get highWatermark(): number {
@@ -106,7 +110,7 @@ export class IsrState {
   }
 
   /** Records a follower fetch at `fetchOffset`; returns true when the high watermark moved. */
-  followerFetched(id: number, fetchOffset: number, leaderEnd: number, leaderDurableEnd: number, nowMs: number): boolean {
+  followerFetched(id: number, fetchOffset: number, leaderEnd: number, leaderCountedEnd: number, nowMs: number): boolean {
     const f = this.followers.get(id);
     if (!f) return false;
     f.position = fetchOffset;
@@ -114,12 +118,12 @@ export class IsrState {
     else if (f.lastFetchMs >= 0 && fetchOffset >= f.lastFetchLeaderEnd) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, f.lastFetchMs);
     f.lastFetchMs = nowMs;
     f.lastFetchLeaderEnd = leaderEnd;
-    return this.advance(leaderDurableEnd);
+    return this.advance(leaderCountedEnd);
   }
 
-  /** Recomputes the high watermark after the leader's own durable end moved. */
-  advance(leaderDurableEnd: number): boolean {
-    let min = leaderDurableEnd;
+  /** Recomputes the high watermark after the leader's own counted end (durable, or written) moved. */
+  advance(leaderCountedEnd: number): boolean {
+    let min = leaderCountedEnd;
     for (const id of this.maximalIsr()) {
       if (id === this.nodeId) continue;
       const f = this.followers.get(id);

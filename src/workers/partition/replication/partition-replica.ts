@@ -4,7 +4,12 @@
  * acks=all purgatory, the leader's answer to a follower fetch (diverging or counted), and the
  * follower's truncation point. Events come in (metadata applied, append done, fsync done,
  * follower fetched, time passed); decisions come out (answers to release, whether the high
- * watermark moved, an ISR to propose). No I/O, no clock, no timers: the partition worker
+ * watermark moved, an ISR to propose).
+ *
+ * What a replica holds, for the high watermark, is what it fsynced; for a partition in
+ * write-caching mode (its log config's `writeCaching`), what it wrote. Acknowledged then means
+ * in the page cache of the in-sync replicas: it survives their processes being killed, not a
+ * power loss of all of them before their next fsync. No I/O, no clock, no timers: the partition worker
  * (worker.ts) is the shell that does the reading, writing and sending.
  *
  * Kafka's counterparts: `Partition` (makeLeader/makeFollower, maybeIncrementLeaderHW,
@@ -19,7 +24,9 @@ export interface LogEnds {
   logStartOffset: number;
   /** Offsets assigned so far (the next offset to assign). */
   logEndOffset: number;
-  /** Fsynced through here: what counts toward the high watermark. */
+  /** Written (readable, in the page cache) through here: what counts in write-caching mode. */
+  writtenEndOffset: number;
+  /** Fsynced through here: what counts toward the high watermark by default. */
   durableEndOffset: number;
 }
 
@@ -136,15 +143,16 @@ export class PartitionReplica<P> {
         if (lead.isr.partitionEpoch !== p.partitionEpoch) {
           lead.alterSentAt = 0;
           lead.isr.setReplicas(p.replicas, nowMs);
-          out.hwMoved = lead.isr.setIsr(p.isr, p.partitionEpoch, log.durableEndOffset);
+          out.hwMoved = lead.isr.setIsr(p.isr, p.partitionEpoch, this.held(log));
           if (out.hwMoved || lead.pending.length) out.released = this.release(lead);
         }
         return out;
       }
       if (lead) out.released = this.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-      const start = p.replicas.length === 1 ? log.durableEndOffset : Math.min(this.followerHw ?? log.logStartOffset, log.durableEndOffset);
+      const held = this.held(log);
+      const start = p.replicas.length === 1 ? held : Math.min(this.followerHw ?? log.logStartOffset, held);
       const isr = new IsrState(this.nodeId, p.replicas, p.isr, p.leaderEpoch, p.partitionEpoch, Math.max(start, log.logStartOffset), nowMs);
-      isr.advance(log.durableEndOffset);
+      isr.advance(held);
       this.lead = { isr, epochStart: log.logEndOffset, pending: [], alterSentAt: 0 };
       this.term++;
       // The new epoch starts at the log end in the log's epoch cache now, before any record of
@@ -204,20 +212,39 @@ export class PartitionReplica<P> {
 
   /** The local log's durable end moved (a group-commit round finished). */
   durable(log: LogEnds): Outcome<P> {
-    const lead = this.lead;
-    if (!lead || !lead.isr.advance(log.durableEndOffset)) return { released: [], hwMoved: false };
-    return { released: this.release(lead), hwMoved: true };
+    return this.advance(log);
   }
 
-  /** A high watermark heard from the leader while following (capped by what is durable here). */
+  /** The local log's written end moved: in write-caching mode, what the leader holds. */
+  written(log: LogEnds): Outcome<P> {
+    return this.writeCaching ? this.advance(log) : { released: [], hwMoved: false };
+  }
+
+  /** A high watermark heard from the leader while following (capped by what is held here). */
   learnedHighWatermark(hw: number, log: LogEnds): void {
-    if (!this.lead) this.followerHw = Math.min(hw, log.durableEndOffset);
+    if (!this.lead) this.followerHw = Math.min(hw, this.held(log));
+  }
+
+  private get writeCaching(): boolean {
+    return this.meta?.logConfig.writeCaching === true;
+  }
+
+  /** What the local log holds for the high watermark: fsynced, or written in write-caching mode. */
+  private held(log: LogEnds): number {
+    return this.writeCaching ? log.writtenEndOffset : log.durableEndOffset;
+  }
+
+  private advance(log: LogEnds): Outcome<P> {
+    const lead = this.lead;
+    if (!lead || !lead.isr.advance(this.held(log))) return { released: [], hwMoved: false };
+    return { released: this.release(lead), hwMoved: true };
   }
 
   /**
    * A follower fetches from `fetchOffset`, having last appended a batch of `lastFetchedEpoch`.
    * Its history must match ours there, else it is told where it diverges; otherwise the fetch
-   * counts as its position (followers fetch only from what they have fsynced).
+   * counts as its position (followers fetch only from what they hold: fsynced, or written in
+   * write-caching mode).
    */
   followerFetch(replicaId: number, fetchOffset: number, lastFetchedEpoch: number, log: LogEnds, epochEnd: (epoch: number) => EpochEnd, writtenEnd: number, nowMs: number): FollowerFetchAnswer<P> {
     const lead = this.lead;
@@ -233,7 +260,7 @@ export class PartitionReplica<P> {
         };
       }
     }
-    const hwMoved = lead.isr.followerFetched(replicaId, fetchOffset, writtenEnd, log.durableEndOffset, nowMs);
+    const hwMoved = lead.isr.followerFetched(replicaId, fetchOffset, writtenEnd, this.held(log), nowMs);
     return { kind: 'read', upper: writtenEnd, hwMoved, released: hwMoved ? this.release(lead) : [] };
   }
 
@@ -280,7 +307,7 @@ export class PartitionReplica<P> {
     const lead = this.lead;
     if (!lead || lead.isr.leaderEpoch !== leaderEpoch || lead.isr.partitionEpoch !== partitionEpoch) return { released: [], hwMoved: false };
     if (error !== ErrorCode.INELIGIBLE_REPLICA && error !== ErrorCode.INVALID_REQUEST) return { released: [], hwMoved: false };
-    if (!lead.isr.proposalRefused(log.durableEndOffset)) return { released: [], hwMoved: false };
+    if (!lead.isr.proposalRefused(this.held(log))) return { released: [], hwMoved: false };
     return { released: this.release(lead), hwMoved: true };
   }
 
