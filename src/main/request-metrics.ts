@@ -15,8 +15,13 @@
  *
  * A request with several partition parts is attributed by its slowest part, the one the
  * response waited for. All times are clock.ts milliseconds; histograms hold microseconds.
+ *
+ * Error codes are counted per API as Kafka's ErrorsPerSec counts them: every error code field
+ * of each response (NONE included), so a Produce answer with two partitions, one written and
+ * one refused, counts one NONE and one NOT_LEADER_OR_FOLLOWER.
  */
 import { processNow } from '../shared/clock.js';
+import { ErrorCode } from '../shared/errors.js';
 import { LogHistogram } from '../shared/metrics/log-histogram.js';
 import { apiInfoByKey } from '../shared/protocol/index.js';
 
@@ -68,22 +73,67 @@ export function attributeParts(
   t.resultSentAt = sentAt;
 }
 
+const ERROR_NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
+
+/** Kafka's name of an error code (the number itself for a code it does not know). */
+export function errorName(code: number): string {
+  return ERROR_NAMES.get(code) ?? String(code);
+}
+
+/**
+ * Error codes lie at most this deep in a response (WriteTxnMarkers: markers, topics,
+ * partitions); the bound also keeps the walk off anything that is not response data.
+ */
+const MAX_ERROR_DEPTH = 4;
+
+/** Adds every error code of a response body (nested arrays of plain objects) to `into`. */
+export function countErrorCodes(v: Record<string, unknown>, into: Map<number, number>, depth = 0): void {
+  for (const k in v) {
+    const x = v[k];
+    if (typeof x === 'number') {
+      if (k === 'errorCode' || k === 'partitionErrorCode') into.set(x, (into.get(x) ?? 0) + 1);
+    } else if (depth < MAX_ERROR_DEPTH && Array.isArray(x)) {
+      for (const e of x) {
+        if (!isPlainObject(e)) break;
+        countErrorCodes(e, into, depth + 1);
+      }
+    } else if (depth < MAX_ERROR_DEPTH && isPlainObject(x)) {
+      countErrorCodes(x, into, depth + 1);
+    }
+  }
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
+}
+
 interface ApiHistograms {
   name: string;
   stages: LogHistogram[];
+  /** Responses' error codes -> how many times they were answered. */
+  errors: Map<number, number>;
 }
 
 export class RequestMetrics {
   private readonly byApi = new Map<number, ApiHistograms>();
 
+  private of(apiKey: number): ApiHistograms {
+    let a = this.byApi.get(apiKey);
+    if (!a) {
+      a = { name: apiInfoByKey[apiKey]?.name ?? `api${apiKey}`, stages: STAGES.map(() => new LogHistogram()), errors: new Map() };
+      this.byApi.set(apiKey, a);
+    }
+    return a;
+  }
+
+  /** Counts the error codes of a response about to be encoded. */
+  answered(apiKey: number, body: object): void {
+    countErrorCodes(body as Record<string, unknown>, this.of(apiKey).errors);
+  }
+
   /** Records a request whose response was handed to the socket at `sentAt`. */
   record(t: RequestTiming, sentAt: number): void {
-    let a = this.byApi.get(t.apiKey);
-    if (!a) {
-      a = { name: apiInfoByKey[t.apiKey]?.name ?? `api${t.apiKey}`, stages: STAGES.map(() => new LogHistogram()) };
-      this.byApi.set(t.apiKey, a);
-    }
-    const h = a.stages;
+    const h = this.of(t.apiKey).stages;
     const started = t.startedAt || t.readAt;
     h[0]!.record((started - t.readAt) * 1000);
     if (t.resultSentAt) {
@@ -106,5 +156,10 @@ export class RequestMetrics {
       out.set(a.name, Object.fromEntries(STAGES.map((s, i) => [s, a.stages[i]!])) as Record<Stage, LogHistogram>);
     }
     return out;
+  }
+
+  /** Every API's error counts: [request, error name, count]. */
+  *errors(): IterableIterator<[string, string, number]> {
+    for (const a of this.byApi.values()) for (const [code, n] of a.errors) yield [a.name, errorName(code), n];
   }
 }
