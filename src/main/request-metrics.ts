@@ -23,6 +23,10 @@
 import { processNow } from '../shared/clock.js';
 import { ErrorCode } from '../shared/errors.js';
 import { LogHistogram } from '../shared/metrics/log-histogram.js';
+import type { Encodable } from '../shared/protocol/codec.js';
+import { ApiKey } from '../shared/protocol/generated/api-keys.js';
+import type { FetchResponse } from '../shared/protocol/generated/fetch-response.js';
+import type { ProduceResponse } from '../shared/protocol/generated/produce-response.js';
 import { apiInfoByKey } from '../shared/protocol/index.js';
 
 export const STAGES = ['requestQueue', 'local', 'queued', 'sync', 'remote', 'responseQueue', 'responseSend', 'total'] as const;
@@ -86,19 +90,57 @@ export function errorName(code: number): string {
  */
 const MAX_ERROR_DEPTH = 4;
 
-/** Adds every error code of a response body (nested arrays of plain objects) to `into`. */
-export function countErrorCodes(v: Record<string, unknown>, into: Map<number, number>, depth = 0): void {
+/** Codes -1 (UNKNOWN_SERVER_ERROR) to 254 are counted in an array slot each, any other in a map. */
+const ERROR_SLOTS = 256;
+
+/** How many times each error code was answered, for one API. */
+export class ErrorCounts {
+  private readonly slots = new Float64Array(ERROR_SLOTS);
+  private readonly other = new Map<number, number>();
+
+  add(code: number | undefined): void {
+    // An absent field is encoded as its default, NONE.
+    const c = code ?? ErrorCode.NONE;
+    if (c >= -1 && c < ERROR_SLOTS - 1) this.slots[c + 1]!++;
+    else this.other.set(c, (this.other.get(c) ?? 0) + 1);
+  }
+
+  /** [code, count] of every code counted at least once. */
+  *entries(): IterableIterator<[number, number]> {
+    for (let i = 0; i < ERROR_SLOTS; i++) if (this.slots[i]! > 0) yield [i - 1, this.slots[i]!];
+    yield* this.other;
+  }
+}
+
+/**
+ * Adds every error code of a response body to `into`. Produce and Fetch, answered at the
+ * request rate, are read where their codes are; any other API's body is searched (nested
+ * arrays of plain objects) for its `errorCode` fields.
+ */
+export function countErrorCodes(apiKey: number, body: object, into: ErrorCounts): void {
+  if (apiKey === ApiKey.Produce) {
+    for (const t of (body as Encodable<ProduceResponse>).responses ?? []) for (const p of t.partitionResponses ?? []) into.add(p.errorCode);
+  } else if (apiKey === ApiKey.Fetch) {
+    const f = body as Encodable<FetchResponse>;
+    into.add(f.errorCode);
+    for (const t of f.responses ?? []) for (const p of t.partitions ?? []) into.add(p.errorCode);
+  } else {
+    searchErrorCodes(body as Record<string, unknown>, into, 0);
+  }
+}
+
+function searchErrorCodes(v: Record<string, unknown>, into: ErrorCounts, depth: number): void {
   for (const k in v) {
     const x = v[k];
     if (typeof x === 'number') {
-      if (k === 'errorCode' || k === 'partitionErrorCode') into.set(x, (into.get(x) ?? 0) + 1);
+      if (k === 'errorCode' || k === 'partitionErrorCode') into.add(x);
     } else if (depth < MAX_ERROR_DEPTH && Array.isArray(x)) {
       for (const e of x) {
         if (!isPlainObject(e)) break;
-        countErrorCodes(e, into, depth + 1);
+        searchErrorCodes(e, into, depth + 1);
       }
     } else if (depth < MAX_ERROR_DEPTH && isPlainObject(x)) {
-      countErrorCodes(x, into, depth + 1);
+      searchErrorCodes(x, into, depth + 1);
     }
   }
 }
@@ -110,8 +152,8 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 interface ApiHistograms {
   name: string;
   stages: LogHistogram[];
-  /** Responses' error codes -> how many times they were answered. */
-  errors: Map<number, number>;
+  /** Responses' error codes, and how many times each was answered. */
+  errors: ErrorCounts;
 }
 
 export class RequestMetrics {
@@ -120,7 +162,7 @@ export class RequestMetrics {
   private of(apiKey: number): ApiHistograms {
     let a = this.byApi.get(apiKey);
     if (!a) {
-      a = { name: apiInfoByKey[apiKey]?.name ?? `api${apiKey}`, stages: STAGES.map(() => new LogHistogram()), errors: new Map() };
+      a = { name: apiInfoByKey[apiKey]?.name ?? `api${apiKey}`, stages: STAGES.map(() => new LogHistogram()), errors: new ErrorCounts() };
       this.byApi.set(apiKey, a);
     }
     return a;
@@ -128,7 +170,7 @@ export class RequestMetrics {
 
   /** Counts the error codes of a response about to be encoded. */
   answered(apiKey: number, body: object): void {
-    countErrorCodes(body as Record<string, unknown>, this.of(apiKey).errors);
+    countErrorCodes(apiKey, body, this.of(apiKey).errors);
   }
 
   /** Records a request whose response was handed to the socket at `sentAt`. */
@@ -160,6 +202,6 @@ export class RequestMetrics {
 
   /** Every API's error counts: [request, error name, count]. */
   *errors(): IterableIterator<[string, string, number]> {
-    for (const a of this.byApi.values()) for (const [code, n] of a.errors) yield [a.name, errorName(code), n];
+    for (const a of this.byApi.values()) for (const [code, n] of a.errors.entries()) yield [a.name, errorName(code), n];
   }
 }
