@@ -4,6 +4,8 @@
  */
 import type * as Api from './index.js';
 
+export type { BrokerOptions, ClusterBroker, ClusterOptions, ConfigValues, RunningBroker, RunningCluster } from './index.js';
+
 const api = (): Promise<typeof Api> => import('./index.js');
 
 export const startBroker: typeof Api.startBroker = (opts) => api().then((m) => m.startBroker(opts));

@@ -20,12 +20,15 @@ export async function metricsTable() {
   const { TopicMetrics } = await import(path.join(root, 'dist/main/topic-metrics.js'));
   const { threadStatsLayout } = await import(path.join(root, 'dist/shared/metrics/thread-stats.js'));
   const { partitionStatsBuffer } = await import(path.join(root, 'dist/shared/metrics/partition-stats.js'));
+  const { raftStatsBuffer } = await import(path.join(root, 'dist/shared/metrics/raft-stats.js'));
   const registry = metricsRegistry({
     nodeId: 1,
     requests: new RequestMetrics(),
     threads: threadStatsLayout(['main']),
     topics: new TopicMetrics(),
     partitions: partitionStatsBuffer(1),
+    rings: [],
+    raft: raftStatsBuffer(),
     metadata: new MetadataCache(1),
     groupStates: () => [],
     ready: () => true,

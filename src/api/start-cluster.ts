@@ -4,16 +4,13 @@
  * one machine. Each broker is a real process: `kill` is SIGKILL, `restart` starts it again on
  * its data dir. Without `dir` the data lives in a temp dir removed by `stop`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, waitForPort } from './ports.js';
-import type { ConfigValues } from './start-broker.js';
-
-const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
-const START_TIMEOUT_MS = 60_000;
+import type { ChildProcess } from 'node:child_process';
+import { ChildBroker } from './child-broker.js';
+import type { ConfigValues } from './config-values.js';
+import { freePort } from './ports.js';
 
 export interface ClusterOptions {
   /** How many brokers (default 3); all of them vote in the metadata quorum. */
@@ -47,14 +44,25 @@ export interface RunningCluster {
   restart(nodeId: number): Promise<void>;
   /** SIGTERM every broker (controlled shutdown) and wait; resolves with each one's exit code. */
   stop(): Promise<Map<number, number | null>>;
-  /** What a kept-output broker has written (stdout and stderr). */
+  /** What a kept-output broker has written (stdout and stderr, its last MiB). */
   output(nodeId: number): string;
 }
 
-interface Member extends ClusterBroker {
-  args: string[];
-  process: ChildProcess | null;
-  out: string;
+class Member implements ClusterBroker {
+  constructor(
+    readonly nodeId: number,
+    readonly port: number,
+    readonly dataDir: string,
+    readonly child: ChildBroker,
+  ) {}
+
+  get bootstrap(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get process(): ChildProcess | null {
+    return this.child.process;
+  }
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCluster> {
@@ -65,9 +73,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCl
   const ports: { client: number; controller: number }[] = [];
   for (let i = 0; i < size; i++) ports.push({ client: await freePort(), controller: await freePort() });
   const voters = ports.map((p, i) => `${i + 1}@127.0.0.1:${p.controller}`).join(',');
-  const keep = opts.stdio !== 'inherit';
-  const env = { ...process.env, ...(keep && process.env.LOG_LEVEL === undefined ? { LOG_LEVEL: 'warn' } : {}), ...opts.env };
-  const members: Member[] = ports.map((p, i) => {
+  const stdio = opts.stdio ?? 'keep';
+  const env = { ...process.env, ...(stdio === 'keep' && process.env.LOG_LEVEL === undefined ? { LOG_LEVEL: 'warn' } : {}), ...opts.env };
+  const members = ports.map((p, i) => {
     const nodeId = i + 1;
     const dataDir = path.join(root, `broker-${nodeId}`);
     mkdirSync(dataDir, { recursive: true });
@@ -80,48 +88,19 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCl
       'metrics.listener': 'none',
       ...opts.config,
     };
-    const args = [MAIN, ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`])];
-    return { nodeId, port: p.client, bootstrap: `127.0.0.1:${p.client}`, dataDir, args, process: null, out: '' };
+    return new Member(nodeId, p.client, dataDir, new ChildBroker({ nodeId, host: '127.0.0.1', port: p.client, settings, stdio, env }));
   });
   const member = (nodeId: number): Member => {
     const m = members[nodeId - 1];
     if (!m) throw new Error(`no broker ${nodeId} in a cluster of ${size}`);
     return m;
   };
-  const exited = (m: Member): string | null => {
-    const p = m.process;
-    if (!p || (p.exitCode === null && p.signalCode === null)) return null;
-    return `broker ${m.nodeId} exited (${p.exitCode ?? p.signalCode}) before serving clients${keep ? `:\n${m.out}` : ''}`;
-  };
-  const launch = (m: Member): void => {
-    const p = spawn(process.execPath, m.args, { env, stdio: keep ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
-    m.process = p;
-    if (keep) {
-      p.stdout!.on('data', (d: Buffer) => (m.out += d.toString()));
-      p.stderr!.on('data', (d: Buffer) => (m.out += d.toString()));
-    }
-  };
-  const end = async (m: Member, signal: NodeJS.Signals): Promise<number | null> => {
-    const p = m.process;
-    m.process = null;
-    if (!p) return null;
-    if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
-    const code = new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
-    p.kill(signal);
-    return code;
-  };
-  // Broker processes never outlive this one, however it ends.
-  const orphans = (): void => {
-    for (const m of members) m.process?.kill('SIGKILL');
-  };
-  process.once('exit', orphans);
   // Brokers open their client port only once a quorum exists: all start before any is awaited.
-  for (const m of members) launch(m);
+  for (const m of members) m.child.launch();
   try {
-    await Promise.all(members.map((m) => waitForPort('127.0.0.1', m.port, START_TIMEOUT_MS, () => exited(m))));
+    await Promise.all(members.map((m) => m.child.served()));
   } catch (e) {
-    await Promise.all(members.map((m) => end(m, 'SIGKILL')));
-    process.off('exit', orphans);
+    await Promise.all(members.map((m) => m.child.end('SIGKILL')));
     if (tempDir) rmSync(root, { recursive: true, force: true });
     throw e;
   }
@@ -129,20 +108,18 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCl
     bootstrap: members.map((m) => m.bootstrap).join(','),
     brokers: members,
     async kill(nodeId) {
-      await end(member(nodeId), 'SIGKILL');
+      await member(nodeId).child.end('SIGKILL');
     },
     async restart(nodeId) {
       const m = member(nodeId);
-      if (m.process) throw new Error(`broker ${nodeId} is running`);
-      launch(m);
-      await waitForPort('127.0.0.1', m.port, START_TIMEOUT_MS, () => exited(m));
+      m.child.launch();
+      await m.child.served();
     },
     async stop() {
-      const codes = await Promise.all(members.map(async (m) => [m.nodeId, await end(m, 'SIGTERM')] as const));
-      process.off('exit', orphans);
+      const codes = await Promise.all(members.map(async (m) => [m.nodeId, await m.child.end('SIGTERM')] as const));
       if (tempDir) rmSync(root, { recursive: true, force: true });
       return new Map(codes);
     },
-    output: (nodeId) => member(nodeId).out,
+    output: (nodeId) => member(nodeId).child.output(),
   };
 }

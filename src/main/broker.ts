@@ -44,6 +44,7 @@ import { ANONYMOUS, interBrokerClient, principalRules, quorumTls, tlsPrincipal, 
 import { TopicMetrics } from './topic-metrics.js';
 import { brokerLayers, topicSettings } from './effective-config.js';
 import { partitionStatsBuffer } from '../shared/metrics/partition-stats.js';
+import { raftStatsBuffer } from '../shared/metrics/raft-stats.js';
 
 const log = childLogger({ thread: 'main' });
 /** Assumed when /proc/self/limits cannot be read: the usual default soft limit. */
@@ -101,6 +102,7 @@ export class Broker {
     const threadStats = threadStatsLayout(['main', 'raft', ...Array.from({ length: config.partitionWorkers }, (_, i) => `partition-worker-${i}`)]);
     recordThreadStats(threadStats, 0);
     const partitionStats = partitionStatsBuffer(config.partitionWorkers);
+    const raftStats = raftStatsBuffer();
     let broker: Broker | undefined;
     let fail!: (reason: string) => void;
     const failed = new Promise<string>((resolve) => (fail = resolve));
@@ -116,6 +118,7 @@ export class Broker {
         ...(config.controllerTls !== null ? { controllerTls: quorumTls(config.controllerTls) } : {}),
         rack: null,
         threadStats,
+        raftStats,
         settings: {
           numPartitions: config.numPartitions,
           defaultReplicationFactor: config.defaultReplicationFactor,
@@ -170,6 +173,8 @@ export class Broker {
           threads: threadStats,
           topics: b.topicMetrics,
           partitions: partitionStats,
+          rings: workers.rings,
+          raft: raftStats,
           metadata,
           groupStates: () => b.groups?.list().groups.map((g) => g.groupState) ?? [],
           ready: () => b.ready,
@@ -230,6 +235,7 @@ export class Broker {
       hostedApplied: () => this.hostedChain,
       hostingFailures: () => this.unhosted,
       topicMetrics: this.topicMetrics,
+      requestMetrics: this.requestMetrics,
     };
     this.groups = new GroupCoordinator(deps);
     this.groups.start();

@@ -8,6 +8,7 @@ import type { GroupCoordinator } from './groups/coordinator.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { PartitionWorkers } from './partition-workers.js';
 import type { RaftClient } from './raft-client.js';
+import type { RequestMetrics } from './request-metrics.js';
 import type { AccessControl } from './security/access-control.js';
 import type { TopicMetrics } from './topic-metrics.js';
 import type { TxnCoordinator } from './transactions/coordinator.js';
@@ -34,4 +35,6 @@ export interface BrokerContext {
   access: AccessControl | null;
   /** Messages and bytes in and out per topic, for the metrics endpoint. */
   topicMetrics: TopicMetrics;
+  /** Per-API request figures; the dispatcher counts each response's error codes into it. */
+  requestMetrics: RequestMetrics;
 }

@@ -150,6 +150,7 @@ export class Dispatcher {
       return;
     }
     if (conn.closed) return;
+    this.ctx.requestMetrics.answered(h.apiKey, body);
     try {
       slot.complete(encodeResponseFrame(h.apiKey, h.apiVersion, h.correlationId, body, this.writer));
     } catch (e) {

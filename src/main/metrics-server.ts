@@ -7,8 +7,10 @@
  * histograms in milliseconds with a bucket at every power of two microseconds (exact bounds of
  * the recording histograms), per-topic traffic (topic-metrics.ts), the partition workers'
  * replica gauges and group-commit rounds (partition-stats.ts), the controller's view of the
- * cluster, consumer groups by state, and every thread's GC pauses and event-loop delay
- * (thread-stats.ts). `/metrics/requests` serves the full-resolution request histograms as JSON
+ * cluster, the metadata quorum's commit and election latencies and leader changes
+ * (raft-stats.ts), consumer groups by state, the rings between the main thread and the
+ * partition workers (ring.ts), errors by code per request type, and every thread's GC pauses
+ * and event-loop delay (thread-stats.ts). `/metrics/requests` serves the full-resolution request histograms as JSON
  * for tools that compare two moments (bench/latency-breakdown.ts). `/health` answers 200 while
  * the main thread runs; `/ready` answers 200 while the broker is registered and unfenced with
  * its logs loaded and 503 otherwise, for orchestrators.
@@ -21,10 +23,13 @@ import type { Logger } from '../shared/logger.js';
 import { ThreadStats, type ThreadStatsLayout } from '../shared/metrics/thread-stats.js';
 import { LogHistogram, OCTAVES } from '../shared/metrics/log-histogram.js';
 import { PartitionStats, partitionStatsWorkers } from '../shared/metrics/partition-stats.js';
+import { RaftStats } from '../shared/metrics/raft-stats.js';
+import { ringStats, type RingStats } from '../shared/ring.js';
 import type { GroupState } from '../shared/groups/group.js';
 import type { RequestMetrics, Stage } from './request-metrics.js';
 import type { TopicMetrics } from './topic-metrics.js';
 import type { MetadataCache } from './metadata-cache.js';
+import type { WorkerRing } from './partition-workers.js';
 
 /** What the endpoint reads from; each is read only when scraped. */
 export interface MetricsSources {
@@ -34,6 +39,10 @@ export interface MetricsSources {
   topics: TopicMetrics;
   /** The partition workers' slots (partition-stats.ts). */
   partitions: SharedArrayBuffer;
+  /** The rings between the main thread and each partition worker. */
+  rings: readonly WorkerRing[];
+  /** The raft worker's figures (raft-stats.ts). */
+  raft: SharedArrayBuffer;
   metadata: MetadataCache;
   /** The state of every consumer group this broker coordinates. */
   groupStates(): string[];
@@ -101,6 +110,51 @@ function requestsMetric(requests: RequestMetrics) {
   return custom('kafka_network_requestmetrics_requests_total', 'Requests answered, by request type.', 'counter', () =>
     [...requests.histograms()].map(([request, stages]) => ({ labels: { request }, value: stages.total.count })),
   );
+}
+
+/** Kafka's ErrorsPerSec: every error code of every response, NONE included, by request type. */
+function errorsMetric(requests: RequestMetrics) {
+  return custom('kafka_network_requestmetrics_errors_total', 'Error codes in responses (NONE included; partition-level codes each count), by request type and error.', 'counter', () =>
+    [...requests.errors()].map(([request, error, n]) => ({ labels: { request, error }, value: n })),
+  );
+}
+
+/** Kafka's raft-metrics (the quorum as this node sees it), its leader-change count, and our commit latency histogram. */
+function raftMetrics(buffer: SharedArrayBuffer) {
+  const raft = new RaftStats(buffer);
+  const rm = 'kafka_server_raft_metrics_';
+  const gauge = (name: string, help: string, read: () => number) => custom(`${rm}${name}`, help, 'gauge', () => [{ value: read() }]);
+  const hist = 'kafka_ts_raft_commit_latency_seconds';
+  return [
+    gauge('current_leader', 'The metadata quorum leader\'s id; -1 when none is known.', () => raft.leader),
+    gauge('current_epoch', 'The metadata quorum\'s epoch (raft term).', () => raft.epoch),
+    gauge('high_watermark', 'Metadata log entries committed, as this node knows.', () => raft.highWatermark),
+    gauge('log_end_offset', 'Metadata log entries in this node\'s log.', () => raft.logEnd),
+    gauge('commit_latency_avg', 'Average time from a metadata batch\'s append by this leader to its commit, ms, over the last 60 s (NaN: none).', () => raft.commitLatency.avg(Date.now())),
+    gauge('commit_latency_max', 'Longest time from a metadata batch\'s append by this leader to its commit, ms, over the last 60 s (NaN: none).', () => raft.commitLatency.max(Date.now())),
+    gauge('election_latency_avg', 'Average time from this node starting to campaign to a leader being known, ms, over the last 60 s (NaN: none).', () => raft.electionLatency.avg(Date.now())),
+    gauge('election_latency_max', 'Longest time from this node starting to campaign to a leader being known, ms, over the last 60 s (NaN: none).', () => raft.electionLatency.max(Date.now())),
+    custom('kafka_controller_kafkacontroller_newactivecontrollerscount', 'Metadata quorum leaders this node has seen elected, the first one known at start included.', 'counter', () => [
+      { value: raft.leaderChanges },
+    ]),
+    custom(hist, 'Time from a metadata batch\'s append by this leader to its commit (fsync and a quorum\'s acknowledgement), seconds.', 'histogram', () =>
+      histogramSamples(hist, raft.commitLatencyUs, {}, 1e-6),
+    ),
+  ];
+}
+
+/** The rings to and from each partition worker, read where they are at the scrape. */
+function ringMetrics(rings: readonly WorkerRing[]) {
+  const each = (pick: (s: RingStats) => number) => () => rings.map((r) => ({ labels: { thread: r.thread, ring: r.ring }, value: pick(ringStats(r.buffer)) }));
+  const rn = 'kafka_ts_ring_';
+  return [
+    custom(`${rn}used_bytes`, 'Bytes in a ring not yet taken by its consumer, by partition worker and ring (requests: to the worker, responses: from it).', 'gauge', each((s) => s.used)),
+    custom(`${rn}peak_used_bytes`, 'The most bytes a ring has held at once.', 'gauge', each((s) => s.peakUsed)),
+    custom(`${rn}capacity_bytes`, 'A ring\'s size.', 'gauge', each((s) => s.capacity)),
+    custom(`${rn}wakeups_total`, 'Times a ring\'s producer woke its sleeping consumer (a futex call and a task on the consumer\'s event loop each).', 'counter', each((s) => s.wakeups)),
+    custom(`${rn}consumer_sleeps_total`, 'Times a ring\'s consumer found it empty and slept.', 'counter', each((s) => s.consumerSleeps)),
+    custom(`${rn}producer_waits_total`, 'Times a ring\'s producer found it full and waited for space (messages queue in front meanwhile).', 'counter', each((s) => s.producerWaits)),
+  ];
 }
 
 /** Every thread's GC pauses (histogram, seconds) and event-loop delay (gauges, seconds). */
@@ -200,12 +254,13 @@ export function metricsRegistry(s: MetricsSources): Registry {
   const { requests, threads } = s;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  for (const m of [...topicMetrics(s.topics), ...replicaMetrics(s.partitions), ...clusterMetrics(s)]) registry.registerMetric(m as never);
+  for (const m of [...topicMetrics(s.topics), ...replicaMetrics(s.partitions), ...clusterMetrics(s), ...raftMetrics(s.raft), ...ringMetrics(s.rings)]) registry.registerMetric(m as never);
   for (const m of threadMetrics(threads)) registry.registerMetric(m as never);
   for (const [stage, suffix] of Object.entries(STAGE_NAMES) as [Stage, string][]) {
     registry.registerMetric(histogramMetric(`kafka_network_requestmetrics_${suffix}`, STAGE_HELP[stage], stage, requests) as never);
   }
   registry.registerMetric(requestsMetric(requests) as never);
+  registry.registerMetric(errorsMetric(requests) as never);
   return registry;
 }
 

@@ -27,6 +27,13 @@ const RING_BYTES = 16 * 1024 * 1024;
 
 export type ResultHandler = (m: FromWorker) => void;
 
+/** A ring between the main thread and a partition worker: `requests` carries work to it, `responses` its results back. */
+export interface WorkerRing {
+  thread: string;
+  ring: 'requests' | 'responses';
+  buffer: SharedArrayBuffer;
+}
+
 interface WorkerHandle {
   worker: Worker;
   outbox: Outbox;
@@ -56,6 +63,8 @@ export function unansweredResult(m: ProduceMsg | FetchMsg | ListOffsetsMsg, erro
 
 export class PartitionWorkers {
   private readonly workers: WorkerHandle[] = [];
+  /** Every worker's two rings, for the metrics endpoint. */
+  readonly rings: WorkerRing[] = [];
   private readonly pending = new Map<number, ResultHandler>();
   private nextReq = 1;
   private stopping = false;
@@ -104,7 +113,9 @@ export class PartitionWorkers {
         threadStats: this.opts.threadStats,
         partitionStats: this.opts.partitionStats,
       };
-      const worker = new Worker(new URL('../workers/partition/worker.js', import.meta.url), { workerData, name: `partition-worker-${i}` });
+      const thread = `partition-worker-${i}`;
+      const worker = new Worker(new URL('../workers/partition/worker.js', import.meta.url), { workerData, name: thread });
+      this.rings.push({ thread, ring: 'requests', buffer: requests }, { thread, ring: 'responses', buffer: responses });
       const h: WorkerHandle = {
         worker, outbox: new Outbox(new RingProducer(requests)), responses: new RingConsumer(responses), events: [], unanswered: new Map(), exited: false,
       };

@@ -58,6 +58,8 @@ export interface RaftWorkerData {
   settings: RaftWorkerSettings;
   /** Where this thread records its event-loop delay and GC pauses (its slot: 1). */
   threadStats: ThreadStatsLayout;
+  /** Where the quorum's latencies and state are recorded (raft-stats.ts), read by the metrics endpoint. */
+  raftStats: SharedArrayBuffer;
 }
 
 export interface BrokerMetadata { id: number; host: string; port: number; rack: string | null; fenced: boolean }

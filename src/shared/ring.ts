@@ -4,15 +4,22 @@
  *
  * Layout of the SharedArrayBuffer:
  *
- *   byte 0            64               128              192                    192 + capacity
- *   +----------------+----------------+----------------+----------------------+
- *   | head | cWait   | tail | pWait   |   (reserved)   | data (capacity bytes) |
- *   +----------------+----------------+----------------+----------------------+
+ *   byte 0                                 64                      128          192            192 + capacity
+ *   +---------------------------------------+-----------------------+------------+----------------------+
+ *   | head cWait | wakes | pWaits | peak     | tail pWait | sleeps   | (reserved) | data (capacity bytes) |
+ *   +---------------------------------------+-----------------------+------------+----------------------+
+ *     int32 int32  float64 at 8, 16, 24        int32 int32  float64 at 72
  *
  *   head   free-running uint32 byte counter, advanced by the producer after a message is complete
  *   tail   free-running uint32 byte counter, advanced by the consumer after it consumed messages
  *   cWait  1 while the consumer sleeps on `head` (the producer then notifies)
  *   pWait  1 while the producer waits on `tail` for space (the consumer then notifies)
+ *
+ * Counters for the metrics endpoint, each written by one side only, on that side's own line,
+ * and read from any thread (ringStats): the producer's wake-ups of a sleeping consumer
+ * (`wakes`), its waits for space in a full ring (`pWaits`) and the most bytes ever in use
+ * (`peak`); the consumer's sleeps on an empty ring (`sleeps`). They move only on the paths
+ * that already wait or notify, plus one comparison per reserve for the peak.
  *
  * The side that notifies clears the flag in the same atomic step, so a burst of messages
  * costs one wake-up (a futex call and a task posted to the other thread's loop), not one per
@@ -36,6 +43,11 @@ const TAIL = 16;
 const PRODUCER_WAITING = 17;
 const HEADER_BYTES = 192;
 const WRAP = 0xffffffff;
+/** Float64 slots of the counters (byte offset / 8). */
+const WAKEUPS = 1;
+const PRODUCER_WAITS = 2;
+const PEAK_USED = 3;
+const CONSUMER_SLEEPS = 9;
 
 function align8(n: number): number {
   return (n + 7) & ~7;
@@ -50,6 +62,7 @@ export function createRing(capacity: number): SharedArrayBuffer {
 
 class RingView {
   protected readonly ctl: Int32Array;
+  protected readonly counters: Float64Array;
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly capacity: number;
@@ -57,6 +70,7 @@ class RingView {
 
   constructor(sab: SharedArrayBuffer) {
     this.ctl = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.counters = new Float64Array(sab, 0, HEADER_BYTES / 8);
     this.capacity = sab.byteLength - HEADER_BYTES;
     this.mask = this.capacity - 1;
     this.bytes = new Uint8Array(sab, HEADER_BYTES, this.capacity);
@@ -73,10 +87,12 @@ export class RingProducer extends RingView {
   private head: number;
   private pendingStart = -1;
   private pendingLength = 0;
+  private peak: number;
 
   constructor(sab: SharedArrayBuffer) {
     super(sab);
     this.head = Atomics.load(this.ctl, HEAD) >>> 0;
+    this.peak = this.counters[PEAK_USED]!;
   }
 
   /**
@@ -88,11 +104,13 @@ export class RingProducer extends RingView {
     if (length > this.maxMessage) throw new RangeError(`message of ${length} bytes exceeds ring limit`);
     const frame = align8(4 + length);
     const tail = Atomics.load(this.ctl, TAIL) >>> 0;
-    const free = this.capacity - ((this.head - tail) >>> 0);
+    const used = (this.head - tail) >>> 0;
+    const free = this.capacity - used;
     let pos = this.head & this.mask;
     let skip = 0;
     if (pos + frame > this.capacity) skip = this.capacity - pos;
     if (skip + frame > free) return -1;
+    if (used + skip + frame > this.peak) this.counters[PEAK_USED] = this.peak = used + skip + frame;
     if (skip > 0) {
       this.view.setUint32(pos, WRAP, true);
       pos = 0;
@@ -108,13 +126,17 @@ export class RingProducer extends RingView {
     this.head = (this.head + this.pendingLength) >>> 0;
     this.pendingStart = -1;
     Atomics.store(this.ctl, HEAD, this.head | 0);
-    if (Atomics.compareExchange(this.ctl, CONSUMER_WAITING, 1, 0) === 1) Atomics.notify(this.ctl, HEAD);
+    if (Atomics.compareExchange(this.ctl, CONSUMER_WAITING, 1, 0) === 1) {
+      Atomics.notify(this.ctl, HEAD);
+      this.counters[WAKEUPS]!++;
+    }
   }
 
   /** Resolves once the consumer has freed space since this call (or at once if it already did). */
   async waitForSpace(): Promise<void> {
     const tail = Atomics.load(this.ctl, TAIL);
     Atomics.store(this.ctl, PRODUCER_WAITING, 1);
+    this.counters[PRODUCER_WAITS]!++;
     const r = Atomics.waitAsync(this.ctl, TAIL, tail);
     if (r.async) await r.value;
     Atomics.store(this.ctl, PRODUCER_WAITING, 0);
@@ -175,7 +197,10 @@ export class RingConsumer extends RingView {
       const head = Atomics.load(this.ctl, HEAD);
       if ((head >>> 0) === this.tail) {
         const r = Atomics.waitAsync(this.ctl, HEAD, head);
-        if (r.async) await r.value;
+        if (r.async) {
+          this.counters[CONSUMER_SLEEPS]!++;
+          await r.value;
+        }
       }
       Atomics.store(this.ctl, CONSUMER_WAITING, 0);
     }
@@ -186,4 +211,32 @@ export class RingConsumer extends RingView {
     this.stopped = true;
     Atomics.notify(this.ctl, HEAD);
   }
+}
+
+/** A ring's figures as any thread sees them now (the counters since the ring was created). */
+export interface RingStats {
+  capacity: number;
+  /** Bytes published and not yet consumed. */
+  used: number;
+  /** The most bytes ever in use at once. */
+  peakUsed: number;
+  /** Times the producer woke the sleeping consumer (one futex call and one task on its loop each). */
+  wakeups: number;
+  /** Times the consumer found the ring empty and slept. */
+  consumerSleeps: number;
+  /** Times the producer found the ring full and waited for space. */
+  producerWaits: number;
+}
+
+export function ringStats(sab: SharedArrayBuffer): RingStats {
+  const ctl = new Int32Array(sab, 0, 32);
+  const c = new Float64Array(sab, 0, HEADER_BYTES / 8);
+  return {
+    capacity: sab.byteLength - HEADER_BYTES,
+    used: (Atomics.load(ctl, HEAD) - Atomics.load(ctl, TAIL)) >>> 0,
+    peakUsed: c[PEAK_USED]!,
+    wakeups: c[WAKEUPS]!,
+    consumerSleeps: c[CONSUMER_SLEEPS]!,
+    producerWaits: c[PRODUCER_WAITS]!,
+  };
 }

@@ -1,3 +1,4 @@
+import { raftStatsBuffer } from '../../src/shared/metrics/raft-stats.js';
 import { threadStatsLayout } from '../../src/shared/metrics/thread-stats.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -103,6 +104,7 @@ t.test('single node: topics are created, published, and survive a restart', asyn
     controllerListen: { host: '127.0.0.1', port },
     metadataDir: dir,
     threadStats: threadStatsLayout(['main', 'raft']),
+    raftStats: raftStatsBuffer(),
     advertised: { host: '127.0.0.1', port: 19092 },
     rack: null,
     settings: { numPartitions: 2, defaultReplicationFactor: 1, brokerSessionTimeoutMs: 9000, brokerHeartbeatIntervalMs: 200, electionTimeoutMs: 300 },
@@ -190,6 +192,7 @@ t.test('three nodes: requests through a follower, a silent broker is fenced and 
     controllerListen: { host: v.host, port: v.port },
     metadataDir: dirs[i]!,
     threadStats: threadStatsLayout(['main', 'raft']),
+    raftStats: raftStatsBuffer(),
     advertised: { host: '127.0.0.1', port: 19100 + v.id },
     rack: null,
     settings: { numPartitions: 1, defaultReplicationFactor: 3, brokerSessionTimeoutMs: 1500, brokerHeartbeatIntervalMs: 150, electionTimeoutMs: 500 },
@@ -237,6 +240,7 @@ t.test('five nodes: a dead broker is fenced soon after its connections close, lo
     controllerListen: { host: v.host, port: v.port },
     metadataDir: dirs[i]!,
     threadStats: threadStatsLayout(['main', 'raft']),
+    raftStats: raftStatsBuffer(),
     advertised: { host: '127.0.0.1', port: 19200 + v.id },
     rack: null,
     // A session far longer than the test waits: only a closed connection can fence in time.

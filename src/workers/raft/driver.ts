@@ -16,12 +16,18 @@
  * elected alone instead of all splitting the vote: a dead leader is replaced in a few round
  * trips, not an election timeout.
  *
+ * Time is measured here, never in the core: with `stats`, each proposal's append-to-commit
+ * latency, each campaign's time until a leader is known, and the leader, term, commit index
+ * and log end after every round of the loop (src/shared/metrics/raft-stats.ts).
+ *
  * Proposals resolve once their entry is committed and applied here. A leader that loses
  * its leadership rejects its pending proposals with NotLeaderError: they may still commit
  * under the next leader, so callers must treat that outcome as unknown.
  */
 import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../shared/logger.js';
+import type { RaftStats } from '../../shared/metrics/raft-stats.js';
 import { seededRandom } from './core/prng.js';
 import { Raft } from './core/raft.js';
 import { type Message, Role } from './core/types.js';
@@ -57,6 +63,8 @@ export interface RaftDriverOptions {
   onLeaderRpc?: (fromNodeId: number, data: Uint8Array) => Promise<Uint8Array>;
   /** A connection with a peer closed (`up` false) or the one to it opened (`up` true). */
   onPeerConnection?: (peerId: number, up: boolean) => void;
+  /** Where commit and election latencies and the quorum's state are recorded, for the metrics endpoint. */
+  stats?: RaftStats;
 }
 
 export class NotLeaderError extends Error {
@@ -68,6 +76,8 @@ export class NotLeaderError extends Error {
 
 interface PendingProposal {
   term: number;
+  /** When it was appended (performance.now()). */
+  at: number;
   resolve: (r: { index: number }) => void;
   reject: (err: Error) => void;
 }
@@ -86,6 +96,8 @@ export class RaftDriver {
   private processing = false;
   private stopped = false;
   private notified = { leaderId: undefined as number | undefined, term: -1 };
+  /** When this node started campaigning without a leader known since (performance.now()). */
+  private campaigningSince: number | undefined;
   private transport!: TcpTransport;
 
   private constructor(
@@ -171,7 +183,7 @@ export class RaftDriver {
     const res = this.raft.propose(data);
     if (!res.ok) return Promise.reject(new NotLeaderError(res.leaderId));
     return new Promise((resolve, reject) => {
-      this.proposals.set(res.index, { term: res.term, resolve, reject });
+      this.proposals.set(res.index, { term: res.term, at: performance.now(), resolve, reject });
       this.schedule();
     });
   }
@@ -269,14 +281,20 @@ export class RaftDriver {
       if (m.to === this.opts.nodeId) local.push(m);
       else this.sendMessage(m);
     }
+    // Known committed now; applying them is not part of the commit latency.
+    const committedAt = this.proposals.size > 0 ? performance.now() : 0;
     const toApply = rd.committedEntries.filter((e) => e.data.length > 0);
     if (toApply.length > 0) this.opts.stateMachine.apply(toApply);
     for (const e of rd.committedEntries) {
       const p = this.proposals.get(e.index);
       if (!p) continue;
       this.proposals.delete(e.index);
-      if (p.term === e.term) p.resolve({ index: e.index });
-      else p.reject(new NotLeaderError(this.leaderId));
+      if (p.term === e.term) {
+        this.opts.stats?.committed(committedAt - p.at, Date.now());
+        p.resolve({ index: e.index });
+      } else {
+        p.reject(new NotLeaderError(this.leaderId));
+      }
     }
     this.raft.advance();
     for (const m of local) this.raft.step(m);
@@ -295,6 +313,7 @@ export class RaftDriver {
   private afterProcess(): void {
     const leaderId = this.leaderId;
     const term = this.raft.term;
+    if (this.opts.stats) this.recordState(leaderId, term);
     if (this.proposals.size > 0 && !this.isLeader()) {
       const err = new NotLeaderError(leaderId);
       for (const p of this.proposals.values()) p.reject(err);
@@ -310,6 +329,18 @@ export class RaftDriver {
         this.opts.logger.error({ err }, 'leader change listener failed');
       }
     }
+  }
+
+  private recordState(leaderId: number | undefined, term: number): void {
+    const stats = this.opts.stats!;
+    const role = this.raft.role;
+    if (role === Role.PreCandidate || role === Role.Candidate) {
+      this.campaigningSince ??= performance.now();
+    } else if (leaderId !== undefined && this.campaigningSince !== undefined) {
+      stats.elected(performance.now() - this.campaigningSince, Date.now());
+      this.campaigningSince = undefined;
+    }
+    stats.setState(leaderId ?? -1, term, this.raft.log.committed, this.raft.log.lastIndex());
   }
 
   // ---- network ----

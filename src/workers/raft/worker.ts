@@ -24,6 +24,7 @@
  * metadata/rpc.ts. No exception leaves this thread: a request that fails is answered with an
  * error code, a start that fails with a `fatal` message.
  */
+import { RaftStats } from '../../shared/metrics/raft-stats.js';
 import { recordThreadStats } from '../../shared/metrics/thread-stats.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -121,6 +122,7 @@ class RaftWorker {
       ...(this.data.controllerTls !== undefined ? { tls: this.data.controllerTls } : {}),
       onLeaderRpc: (_from, bytes) => this.onLeaderRpc(bytes),
       onPeerConnection: (peerId, up) => this.onPeerConnection(peerId, up),
+      stats: new RaftStats(this.data.raftStats),
     });
     if ((this.data.bootstrapScram?.length ?? 0) > 0 && this.image.clusterId !== '') {
       this.log.info({ users: this.data.bootstrapScram!.map((c) => c.user) }, '--add-scram ignored: the metadata log already holds a cluster');
