@@ -11,13 +11,10 @@
  *
  * The topic must exist or be auto-created (a first Metadata request asks for it).
  */
-import net from 'node:net';
+import { ClientConnection } from '../src/shared/client-connection.js';
 import { encodeRequestFrame } from '../src/shared/protocol/frames.js';
 import { ApiKey } from '../src/shared/protocol/generated/api-keys.js';
 import { buildRecordBatch } from '../src/shared/record-batch.js';
-import { decodeResponseHeader } from '../src/shared/protocol/headers.js';
-import { decodeProduceResponse } from '../src/shared/protocol/generated/produce-response.js';
-import { Reader } from '../src/shared/protocol/reader.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,56 +29,25 @@ const acks = Number(arg('acks', '-1'));
 const warmup = Math.min(500, Math.floor(requests / 10));
 
 async function main(): Promise<void> {
-  const s = net.connect(Number(port), host);
-  s.setNoDelay(true);
-  await new Promise<void>((resolve, reject) => {
-    s.once('connect', resolve);
-    s.once('error', reject);
-  });
-  let pending: Buffer[] = [];
-  let buffered = 0;
-  let wake: ((frame: Buffer) => void) | undefined;
-  s.on('data', (d: Buffer) => {
-    pending.push(d);
-    buffered += d.length;
-    if (buffered >= 4) {
-      const all = Buffer.concat(pending);
-      const size = all.readInt32BE(0);
-      if (all.length >= 4 + size) {
-        const rest = all.subarray(4 + size);
-        pending = rest.length ? [rest] : [];
-        buffered = rest.length;
-        wake?.(all.subarray(4, 4 + size));
-      }
-    }
-  });
-  const roundTrip = (frame: Buffer[]): Promise<Buffer> =>
-    new Promise((resolve) => {
-      wake = resolve;
-      s.cork();
-      for (const c of frame) s.write(c);
-      s.uncork();
-    });
-  await roundTrip(encodeRequestFrame(ApiKey.Metadata, 9, 0, 'one-in-flight', { topics: [{ name: topic }], allowAutoTopicCreation: true }));
+  const conn = await ClientConnection.connect(host, Number(port), { clientId: 'one-in-flight' });
+  await conn.request(ApiKey.Metadata, 9, { topics: [{ name: topic }], allowAutoTopicCreation: true });
   const records = buildRecordBatch({ records: [{ key: null, value: Buffer.alloc(size, 1) }] });
   const micros: number[] = [];
   let errors = 0;
   for (let i = 1; i <= requests; i++) {
-    const frame = encodeRequestFrame(ApiKey.Produce, 9, i, 'one-in-flight', {
+    const frame = encodeRequestFrame(ApiKey.Produce, 9, 0, 'one-in-flight', {
       transactionalId: null,
       acks,
       timeoutMs: 30_000,
       topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
     });
     const t0 = process.hrtime.bigint();
-    const answer = await roundTrip(frame);
+    const answer = await conn.exchange(ApiKey.Produce, 9, frame);
     const elapsed = Number(process.hrtime.bigint() - t0) / 1000;
-    const r = new Reader(answer);
-    decodeResponseHeader(r, ApiKey.Produce, 9);
-    if (decodeProduceResponse(r, 9).responses[0]?.partitionResponses[0]?.errorCode !== 0) errors++;
+    if (answer.responses[0]?.partitionResponses[0]?.errorCode !== 0) errors++;
     else if (i > warmup) micros.push(elapsed);
   }
-  s.destroy();
+  conn.close();
   micros.sort((a, b) => a - b);
   const q = (p: number): string => micros[Math.min(micros.length - 1, Math.floor(p * micros.length))]!.toFixed(0);
   console.log(`acks=${acks === -1 ? 'all' : acks}, one request in flight, ${size} B record, topic ${topic} partition 0, ${host}:${port}, ${micros.length} samples after ${warmup} warm-up`);

@@ -26,14 +26,11 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ApiKey } from '../src/shared/protocol/generated/api-keys.js';
-import { decodeCreateTopicsResponse } from '../src/shared/protocol/generated/create-topics-response.js';
-import { decodeMetadataResponse } from '../src/shared/protocol/generated/metadata-response.js';
-import { decodeProduceResponse } from '../src/shared/protocol/generated/produce-response.js';
 import { numberList } from './lib/args.js';
 import { KAFKA_PEER_DIR } from './lib/brokers.js';
 import { buildBatch, buildProduceFrame, PRODUCE_VERSION } from './lib/produce-frames.js';
 import { markdownTable, plainTable, type Cell } from './lib/table.js';
-import { WireConnection } from './lib/wire-connection.js';
+import { ClientConnection } from '../src/shared/client-connection.js';
 
 const { values: v } = parseArgs({
   options: {
@@ -71,7 +68,7 @@ interface Broker {
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = WireConnection.connect('127.0.0.1', port);
+    const s = ClientConnection.connect('127.0.0.1', port, { clientId: 'bench' });
     s.then((c) => { c.close(); resolve(true); }, () => resolve(false));
   });
 }
@@ -174,14 +171,14 @@ function topicsFor(count: number): Array<{ name: string; partitions: number }> {
 
 /** Partitions of the `scale-` topics that Metadata lists with a leader. */
 async function ledPartitions(port: number): Promise<number> {
-  let c: WireConnection;
+  let c: ClientConnection;
   try {
-    c = await WireConnection.connect('127.0.0.1', port);
+    c = await ClientConnection.connect('127.0.0.1', port, { clientId: 'bench' });
   } catch {
     return 0;
   }
   try {
-    const md = await c.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }, decodeMetadataResponse);
+    const md = await c.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     let n = 0;
     for (const t of md.topics) if (t.name?.startsWith('scale-')) n += t.partitions.filter((p) => p.errorCode === 0 && p.leaderId >= 0).length;
     return n;
@@ -202,14 +199,14 @@ async function waitLed(port: number, count: number, alive: () => boolean): Promi
 }
 
 async function createAll(port: number, count: number): Promise<void> {
-  const c = await WireConnection.connect('127.0.0.1', port);
+  const c = await ClientConnection.connect('127.0.0.1', port, { clientId: 'bench' });
   try {
     for (const t of topicsFor(count)) {
       const res = await c.request(ApiKey.CreateTopics, 7, {
         topics: [{ name: t.name, numPartitions: t.partitions, replicationFactor: 1, assignments: [], configs: [] }],
         timeoutMs: timeoutMs,
         validateOnly: false,
-      }, decodeCreateTopicsResponse);
+      });
       const r = res.topics[0]!;
       if (r.errorCode !== 0) throw new Error(`CreateTopics ${t.name}: error ${r.errorCode} ${r.errorMessage ?? ''}`);
     }
@@ -220,7 +217,7 @@ async function createAll(port: number, count: number): Promise<void> {
 
 /** One record to every partition, one request per topic, acks=all; retried until all answer 0. */
 async function produceAll(port: number, count: number): Promise<void> {
-  const c = await WireConnection.connect('127.0.0.1', port);
+  const c = await ClientConnection.connect('127.0.0.1', port, { clientId: 'bench' });
   const batch = buildBatch(100, 1);
   const deadline = Date.now() + timeoutMs;
   try {
@@ -228,7 +225,7 @@ async function produceAll(port: number, count: number): Promise<void> {
       let todo = Array.from({ length: t.partitions }, (_, i) => i);
       while (todo.length) {
         const frame = buildProduceFrame(t.name, todo, batch, -1, 30_000);
-        const res = await c.request(ApiKey.Produce, PRODUCE_VERSION, {}, decodeProduceResponse, frame);
+        const res = await c.exchange(ApiKey.Produce, PRODUCE_VERSION, frame);
         const failed = res.responses.flatMap((r) => r.partitionResponses).filter((p) => p.errorCode !== 0);
         if (failed.length && Date.now() > deadline) throw new Error(`${t.name}: ${failed.length} partitions refuse produce (error ${failed[0]!.errorCode})`);
         todo = failed.map((p) => p.index);

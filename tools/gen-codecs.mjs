@@ -643,9 +643,20 @@ function main() {
     const e = apis.get(k);
     for (const kind of ['request', 'response']) {
       const n = e[kind].schema;
-      cb.line(`import { decode${n}, encode${n} } from './${kebab(n)}.js';`);
+      cb.line(`import { type ${n}, decode${n}, encode${n} } from './${kebab(n)}.js';`);
     }
   }
+  cb.line();
+  cb.line('/** Each API\'s request and response message types, by API key. */');
+  cb.open('export interface ApiMessages {');
+  for (const k of keys) {
+    const e = apis.get(k);
+    cb.line(`${k}: { request: ${e.request.schema}; response: ${e.response.schema} };`);
+  }
+  cb.close();
+  cb.line();
+  cb.line('export type RequestOf<K extends keyof ApiMessages> = ApiMessages[K][\'request\'];');
+  cb.line('export type ResponseOf<K extends keyof ApiMessages> = ApiMessages[K][\'response\'];');
   for (const kind of ['request', 'response']) {
     cb.line();
     cb.line(`/** ${kind === 'request' ? 'Request' : 'Response'} codecs indexed by API key; undefined where no API has that key. */`);

@@ -7,10 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
-import { decodeCreateTopicsResponse } from '../../src/shared/protocol/generated/create-topics-response.js';
-import { decodeDeleteTopicsResponse } from '../../src/shared/protocol/generated/delete-topics-response.js';
-import { decodeMetadataResponse } from '../../src/shared/protocol/generated/metadata-response.js';
-import { WireConnection } from './wire-connection.js';
+import { ClientConnection } from '../../src/shared/client-connection.js';
 
 const TOPIC_ALREADY_EXISTS = 36;
 
@@ -32,12 +29,12 @@ export function parseBootstrap(bootstrap: string): Address[] {
   });
 }
 
-async function withConnection<T>(bootstrap: string, fn: (c: WireConnection) => Promise<T>): Promise<T> {
+async function withConnection<T>(bootstrap: string, fn: (c: ClientConnection) => Promise<T>): Promise<T> {
   let last: unknown;
   for (const a of parseBootstrap(bootstrap)) {
-    let c: WireConnection;
+    let c: ClientConnection;
     try {
-      c = await WireConnection.connect(a.host, a.port);
+      c = await ClientConnection.connect(a.host, a.port, { clientId: 'bench' });
     } catch (err) {
       last = err;
       continue;
@@ -70,7 +67,7 @@ export async function createTopic(
       }],
       timeoutMs: 30_000,
       validateOnly: false,
-    }, decodeCreateTopicsResponse);
+    });
     const t = res.topics[0];
     if (!t || (t.errorCode !== 0 && t.errorCode !== TOPIC_ALREADY_EXISTS)) {
       throw new Error(`CreateTopics ${name}: error ${t?.errorCode} ${t?.errorMessage ?? ''}`);
@@ -87,7 +84,7 @@ export async function waitForLeaders(bootstrap: string, topic: string, partition
         topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: topic }],
         allowAutoTopicCreation: false,
         includeTopicAuthorizedOperations: false,
-      }, decodeMetadataResponse);
+      });
       const brokers = new Map(md.brokers.map((b) => [b.nodeId, { host: b.host, port: b.port }]));
       const t = md.topics.find((x) => x.name === topic);
       const leaders: Address[] = [];
@@ -111,7 +108,7 @@ export async function deleteTopic(bootstrap: string, name: string): Promise<stri
       const res = await c.request(ApiKey.DeleteTopics, 6, {
         topics: [{ name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }],
         timeoutMs: 30_000,
-      }, decodeDeleteTopicsResponse);
+      });
       const code = res.responses[0]?.errorCode ?? -1;
       return code === 0 ? null : `DeleteTopics ${name}: error ${code}`;
     });

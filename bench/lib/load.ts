@@ -25,7 +25,7 @@ import { decodeResponseHeader } from '../../src/shared/protocol/headers.js';
 import { Reader } from '../../src/shared/protocol/reader.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { buildBatch, buildProduceFrame, FramePool, PRODUCE_VERSION } from './produce-frames.js';
-import { WireConnection } from './wire-connection.js';
+import { ClientConnection } from '../../src/shared/client-connection.js';
 
 export interface ConnectionPlan {
   host: string;
@@ -109,8 +109,8 @@ class Tally {
   }
 }
 
-async function openConnections(spec: LoadSpec): Promise<WireConnection[]> {
-  return Promise.all(spec.connections.map((c) => WireConnection.connect(c.host, c.port)));
+async function openConnections(spec: LoadSpec): Promise<ClientConnection[]> {
+  return Promise.all(spec.connections.map((c) => ClientConnection.connect(c.host, c.port, { clientId: 'bench' })));
 }
 
 async function waitUntil(at: number): Promise<void> {
@@ -177,7 +177,7 @@ export async function runClosedLoop(spec: LoadSpec): Promise<LoadResult> {
 export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
   const conns = await openConnections(spec);
   const batch = buildBatch(spec.recordSize, spec.recordsPerBatch);
-  const slots: Array<{ conn: WireConnection; pool: FramePool }> = [];
+  const slots: Array<{ conn: ClientConnection; pool: FramePool }> = [];
   const widest = Math.max(...spec.connections.map((c) => c.partitions.length));
   for (let k = 0; k < widest; k++) {
     spec.connections.forEach((plan, ci) => {

@@ -3,7 +3,7 @@
  * (uncompressed v2, no key, random values, producer id -1 so a broker accepts the same
  * bytes again and again) and placed in a whole Produce v9 frame that is copied as often as
  * requests are in flight at once. Only the correlation id changes between sends
- * (wire-connection.ts writes it).
+ * (the connection writes it).
  */
 import { randomBytes } from 'node:crypto';
 import { encodeRequestFrame } from '../../src/shared/protocol/frames.js';

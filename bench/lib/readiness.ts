@@ -5,21 +5,20 @@
  * connection plan sends one small acks=1 request until all its partitions answer 0.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeProduceResponse } from '../../src/shared/protocol/generated/produce-response.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { buildBatch, buildProduceFrame, PRODUCE_VERSION } from './produce-frames.js';
 import type { ConnectionPlan } from './load.js';
-import { WireConnection } from './wire-connection.js';
+import { ClientConnection } from '../../src/shared/client-connection.js';
 
 export async function waitUntilWritable(topic: string, plans: ConnectionPlan[], timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const batch = buildBatch(1, 1);
   for (const plan of plans) {
-    const conn = await WireConnection.connect(plan.host, plan.port);
+    const conn = await ClientConnection.connect(plan.host, plan.port, { clientId: 'bench' });
     try {
       for (;;) {
         const frame = buildProduceFrame(topic, plan.partitions, batch, 1, 5000);
-        const res = await conn.request(ApiKey.Produce, PRODUCE_VERSION, {}, decodeProduceResponse, frame);
+        const res = await conn.exchange(ApiKey.Produce, PRODUCE_VERSION, frame);
         const failed = res.responses.flatMap((t) => t.partitionResponses).filter((p) => p.errorCode !== 0);
         if (failed.length === 0) break;
         if (Date.now() > deadline) throw new Error(`${topic}: partitions ${failed.map((p) => p.index)} not writable after ${timeoutMs} ms (error ${failed[0]!.errorCode})`);

@@ -9,6 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import { processNow } from '../shared/clock.js';
+import { FrameReader, type FrameSizeError } from '../shared/frame-reader.js';
 import type { Logger } from '../shared/logger.js';
 import type { RequestMetrics, RequestTiming } from './request-metrics.js';
 import type { SaslSession } from './security/sasl-session.js';
@@ -72,8 +73,7 @@ export class Connection {
   readonly sasl: SaslSession | null;
   /** Set once the connection is to close after the responses already due (why, for the log). */
   private ending: string | null = null;
-  private readonly chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly reader: FrameReader;
   private readonly queue: Slot[] = [];
   private queuedBytes = 0;
   private flushScheduled = false;
@@ -94,6 +94,7 @@ export class Connection {
   ) {
     this.principal = principal;
     this.sasl = sasl;
+    this.reader = new FrameReader(maxRequestBytes);
     socket.setNoDelay(true);
     // Kafka's connections.max.idle.ms: the socket's own inactivity timer, which every read and
     // write re-arms, so the hot path pays nothing for it. A request still being served (a
@@ -122,19 +123,20 @@ export class Connection {
 
   private onData(b: Buffer): void {
     if (this.closed || this.ending !== null) return;
-    this.chunks.push(b);
-    this.buffered += b.length;
-    while (this.buffered >= 4 && !this.closed && this.ending === null) {
-      const size = this.peekSize();
-      if (size < 0 || size > this.maxRequestBytes) {
+    this.reader.push(b);
+    while (!this.closed && this.ending === null) {
+      let frame: Buffer | null;
+      try {
+        frame = this.reader.next();
+      } catch (e) {
+        const size = (e as FrameSizeError).size;
         this.close(`request size ${size} outside 0..${this.maxRequestBytes} (socket.request.max.bytes)`);
         return;
       }
-      if (this.buffered < 4 + size) return;
-      const frame = this.take(4 + size).subarray(4);
-      const slot = new Slot(this, size, processNow());
+      if (frame === null) break;
+      const slot = new Slot(this, frame.length, processNow());
       this.queue.push(slot);
-      this.queuedBytes += size;
+      this.queuedBytes += frame.length;
       try {
         this.onFrame(frame, slot, this);
       } catch (e) {
@@ -146,35 +148,6 @@ export class Connection {
       this.paused = true;
       this.socket.pause();
     }
-  }
-
-  private peekSize(): number {
-    const first = this.chunks[0]!;
-    if (first.length >= 4) return first.readInt32BE(0);
-    const head = Buffer.concat(this.chunks, Math.min(this.buffered, 4));
-    return head.readInt32BE(0);
-  }
-
-  /** Removes n bytes from the front, without copying when one chunk holds them all. */
-  private take(n: number): Buffer {
-    this.buffered -= n;
-    const first = this.chunks[0]!;
-    if (first.length >= n) {
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length, n - at);
-      c.copy(out, at, 0, k);
-      at += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    return out;
   }
 
   /** Called by a slot when it completes; responses are written at the end of this turn. */

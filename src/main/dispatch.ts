@@ -21,10 +21,10 @@ import { requestCodecs } from '../shared/protocol/generated/codecs.js';
 import { ApiKey } from '../shared/protocol/generated/api-keys.js';
 import { Reader } from '../shared/protocol/reader.js';
 import { Writer } from '../shared/protocol/writer.js';
-import { isSupported, SUPPORTED_APIS } from './api-versions.js';
+import { onlyErrorCode, type ServedApi } from './api.js';
+import { isSupported, SUPPORTED_APIS, VERSION_RANGES } from './api-table.js';
 import type { Connection, ResponseSlot } from './connection.js';
 import type { BrokerContext } from './context.js';
-import { errorResponse } from './error-responses.js';
 import { unsupportedApiVersionsResponse } from './handlers/api-versions.js';
 import { authenticateToken } from './handlers/sasl.js';
 import { guardRequest } from './security/api-authorization.js';
@@ -52,11 +52,11 @@ export class Dispatcher {
       return;
     }
     if (h.apiKey === ApiKey.ApiVersions && !isSupported(h.apiKey, h.apiVersion)) {
-      slot.complete(encodeResponseFrame(ApiKey.ApiVersions, 0, h.correlationId, unsupportedApiVersionsResponse(), this.writer));
+      slot.complete(encodeResponseFrame(ApiKey.ApiVersions, 0, h.correlationId, unsupportedApiVersionsResponse(VERSION_RANGES), this.writer));
       return;
     }
     const codec = requestCodecs[h.apiKey];
-    const handler = SUPPORTED_APIS.get(h.apiKey)?.handler;
+    const served = SUPPORTED_APIS.get(h.apiKey);
     if (!codec) {
       slot.fail(`unknown API key ${h.apiKey}`);
       return;
@@ -75,26 +75,26 @@ export class Dispatcher {
         return;
       }
     }
-    let req: object;
+    let req: unknown;
     try {
-      req = codec.decode(new Reader(frame, h.headerLength), h.apiVersion) as object;
+      req = codec.decode(new Reader(frame, h.headerLength), h.apiVersion);
     } catch (e) {
       slot.fail(`malformed ${codec.name} v${h.apiVersion} request: ${(e as Error).message}`);
       return;
     }
-    if (!handler || !isSupported(h.apiKey, h.apiVersion)) {
+    if (!served || !isSupported(h.apiKey, h.apiVersion)) {
       this.log.debug({ api: codec.name, version: h.apiVersion, client: h.clientId }, 'unsupported version');
-      this.answer(slot, h, errorResponse(h.apiKey, req, ErrorCode.UNSUPPORTED_VERSION), conn);
+      this.answer(slot, h, (served?.errorResponse ?? onlyErrorCode)(req, ErrorCode.UNSUPPORTED_VERSION), conn);
       return;
     }
-    let finish: ((resp: any) => object | null) | undefined;
+    let finish: ((resp: object | null) => object | null) | undefined;
     const access = this.ctx.access;
     if (access !== null) {
       const guard = guardRequest({
         can: (op, type, name) => access.allowed(conn, op, type, name),
         canAny: (op, type) => access.allowedOnAny(conn, op, type),
         metadata: this.ctx.metadata,
-      }, req, h);
+      }, req, h, served.errorResponse);
       if ('answer' in guard) {
         this.log.debug({ api: codec.name, principal: conn.principal, remote: conn.remote }, 'request refused by the authorizer');
         this.answer(slot, h, guard.answer, conn);
@@ -106,15 +106,15 @@ export class Dispatcher {
     let result: object | null | Promise<object | null>;
     timing.startedAt = processNow();
     try {
-      result = handler(this.ctx, req, h, conn, timing);
+      result = served.handler(this.ctx, req, h, conn, timing);
       if (finish !== undefined) result = result instanceof Promise ? result.then(finish) : finish(result);
     } catch (e) {
-      result = this.failed(h, req, e as Error);
+      result = this.failed(h, served, req, e as Error);
     }
     if (result instanceof Promise) {
       result.then(
         (r) => this.answer(slot, h, r, conn),
-        (e: Error) => this.answer(slot, h, this.failed(h, req, e), conn),
+        (e: Error) => this.answer(slot, h, this.failed(h, served, req, e), conn),
       );
     } else {
       this.answer(slot, h, result, conn);
@@ -138,9 +138,9 @@ export class Dispatcher {
     );
   }
 
-  private failed(h: RequestHeaderInfo, req: object, e: Error): object {
+  private failed(h: RequestHeaderInfo, served: ServedApi, req: unknown, e: Error): object {
     this.log.error({ apiKey: h.apiKey, version: h.apiVersion, err: e.message, stack: e.stack }, 'request handler failed');
-    return errorResponse(h.apiKey, req, ErrorCode.UNKNOWN_SERVER_ERROR);
+    return served.errorResponse(req, ErrorCode.UNKNOWN_SERVER_ERROR);
   }
 
   private answer(slot: ResponseSlot, h: RequestHeaderInfo, body: object | null, conn: Connection): void {

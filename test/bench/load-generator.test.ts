@@ -4,6 +4,7 @@
 import net from 'node:net';
 import t from 'tap';
 import * as hdr from 'hdr-histogram-js';
+import { FrameReader } from '../../src/shared/frame-reader.js';
 import { decodeRequestHeader, encodeResponseFrame, Reader } from '../../src/shared/protocol/index.js';
 import { decodeProduceRequest } from '../../src/shared/protocol/generated/produce-request.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
@@ -25,12 +26,10 @@ async function produceServer(): Promise<Server> {
   const state = { records: 0, requests: 0, answering: true };
   const server = net.createServer((sock) => {
     sockets.add(sock);
-    let buf = Buffer.alloc(0);
-    sock.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
-        const frame = buf.subarray(4, 4 + buf.readInt32BE(0));
-        buf = buf.subarray(4 + frame.length);
+    const reader = new FrameReader();
+    sock.on('data', (chunk: Buffer) => {
+      reader.push(chunk);
+      for (let frame = reader.next(); frame !== null; frame = reader.next()) {
         const h = decodeRequestHeader(frame);
         const req = decodeProduceRequest(new Reader(frame, h.headerLength), h.apiVersion);
         state.requests++;

@@ -1,7 +1,7 @@
 /**
- * A minimal Kafka client on the project's own codecs, for end-to-end tests: one socket,
- * requests encoded with encodeRequestFrame, responses matched in order and decoded with the
- * generated response codecs. It also reads a partition back record by record, which is how
+ * A minimal Kafka client on the project's own codecs, for end-to-end tests: the broker's own
+ * client connection (pipelined requests, answers matched in order and decoded with the
+ * generated response codecs). It also reads a partition back record by record, which is how
  * tests check what clients without a group-less consumer (kafkajs) have written.
  *
  * Record batches are parsed here rather than trusted to the broker's own decoder, so a test
@@ -10,34 +10,17 @@
  */
 import net from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { encodeRequestFrame } from '../../src/shared/protocol/frames.js';
-import { decodeResponseHeader } from '../../src/shared/protocol/headers.js';
-import { responseCodecs } from '../../src/shared/protocol/generated/codecs.js';
+import { ClientConnection } from '../../src/shared/client-connection.js';
+import type { ApiMessages } from '../../src/shared/protocol/generated/codecs.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
-import { Reader } from '../../src/shared/protocol/reader.js';
 import { readVarint, readVarlong, type Cursor } from '../../src/shared/record-batch.js';
 
-interface Pending {
-  apiKey: number;
-  apiVersion: number;
-  correlationId: number;
-  resolve: (body: any) => void;
-  reject: (e: Error) => void;
-}
-
+/** The shared client connection with untyped requests, as tests send bodies by API key number. */
 export class WireClient {
-  private readonly pending: Pending[] = [];
-  private buffered: Buffer = Buffer.alloc(0);
-  private nextCorrelationId = 1;
-  private closeError: Error | undefined;
+  readonly connection: ClientConnection;
 
   private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closeError = new Error('connection closed by the broker');
-      for (const p of this.pending.splice(0)) p.reject(this.closeError);
-    });
+    this.connection = new ClientConnection(socket, { clientId: 'wire-client' });
   }
 
   static connect(port: number, host = '127.0.0.1'): Promise<WireClient> {
@@ -58,40 +41,11 @@ export class WireClient {
 
   /** Sends one request and resolves with the decoded response body. */
   request<T = any>(apiKey: number, apiVersion: number, body: object): Promise<T> {
-    if (this.closeError) return Promise.reject(this.closeError);
-    const correlationId = this.nextCorrelationId++;
-    const frame = encodeRequestFrame(apiKey, apiVersion, correlationId, 'wire-client', body);
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ apiKey, apiVersion, correlationId, resolve, reject });
-      for (const c of frame) this.socket.write(c);
-    });
+    return this.connection.request(apiKey as keyof ApiMessages, apiVersion, body as never) as Promise<T>;
   }
 
   close(): void {
     this.socket.destroy();
-  }
-
-  private onData(d: Buffer): void {
-    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, d]) : d;
-    while (this.buffered.length >= 4) {
-      const size = this.buffered.readInt32BE(0);
-      if (this.buffered.length < 4 + size) return;
-      const frame = this.buffered.subarray(4, 4 + size);
-      this.buffered = this.buffered.subarray(4 + size);
-      const p = this.pending.shift();
-      if (!p) {
-        this.socket.destroy(new Error('response without a request'));
-        return;
-      }
-      try {
-        const r = new Reader(frame);
-        const { correlationId } = decodeResponseHeader(r, p.apiKey, p.apiVersion);
-        if (correlationId !== p.correlationId) throw new Error(`correlation id ${correlationId}, expected ${p.correlationId}`);
-        p.resolve(responseCodecs[p.apiKey]!.decode(r, p.apiVersion));
-      } catch (e) {
-        p.reject(e as Error);
-      }
-    }
   }
 }
 

@@ -10,6 +10,7 @@
  * response has passed (the original is durable by then).
  */
 import net from 'node:net';
+import { FrameReader, sizePrefixed } from '../../src/shared/frame-reader.js';
 import { decodeResponseHeader } from '../../src/shared/protocol/headers.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { responseCodecs } from '../../src/shared/protocol/generated/codecs.js';
@@ -37,14 +38,10 @@ export interface ReplayProxy {
 
 /** Cuts a byte stream into size-prefixed frames (prefix included). */
 function framer(onFrame: (frame: Buffer) => void): (d: Buffer) => void {
-  let buffered = Buffer.alloc(0);
+  const reader = new FrameReader();
   return (d) => {
-    buffered = buffered.length ? Buffer.concat([buffered, d]) : d;
-    while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
-      const size = 4 + buffered.readInt32BE(0);
-      onFrame(buffered.subarray(0, size));
-      buffered = buffered.subarray(size);
-    }
+    reader.push(d);
+    for (let f = reader.next(); f !== null; f = reader.next()) onFrame(sizePrefixed(f));
   };
 }
 

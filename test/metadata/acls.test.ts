@@ -5,7 +5,7 @@
 import t from 'tap';
 import { AclOperation as Op, AclPermission as Perm, PatternType as Pat, ResourceType as Res, type AclBinding } from '../../src/shared/acl.js';
 import { ErrorCode } from '../../src/shared/errors.js';
-import { SUPPORTED_APIS } from '../../src/main/api-versions.js';
+import { SUPPORTED_APIS } from '../../src/main/api-table.js';
 import { AUTHORIZED_APIS } from '../../src/main/security/api-authorization.js';
 import { MetadataImage } from '../../src/workers/raft/metadata/image.js';
 import { decodeBatch, encodeBatch } from '../../src/workers/raft/metadata/records.js';

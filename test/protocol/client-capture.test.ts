@@ -13,6 +13,7 @@ import net from 'node:net';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
+import { FrameReader, sizePrefixed } from '../../src/shared/frame-reader.js';
 import {
   ApiKey,
   apiInfoByKey,
@@ -127,14 +128,11 @@ async function fakeBroker(client: string, captured: Captured[]): Promise<{ port:
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    let pending = Buffer.alloc(0);
-    socket.on('data', (data) => {
-      pending = Buffer.concat([pending, data]);
-      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-        const frame = pending.subarray(0, 4 + pending.readInt32BE(0));
-        pending = pending.subarray(frame.length);
-        captured.push({ client, frame: Buffer.from(frame) });
-        const body = frame.subarray(4);
+    const reader = new FrameReader();
+    socket.on('data', (data: Buffer) => {
+      reader.push(data);
+      for (let body = reader.next(); body !== null; body = reader.next()) {
+        captured.push({ client, frame: sizePrefixed(body) });
         const h = decodeRequestHeader(body);
         const req = requestCodecs[h.apiKey]!.decode(new Reader(body, h.headerLength), h.apiVersion) as Body;
         const res = answer(h.apiKey, h.apiVersion, req, port);

@@ -1,39 +1,17 @@
 /**
- * The raft transport: frames cut correctly wherever the stream splits, the size limit
- * is enforced from the length prefix alone, a bad frame closes only its connection, and a
+ * The raft transport: messages round-trip through the wire schema, a bad frame closes only its connection, and a
  * peer that goes away is reported down at once and up again when it is back.
  */
 import net from 'node:net';
 import t from 'tap';
 import { pino } from 'pino';
 import { message, MessageType } from '../../src/workers/raft/core/types.js';
-import { FrameDecoder, encodeFrame } from '../../src/workers/raft/transport/frame-decoder.js';
+import { sizePrefixed } from '../../src/shared/frame-reader.js';
 import { TcpTransport } from '../../src/workers/raft/transport/tcp-transport.js';
 import { freePort } from '../helpers/broker.js';
 import { type Envelope, decodeEnvelope, encodeEnvelope } from '../../src/workers/raft/transport/wire.js';
 
 const logger = pino({ level: 'silent' });
-
-t.test('frames survive being split at every byte position', async (t) => {
-  const payloads = [Buffer.from('a'), Buffer.alloc(0), Buffer.from('hello raft'), Buffer.alloc(300, 7)];
-  const stream = Buffer.concat(payloads.map((p) => encodeFrame(p)));
-  for (let cut = 0; cut <= stream.length; cut++) {
-    const d = new FrameDecoder(1024);
-    const got = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
-    if (got.length !== payloads.length || got.some((g, i) => !g.equals(payloads[i]))) {
-      t.fail(`split at ${cut}`);
-      return;
-    }
-  }
-  t.pass('every split point yields the same frames');
-});
-
-t.test('an oversized length is refused before its bytes are buffered', async (t) => {
-  const d = new FrameDecoder(100);
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(101);
-  t.throws(() => d.push(head), { name: 'FrameTooLargeError', length: 101 });
-});
 
 t.test('raft messages round-trip through the wire schema', async (t) => {
   const m = message({
@@ -84,7 +62,7 @@ t.test('a bad frame closes that connection only', async (t) => {
   const rogue = net.connect(ports[0], '127.0.0.1');
   const closed = new Promise<void>((r) => rogue.on('close', () => r()));
   rogue.on('error', () => {});
-  rogue.write(encodeFrame(Buffer.from([0xff, 0xff, 0xff])));
+  rogue.write(sizePrefixed(Buffer.from([0xff, 0xff, 0xff])));
   await closed;
   t.pass('the bad connection is closed');
   b.send(1, hb);

@@ -6,17 +6,19 @@
  */
 import { filterMatches, type AclBinding, type AclFilter } from '../../shared/acl.js';
 import { ErrorCode } from '../../shared/errors.js';
-import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { CreateAclsRequest } from '../../shared/protocol/generated/create-acls-request.js';
 import type { DeleteAclsRequest } from '../../shared/protocol/generated/delete-acls-request.js';
 import type { DescribeAclsRequest } from '../../shared/protocol/generated/describe-acls-request.js';
-import type { SupportedApi } from '../api-versions.js';
 import type { BrokerContext } from '../context.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { CreateAclsResponse } from '../../shared/protocol/generated/create-acls-response.js';
+import type { DeleteAclsResponse } from '../../shared/protocol/generated/delete-acls-response.js';
+import type { DescribeAclsResponse, DescribeAclsResponseAclDescription } from '../../shared/protocol/generated/describe-acls-response.js';
 
 const DISABLED = 'No Authorizer is configured.';
 const TIMEOUT_MS = 30_000;
 
-async function handleCreateAcls(ctx: BrokerContext, req: CreateAclsRequest): Promise<object> {
+export async function handleCreateAcls(ctx: BrokerContext, req: CreateAclsRequest): Promise<Encodable<CreateAclsResponse>> {
   if (ctx.access === null) return { results: req.creations.map(() => ({ errorCode: ErrorCode.SECURITY_DISABLED, errorMessage: DISABLED })) };
   const creations: AclBinding[] = req.creations.map((c) => ({
     resourceType: c.resourceType, resourceName: c.resourceName, patternType: c.resourcePatternType,
@@ -33,10 +35,10 @@ function filterOf(f: DescribeAclsRequest | DeleteAclsRequest['filters'][number])
   };
 }
 
-function handleDescribeAcls(ctx: BrokerContext, req: DescribeAclsRequest): object {
+export function handleDescribeAcls(ctx: BrokerContext, req: DescribeAclsRequest): Encodable<DescribeAclsResponse> {
   if (ctx.access === null) return { errorCode: ErrorCode.SECURITY_DISABLED, errorMessage: DISABLED, resources: [] };
   const filter = filterOf(req);
-  const resources = new Map<string, { resourceType: number; resourceName: string; patternType: number; acls: object[] }>();
+  const resources = new Map<string, { resourceType: number; resourceName: string; patternType: number; acls: Encodable<DescribeAclsResponseAclDescription>[] }>();
   for (const a of ctx.metadata.acls()) {
     if (!filterMatches(filter, a)) continue;
     const key = `${a.resourceType}\0${a.patternType}\0${a.resourceName}`;
@@ -50,7 +52,7 @@ function handleDescribeAcls(ctx: BrokerContext, req: DescribeAclsRequest): objec
   return { errorCode: ErrorCode.NONE, errorMessage: null, resources: [...resources.values()] };
 }
 
-async function handleDeleteAcls(ctx: BrokerContext, req: DeleteAclsRequest): Promise<object> {
+export async function handleDeleteAcls(ctx: BrokerContext, req: DeleteAclsRequest): Promise<Encodable<DeleteAclsResponse>> {
   if (ctx.access === null) return { filterResults: req.filters.map(() => ({ errorCode: ErrorCode.SECURITY_DISABLED, errorMessage: DISABLED, matchingAcls: [] })) };
   const results = await ctx.raft.deleteAcls(req.filters.map(filterOf), TIMEOUT_MS);
   return {
@@ -61,9 +63,3 @@ async function handleDeleteAcls(ctx: BrokerContext, req: DeleteAclsRequest): Pro
     })),
   };
 }
-
-export const aclApis: SupportedApi[] = [
-  { apiKey: ApiKey.CreateAcls, minVersion: 0, maxVersion: 3, handler: handleCreateAcls },
-  { apiKey: ApiKey.DescribeAcls, minVersion: 0, maxVersion: 3, handler: handleDescribeAcls },
-  { apiKey: ApiKey.DeleteAcls, minVersion: 0, maxVersion: 3, handler: handleDeleteAcls },
-];

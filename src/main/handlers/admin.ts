@@ -23,8 +23,12 @@ import type { CreatableTopic, DeletableTopic, TopicResult } from '../../shared/m
 import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
 import type { BrokerContext } from '../context.js';
 import { configValueError, TOPIC_CONFIGS } from '../../shared/dynamic-config.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { CreatePartitionsResponse } from '../../shared/protocol/generated/create-partitions-response.js';
+import type { CreateTopicsResponse } from '../../shared/protocol/generated/create-topics-response.js';
+import type { DeleteTopicsResponse } from '../../shared/protocol/generated/delete-topics-response.js';
 
-export async function handleCreateTopics(ctx: BrokerContext, req: CreateTopicsRequest): Promise<object> {
+export async function handleCreateTopics(ctx: BrokerContext, req: CreateTopicsRequest): Promise<Encodable<CreateTopicsResponse>> {
   const early = new Map<string, { errorCode: number; errorMessage: string }>();
   // A name given twice is refused in every entry and created in none, as Kafka does.
   const seen = new Set<string>();
@@ -88,7 +92,7 @@ export async function handleCreateTopics(ctx: BrokerContext, req: CreateTopicsRe
   };
 }
 
-export async function handleDeleteTopics(ctx: BrokerContext, req: DeleteTopicsRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleDeleteTopics(ctx: BrokerContext, req: DeleteTopicsRequest, h: RequestHeaderInfo): Promise<Encodable<DeleteTopicsResponse>> {
   const named: DeletableTopic[] =
     h.apiVersion >= 6
       ? req.topics.map((t) => (t.name !== null ? { name: t.name } : { id: wireUuidToHex(t.topicId) }))
@@ -104,7 +108,7 @@ export async function handleDeleteTopics(ctx: BrokerContext, req: DeleteTopicsRe
   };
 }
 
-export async function handleCreatePartitions(ctx: BrokerContext, req: CreatePartitionsRequest): Promise<object> {
+export async function handleCreatePartitions(ctx: BrokerContext, req: CreatePartitionsRequest): Promise<Encodable<CreatePartitionsResponse>> {
   const results = await ctx.raft.request({
     op: 'createPartitions',
     topics: req.topics.map((t) => ({ name: t.name, count: t.count, assignments: t.assignments ? t.assignments.map((a) => a.brokerIds) : undefined })),

@@ -1,15 +1,15 @@
 import { ErrorCode } from '../../shared/errors.js';
-import { SUPPORTED_APIS } from '../api-versions.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { ApiVersionsResponse, ApiVersionsResponseApiVersion } from '../../shared/protocol/generated/api-versions-response.js';
 
-function apiKeys(): { apiKey: number; minVersion: number; maxVersion: number }[] {
-  return [...SUPPORTED_APIS.values()].map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion }));
-}
+/** What the ApiVersions answer lists of an API. */
+export type ApiVersionRange = Encodable<ApiVersionsResponseApiVersion>;
 
-export function handleApiVersions(): object {
-  return { errorCode: ErrorCode.NONE, apiKeys: apiKeys(), throttleTimeMs: 0 };
+export function apiVersionsResponse(served: readonly ApiVersionRange[]): Encodable<ApiVersionsResponse> {
+  return { errorCode: ErrorCode.NONE, apiKeys: served, throttleTimeMs: 0 };
 }
 
 /** KIP-511: a client asking with a newer version than ours gets this v0 answer and retries. */
-export function unsupportedApiVersionsResponse(): object {
-  return { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: apiKeys() };
+export function unsupportedApiVersionsResponse(served: readonly ApiVersionRange[]): Encodable<ApiVersionsResponse> {
+  return { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: served };
 }

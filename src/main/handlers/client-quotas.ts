@@ -4,9 +4,9 @@
  * quotas next to SCRAM credentials (`kafka-configs --describe --entity-type users`).
  */
 import { ErrorCode } from '../../shared/errors.js';
-import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { DescribeClientQuotasRequest } from '../../shared/protocol/generated/describe-client-quotas-request.js';
-import type { SupportedApi } from '../api-versions.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { DescribeClientQuotasResponse } from '../../shared/protocol/generated/describe-client-quotas-response.js';
 
 const ENTITY_TYPES = new Set(['user', 'client-id', 'ip']);
 /** Kafka's match types: the entity named by `match`, the default entity, any entity. */
@@ -27,12 +27,8 @@ function filterError(req: DescribeClientQuotasRequest): string | null {
   return null;
 }
 
-function handleDescribeClientQuotas(_ctx: unknown, req: DescribeClientQuotasRequest): object {
+export function handleDescribeClientQuotas(_ctx: unknown, req: DescribeClientQuotasRequest): Encodable<DescribeClientQuotasResponse> {
   const error = filterError(req);
   if (error !== null) return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: error, entries: null };
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, entries: [] };
 }
-
-export const clientQuotaApis: SupportedApi[] = [
-  { apiKey: ApiKey.DescribeClientQuotas, minVersion: 0, maxVersion: 1, handler: handleDescribeClientQuotas },
-];

@@ -15,10 +15,14 @@ import type { IncrementalAlterConfigsRequest } from '../../shared/protocol/gener
 import type { AlterConfigsRequest } from '../../shared/protocol/generated/alter-configs-request.js';
 import type { BrokerContext } from '../context.js';
 import { brokerLayers } from '../effective-config.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { AlterConfigsResponse } from '../../shared/protocol/generated/alter-configs-response.js';
+import type { DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResult } from '../../shared/protocol/generated/describe-configs-response.js';
+import type { IncrementalAlterConfigsResponse } from '../../shared/protocol/generated/incremental-alter-configs-response.js';
 
 const ALTER_TIMEOUT_MS = 30_000;
 
-export function handleIncrementalAlterConfigs(ctx: BrokerContext, req: IncrementalAlterConfigsRequest): Promise<object> {
+export function handleIncrementalAlterConfigs(ctx: BrokerContext, req: IncrementalAlterConfigsRequest): Promise<Encodable<IncrementalAlterConfigsResponse>> {
   return alter(ctx, req.resources.map((r) => ({
     resourceType: r.resourceType,
     resourceName: r.resourceName,
@@ -26,7 +30,7 @@ export function handleIncrementalAlterConfigs(ctx: BrokerContext, req: Increment
   })), true, req.validateOnly);
 }
 
-export function handleAlterConfigs(ctx: BrokerContext, req: AlterConfigsRequest): Promise<object> {
+export function handleAlterConfigs(ctx: BrokerContext, req: AlterConfigsRequest): Promise<Encodable<AlterConfigsResponse>> {
   return alter(ctx, req.resources.map((r) => ({
     resourceType: r.resourceType,
     resourceName: r.resourceName,
@@ -34,7 +38,7 @@ export function handleAlterConfigs(ctx: BrokerContext, req: AlterConfigsRequest)
   })), false, req.validateOnly);
 }
 
-async function alter(ctx: BrokerContext, resources: ConfigResourceChange[], incremental: boolean, validateOnly: boolean): Promise<object> {
+async function alter(ctx: BrokerContext, resources: ConfigResourceChange[], incremental: boolean, validateOnly: boolean): Promise<Encodable<AlterConfigsResponse>> {
   const results = resources.length === 0 ? [] : await ctx.raft.alterConfigs({ resources, incremental, validateOnly, timeoutMs: ALTER_TIMEOUT_MS });
   if (!validateOnly && results.some((r) => r.errorCode === ErrorCode.NONE)) await ctx.hostedApplied();
   return {
@@ -93,9 +97,9 @@ function describeBroker(ctx: BrokerContext, name: string): Described[] | string 
   return out;
 }
 
-export function handleDescribeConfigs(ctx: BrokerContext, req: DescribeConfigsRequest): object {
+export function handleDescribeConfigs(ctx: BrokerContext, req: DescribeConfigsRequest): Encodable<DescribeConfigsResponse> {
   const results = req.resources.map((r) => {
-    const fail = (errorCode: number, errorMessage: string): object => ({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] });
+    const fail = (errorCode: number, errorMessage: string): Encodable<DescribeConfigsResponseDescribeConfigsResult> => ({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] });
     let described: Described[] | string;
     if (r.resourceType === ConfigResourceType.TOPIC) {
       described = describeTopic(ctx, r.resourceName);

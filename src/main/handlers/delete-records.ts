@@ -6,8 +6,10 @@
 import { ErrorCode } from '../../shared/errors.js';
 import type { DeleteRecordsRequest } from '../../shared/protocol/generated/delete-records-request.js';
 import type { BrokerContext } from '../context.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { DeleteRecordsResponse } from '../../shared/protocol/generated/delete-records-response.js';
 
-export async function handleDeleteRecords(ctx: BrokerContext, req: DeleteRecordsRequest): Promise<object> {
+export async function handleDeleteRecords(ctx: BrokerContext, req: DeleteRecordsRequest): Promise<Encodable<DeleteRecordsResponse>> {
   const topics = await Promise.all(req.topics.map(async (t) => ({
     name: t.name,
     partitions: await Promise.all(t.partitions.map(async (p) => {

@@ -17,10 +17,11 @@ import { MsgType, type FetchResultMsg } from '../../shared/thread-messages.js';
 import type { FetchRequest } from '../../shared/protocol/generated/fetch-request.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
-import { EMPTY_BYTES } from '../../shared/protocol/codec.js';
+import { EMPTY_BYTES, type Encodable } from '../../shared/protocol/codec.js';
 import type { BrokerContext } from '../context.js';
 import type { Part } from '../scatter.js';
 import { currentLeader, leaderEndpoints, leaderError } from '../partition-leader.js';
+import type { FetchResponse } from '../../shared/protocol/generated/fetch-response.js';
 
 interface Item {
   topicIndex: number;
@@ -30,7 +31,7 @@ interface Item {
   part: number;
 }
 
-export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHeaderInfo): Promise<object> | object {
+export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHeaderInfo): Promise<Encodable<FetchResponse>> | Encodable<FetchResponse> {
   const byId = h.apiVersion >= 13;
   if (req.sessionId !== 0 && req.sessionEpoch > 0) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
@@ -66,7 +67,7 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
       return item;
     }),
   );
-  const respond = (results: (FetchResultMsg | undefined)[]): object => {
+  const respond = (results: (FetchResultMsg | undefined)[]): Encodable<FetchResponse> => {
     let budget = req.maxBytes;
     let first = true;
     const responses = req.topics.map((t, ti) => ({

@@ -22,15 +22,29 @@ import type { OffsetCommitRequest } from '../../shared/protocol/generated/offset
 import type { OffsetFetchRequest } from '../../shared/protocol/generated/offset-fetch-request.js';
 import type { SyncGroupRequest } from '../../shared/protocol/generated/sync-group-request.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
-import type { SupportedApi } from '../api-versions.js';
+import type { ErrorResponse } from '../api.js';
 import type { BrokerContext } from '../context.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { ConsumerGroupDescribeResponse } from '../../shared/protocol/generated/consumer-group-describe-response.js';
+import type { ConsumerGroupHeartbeatResponse } from '../../shared/protocol/generated/consumer-group-heartbeat-response.js';
+import type { DeleteGroupsResponse } from '../../shared/protocol/generated/delete-groups-response.js';
+import type { DescribeGroupsResponse } from '../../shared/protocol/generated/describe-groups-response.js';
+import type { FindCoordinatorResponse } from '../../shared/protocol/generated/find-coordinator-response.js';
+import type { HeartbeatResponse } from '../../shared/protocol/generated/heartbeat-response.js';
+import type { JoinGroupResponse } from '../../shared/protocol/generated/join-group-response.js';
+import type { LeaveGroupResponse } from '../../shared/protocol/generated/leave-group-response.js';
+import type { ListGroupsResponse } from '../../shared/protocol/generated/list-groups-response.js';
+import type { OffsetCommitResponse } from '../../shared/protocol/generated/offset-commit-response.js';
+import type { OffsetDeleteResponse } from '../../shared/protocol/generated/offset-delete-response.js';
+import type { OffsetFetchResponse, OffsetFetchResponseOffsetFetchResponsePartition, OffsetFetchResponseOffsetFetchResponseTopic } from '../../shared/protocol/generated/offset-fetch-response.js';
+import type { SyncGroupResponse } from '../../shared/protocol/generated/sync-group-response.js';
 
 const GROUP_KEY = 0;
 const TRANSACTION_KEY = 1;
 /** DescribeGroups: authorized operations not asked for. */
 const OPERATIONS_OMITTED = -2147483648;
 
-async function handleFindCoordinator(ctx: BrokerContext, req: FindCoordinatorRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleFindCoordinator(ctx: BrokerContext, req: FindCoordinatorRequest, h: RequestHeaderInfo): Promise<Encodable<FindCoordinatorResponse>> {
   const keys = h.apiVersion >= 4 ? req.coordinatorKeys : [req.key];
   const found = await Promise.all(
     keys.map(async (key) => {
@@ -44,7 +58,7 @@ async function handleFindCoordinator(ctx: BrokerContext, req: FindCoordinatorReq
   return { throttleTimeMs: 0, ...withMessage[0]! };
 }
 
-async function handleJoinGroup(ctx: BrokerContext, req: JoinGroupRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleJoinGroup(ctx: BrokerContext, req: JoinGroupRequest, h: RequestHeaderInfo): Promise<Encodable<JoinGroupResponse>> {
   const r = await ctx.groups.join({
     groupId: req.groupId,
     memberId: req.memberId,
@@ -61,7 +75,7 @@ async function handleJoinGroup(ctx: BrokerContext, req: JoinGroupRequest, h: Req
   return { throttleTimeMs: 0, ...r, protocolName: r.protocolName ?? (h.apiVersion >= 7 ? null : '') };
 }
 
-async function handleSyncGroup(ctx: BrokerContext, req: SyncGroupRequest): Promise<object> {
+export async function handleSyncGroup(ctx: BrokerContext, req: SyncGroupRequest): Promise<Encodable<SyncGroupResponse>> {
   const r = await ctx.groups.sync({
     groupId: req.groupId,
     generationId: req.generationId,
@@ -74,19 +88,19 @@ async function handleSyncGroup(ctx: BrokerContext, req: SyncGroupRequest): Promi
   return { throttleTimeMs: 0, ...r };
 }
 
-async function handleHeartbeat(ctx: BrokerContext, req: HeartbeatRequest): Promise<object> {
+export async function handleHeartbeat(ctx: BrokerContext, req: HeartbeatRequest): Promise<Encodable<HeartbeatResponse>> {
   const r = await ctx.groups.heartbeat({ groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId });
   return { throttleTimeMs: 0, errorCode: r.errorCode };
 }
 
-async function handleLeaveGroup(ctx: BrokerContext, req: LeaveGroupRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleLeaveGroup(ctx: BrokerContext, req: LeaveGroupRequest, h: RequestHeaderInfo): Promise<Encodable<LeaveGroupResponse>> {
   const batched = h.apiVersion >= 3;
   const members = batched ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })) : [{ memberId: req.memberId, groupInstanceId: null }];
   const r = await ctx.groups.leave(req.groupId, members);
   return { throttleTimeMs: 0, errorCode: batched ? r.errorCode : (r.members[0]?.errorCode ?? r.errorCode), members: r.members };
 }
 
-async function handleOffsetCommit(ctx: BrokerContext, req: OffsetCommitRequest): Promise<object> {
+export async function handleOffsetCommit(ctx: BrokerContext, req: OffsetCommitRequest): Promise<Encodable<OffsetCommitResponse>> {
   const offsets = req.topics.flatMap((t) =>
     t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata })),
   );
@@ -117,13 +131,13 @@ function offsetsOf(
   asked: TopicsAsked,
   requireStable: boolean,
   member: { memberId: string | null; memberEpoch: number } | null = null,
-): { errorCode: number; topics: object[] } {
+): { errorCode: number; topics: Encodable<OffsetFetchResponseOffsetFetchResponseTopic>[] } {
   const r = ctx.groups.fetchOffsets(groupId, asked === null ? null : asked.map((t) => ({ name: t.name, partitions: t.partitionIndexes })), member);
   const rows: FetchedOffset[] =
     r.errorCode === ErrorCode.NONE
       ? r.offsets.map((o) => (requireStable && ctx.groups.unstableOffset(groupId, o.topic, o.partition) ? { ...o, offset: -1, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT } : o))
       : (asked ?? []).flatMap((t) => t.partitionIndexes.map((p) => ({ topic: t.name, partition: p, offset: -1, leaderEpoch: -1, metadata: '', errorCode: r.errorCode })));
-  const byTopic = new Map<string, object[]>();
+  const byTopic = new Map<string, Encodable<OffsetFetchResponseOffsetFetchResponsePartition>[]>();
   for (const o of rows) {
     let list = byTopic.get(o.topic);
     if (!list) byTopic.set(o.topic, (list = []));
@@ -132,14 +146,14 @@ function offsetsOf(
   return { errorCode: r.errorCode, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
 }
 
-function handleOffsetFetch(ctx: BrokerContext, req: OffsetFetchRequest, h: RequestHeaderInfo): object {
+export function handleOffsetFetch(ctx: BrokerContext, req: OffsetFetchRequest, h: RequestHeaderInfo): Encodable<OffsetFetchResponse> {
   if (h.apiVersion >= 8) {
     return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ groupId: g.groupId, ...offsetsOf(ctx, g.groupId, g.topics, req.requireStable, h.apiVersion >= 9 ? g : null) })) };
   }
   return { throttleTimeMs: 0, ...offsetsOf(ctx, req.groupId, req.topics, h.apiVersion >= 7 && req.requireStable) };
 }
 
-function handleListGroups(ctx: BrokerContext, req: ListGroupsRequest): object {
+export function handleListGroups(ctx: BrokerContext, req: ListGroupsRequest): Encodable<ListGroupsResponse> {
   const r = ctx.groups.list();
   const states = new Set(req.statesFilter.map((s) => s.toLowerCase()));
   const types = new Set(req.typesFilter.map((s) => s.toLowerCase()));
@@ -147,16 +161,16 @@ function handleListGroups(ctx: BrokerContext, req: ListGroupsRequest): object {
   return { throttleTimeMs: 0, errorCode: r.errorCode, groups };
 }
 
-async function handleConsumerGroupHeartbeat(ctx: BrokerContext, req: ConsumerGroupHeartbeatRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleConsumerGroupHeartbeat(ctx: BrokerContext, req: ConsumerGroupHeartbeatRequest, h: RequestHeaderInfo): Promise<Encodable<ConsumerGroupHeartbeatResponse>> {
   const r = await ctx.groups.consumerHeartbeat({ ...req, clientId: h.clientId ?? '', clientHost: '' });
   return { throttleTimeMs: 0, ...r, errorMessage: r.errorMessage ?? (r.errorCode === ErrorCode.NONE ? null : errorName(r.errorCode)) };
 }
 
-function handleConsumerGroupDescribe(ctx: BrokerContext, req: ConsumerGroupDescribeRequest): object {
+export function handleConsumerGroupDescribe(ctx: BrokerContext, req: ConsumerGroupDescribeRequest): Encodable<ConsumerGroupDescribeResponse> {
   return { throttleTimeMs: 0, groups: req.groupIds.map((id) => ({ ...ctx.groups.consumerDescribe(id), authorizedOperations: OPERATIONS_OMITTED })) };
 }
 
-async function handleOffsetDelete(ctx: BrokerContext, req: OffsetDeleteRequest): Promise<object> {
+export async function handleOffsetDelete(ctx: BrokerContext, req: OffsetDeleteRequest): Promise<Encodable<OffsetDeleteResponse>> {
   const partitions = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
   const r = await ctx.groups.deleteOffsets(req.groupId, partitions);
   if (r.errorCode !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: r.errorCode, topics: [] };
@@ -168,11 +182,11 @@ async function handleOffsetDelete(ctx: BrokerContext, req: OffsetDeleteRequest):
   };
 }
 
-function handleDescribeGroups(ctx: BrokerContext, req: DescribeGroupsRequest): object {
+export function handleDescribeGroups(ctx: BrokerContext, req: DescribeGroupsRequest): Encodable<DescribeGroupsResponse> {
   return { throttleTimeMs: 0, groups: req.groups.map((g) => ({ ...ctx.groups.describe(g), authorizedOperations: OPERATIONS_OMITTED })) };
 }
 
-async function handleDeleteGroups(ctx: BrokerContext, req: DeleteGroupsRequest): Promise<object> {
+export async function handleDeleteGroups(ctx: BrokerContext, req: DeleteGroupsRequest): Promise<Encodable<DeleteGroupsResponse>> {
   const results = await Promise.all(req.groupsNames.map(async (groupId) => ({ groupId, errorCode: (await ctx.groups.deleteGroup(groupId)).errorCode })));
   return { throttleTimeMs: 0, results };
 }
@@ -181,48 +195,38 @@ function errorName(code: number): string {
   return Object.entries(ErrorCode).find(([, v]) => v === code)?.[0] ?? `error ${code}`;
 }
 
-export const groupApis: SupportedApi[] = [
-  { apiKey: ApiKey.FindCoordinator, minVersion: 0, maxVersion: 4, handler: handleFindCoordinator },
-  { apiKey: ApiKey.JoinGroup, minVersion: 0, maxVersion: 9, handler: handleJoinGroup },
-  { apiKey: ApiKey.SyncGroup, minVersion: 0, maxVersion: 5, handler: handleSyncGroup },
-  { apiKey: ApiKey.Heartbeat, minVersion: 0, maxVersion: 4, handler: handleHeartbeat },
-  { apiKey: ApiKey.LeaveGroup, minVersion: 0, maxVersion: 5, handler: handleLeaveGroup },
-  { apiKey: ApiKey.OffsetCommit, minVersion: 0, maxVersion: 9, handler: handleOffsetCommit },
-  { apiKey: ApiKey.OffsetFetch, minVersion: 0, maxVersion: 9, handler: handleOffsetFetch },
-  { apiKey: ApiKey.ListGroups, minVersion: 0, maxVersion: 5, handler: handleListGroups },
-  { apiKey: ApiKey.OffsetDelete, minVersion: 0, maxVersion: 0, handler: handleOffsetDelete },
-  { apiKey: ApiKey.ConsumerGroupHeartbeat, minVersion: 0, maxVersion: 1, handler: handleConsumerGroupHeartbeat },
-  { apiKey: ApiKey.ConsumerGroupDescribe, minVersion: 0, maxVersion: 0, handler: handleConsumerGroupDescribe },
-  { apiKey: ApiKey.DescribeGroups, minVersion: 0, maxVersion: 5, handler: handleDescribeGroups },
-  { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 2, handler: handleDeleteGroups },
-];
+export const findCoordinatorError: ErrorResponse<typeof ApiKey.FindCoordinator> = (req, errorCode) => ({
+  errorCode, nodeId: -1, host: '', port: -1, coordinators: (req.coordinatorKeys ?? []).map((key) => ({ key, errorCode, nodeId: -1, host: '', port: -1 })),
+});
 
-/** The whole-request failure answer of each group API (see error-responses.ts). */
-export function groupErrorResponse(apiKey: number, req: any, errorCode: number): object | null {
-  switch (apiKey) {
-    case ApiKey.FindCoordinator:
-      return { errorCode, nodeId: -1, host: '', port: -1, coordinators: (req.coordinatorKeys ?? []).map((key: string) => ({ key, errorCode, nodeId: -1, host: '', port: -1 })) };
-    case ApiKey.LeaveGroup:
-      return { errorCode, members: (req.members ?? []).map((m: any) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode })) };
-    case ApiKey.OffsetCommit:
-      return { topics: req.topics.map((t: any) => ({ name: t.name, partitions: t.partitions.map((p: any) => ({ partitionIndex: p.partitionIndex, errorCode })) })) };
-    case ApiKey.OffsetFetch:
-      return { errorCode, topics: [], groups: (req.groups ?? []).map((g: any) => ({ groupId: g.groupId, errorCode, topics: [] })) };
-    case ApiKey.DescribeGroups:
-      return { groups: req.groups.map((groupId: string) => ({ groupId, errorCode, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_OMITTED })) };
-    case ApiKey.DeleteGroups:
-      return { results: req.groupsNames.map((groupId: string) => ({ groupId, errorCode })) };
-    case ApiKey.ConsumerGroupHeartbeat:
-      return { errorCode, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
-    case ApiKey.ConsumerGroupDescribe:
-      return {
-        groups: req.groupIds.map((groupId: string) => ({
-          errorCode, errorMessage: null, groupId, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_OMITTED,
-        })),
-      };
-    case ApiKey.OffsetDelete:
-      return { errorCode, topics: [] };
-    default:
-      return null;
-  }
-}
+export const leaveGroupError: ErrorResponse<typeof ApiKey.LeaveGroup> = (req, errorCode) => ({
+  errorCode, members: (req.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode })),
+});
+
+export const offsetCommitError: ErrorResponse<typeof ApiKey.OffsetCommit> = (req, errorCode) => ({
+  topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })),
+});
+
+export const offsetFetchError: ErrorResponse<typeof ApiKey.OffsetFetch> = (req, errorCode) => ({
+  errorCode, topics: [], groups: (req.groups ?? []).map((g) => ({ groupId: g.groupId, errorCode, topics: [] })),
+});
+
+export const describeGroupsError: ErrorResponse<typeof ApiKey.DescribeGroups> = (req, errorCode) => ({
+  groups: req.groups.map((groupId) => ({ groupId, errorCode, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_OMITTED })),
+});
+
+export const deleteGroupsError: ErrorResponse<typeof ApiKey.DeleteGroups> = (req, errorCode) => ({
+  results: req.groupsNames.map((groupId) => ({ groupId, errorCode })),
+});
+
+export const consumerGroupHeartbeatError: ErrorResponse<typeof ApiKey.ConsumerGroupHeartbeat> = (_req, errorCode) => ({
+  errorCode, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null,
+});
+
+export const consumerGroupDescribeError: ErrorResponse<typeof ApiKey.ConsumerGroupDescribe> = (req, errorCode) => ({
+  groups: req.groupIds.map((groupId) => ({
+    errorCode, errorMessage: null, groupId, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_OMITTED,
+  })),
+});
+
+export const offsetDeleteError: ErrorResponse<typeof ApiKey.OffsetDelete> = (_req, errorCode) => ({ errorCode, topics: [] });

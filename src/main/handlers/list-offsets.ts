@@ -8,8 +8,10 @@ import type { ListOffsetsRequest } from '../../shared/protocol/generated/list-of
 import type { BrokerContext } from '../context.js';
 import { scatter, type Part } from '../scatter.js';
 import { leaderError } from '../partition-leader.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { ListOffsetsResponse } from '../../shared/protocol/generated/list-offsets-response.js';
 
-export async function handleListOffsets(ctx: BrokerContext, req: ListOffsetsRequest): Promise<object> {
+export async function handleListOffsets(ctx: BrokerContext, req: ListOffsetsRequest): Promise<Encodable<ListOffsetsResponse>> {
   const parts: Part[] = [];
   const items = req.topics.map((t) =>
     t.partitions.map((p) => {

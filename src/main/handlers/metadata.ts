@@ -8,12 +8,15 @@ import type { TopicMetadata } from '../../shared/metadata-types.js';
 import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
 import { ensureTopics } from '../auto-create.js';
 import type { BrokerContext } from '../context.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { DescribeClusterResponse } from '../../shared/protocol/generated/describe-cluster-response.js';
+import type { MetadataResponse, MetadataResponseMetadataResponseTopic } from '../../shared/protocol/generated/metadata-response.js';
 
 const INTERNAL_TOPICS = new Set(['__consumer_offsets']);
 /** Kafka's "operations not requested" marker for authorized-operations fields. */
 const OPS_NOT_REQUESTED = -2147483648;
 
-export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, h: RequestHeaderInfo): Promise<Encodable<MetadataResponse>> {
   const allTopics = req.topics === null || (h.apiVersion === 0 && req.topics.length === 0);
   const autoCreate = h.apiVersion < 4 || req.allowAutoTopicCreation;
   const errors = new Map<string, number>();
@@ -34,7 +37,7 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, h
     wanted = ctx.metadata.topics().map((topic) => ({ name: topic.name, topic, id: hexToWireUuid(topic.id) }));
   }
   const live = new Set(ctx.metadata.liveBrokers().map((b) => b.id));
-  const topics: object[] = wanted.map(({ name, topic }) => {
+  const topics: Encodable<MetadataResponseMetadataResponseTopic>[] = wanted.map(({ name, topic }) => {
     if (!topic) {
       return { errorCode: errors.get(name!) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, partitions: [], topicAuthorizedOperations: OPS_NOT_REQUESTED };
     }
@@ -75,7 +78,7 @@ const ENDPOINT_CONTROLLERS = 2;
  * node is a voter of the metadata quorum, so this listener answers for them too, naming the
  * quorum's voters at their controller listeners and the active controller as controller.
  */
-export function handleDescribeCluster(ctx: BrokerContext, req: DescribeClusterRequest): object {
+export function handleDescribeCluster(ctx: BrokerContext, req: DescribeClusterRequest): Encodable<DescribeClusterResponse> {
   const answer = (endpointType: number, controllerId: number, brokers: { brokerId: number; host: string; port: number; rack: string | null }[]) => ({
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,

@@ -12,11 +12,12 @@ import { ensureTopics } from '../auto-create.js';
 import type { BrokerContext } from '../context.js';
 import { scatter, type Part } from '../scatter.js';
 import { currentLeader, leaderEndpoints } from '../partition-leader.js';
-import { errorResponse } from '../error-responses.js';
-import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
+import { produceError } from '../error-responses.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import type { Connection } from '../connection.js';
 import { attributeParts, type RequestTiming } from '../request-metrics.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { ProduceResponse } from '../../shared/protocol/generated/produce-response.js';
 
 interface Slot {
   topic: number;
@@ -66,9 +67,9 @@ async function verifyTransactional(ctx: BrokerContext, transactionalId: string |
   }));
 }
 
-export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, _conn: Connection, timing: RequestTiming): Promise<object | null> {
+export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, _conn: Connection, timing: RequestTiming): Promise<Encodable<ProduceResponse> | null> {
   const acks = req.acks;
-  if (acks !== 0 && acks !== 1 && acks !== -1) return errorResponse(ApiKey.Produce, req, ErrorCode.INVALID_REQUIRED_ACKS);
+  if (acks !== 0 && acks !== 1 && acks !== -1) return produceError(req, ErrorCode.INVALID_REQUIRED_ACKS);
   const unknown = req.topicData.filter((t) => !ctx.metadata.topic(t.name)).map((t) => t.name);
   const createErrors = unknown.length ? await ensureTopics(ctx, unknown) : new Map<string, number>();
 

@@ -18,7 +18,6 @@
 import { ErrorCode } from '../../shared/errors.js';
 import type { AddOffsetsToTxnRequest } from '../../shared/protocol/generated/add-offsets-to-txn-request.js';
 import type { AddPartitionsToTxnRequest, AddPartitionsToTxnRequestAddPartitionsToTxnTopic } from '../../shared/protocol/generated/add-partitions-to-txn-request.js';
-import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { DescribeTransactionsRequest } from '../../shared/protocol/generated/describe-transactions-request.js';
 import type { EndTxnRequest } from '../../shared/protocol/generated/end-txn-request.js';
 import type { InitProducerIdRequest } from '../../shared/protocol/generated/init-producer-id-request.js';
@@ -28,14 +27,22 @@ import type { WriteTxnMarkersRequest } from '../../shared/protocol/generated/wri
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../../shared/groups/coordinator-partition.js';
 import { TXN_STATE_NAMES } from '../../shared/transactions/records.js';
-import type { SupportedApi } from '../api-versions.js';
 import type { BrokerContext } from '../context.js';
 import { appendLocalMarkers } from '../transactions/markers.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { AddOffsetsToTxnResponse } from '../../shared/protocol/generated/add-offsets-to-txn-response.js';
+import type { AddPartitionsToTxnResponse, AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult } from '../../shared/protocol/generated/add-partitions-to-txn-response.js';
+import type { DescribeTransactionsResponse } from '../../shared/protocol/generated/describe-transactions-response.js';
+import type { EndTxnResponse } from '../../shared/protocol/generated/end-txn-response.js';
+import type { InitProducerIdResponse } from '../../shared/protocol/generated/init-producer-id-response.js';
+import type { ListTransactionsResponse } from '../../shared/protocol/generated/list-transactions-response.js';
+import type { TxnOffsetCommitResponse } from '../../shared/protocol/generated/txn-offset-commit-response.js';
+import type { WriteTxnMarkersResponse } from '../../shared/protocol/generated/write-txn-markers-response.js';
 
 const TRANSACTION_STATES = new Set(Object.values(TXN_STATE_NAMES));
 
-export async function handleInitProducerId(ctx: BrokerContext, req: InitProducerIdRequest, h: RequestHeaderInfo): Promise<object> {
-  const answer = (errorCode: number, producerId = -1, producerEpoch = -1): object => ({ throttleTimeMs: 0, errorCode, producerId, producerEpoch });
+export async function handleInitProducerId(ctx: BrokerContext, req: InitProducerIdRequest, h: RequestHeaderInfo): Promise<Encodable<InitProducerIdResponse>> {
+  const answer = (errorCode: number, producerId = -1, producerEpoch = -1): Encodable<InitProducerIdResponse> => ({ throttleTimeMs: 0, errorCode, producerId, producerEpoch });
   if (req.transactionalId === '') return answer(ErrorCode.INVALID_REQUEST);
   if (req.transactionalId !== null) {
     const known = h.apiVersion >= 3 ? [req.producerId, req.producerEpoch] : [-1, -1];
@@ -54,7 +61,7 @@ function fenced(errorCode: number, knowsFenced: boolean): number {
   return errorCode === ErrorCode.PRODUCER_FENCED && !knowsFenced ? ErrorCode.INVALID_PRODUCER_EPOCH : errorCode;
 }
 
-function partitionResults(topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[], errorCode: number): object[] {
+function partitionResults(topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[], errorCode: number): Encodable<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>[] {
   return topics.map((t) => ({
     name: t.name,
     resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: errorCode })),
@@ -62,7 +69,7 @@ function partitionResults(topics: AddPartitionsToTxnRequestAddPartitionsToTxnTop
 }
 
 /** UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist; null when all do. */
-function unknownPartitions(ctx: BrokerContext, topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[]): object[] | null {
+function unknownPartitions(ctx: BrokerContext, topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[]): Encodable<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>[] | null {
   const missing = topics.some((t) => t.partitions.some((p) => !ctx.metadata.partition(t.name, p)));
   if (!missing) return null;
   return topics.map((t) => ({
@@ -74,7 +81,7 @@ function unknownPartitions(ctx: BrokerContext, topics: AddPartitionsToTxnRequest
   }));
 }
 
-async function addForTransaction(ctx: BrokerContext, transactionalId: string, producerId: number, producerEpoch: number, topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[], verifyOnly: boolean, knowsFenced: boolean): Promise<object[]> {
+async function addForTransaction(ctx: BrokerContext, transactionalId: string, producerId: number, producerEpoch: number, topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[], verifyOnly: boolean, knowsFenced: boolean): Promise<Encodable<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>[]> {
   const unknown = unknownPartitions(ctx, topics);
   if (unknown) return unknown;
   const i = { transactionalId, producerId, producerEpoch };
@@ -83,7 +90,7 @@ async function addForTransaction(ctx: BrokerContext, transactionalId: string, pr
   return partitionResults(topics, fenced(errorCode, knowsFenced));
 }
 
-async function handleAddPartitionsToTxn(ctx: BrokerContext, req: AddPartitionsToTxnRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleAddPartitionsToTxn(ctx: BrokerContext, req: AddPartitionsToTxnRequest, h: RequestHeaderInfo): Promise<Encodable<AddPartitionsToTxnResponse>> {
   if (h.apiVersion <= 3) {
     const results = await addForTransaction(ctx, req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics, false, h.apiVersion >= 2);
     return { throttleTimeMs: 0, resultsByTopicV3AndBelow: results };
@@ -95,12 +102,12 @@ async function handleAddPartitionsToTxn(ctx: BrokerContext, req: AddPartitionsTo
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction };
 }
 
-async function handleAddOffsetsToTxn(ctx: BrokerContext, req: AddOffsetsToTxnRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleAddOffsetsToTxn(ctx: BrokerContext, req: AddOffsetsToTxnRequest, h: RequestHeaderInfo): Promise<Encodable<AddOffsetsToTxnResponse>> {
   const errorCode = await ctx.txns.addOffsets({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch }, req.groupId);
   return { throttleTimeMs: 0, errorCode: fenced(errorCode, h.apiVersion >= 2) };
 }
 
-async function handleEndTxn(ctx: BrokerContext, req: EndTxnRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleEndTxn(ctx: BrokerContext, req: EndTxnRequest, h: RequestHeaderInfo): Promise<Encodable<EndTxnResponse>> {
   const errorCode = await ctx.txns.endTxn({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch }, req.committed);
   return { throttleTimeMs: 0, errorCode: fenced(errorCode, h.apiVersion >= 2), producerId: -1, producerEpoch: -1 };
 }
@@ -121,7 +128,7 @@ async function verifyOffsetsPartition(ctx: BrokerContext, req: TxnOffsetCommitRe
   return req.topics.flatMap((t) => t.partitions.map(() => errorCode));
 }
 
-async function handleTxnOffsetCommit(ctx: BrokerContext, req: TxnOffsetCommitRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleTxnOffsetCommit(ctx: BrokerContext, req: TxnOffsetCommitRequest, h: RequestHeaderInfo): Promise<Encodable<TxnOffsetCommitResponse>> {
   const offsets = req.topics.flatMap((t) => t.partitions.map((p) => ({
     topic: t.name,
     partition: p.partitionIndex,
@@ -140,7 +147,7 @@ async function handleTxnOffsetCommit(ctx: BrokerContext, req: TxnOffsetCommitReq
   };
 }
 
-async function handleWriteTxnMarkers(ctx: BrokerContext, req: WriteTxnMarkersRequest): Promise<object> {
+export async function handleWriteTxnMarkers(ctx: BrokerContext, req: WriteTxnMarkersRequest): Promise<Encodable<WriteTxnMarkersResponse>> {
   const deps = { nodeId: ctx.config.nodeId, metadata: ctx.metadata, workers: ctx.workers, onMarker: ctx.onMarker };
   return {
     markers: await Promise.all(req.markers.map(async (m) => ({
@@ -154,7 +161,7 @@ async function handleWriteTxnMarkers(ctx: BrokerContext, req: WriteTxnMarkersReq
   };
 }
 
-function handleDescribeTransactions(ctx: BrokerContext, req: DescribeTransactionsRequest): object {
+export function handleDescribeTransactions(ctx: BrokerContext, req: DescribeTransactionsRequest): Encodable<DescribeTransactionsResponse> {
   return {
     throttleTimeMs: 0,
     transactionStates: req.transactionalIds.map((transactionalId) => {
@@ -173,7 +180,7 @@ function handleDescribeTransactions(ctx: BrokerContext, req: DescribeTransaction
   };
 }
 
-function handleListTransactions(ctx: BrokerContext, req: ListTransactionsRequest, h: RequestHeaderInfo): object {
+export function handleListTransactions(ctx: BrokerContext, req: ListTransactionsRequest, h: RequestHeaderInfo): Encodable<ListTransactionsResponse> {
   const { errorCode, txns } = ctx.txns.list();
   const states = new Set(req.stateFilters);
   const producers = new Set(req.producerIdFilters);
@@ -189,14 +196,3 @@ function handleListTransactions(ctx: BrokerContext, req: ListTransactionsRequest
       .map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state })),
   };
 }
-
-export const producerIdApis: SupportedApi[] = [
-  { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 5, handler: handleInitProducerId },
-  { apiKey: ApiKey.AddPartitionsToTxn, minVersion: 0, maxVersion: 5, handler: handleAddPartitionsToTxn },
-  { apiKey: ApiKey.AddOffsetsToTxn, minVersion: 0, maxVersion: 4, handler: handleAddOffsetsToTxn },
-  { apiKey: ApiKey.EndTxn, minVersion: 0, maxVersion: 5, handler: handleEndTxn },
-  { apiKey: ApiKey.WriteTxnMarkers, minVersion: 0, maxVersion: 1, handler: handleWriteTxnMarkers },
-  { apiKey: ApiKey.TxnOffsetCommit, minVersion: 0, maxVersion: 4, handler: handleTxnOffsetCommit },
-  { apiKey: ApiKey.DescribeTransactions, minVersion: 0, maxVersion: 0, handler: handleDescribeTransactions },
-  { apiKey: ApiKey.ListTransactions, minVersion: 0, maxVersion: 1, handler: handleListTransactions },
-];

@@ -7,8 +7,11 @@ import { ErrorCode } from '../../shared/errors.js';
 import type { AlterPartitionReassignmentsRequest } from '../../shared/protocol/generated/alter-partition-reassignments-request.js';
 import type { ListPartitionReassignmentsRequest } from '../../shared/protocol/generated/list-partition-reassignments-request.js';
 import type { BrokerContext } from '../context.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { AlterPartitionReassignmentsResponse } from '../../shared/protocol/generated/alter-partition-reassignments-response.js';
+import type { ListPartitionReassignmentsResponse, ListPartitionReassignmentsResponseOngoingTopicReassignment } from '../../shared/protocol/generated/list-partition-reassignments-response.js';
 
-export async function handleAlterPartitionReassignments(ctx: BrokerContext, req: AlterPartitionReassignmentsRequest): Promise<object> {
+export async function handleAlterPartitionReassignments(ctx: BrokerContext, req: AlterPartitionReassignmentsRequest): Promise<Encodable<AlterPartitionReassignmentsResponse>> {
   const partitions = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas })));
   const results = partitions.length === 0 ? [] : await ctx.raft.alterReassignments({ partitions, timeoutMs: req.timeoutMs });
   if (results.some((r) => r.errorCode === ErrorCode.NONE)) await ctx.hostedApplied();
@@ -27,9 +30,9 @@ export async function handleAlterPartitionReassignments(ctx: BrokerContext, req:
   };
 }
 
-export function handleListPartitionReassignments(ctx: BrokerContext, req: ListPartitionReassignmentsRequest): object {
+export function handleListPartitionReassignments(ctx: BrokerContext, req: ListPartitionReassignmentsRequest): Encodable<ListPartitionReassignmentsResponse> {
   const wanted = req.topics === null ? null : new Map(req.topics.map((t) => [t.name, new Set(t.partitionIndexes)]));
-  const topics: object[] = [];
+  const topics: Encodable<ListPartitionReassignmentsResponseOngoingTopicReassignment>[] = [];
   for (const t of ctx.metadata.topics()) {
     const only = wanted?.get(t.name);
     if (wanted !== null && only === undefined) continue;

@@ -9,8 +9,11 @@ import type { ElectLeadersRequest } from '../../shared/protocol/generated/elect-
 import type { DescribeLogDirsRequest } from '../../shared/protocol/generated/describe-log-dirs-request.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import type { BrokerContext } from '../context.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { DescribeLogDirsResponse, DescribeLogDirsResponseDescribeLogDirsPartition } from '../../shared/protocol/generated/describe-log-dirs-response.js';
+import type { ElectLeadersResponse, ElectLeadersResponsePartitionResult } from '../../shared/protocol/generated/elect-leaders-response.js';
 
-export async function handleElectLeaders(ctx: BrokerContext, req: ElectLeadersRequest, h: RequestHeaderInfo): Promise<object> {
+export async function handleElectLeaders(ctx: BrokerContext, req: ElectLeadersRequest, h: RequestHeaderInfo): Promise<Encodable<ElectLeadersResponse>> {
   const partitions = req.topicPartitions === null ? null : req.topicPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
   // v0 has no election type: it asks for the preferred leader.
   const electionType = h.apiVersion === 0 ? 0 : req.electionType;
@@ -19,7 +22,7 @@ export async function handleElectLeaders(ctx: BrokerContext, req: ElectLeadersRe
   }
   const results = partitions?.length === 0 ? [] : await ctx.raft.electLeaders({ electionType, partitions, timeoutMs: req.timeoutMs });
   if (results.some((r) => r.errorCode === ErrorCode.NONE)) await ctx.hostedApplied();
-  const byTopic = new Map<string, object[]>();
+  const byTopic = new Map<string, Encodable<ElectLeadersResponsePartitionResult>[]>();
   for (const r of results) {
     let list = byTopic.get(r.topic);
     if (!list) byTopic.set(r.topic, (list = []));
@@ -32,10 +35,10 @@ export async function handleElectLeaders(ctx: BrokerContext, req: ElectLeadersRe
   };
 }
 
-export async function handleDescribeLogDirs(ctx: BrokerContext, req: DescribeLogDirsRequest): Promise<object> {
+export async function handleDescribeLogDirs(ctx: BrokerContext, req: DescribeLogDirsRequest): Promise<Encodable<DescribeLogDirsResponse>> {
   const wanted = req.topics === null ? null : new Set(req.topics.flatMap((t) => t.partitions.map((p) => `${t.topic}\0${p}`)));
   const logs = (await ctx.workers.describeLogs()).filter((l) => wanted === null || wanted.has(`${l.topic}\0${l.partition}`));
-  const byTopic = new Map<string, object[]>();
+  const byTopic = new Map<string, Encodable<DescribeLogDirsResponseDescribeLogDirsPartition>[]>();
   for (const l of logs.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))) {
     let list = byTopic.get(l.topic);
     if (!list) byTopic.set(l.topic, (list = []));

@@ -12,21 +12,24 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../shared/errors.js';
 import { childLogger } from '../../shared/logger.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
-import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { SaslHandshakeRequest } from '../../shared/protocol/generated/sasl-handshake-request.js';
 import type { SaslAuthenticateRequest } from '../../shared/protocol/generated/sasl-authenticate-request.js';
 import type { DescribeUserScramCredentialsRequest } from '../../shared/protocol/generated/describe-user-scram-credentials-request.js';
 import type { AlterUserScramCredentialsRequest } from '../../shared/protocol/generated/alter-user-scram-credentials-request.js';
 import type { ScramUpsertion } from '../../shared/metadata-types.js';
 import { credentialFromSalted, mechanismOfCode, type ScramMechanism } from '../../shared/scram.js';
-import type { SupportedApi } from '../api-versions.js';
 import type { Connection } from '../connection.js';
 import type { BrokerContext } from '../context.js';
 import type { TokenResult } from '../security/sasl-session.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
+import type { AlterUserScramCredentialsResponse } from '../../shared/protocol/generated/alter-user-scram-credentials-response.js';
+import type { DescribeUserScramCredentialsResponse } from '../../shared/protocol/generated/describe-user-scram-credentials-response.js';
+import type { SaslAuthenticateResponse } from '../../shared/protocol/generated/sasl-authenticate-response.js';
+import type { SaslHandshakeResponse } from '../../shared/protocol/generated/sasl-handshake-response.js';
 
 const log = childLogger({ thread: 'main', component: 'sasl' });
 
-function handleSaslHandshake(_ctx: BrokerContext, req: SaslHandshakeRequest, h: RequestHeaderInfo, conn: Connection): object {
+export function handleSaslHandshake(_ctx: BrokerContext, req: SaslHandshakeRequest, h: RequestHeaderInfo, conn: Connection): Encodable<SaslHandshakeResponse> {
   const session = conn.sasl;
   if (session === null) {
     conn.endAfterResponses('SaslHandshake on a listener without SASL');
@@ -64,11 +67,11 @@ export async function authenticateToken(ctx: BrokerContext, conn: Connection, to
   return r;
 }
 
-async function handleSaslAuthenticate(ctx: BrokerContext, req: SaslAuthenticateRequest, _h: RequestHeaderInfo, conn: Connection): Promise<object> {
+export async function handleSaslAuthenticate(ctx: BrokerContext, req: SaslAuthenticateRequest, _h: RequestHeaderInfo, conn: Connection): Promise<Encodable<SaslAuthenticateResponse>> {
   return authenticateToken(ctx, conn, req.authBytes);
 }
 
-function handleDescribeUserScramCredentials(ctx: BrokerContext, req: DescribeUserScramCredentialsRequest): object {
+export function handleDescribeUserScramCredentials(ctx: BrokerContext, req: DescribeUserScramCredentialsRequest): Encodable<DescribeUserScramCredentialsResponse> {
   const all = ctx.metadata.scramCredentials();
   const byUser = new Map<string, { mechanism: number; iterations: number }[]>();
   for (const c of all) {
@@ -89,7 +92,7 @@ function handleDescribeUserScramCredentials(ctx: BrokerContext, req: DescribeUse
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, results };
 }
 
-async function handleAlterUserScramCredentials(ctx: BrokerContext, req: AlterUserScramCredentialsRequest): Promise<object> {
+export async function handleAlterUserScramCredentials(ctx: BrokerContext, req: AlterUserScramCredentialsRequest): Promise<Encodable<AlterUserScramCredentialsResponse>> {
   // The broker turns each salted password into the stored keys, so the password never
   // reaches the metadata log; what it cannot turn is refused here for its user.
   const refused = new Map<string, { errorCode: number; errorMessage: string }>();
@@ -117,13 +120,6 @@ async function handleAlterUserScramCredentials(ctx: BrokerContext, req: AlterUse
   for (const [user, error] of refused) results.push({ user, ...error });
   return { throttleTimeMs: 0, results };
 }
-
-export const saslApis: SupportedApi[] = [
-  { apiKey: ApiKey.SaslHandshake, minVersion: 0, maxVersion: 1, handler: handleSaslHandshake },
-  { apiKey: ApiKey.SaslAuthenticate, minVersion: 0, maxVersion: 2, handler: handleSaslAuthenticate },
-  { apiKey: ApiKey.DescribeUserScramCredentials, minVersion: 0, maxVersion: 0, handler: handleDescribeUserScramCredentials },
-  { apiKey: ApiKey.AlterUserScramCredentials, minVersion: 0, maxVersion: 0, handler: handleAlterUserScramCredentials },
-];
 
 /** The SaslSession dependencies of a broker: credentials from the metadata cache, fresh nonces. */
 export function saslDeps(ctx: Pick<BrokerContext, 'metadata'>) {

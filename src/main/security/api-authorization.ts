@@ -33,7 +33,7 @@ import { AclOperation as Op, CLUSTER_NAME, ResourceType as Res } from '../../sha
 import { ErrorCode } from '../../shared/errors.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
-import { errorResponse } from '../error-responses.js';
+import { createPartitionsError, createTopicsError, fetchError, listOffsetsError, metadataError, produceError } from '../error-responses.js';
 import type { MetadataCache } from '../metadata-cache.js';
 
 type Req = any;
@@ -49,7 +49,10 @@ export type Guard =
   | { answer: object }
   | { req: object; finish?: (resp: Resp | null) => object | null };
 
-type Rule = (g: AuthorizationView, req: Req, h: RequestHeaderInfo) => Guard;
+/** The API's own answer to a request refused as a whole (its table entry's error response). */
+export type Refusal = (req: Req, errorCode: number) => object;
+
+type Rule = (g: AuthorizationView, req: Req, h: RequestHeaderInfo, refuse: Refusal) => Guard;
 
 const TOPIC_DENIED = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
 const GROUP_DENIED = ErrorCode.GROUP_AUTHORIZATION_FAILED;
@@ -64,20 +67,20 @@ function onCluster(op: number, refuse: (req: Req) => object): Rule {
 
 /** A rule for an API acting on one group named in `groupId`. */
 function onGroup(op: number): Rule {
-  return (g, req, h) => (g.can(op, Res.GROUP, req.groupId) ? { req } : { answer: errorResponse(h.apiKey, req, GROUP_DENIED) });
+  return (g, req, _h, refuse) => (g.can(op, Res.GROUP, req.groupId) ? { req } : { answer: refuse(req, GROUP_DENIED) });
 }
 
 /**
  * Takes the items the principal may not act on out of `req[listKey]` and appends their
  * error answers to `resp[respKey]` once the handler answered the rest.
  */
-function split<T>(req: Req, listKey: string, allowed: (item: T) => boolean, respKey: string, denied: (items: T[]) => object[]): Guard {
+function split<T>(req: Req, listKey: string, allowed: (item: T) => boolean, respKey: string, denied: (items: T[]) => readonly object[] | undefined): Guard {
   const items = (req[listKey] ?? []) as T[];
   const refused = items.filter((i) => !allowed(i));
   if (refused.length === 0) return { req };
   return {
     req: { ...req, [listKey]: items.filter(allowed) },
-    finish: (resp) => (resp === null ? null : { ...resp, [respKey]: [...(resp[respKey] ?? []), ...denied(refused)] }),
+    finish: (resp) => (resp === null ? null : { ...resp, [respKey]: [...(resp[respKey] ?? []), ...(denied(refused) ?? [])] }),
   };
 }
 
@@ -106,25 +109,25 @@ const RULES: Partial<Record<number, Rule>> = {
 
   [ApiKey.Produce]: (g, req) => {
     if (req.transactionalId != null && !g.can(Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId)) {
-      return { answer: errorResponse(ApiKey.Produce, req, TXN_DENIED) };
+      return { answer: produceError(req, TXN_DENIED) };
     }
     // A produce to an unknown topic creates it (auto.create.topics.enable): that takes CREATE too.
     const allowed = (t: Req) => g.can(Op.WRITE, Res.TOPIC, t.name) && (g.metadata.topic(t.name) !== undefined || mayCreateTopic(g, t.name));
     return split(req, 'topicData', allowed, 'responses',
-      (topics) => (errorResponse(ApiKey.Produce, { topicData: topics }, TOPIC_DENIED) as Resp).responses);
+      (topics) => produceError({ ...req, topicData: topics }, TOPIC_DENIED).responses);
   },
   [ApiKey.Fetch]: (g, req) => {
     const replicaId = req.replicaState?.replicaId >= 0 ? req.replicaState.replicaId : req.replicaId;
     if (replicaId >= 0) {
-      return g.can(Op.CLUSTER_ACTION, Res.CLUSTER, CLUSTER_NAME) ? { req } : { answer: { ...errorResponse(ApiKey.Fetch, req, TOPIC_DENIED), errorCode: CLUSTER_DENIED } };
+      return g.can(Op.CLUSTER_ACTION, Res.CLUSTER, CLUSTER_NAME) ? { req } : { answer: { ...fetchError(req, TOPIC_DENIED), errorCode: CLUSTER_DENIED } };
     }
     return split(req, 'topics', (t: Req) => {
       const name = fetchTopicName(g, t);
       return name === null || g.can(Op.READ, Res.TOPIC, name);
-    }, 'responses', (topics) => (errorResponse(ApiKey.Fetch, { topics }, TOPIC_DENIED) as Resp).responses);
+    }, 'responses', (topics) => fetchError({ ...req, topics }, TOPIC_DENIED).responses);
   },
   [ApiKey.ListOffsets]: (g, req) => split(req, 'topics', (t: Req) => g.can(Op.DESCRIBE, Res.TOPIC, t.name), 'topics',
-    (topics) => (errorResponse(ApiKey.ListOffsets, { topics }, TOPIC_DENIED) as Resp).topics),
+    (topics) => listOffsetsError({ ...req, topics }, TOPIC_DENIED).topics),
   [ApiKey.Metadata]: (g, req, h) => {
     const describable = (name: string) => g.can(Op.DESCRIBE, Res.TOPIC, name);
     const hide = (resp: Resp | null) => (resp === null ? null : { ...resp, topics: (resp.topics as Resp[]).filter((t) => t.errorCode !== 0 || describable(t.name)) });
@@ -132,10 +135,10 @@ const RULES: Partial<Record<number, Rule>> = {
     const autoCreate = h.apiVersion < 4 || req.allowAutoTopicCreation;
     const allowed = (t: Req) => t.name === null
       || (describable(t.name) && (g.metadata.topic(t.name) !== undefined || !autoCreate || mayCreateTopic(g, t.name)));
-    return split(req, 'topics', allowed, 'topics', (topics) => (errorResponse(ApiKey.Metadata, { topics }, TOPIC_DENIED) as Resp).topics);
+    return split(req, 'topics', allowed, 'topics', (topics) => metadataError({ ...req, topics }, TOPIC_DENIED).topics);
   },
   [ApiKey.CreateTopics]: (g, req) => split(req, 'topics', (t: Req) => mayCreateTopic(g, t.name), 'topics',
-    (topics) => (errorResponse(ApiKey.CreateTopics, { topics }, TOPIC_DENIED) as Resp).topics),
+    (topics) => createTopicsError({ ...req, topics }, TOPIC_DENIED).topics),
   [ApiKey.DeleteTopics]: (g, req) => {
     // v0-5 name topics in `topicNames`, v6+ in `topics` (by name or by id).
     const nameOf = (t: Req): string | undefined => (t.name ? t.name : g.metadata.topicById(t.topicId)?.name);
@@ -158,7 +161,7 @@ const RULES: Partial<Record<number, Rule>> = {
     };
   },
   [ApiKey.CreatePartitions]: (g, req) => split(req, 'topics', (t: Req) => g.can(Op.ALTER, Res.TOPIC, t.name), 'results',
-    (topics) => (errorResponse(ApiKey.CreatePartitions, { topics }, TOPIC_DENIED) as Resp).results),
+    (topics) => createPartitionsError({ ...req, topics }, TOPIC_DENIED).results),
   [ApiKey.DescribeConfigs]: (g, req) => {
     const allowed = (r: Req) => (r.resourceType === 2 ? g.can(Op.DESCRIBE_CONFIGS, Res.TOPIC, r.resourceName)
       : r.resourceType === 4 ? g.can(Op.DESCRIBE_CONFIGS, Res.CLUSTER, CLUSTER_NAME) : true);
@@ -191,19 +194,19 @@ const RULES: Partial<Record<number, Rule>> = {
   [ApiKey.SyncGroup]: onGroup(Op.READ),
   [ApiKey.Heartbeat]: onGroup(Op.READ),
   [ApiKey.LeaveGroup]: onGroup(Op.READ),
-  [ApiKey.OffsetCommit]: (g, req, h) => {
-    if (!g.can(Op.READ, Res.GROUP, req.groupId)) return { answer: errorResponse(h.apiKey, req, GROUP_DENIED) };
+  [ApiKey.OffsetCommit]: (g, req, _h, refuse) => {
+    if (!g.can(Op.READ, Res.GROUP, req.groupId)) return { answer: refuse(req, GROUP_DENIED) };
     return split(req, 'topics', (t: Req) => g.can(Op.READ, Res.TOPIC, t.name), 'topics',
       (topics: Req[]) => topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, errorCode: TOPIC_DENIED })) })));
   },
-  [ApiKey.OffsetFetch]: (g, req, h) => {
+  [ApiKey.OffsetFetch]: (g, req, h, refuse) => {
     // Topics the principal may not describe: hidden from "all topics", refused when named.
     const topicsFor = (topics: Resp[], named: boolean): Resp[] => (named
       ? topics.map((t) => (g.can(Op.DESCRIBE, Res.TOPIC, t.name) ? t
         : { ...t, partitions: t.partitions.map((p: Resp) => ({ ...p, committedOffset: -1, metadata: null, errorCode: TOPIC_DENIED })) }))
       : topics.filter((t) => g.can(Op.DESCRIBE, Res.TOPIC, t.name)));
     if (h.apiVersion < 8) {
-      if (!g.can(Op.DESCRIBE, Res.GROUP, req.groupId)) return { answer: errorResponse(h.apiKey, req, GROUP_DENIED) };
+      if (!g.can(Op.DESCRIBE, Res.GROUP, req.groupId)) return { answer: refuse(req, GROUP_DENIED) };
       return { req, finish: (resp) => resp && { ...resp, topics: topicsFor(resp.topics, req.topics !== null) } };
     }
     const named = new Map<string, boolean>((req.groups as Req[]).map((gr) => [gr.groupId, gr.topics !== null]));
@@ -239,8 +242,8 @@ const RULES: Partial<Record<number, Rule>> = {
         : { ...gr, errorCode: GROUP_DENIED, errorMessage: null, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [] })),
     },
   }),
-  [ApiKey.OffsetDelete]: (g, req, h) => {
-    if (!g.can(Op.DELETE, Res.GROUP, req.groupId)) return { answer: errorResponse(h.apiKey, req, GROUP_DENIED) };
+  [ApiKey.OffsetDelete]: (g, req, _h, refuse) => {
+    if (!g.can(Op.DELETE, Res.GROUP, req.groupId)) return { answer: refuse(req, GROUP_DENIED) };
     return split(req, 'topics', (t: Req) => g.can(Op.READ, Res.TOPIC, t.name), 'topics',
       (topics: Req[]) => topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, errorCode: TOPIC_DENIED })) })));
   },
@@ -254,8 +257,8 @@ const RULES: Partial<Record<number, Rule>> = {
     const idempotent = g.can(Op.IDEMPOTENT_WRITE, Res.CLUSTER, CLUSTER_NAME) || g.canAny(Op.WRITE, Res.TOPIC);
     return idempotent ? { req } : { answer: { errorCode: CLUSTER_DENIED, producerId: -1, producerEpoch: -1 } };
   },
-  [ApiKey.AddPartitionsToTxn]: (g, req, h) => {
-    if (h.apiVersion >= 4) return onCluster(Op.CLUSTER_ACTION, () => ({ errorCode: CLUSTER_DENIED, resultsByTransaction: [] }))(g, req, h);
+  [ApiKey.AddPartitionsToTxn]: (g, req, h, refuse) => {
+    if (h.apiVersion >= 4) return onCluster(Op.CLUSTER_ACTION, () => ({ errorCode: CLUSTER_DENIED, resultsByTransaction: [] }))(g, req, h, refuse);
     const txnOk = g.can(Op.WRITE, Res.TRANSACTIONAL_ID, req.v3AndBelowTransactionalId);
     const topics = req.v3AndBelowTopics as Req[];
     const topicOk = (name: string) => g.can(Op.WRITE, Res.TOPIC, name);
@@ -317,8 +320,8 @@ const RULES: Partial<Record<number, Rule>> = {
 /** The APIs with a rule (every API the broker serves must be among them). */
 export const AUTHORIZED_APIS: ReadonlySet<number> = new Set(Object.keys(RULES).map(Number));
 
-export function guardRequest(g: AuthorizationView, req: Req, h: RequestHeaderInfo): Guard {
+export function guardRequest(g: AuthorizationView, req: Req, h: RequestHeaderInfo, refuse: Refusal): Guard {
   const rule = RULES[h.apiKey];
-  if (rule === undefined) return { answer: errorResponse(h.apiKey, req, CLUSTER_DENIED) };
-  return rule(g, req, h);
+  if (rule === undefined) return { answer: refuse(req, CLUSTER_DENIED) };
+  return rule(g, req, h, refuse);
 }

@@ -10,7 +10,6 @@ import { buildMarkerBatch } from '../../shared/control-records.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { childLogger } from '../../shared/logger.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
-import type { WriteTxnMarkersResponse } from '../../shared/protocol/generated/write-txn-markers-response.js';
 import type { TopicPartitions } from '../../shared/transactions/records.js';
 import { MsgType, type ProduceResultMsg } from '../../shared/thread-messages.js';
 import type { MetadataCache } from '../metadata-cache.js';
@@ -113,7 +112,7 @@ export class MarkerWriter {
       }],
     };
     try {
-      const r = await this.brokers.request<WriteTxnMarkersResponse>(leader, ApiKey.WriteTxnMarkers, WRITE_TXN_MARKERS_VERSION, body);
+      const r = await this.brokers.request(leader, ApiKey.WriteTxnMarkers, WRITE_TXN_MARKERS_VERSION, body);
       return r.markers.every((mk) => mk.topics.every((t) => t.partitions.every((p) => done(p.errorCode))));
     } catch (e) {
       log.warn({ leader, err: (e as Error).message }, 'writing transaction markers failed');

@@ -10,7 +10,6 @@
  */
 import { ErrorCode } from '../../shared/errors.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
-import type { AddPartitionsToTxnResponse } from '../../shared/protocol/generated/add-partitions-to-txn-response.js';
 import type { MetadataCache } from '../metadata-cache.js';
 import type { TxnCoordinator } from './coordinator.js';
 import type { InterBrokerRequests } from './inter-broker.js';
@@ -96,7 +95,7 @@ export class TxnVerifier {
     if (coordinator < 0) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (coordinator === this.deps.nodeId) return all(this.deps.txns.verify({ transactionalId, producerId, producerEpoch }, topics));
     try {
-      const r = await this.deps.brokers.request<AddPartitionsToTxnResponse>(coordinator, ApiKey.AddPartitionsToTxn, VERIFY_VERSION, {
+      const r = await this.deps.brokers.request(coordinator, ApiKey.AddPartitionsToTxn, VERIFY_VERSION, {
         transactions: [{ transactionalId, producerId, producerEpoch, verifyOnly: true, topics: topics.map((t) => ({ name: t.topic, partitions: t.partitions })) }],
       });
       if (r.errorCode !== ErrorCode.NONE) return all(r.errorCode);

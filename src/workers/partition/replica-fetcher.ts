@@ -10,15 +10,14 @@
  * (lastFetchedEpoch); a leader whose log disagrees answers with a diverging epoch and end
  * offset, and the follower truncates to that point before it fetches again.
  */
-import net from 'node:net';
 import { dialBroker, type InterBrokerClient } from '../../shared/broker-connection.js';
+import type { ClientConnection } from '../../shared/client-connection.js';
 import { ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { encodeRequestFrame } from '../../shared/protocol/frames.js';
-import { decodeResponseHeader } from '../../shared/protocol/headers.js';
+import type { Encodable } from '../../shared/protocol/codec.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
-import { decodeFetchResponse, type FetchResponse } from '../../shared/protocol/generated/fetch-response.js';
-import { Reader } from '../../shared/protocol/reader.js';
+import type { FetchRequest } from '../../shared/protocol/generated/fetch-request.js';
+import type { FetchResponse } from '../../shared/protocol/generated/fetch-response.js';
 import type { LogManager } from './log/log-manager.js';
 import type { PartitionLog } from './log/partition-log.js';
 import { truncationPoint } from './replication/partition-replica.js';
@@ -28,6 +27,8 @@ const MAX_WAIT_MS = 500;
 const PARTITION_MAX_BYTES = 1024 * 1024;
 const RESPONSE_MAX_BYTES = 16 * 1024 * 1024;
 const BACKOFF_MS = 200;
+/** Kafka's replica.socket.timeout.ms default: a leader silent this long is dialled again. */
+const SOCKET_TIMEOUT_MS = 30_000;
 
 export interface FollowedPartition {
   log: PartitionLog;
@@ -44,13 +45,9 @@ export interface FetcherHooks {
 
 export class ReplicaFetcher {
   private partitions = new Map<string, FollowedPartition>();
-  private socket: net.Socket | undefined;
+  private conn: ClientConnection | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
-  private correlationId = 0;
-  private pending: { id: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
 
   constructor(
     readonly leaderId: number,
@@ -67,7 +64,7 @@ export class ReplicaFetcher {
   setEndpoint(host: string, port: number): void {
     if (host === this.endpoint.host && port === this.endpoint.port) return;
     this.endpoint = { host, port };
-    this.socket?.destroy();
+    this.conn?.close();
   }
 
   setPartitions(parts: Map<string, FollowedPartition>): void {
@@ -88,7 +85,7 @@ export class ReplicaFetcher {
   stop(): void {
     this.stopped = true;
     this.partitions = new Map();
-    this.socket?.destroy();
+    this.conn?.close();
     this.wake?.();
   }
 
@@ -104,8 +101,8 @@ export class ReplicaFetcher {
       } catch (e) {
         if (this.stopped) return;
         this.log.debug({ leader: this.leaderId, err: (e as Error).message }, 'replica fetch failed');
-        this.socket?.destroy();
-        this.socket = undefined;
+        this.conn?.close();
+        this.conn = undefined;
         await sleep(BACKOFF_MS);
       }
     }
@@ -119,7 +116,7 @@ export class ReplicaFetcher {
       if (list) list.push(p);
       else byTopic.set(p.log.topic, [p]);
     }
-    const body = {
+    const body: Encodable<FetchRequest> = {
       replicaId: this.nodeId,
       maxWaitMs: MAX_WAIT_MS,
       minBytes: 1,
@@ -194,53 +191,17 @@ export class ReplicaFetcher {
     if (start > log.logStartOffset) await log.deleteRecordsBefore(start);
   }
 
-  private async connect(): Promise<net.Socket> {
-    if (this.socket && !this.socket.destroyed) return this.socket;
+  private async call(body: Encodable<FetchRequest>): Promise<FetchResponse> {
     // TCP or TLS, logged in with SASL when the inter-broker listener asks for it.
-    const s = await dialBroker(this.endpoint.host, this.endpoint.port, this.security, `replica-${this.nodeId}`);
-    this.chunks = [];
-    this.buffered = 0;
-    s.on('data', (b: Buffer) => this.onData(b));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      this.pending?.reject(new Error('connection to leader closed'));
-      this.pending = undefined;
-      if (this.socket === s) this.socket = undefined;
-    });
-    this.socket = s;
-    return s;
-  }
-
-  private onData(b: Buffer): void {
-    this.chunks.push(b);
-    this.buffered += b.length;
-    if (this.buffered < 4) return;
-    const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks, 4);
-    const size = head.readInt32BE(0);
-    if (this.buffered < 4 + size) return;
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-    const frame = all.subarray(4, 4 + size);
-    const rest = all.subarray(4 + size);
-    this.chunks = rest.length ? [rest] : [];
-    this.buffered = rest.length;
-    const p = this.pending;
-    this.pending = undefined;
-    p?.resolve(frame);
-  }
-
-  private async call(body: object): Promise<FetchResponse> {
-    const s = await this.connect();
-    const id = (this.correlationId = (this.correlationId + 1) & 0x7fffffff);
-    const frame = await new Promise<Buffer>((resolve, reject) => {
-      this.pending = { id, resolve, reject };
-      s.cork();
-      for (const c of encodeRequestFrame(ApiKey.Fetch, FETCH_VERSION, id, `replica-${this.nodeId}`, body)) s.write(c);
-      s.uncork();
-    });
-    const r = new Reader(frame);
-    const h = decodeResponseHeader(r, ApiKey.Fetch, FETCH_VERSION);
-    if (h.correlationId !== id) throw new Error(`correlation id ${h.correlationId}, expected ${id}`);
-    const res = decodeFetchResponse(r, FETCH_VERSION);
+    if (!this.conn || this.conn.closed) {
+      const conn = await dialBroker(this.endpoint.host, this.endpoint.port, this.security, { clientId: `replica-${this.nodeId}`, requestTimeoutMs: SOCKET_TIMEOUT_MS });
+      if (this.stopped) {
+        conn.close();
+        throw new Error('fetcher stopped');
+      }
+      this.conn = conn;
+    }
+    const res = await this.conn.request(ApiKey.Fetch, FETCH_VERSION, body);
     if (res.errorCode !== ErrorCode.NONE) throw new Error(`fetch from leader ${this.leaderId} failed with error ${res.errorCode}`);
     return res;
   }

@@ -15,8 +15,8 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { FrameReader, sizePrefixed } from '../../../shared/frame-reader.js';
 import type { Logger } from '../../../shared/logger.js';
-import { FrameDecoder, encodeFrame } from './frame-decoder.js';
 import { type Envelope, decodeEnvelope, encodeEnvelope } from './wire.js';
 
 export interface Peer {
@@ -131,7 +131,7 @@ export class TcpTransport {
     const o = this.outbound.get(to);
     if (!o || !o.connected || !o.socket) return false;
     if (o.socket.writableLength > this.maxPendingBytes) return false;
-    o.socket.write(encodeFrame(encodeEnvelope(env)));
+    o.socket.write(sizePrefixed(encodeEnvelope(env)));
     return true;
   }
 
@@ -184,12 +184,13 @@ export class TcpTransport {
     }
     this.inbound.add(socket);
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder(this.maxFrameBytes);
+    const reader = new FrameReader(this.maxFrameBytes);
     let peerId: number | undefined;
     socket.on('data', (chunk: Buffer) => {
-      let envs: Envelope[];
+      reader.push(chunk);
+      const envs: Envelope[] = [];
       try {
-        envs = decoder.push(chunk).map(decodeEnvelope);
+        for (let f = reader.next(); f !== null; f = reader.next()) envs.push(decodeEnvelope(f));
       } catch (err) {
         this.opts.logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: (err as Error).message }, 'closing raft connection after a bad frame');
         socket.destroy();

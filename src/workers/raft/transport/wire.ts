@@ -1,6 +1,6 @@
 /**
  * What raft workers say to each other over the controller listener: one protobuf
- * `Envelope` per frame (see `frame-decoder.ts` for the 4-byte length prefix), schema
+ * `Envelope` per size-prefixed frame (`shared/frame-reader.ts`), schema
  * defined here in code.
  *
  *   Envelope { from: uint32, oneof { raft: RaftMessage, rpcRequest: Rpc, rpcResponse: Rpc } }
