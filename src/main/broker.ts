@@ -349,6 +349,7 @@ export class Broker {
 export function logConfigOf(c: BrokerConfig): LogConfig {
   return {
     segmentBytes: c.segmentBytes,
+    zeroAheadBytes: c.zeroAheadBytes,
     segmentMs: c.segmentMs,
     indexIntervalBytes: c.indexIntervalBytes,
     retentionMs: c.retentionMs,

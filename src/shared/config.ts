@@ -77,6 +77,7 @@ export const SETTINGS: Record<string, Setting> = {
   'delete.topic.enable': { kind: 'bool', default: 'true', doc: 'Allow DeleteTopics.' },
   'num.partition.workers': { kind: 'int', default: '0', doc: 'Partition worker threads; 0 means one per available core.', min: 0 },
   'log.segment.bytes': { kind: 'int', default: '1073741824', doc: 'Segment size at which a log rolls.', min: 1024 },
+  'log.zero.ahead.bytes': { kind: 'int', default: '1048576', doc: 'Zeros written past the active segment\'s end, so that an fdatasync flushes data only and never a file size change; 0 turns it off (on copy-on-write file systems it saves nothing).', min: 0 },
   'log.roll.ms': { kind: 'long', default: '604800000', doc: 'Age at which the active segment rolls.', min: 1 },
   'log.roll.hours': { kind: 'int', default: '168', doc: 'log.roll.ms in hours (log.roll.ms wins).', min: 1 },
   'log.index.interval.bytes': { kind: 'int', default: '4096', doc: 'Bytes between offset index entries.', min: 0 },
@@ -208,6 +209,7 @@ export interface BrokerConfig {
   deleteTopicEnable: boolean;
   partitionWorkers: number;
   segmentBytes: number;
+  zeroAheadBytes: number;
   segmentMs: number;
   indexIntervalBytes: number;
   retentionMs: number;
@@ -454,6 +456,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     deleteTopicEnable: bool('delete.topic.enable'),
     partitionWorkers: workers === 0 ? Math.max(1, availableParallelism()) : workers,
     segmentBytes: num('log.segment.bytes'),
+    zeroAheadBytes: num('log.zero.ahead.bytes'),
     segmentMs,
     indexIntervalBytes: num('log.index.interval.bytes'),
     retentionMs,

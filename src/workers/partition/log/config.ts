@@ -2,6 +2,8 @@
 export interface LogConfig {
   /** log.segment.bytes: roll when the active segment would grow past this. */
   segmentBytes: number;
+  /** log.zero.ahead.bytes: zeros kept written past the active segment's end (0: none). */
+  zeroAheadBytes: number;
   /** log.roll.ms: roll when the active segment's first batch is older than this. */
   segmentMs: number;
   /** log.index.interval.bytes: bytes of log between two offset-index entries. */
@@ -36,6 +38,7 @@ export const FSYNC_BEFORE_ACK = { writeCaching: false, flushMessages: NO_FLUSH_L
 
 export const defaultLogConfig: LogConfig = {
   segmentBytes: 1024 * 1024 * 1024,
+  zeroAheadBytes: 1024 * 1024,
   segmentMs: 7 * 24 * 3600 * 1000,
   indexIntervalBytes: 4096,
   retentionMs: 7 * 24 * 3600 * 1000,

@@ -66,7 +66,19 @@ export interface ScanOutcome {
   nextOffset: number | undefined;
   /** Bytes cut off the end of the segment. */
   truncatedBytes: number;
+  /** The bytes cut were all zeros: the zeros written ahead of the data (segment.ts), nothing lost. */
+  zeroTail: boolean;
   epochs: Array<{ epoch: number; startOffset: number }>;
+}
+
+async function allZeros(seg: LogSegment, from: number, to: number): Promise<boolean> {
+  for (let pos = from; pos < to; ) {
+    const chunk = await seg.readAt(Math.min(SCAN_CHUNK, to - pos), pos);
+    if (chunk.length === 0) return true;
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return false;
+    pos += chunk.length;
+  }
+  return true;
 }
 
 /**
@@ -76,7 +88,7 @@ export interface ScanOutcome {
  */
 export async function scanSegment(seg: LogSegment, position: number, startOffset: number, config: LogConfig): Promise<ScanOutcome> {
   const fileSize = seg.size;
-  const outcome: ScanOutcome = { nextOffset: undefined, truncatedBytes: 0, epochs: [] };
+  const outcome: ScanOutcome = { nextOffset: undefined, truncatedBytes: 0, zeroTail: false, epochs: [] };
   seg.bytesSinceLastIndexEntry = position - seg.index.lastPosition();
   let pos = position;
   let chunkLen = SCAN_CHUNK;
@@ -113,6 +125,7 @@ export async function scanSegment(seg: LogSegment, position: number, startOffset
   }
   if (pos < fileSize) {
     outcome.truncatedBytes = fileSize - pos;
+    outcome.zeroTail = await allZeros(seg, pos, fileSize);
     await seg.truncateTo(pos, outcome.nextOffset ?? Number.MAX_SAFE_INTEGER);
   }
   return outcome;
@@ -205,7 +218,8 @@ export async function reopenOfflineLog(log: PartitionLog, opts: { files: FileCac
     const size = await fs.stat(file).then((st) => st.size, () => -1);
     if (size > seg.writtenSize) {
       await fs.truncate(file, seg.writtenSize);
-      opts.logger.warn({ log: log.name, segment: seg.baseOffset, bytes: size - seg.writtenSize }, 'cut bytes of failed appends');
+      // The appends that failed were answered with errors already; the rest is zeros written ahead.
+      opts.logger.info({ log: log.name, segment: seg.baseOffset, bytes: size - seg.writtenSize }, 'cut the bytes past the written end');
     }
   }
   const recovered = await recoverLog({
@@ -291,7 +305,11 @@ async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, s
     const outcome = await scanSegment(seg, i === firstScanned ? scanFrom : 0, i === firstScanned ? scanStartOffset : seg.baseOffset, config);
     for (const e of outcome.epochs) if (e.epoch > epochs.latestEpoch()) epochs.assign(e.epoch, e.startOffset);
     logEndOffset = outcome.nextOffset ?? (i === firstScanned ? scanStartOffset : seg.baseOffset);
-    if (outcome.truncatedBytes > 0) {
+    if (outcome.zeroTail) {
+      // Whole batches, then only the zeros written ahead: the next segment, if any, is checked
+      // to start where this one ends (above).
+      opts.logger.debug({ log: path.basename(dir), segment: seg.baseOffset, bytes: outcome.truncatedBytes }, 'cut the zeros written ahead of the log end');
+    } else if (outcome.truncatedBytes > 0) {
       opts.logger.warn({ log: path.basename(dir), segment: seg.baseOffset, bytes: outcome.truncatedBytes }, 'cut an invalid log tail during recovery');
       cutAt = i + 1;
       break;

@@ -142,6 +142,8 @@ export class PartitionLog {
   private snapshotWrites: Promise<void> = Promise.resolve();
   /** The writes of the latest drain and their bookkeeping. */
   private drainDone: Promise<void> = Promise.resolve();
+  /** Segments rolled since the last drain: their zeros written ahead are cut by the next one. */
+  private rolled: LogSegment[] = [];
 
   constructor(
     readonly topic: string,
@@ -346,6 +348,7 @@ export class PartitionLog {
     seg.sealTimeIndex(seg.lastBatchBaseOffset);
     seg.persistIndexes().catch((err: unknown) => this.goOffline(err));
     this.snapshotProducers();
+    this.rolled.push(seg);
     this.segments.push(LogSegment.createSync(this.dir, this.logEndOffset, this.files));
   }
 
@@ -387,17 +390,23 @@ export class PartitionLog {
       if (list) list.push(a);
       else bySegment.set(a.segment, [a]);
     }
+    // A rolled segment's cut goes to the group commit with this drain's segments, so the round
+    // that makes the next segment's first data durable makes the cut durable too. Drains run
+    // one at a time: every earlier write to the rolled segment (zeros included) is done.
+    const trimmed = this.rolled.splice(0);
+    for (const seg of trimmed) if (!bySegment.has(seg)) bySegment.set(seg, []);
     const segments = [...bySegment.keys()];
     const writes: Promise<unknown>[] = [];
     for (const [seg, list] of bySegment) {
       seg.acquire();
-      writes.push(seg.write(list.map((a) => a.records), list[0]!.position));
+      if (list.length) writes.push(seg.write(list.map((a) => a.records), list[0]!.position, seg === this.active ? this.config.zeroAheadBytes : 0));
     }
+    for (const seg of trimmed) writes.push(seg.trimTail());
     this.drainDone = Promise.all(writes).then(
       () => {
         for (const [seg, list] of bySegment) {
-          const last = list[list.length - 1]!;
-          seg.writtenSize = Math.max(seg.writtenSize, last.position + last.records.length);
+          const last = list[list.length - 1];
+          if (last) seg.writtenSize = Math.max(seg.writtenSize, last.position + last.records.length);
         }
         this.writtenEndOffset = Math.max(this.writtenEndOffset, appends[appends.length - 1]!.result.lastOffset + 1);
         this.releaseRetries();

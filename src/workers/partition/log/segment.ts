@@ -8,6 +8,17 @@
  * at roll, checkpoint and close) and read once at start, so they hold a descriptor only while
  * written: after each index sync they are closed.
  *
+ * The active segment's file is kept longer than its data by zeros written ahead
+ * (`log.zero.ahead.bytes`): an fdatasync of a file whose size changed must commit the file
+ * system's journal too (ext4, XFS), one of the slowest steps of a round; writes into blocks
+ * that already exist flush data only. Measured on the 2-core VM's ext4 (6 files, 4 KiB write +
+ * fdatasync each, in parallel): p50 0.68 ms / p99 6.3 ms appending, 0.37 / 4.0 ms into zeros
+ * written ahead. The zeros cost one extra write of each byte of log, so a segment gets them
+ * only once it holds `ZERO_AHEAD_FROM` bytes, and never more than it holds: a quiet partition
+ * (or 25,000 of them) pays nothing, a busy one up to the setting. A segment that stops
+ * being active is cut back to its data (`trimTail`) before the next segment's data is synced,
+ * and a recovery cuts a zero tail like any other invalid tail.
+ *
  * Not thread-safe, and not safe against concurrent appends either: the owning PartitionLog
  * is the only writer. Reads may run while writes are in flight; they never look past
  * `writtenSize`. Users pin the log file (`acquire`/`release`) so that its descriptor stays
@@ -19,6 +30,12 @@ import { BATCH_HEADER_SIZE, readBaseOffset, type BatchInfo } from '../../../shar
 import type { CachedFile, FileCache } from './file-cache.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
+
+/** Zeros written past the data in one write (and re-used: never written to). */
+const ZEROS = Buffer.alloc(256 * 1024);
+
+/** Segment size from which zeros are written ahead of the data. */
+export const ZERO_AHEAD_FROM = 64 * 1024;
 
 /** Bytes read per step while walking batch headers from an index position. */
 const HEADER_SCAN_CHUNK = 64 * 1024;
@@ -74,6 +91,8 @@ export class LogSegment {
   readonly createdMs = Date.now();
   /** First offset of the last batch (where the final time-index entry points). */
   lastBatchBaseOffset: number;
+  /** Bytes the log file holds: its data, then zeros written ahead of it. */
+  private fileSize: number;
   private deleted = false;
   private indexWrites: Promise<void> = Promise.resolve();
 
@@ -90,6 +109,7 @@ export class LogSegment {
   ) {
     this.size = size;
     this.writtenSize = size;
+    this.fileSize = size;
     this.lastBatchBaseOffset = baseOffset;
   }
 
@@ -113,9 +133,44 @@ export class LogSegment {
     return new LogSegment(dir, baseOffset, files, log, create('.index'), create('.timeindex'), 0, new OffsetIndex(), new TimeIndex());
   }
 
-  /** Writes `buffers` at `position` of the log file. */
-  write(buffers: Buffer[], position: number): Promise<void> {
-    return this.files.writev(this.logFile, buffers, position);
+  /**
+   * Writes `buffers` at `position` of the log file. `maxZeroAhead` > 0 (the active segment):
+   * zeros are kept written ahead of the data, as many as the segment holds up to that; when
+   * the data would come within half of them of the file's end, the file grows by zeros in a
+   * second write beside this one.
+   */
+  write(buffers: Buffer[], position: number, maxZeroAhead = 0): Promise<void> {
+    const data = this.files.writev(this.logFile, buffers, position);
+    let end = position;
+    for (const b of buffers) end += b.length;
+    const zeroAhead = end < ZERO_AHEAD_FROM ? 0 : Math.min(maxZeroAhead, end);
+    if (zeroAhead <= 0 || end + zeroAhead / 2 <= this.fileSize) {
+      this.fileSize = Math.max(this.fileSize, end);
+      return data;
+    }
+    const from = Math.max(end, this.fileSize);
+    const to = end + zeroAhead;
+    const zeros: Buffer[] = [];
+    for (let at = from; at < to; at += ZEROS.length) zeros.push(ZEROS.subarray(0, Math.min(ZEROS.length, to - at)));
+    this.fileSize = to;
+    return Promise.all([data, this.files.writev(this.logFile, zeros, from)]).then(() => undefined);
+  }
+
+  /** Whether zeros written ahead follow the data in the file. */
+  get hasZeroTail(): boolean {
+    return this.fileSize > this.size;
+  }
+
+  /**
+   * Cuts the zeros written ahead, once the segment is no longer active and its writes are
+   * done. The cut is a change of size: the next fdatasync of the file makes it durable, and it
+   * must be in the same round as the next segment's first data (a recovery keeps the segments
+   * after one only if that one ends in whole batches).
+   */
+  async trimTail(): Promise<void> {
+    if (this.fileSize <= this.size) return;
+    await this.files.truncate(this.logFile, this.size);
+    this.fileSize = this.size;
   }
 
   /** Makes the log file's writes so far durable (free when it holds none unsynced). */
@@ -265,6 +320,7 @@ export class LogSegment {
     ]);
     this.size = position;
     this.writtenSize = position;
+    this.fileSize = position;
     this.bytesSinceLastIndexEntry = position - this.index.lastPosition();
   }
 
@@ -310,6 +366,8 @@ export class LogSegment {
     if (this.deleted) return;
     this.deleted = true;
     await this.indexWrites.catch(() => undefined);
+    // The zeros go before the final sync: a clean shutdown leaves every file its data's size.
+    await this.trimTail().catch(() => undefined);
     // A failed sync already took the log offline; closing goes on regardless.
     await Promise.all([this.logFile, this.indexFile, this.timeIndexFile].map((f) => this.files.retire(f).catch(() => undefined)));
   }
