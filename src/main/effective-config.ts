@@ -44,9 +44,9 @@ export function topicSettings(configs: Readonly<Record<string, string>>, layers:
     }
     return NaN;
   };
-  const policy = resolveTopicConfig('cleanup.policy', configs, layers).value ?? 'delete';
+  const policy = listItems(resolveTopicConfig('cleanup.policy', configs, layers).value ?? 'delete');
   // A compacted-only topic is never trimmed by age or size, as in Kafka.
-  const deletes = listItems(policy).includes('delete');
+  const deletes = policy.includes('delete');
   return {
     logConfig: {
       segmentBytes: num('segment.bytes'),
@@ -55,6 +55,11 @@ export function topicSettings(configs: Readonly<Record<string, string>>, layers:
       retentionMs: deletes ? num('retention.ms') : -1,
       retentionBytes: deletes ? num('retention.bytes') : -1,
       maxMessageBytes: num('max.message.bytes'),
+      compact: policy.includes('compact'),
+      deleteRetentionMs: num('delete.retention.ms'),
+      minCleanableDirtyRatio: num('min.cleanable.dirty.ratio'),
+      minCompactionLagMs: num('min.compaction.lag.ms'),
+      maxCompactionLagMs: num('max.compaction.lag.ms'),
     },
     minIsr: num('min.insync.replicas'),
   };

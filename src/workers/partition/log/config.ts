@@ -14,6 +14,16 @@ export interface LogConfig {
   retentionCheckIntervalMs: number;
   /** message.max.bytes: a batch larger than this gets MESSAGE_TOO_LARGE. */
   maxMessageBytes: number;
+  /** cleanup.policy includes compact: the log cleaner keeps the latest record of each key. */
+  compact: boolean;
+  /** delete.retention.ms: a tombstone stays this long after the cleaning that first kept it. */
+  deleteRetentionMs: number;
+  /** min.cleanable.dirty.ratio: the share of the log not yet cleaned that starts a cleaning. */
+  minCleanableDirtyRatio: number;
+  /** min.compaction.lag.ms: records younger than this are not cleaned. */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms: records older than this are cleaned whatever the dirty ratio. */
+  maxCompactionLagMs: number;
 }
 
 export const defaultLogConfig: LogConfig = {
@@ -24,4 +34,9 @@ export const defaultLogConfig: LogConfig = {
   retentionBytes: -1,
   retentionCheckIntervalMs: 5 * 60 * 1000,
   maxMessageBytes: 1024 * 1024 + 12,
+  compact: false,
+  deleteRetentionMs: 86_400_000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
 };
