@@ -54,6 +54,8 @@ import { appendGroupRecords, appendTxnGroupRecords, readGroupRecords, type LoadO
 const MIN_SESSION_TIMEOUT_MS = 6_000;
 const MAX_SESSION_TIMEOUT_MS = 1_800_000;
 const MAX_METADATA_BYTES = 4096;
+/** Segment size of __consumer_offsets (Kafka's offsets.topic.segment.bytes default). */
+const COORDINATOR_SEGMENT_BYTES = 100 * 1024 * 1024;
 /** How long to wait before loading a partition again after a failed load. */
 const LOAD_RETRY_MS = 1_000;
 
@@ -491,7 +493,8 @@ export class GroupCoordinator {
           name: OFFSETS_TOPIC,
           numPartitions: this.deps.config.offsetsTopicPartitions,
           replicationFactor: Math.max(1, Math.min(this.deps.config.offsetsTopicReplicationFactor, live)),
-          configs: { 'cleanup.policy': 'compact' },
+          // Kafka's offsets.topic.segment.bytes: the active segment is never cleaned, so it stays small.
+          configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(COORDINATOR_SEGMENT_BYTES) },
         },
       ],
       validateOnly: false,
