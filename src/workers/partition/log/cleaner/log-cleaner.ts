@@ -58,6 +58,8 @@ function key(topic: string, partition: number): string {
 export class LogCleaner {
   private readonly checkpoints = new Map<string, number>();
   private readonly uncleanable = new Set<string>();
+  /** Truncations seen per log: a cleaning that overlapped one is not swapped in. */
+  private readonly truncations = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   /** The swap of the cleaning in progress, once its cleaned segments are written. */
   private swapping: Promise<unknown> = Promise.resolve();
@@ -104,6 +106,7 @@ export class LogCleaner {
   /** The log was cut to end at `offset`: a checkpoint past it comes down (Kafka's maybeTruncateCheckpoint). */
   truncated(log: PartitionLog, offset: number): void {
     const k = key(log.topic, log.partition);
+    this.truncations.set(k, (this.truncations.get(k) ?? 0) + 1);
     const at = this.checkpoints.get(k);
     if (at === undefined || at <= offset) return;
     this.checkpoints.set(k, offset);
@@ -114,6 +117,7 @@ export class LogCleaner {
   forget(log: PartitionLog): void {
     const k = key(log.topic, log.partition);
     this.uncleanable.delete(k);
+    this.truncations.delete(k);
     if (this.checkpoints.delete(k)) void this.writeCheckpoint();
   }
 
@@ -155,6 +159,8 @@ export class LogCleaner {
     const k = key(log.topic, log.partition);
     if (t.checkpointReset) this.logger.warn({ log: log.name, checkpoint: this.checkpoint(log), logStartOffset: log.logStartOffset }, 'cleaner checkpoint out of the log: cleaning from the log start');
     const sources = log.segments.slice(0, -1).filter((s) => s.baseOffset < t.firstUncleanableOffset);
+    const sizes = sources.map((s) => s.size);
+    const truncations = this.truncations.get(k) ?? 0;
     const task: CleanTask = {
       dir: log.dir,
       name: log.name,
@@ -181,7 +187,10 @@ export class LogCleaner {
     }
     if (this.stopped) return undefined;
     const before = log.segments.length;
-    const swap = swapCleaned(log, this.files, sources, result, () => this.logs.get(log.topic, log.partition) === log);
+    // A truncation may have cut a source segment and let it fill and roll again: then it is not what was cleaned.
+    const unchanged = (): boolean =>
+      this.logs.get(log.topic, log.partition) === log && (this.truncations.get(k) ?? 0) === truncations && sources.every((s, j) => s.size === sizes[j]);
+    const swap = swapCleaned(log, this.files, sources, result, unchanged);
     this.swapping = swap.catch(() => undefined);
     let swapped: boolean;
     try {

@@ -112,20 +112,19 @@ function segmentFrom(dir: string, files: FileCache, c: CleanedSegment, name: (ex
 /**
  * Swaps the cleaned segments of `result` into `log`, in place of the segments `sources` (the
  * log's segments when the cleaning was asked for). Refused, with the cleaned files deleted,
- * when any of those segments left the log meanwhile (a truncation or retention), or the log
- * itself (`alive` false: deleted). Runs alone among the log's segment-list changes. Returns
- * whether the swap happened.
+ * when any of those segments left the log meanwhile (retention) or is no longer the same
+ * (`unchanged` false: a truncation, or the log deleted). Runs alone among the log's
+ * segment-list changes. Returns whether the swap happened.
  */
-export function swapCleaned(log: PartitionLog, files: FileCache, sources: readonly LogSegment[], result: CleanResult, alive: () => boolean): Promise<boolean> {
+export function swapCleaned(log: PartitionLog, files: FileCache, sources: readonly LogSegment[], result: CleanResult, unchanged: () => boolean): Promise<boolean> {
   return log.withSegmentsLocked(async () => {
-    if (!alive()) return false;
     const byBase = new Map(sources.map((s) => [s.baseOffset, s]));
     const plans: Array<{ cleaned: CleanedSegment; old: LogSegment[] }> = [];
     for (const c of result.cleaned) {
       const old = c.replaces.map((b) => byBase.get(b));
       const at = old[0] ? log.segments.indexOf(old[0]) : -1;
       const inPlace = at >= 0 && old.every((s, i) => s !== undefined && log.segments[at + i] === s) && at + old.length < log.segments.length;
-      if (!inPlace || log.offline) {
+      if (!inPlace || log.offline || !unchanged()) {
         await removeCleaned(log.dir, result);
         return false;
       }
