@@ -274,10 +274,3 @@ export function cleanLog(task: CleanTask, throttler: Throttler, clock: () => num
   stats.totalMs = clock() - started;
   return { cleaned, nextDirtyOffset, stats };
 }
-
-/** Removes the cleaned files a failed or refused cleaning left. */
-export function removeCleanedFiles(dir: string): void {
-  for (const name of fs.readdirSync(dir)) {
-    if (name.endsWith(CLEANED_SUFFIX)) fs.rmSync(path.join(dir, name), { force: true });
-  }
-}

@@ -68,11 +68,6 @@ export class OffsetMap {
   updateLatestOffset(offset: number): void {
     if (offset > this.latestOffset) this.latestOffset = offset;
   }
-
-  /** Share of the budget in use. */
-  get utilization(): number {
-    return this.usedBytes / this.capacityBytes;
-  }
 }
 
 /** An aborted transaction of the producer state (its first offset and its ABORT marker's). */

@@ -46,8 +46,6 @@ export interface CleanReport {
   log: string;
   firstDirtyOffset: number;
   nextDirtyOffset: number;
-  segmentsBefore: number;
-  segmentsAfter: number;
   result: CleanResult;
 }
 
@@ -186,7 +184,6 @@ export class LogCleaner {
       return undefined;
     }
     if (this.stopped) return undefined;
-    const before = log.segments.length;
     // A truncation may have cut a source segment and let it fill and roll again: then it is not what was cleaned.
     const unchanged = (): boolean =>
       this.logs.get(log.topic, log.partition) === log && (this.truncations.get(k) ?? 0) === truncations && sources.every((s, j) => s.size === sizes[j]);
@@ -223,7 +220,7 @@ export class LogCleaner {
       },
       'log cleaned',
     );
-    return { log: log.name, firstDirtyOffset: t.firstDirtyOffset, nextDirtyOffset: result.nextDirtyOffset, segmentsBefore: before, segmentsAfter: log.segments.length, result };
+    return { log: log.name, firstDirtyOffset: t.firstDirtyOffset, nextDirtyOffset: result.nextDirtyOffset, result };
   }
 
   private async removeLeftovers(log: PartitionLog): Promise<void> {
