@@ -21,7 +21,7 @@ import { recordThreadStats, threadStatsLayout } from '../shared/metrics/thread-s
 import type { MetadataSnapshot } from '../shared/metadata-types.js';
 import type { HostingFailure } from '../shared/worker-types.js';
 import { DataDirLock } from '../workers/partition/log/data-dir-lock.js';
-import { FSYNC_BEFORE_ACK, type LogConfig } from '../workers/partition/log/config.js';
+import { defaultLogConfig, FSYNC_BEFORE_ACK, type LogConfig } from '../workers/partition/log/config.js';
 import { CLEAN_SHUTDOWN_FILE } from '../workers/partition/log/log-manager.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
@@ -34,6 +34,7 @@ import { OFFSETS_TOPIC } from '../shared/groups/coordinator-partition.js';
 import { MetadataCache } from './metadata-cache.js';
 import { logFileBudget, raiseOpenFileLimit } from './open-file-limit.js';
 import { PartitionWorkers } from './partition-workers.js';
+import { CleanerPool } from './cleaner-pool.js';
 import { RaftClient } from './raft-client.js';
 import { RequestMetrics } from './request-metrics.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -76,6 +77,7 @@ export class Broker {
     private readonly workers: PartitionWorkers,
     /** Resolves with the reason once a worker thread died. */
     readonly failed: Promise<string>,
+    private readonly cleanerPool: CleanerPool | null,
   ) {
     void failed.then(() => (this.crashed = true));
   }
@@ -137,12 +139,19 @@ export class Broker {
       (s) => (broker ? broker.onMetadata(s) : metadata.update(s)),
       (code) => fail(`raft worker exited with code ${code}`),
     );
+    const cleanerPool = config.cleaner.enabled ? new CleanerPool(config.cleaner.threads, config.cleaner.ioMaxBytesPerSecond) : null;
     const workers = new PartitionWorkers(config.partitionWorkers, {
       nodeId: config.nodeId,
       logDir,
       logConfig: logConfigOf(config),
       maxOpenFiles,
       cleanShutdown,
+      cleaner: cleanerPool === null ? null : {
+        pool: cleanerPool,
+        backoffMs: config.cleaner.backoffMs,
+        // Kafka splits the dedupe buffer between the cleaner threads.
+        offsetMapBytes: Math.floor(config.cleaner.dedupeBufferSize / config.cleaner.threads),
+      },
       replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
       interBroker: interBrokerClient(config.interBroker),
       logger: log,
@@ -157,7 +166,7 @@ export class Broker {
     });
     const first = raft.firstMetadata();
     await workers.start();
-    broker = new Broker(config, lock, metadata, raft, workers, failed);
+    broker = new Broker(config, lock, metadata, raft, workers, failed, cleanerPool);
     broker.applyHosted([]);
     // `first` fails the start when the metadata quorum cannot run at all.
     await Promise.all([first, broker.registered()]);
@@ -340,6 +349,7 @@ export class Broker {
     await Promise.race([drain, new Promise((r) => setTimeout(r, 3000))]);
     for (const c of this.connections) c.socket.destroy();
     await this.workers.stop();
+    await this.cleanerPool?.close();
     if (!this.crashed) writeFileSync(path.join(path.resolve(this.config.logDir), CLEAN_SHUTDOWN_FILE), '');
     await this.lock.release();
     log.info('broker stopped');
@@ -358,5 +368,11 @@ export function logConfigOf(c: BrokerConfig): LogConfig {
     maxMessageBytes: c.messageMaxBytes,
     // Every hosted log gets its topic's flush policy with its other settings (effective-config.ts).
     ...FSYNC_BEFORE_ACK,
+    // Topic configs (and their broker synonyms, dynamic only) set these per log.
+    compact: defaultLogConfig.compact,
+    deleteRetentionMs: defaultLogConfig.deleteRetentionMs,
+    minCleanableDirtyRatio: defaultLogConfig.minCleanableDirtyRatio,
+    minCompactionLagMs: defaultLogConfig.minCompactionLagMs,
+    maxCompactionLagMs: defaultLogConfig.maxCompactionLagMs,
   };
 }

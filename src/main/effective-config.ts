@@ -83,9 +83,9 @@ export function topicSettings(configs: Readonly<Record<string, string>>, layers:
     }
     return NaN;
   };
-  const policy = resolveTopicConfig('cleanup.policy', configs, layers).value ?? 'delete';
+  const policy = listItems(resolveTopicConfig('cleanup.policy', configs, layers).value ?? 'delete');
   // A compacted-only topic is never trimmed by age or size, as in Kafka.
-  const deletes = listItems(policy).includes('delete');
+  const deletes = policy.includes('delete');
   // Kafka's Long.MAX_VALUE (and a value nothing resolves) means "not set".
   const explicit = (name: string): number | null => {
     const n = num(name);
@@ -101,6 +101,11 @@ export function topicSettings(configs: Readonly<Record<string, string>>, layers:
       retentionBytes: deletes ? num('retention.bytes') : -1,
       maxMessageBytes: num('max.message.bytes'),
       ...flushPolicy(writeCaching, explicit('flush.messages'), explicit('flush.ms')),
+      compact: policy.includes('compact'),
+      deleteRetentionMs: num('delete.retention.ms'),
+      minCleanableDirtyRatio: num('min.cleanable.dirty.ratio'),
+      minCompactionLagMs: num('min.compaction.lag.ms'),
+      maxCompactionLagMs: num('max.compaction.lag.ms'),
     },
     minIsr: num('min.insync.replicas'),
   };

@@ -21,6 +21,8 @@ import type { BrokerEndpoint, HostedPartition, HostingFailure, LogDescription, P
 import { partitionOwner } from '../shared/partition-owner.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
 import type { ThreadStatsLayout } from '../shared/metrics/thread-stats.js';
+import type { CleanResult } from '../workers/partition/log/cleaner/clean-log.js';
+import type { CleanerPool } from './cleaner-pool.js';
 
 /** 16 MiB each way: a fetch part of a full 1 MiB batch plus many in flight fit with room to spare. */
 const RING_BYTES = 16 * 1024 * 1024;
@@ -81,6 +83,8 @@ export class PartitionWorkers {
       /** File descriptors each worker's log files may hold. */
       maxOpenFiles: number;
       cleanShutdown: boolean;
+      /** The log cleaner: its pool (in this thread) and each worker's settings; null when log.cleaner.enable is false. */
+      cleaner: { pool: CleanerPool; backoffMs: number; offsetMapBytes: number } | null;
       replicaLagTimeMaxMs: number;
       interBroker: InterBrokerClient;
       logger: Logger;
@@ -107,6 +111,7 @@ export class PartitionWorkers {
         logConfig: this.opts.logConfig,
         maxOpenFiles: this.opts.maxOpenFiles,
         cleanShutdown: this.opts.cleanShutdown,
+        cleaner: this.opts.cleaner === null ? null : { backoffMs: this.opts.cleaner.backoffMs, offsetMapBytes: this.opts.cleaner.offsetMapBytes },
         requests,
         responses,
         workers: this.count,
@@ -129,6 +134,13 @@ export class PartitionWorkers {
             const { topicId, partition, leaderEpoch, partitionEpoch } = e;
             h.worker.postMessage({ type: 'alter-isr-refused', topicId, partition, leaderEpoch, partitionEpoch, errorCode } satisfies WorkerControl);
           }, () => undefined);
+          return;
+        }
+        if (e.type === 'clean') {
+          const answer = (result: CleanResult | null, error: string | null): void => {
+            if (!h.exited) h.worker.postMessage({ type: 'cleaned', id: e.id, result, error } satisfies WorkerControl);
+          };
+          this.opts.cleaner?.pool.clean(e.task).then((r) => answer(r, null), (err: Error) => answer(null, err.message));
           return;
         }
         if (e.type === 'delete-records-result' || e.type === 'logs-described') {

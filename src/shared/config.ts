@@ -14,7 +14,7 @@ import {
   credentialFromPassword, credentialFromSalted, MAX_ITERATIONS, MIN_ITERATIONS, SCRAM_MECHANISM_CODES, type ScramMechanism,
 } from './scram.js';
 
-type Kind = 'int' | 'long' | 'bool' | 'string' | 'list';
+type Kind = 'int' | 'long' | 'double' | 'bool' | 'string' | 'list';
 
 interface Setting {
   kind: Kind;
@@ -90,6 +90,11 @@ export const SETTINGS: Record<string, Setting> = {
   'log.flush.interval.ms': { kind: 'long', default: '', doc: 'The longest a written record waits for its fsync; set, acks answer before the fsync (see Durability).', min: 0 },
   'log.write.caching': { kind: 'bool', default: 'false', doc: 'Default of the write.caching topic config: acks answer once the in-sync replicas have the batch in the page cache (see Durability).' },
   'message.max.bytes': { kind: 'int', default: '1048588', doc: 'Largest record batch accepted.', min: 0 },
+  'log.cleaner.enable': { kind: 'bool', default: 'true', doc: 'Run the log cleaner, which compacts topics with cleanup.policy=compact.' },
+  'log.cleaner.threads': { kind: 'int', default: '1', doc: 'Threads of the log cleaner\'s pool.', min: 1 },
+  'log.cleaner.io.max.bytes.per.second': { kind: 'double', default: '1.7976931348623157E308', doc: 'Bytes per second the log cleaner may read and write, all its threads together.', min: 1 },
+  'log.cleaner.backoff.ms': { kind: 'long', default: '15000', doc: 'How often each partition worker looks for a log to clean.', min: 1 },
+  'log.cleaner.dedupe.buffer.size': { kind: 'long', default: '134217728', doc: 'Memory for the keys of one cleaning (a bigger dirty section is cleaned in several rounds).', min: 1024 },
   'metrics.listener': { kind: 'string', default: 'http://127.0.0.1:9644', doc: 'Prometheus metrics at /metrics on this http://host:port; none turns it off.' },
   'connections.max.idle.ms': { kind: 'long', default: '600000', doc: 'A client connection with no request or response this long is closed; -1 never.', min: -1 },
   'socket.request.max.bytes': { kind: 'int', default: '104857600', doc: 'Largest request frame; larger ones close the connection before buffering.', min: 1 },
@@ -100,6 +105,8 @@ export const SETTINGS: Record<string, Setting> = {
   'replica.lag.time.max.ms': { kind: 'long', default: '30000', doc: 'A follower behind this long leaves the ISR.', min: 1 },
   'offsets.topic.num.partitions': { kind: 'int', default: '50', doc: 'Partitions of __consumer_offsets.', min: 1 },
   'offsets.topic.replication.factor': { kind: 'int', default: '3', doc: 'Replication factor of __consumer_offsets (capped by live brokers).', min: 1 },
+  'offsets.retention.minutes': { kind: 'double', default: '10080', doc: 'Committed offsets of a group left empty this long (a group-less consumer\'s: since their commit) are deleted; decimals allowed.', min: 0 },
+  'offsets.retention.check.interval.ms': { kind: 'long', default: '600000', doc: 'How often expired committed offsets are looked for.', min: 1 },
   'auto.leader.rebalance.enable': { kind: 'bool', default: 'true', doc: 'Move leadership back to preferred replicas.' },
   'transaction.state.log.num.partitions': { kind: 'int', default: '50', doc: 'Partitions of __transaction_state.', min: 1 },
   'transaction.state.log.replication.factor': { kind: 'int', default: '3', doc: 'Replication factor of __transaction_state (capped by live brokers).', min: 1 },
@@ -220,6 +227,11 @@ export interface BrokerConfig {
   logFlushIntervalMessages: string | null;
   logFlushIntervalMs: string | null;
   logWriteCaching: boolean;
+  /** The log cleaner (log.cleaner.*). */
+  cleaner: { enabled: boolean; threads: number; ioMaxBytesPerSecond: number; backoffMs: number; dedupeBufferSize: number };
+  /** offsets.retention.minutes, in ms. */
+  offsetsRetentionMs: number;
+  offsetsRetentionCheckIntervalMs: number;
   socketRequestMaxBytes: number;
   connectionsMaxIdleMs: number;
   /** Where /metrics is served; null: not at all. */
@@ -356,6 +368,16 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     if (!Number.isSafeInteger(n)) problems.push(`setting '${k}' is out of range: ${s}`);
     return n;
   };
+  const dbl = (k: string): number => {
+    const s = str(k).trim();
+    const n = Number(s);
+    const min = SETTINGS[k]!.min ?? -Infinity;
+    if (s === '' || !Number.isFinite(n) || n < min) {
+      problems.push(`setting '${k}' must be a number >= ${min}, got '${s}'`);
+      return Number(SETTINGS[k]!.default);
+    }
+    return n;
+  };
   const bool = (k: string): boolean => {
     const s = str(k).toLowerCase();
     if (s !== 'true' && s !== 'false') problems.push(`setting '${k}' must be true or false, got '${str(k)}'`);
@@ -466,6 +488,15 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     logFlushIntervalMessages: long('log.flush.interval.messages'),
     logFlushIntervalMs: long('log.flush.interval.ms'),
     logWriteCaching: bool('log.write.caching'),
+    cleaner: {
+      enabled: bool('log.cleaner.enable'),
+      threads: num('log.cleaner.threads'),
+      ioMaxBytesPerSecond: dbl('log.cleaner.io.max.bytes.per.second'),
+      backoffMs: num('log.cleaner.backoff.ms'),
+      dedupeBufferSize: num('log.cleaner.dedupe.buffer.size'),
+    },
+    offsetsRetentionMs: Math.round(dbl('offsets.retention.minutes') * 60_000),
+    offsetsRetentionCheckIntervalMs: num('offsets.retention.check.interval.ms'),
     socketRequestMaxBytes: num('socket.request.max.bytes'),
     connectionsMaxIdleMs: num('connections.max.idle.ms'),
     metricsListener: parseMetricsListener(str('metrics.listener'), problems),

@@ -94,6 +94,11 @@ function fail(errorCode: number, errorMessage: string, incomplete = false): Batc
  * uncompressed batch. The leader does this before storing a producer's batch, as Kafka's
  * LogValidator does; data replicated from the leader or read back from disk was checked when
  * the leader took it, and its CRC is enough, as in Kafka.
+ *
+ * Batches from a log (no `decompressUpTo`) may also be compacted ones (log cleaner): records
+ * removed, the others keeping their offset deltas, lastOffsetDelta unchanged (it carries the
+ * producer's last sequence), possibly no record at all. A producer's batch must be whole:
+ * exactly lastOffsetDelta + 1 records numbered from 0.
  */
 export function checkBatchAt(buf: Buffer, pos: number, end: number, decompressUpTo?: number): BatchCheck {
   const avail = end - pos;
@@ -118,14 +123,16 @@ export function checkBatchAt(buf: Buffer, pos: number, end: number, decompressUp
   const firstTimestamp = readInt64(buf, pos + 27);
   const maxTimestamp = readInt64(buf, pos + 35);
   const recordCount = buf.readInt32BE(pos + 57);
-  if (recordCount <= 0) return fail(ErrorCode.INVALID_RECORD, `record count ${recordCount}`);
-  if (lastOffsetDelta !== recordCount - 1) {
+  const fromLog = decompressUpTo === undefined;
+  if (recordCount < (fromLog ? 0 : 1)) return fail(ErrorCode.INVALID_RECORD, `record count ${recordCount}`);
+  if (fromLog ? lastOffsetDelta < recordCount - 1 : lastOffsetDelta !== recordCount - 1) {
     return fail(ErrorCode.INVALID_RECORD, `lastOffsetDelta ${lastOffsetDelta} with ${recordCount} records`);
   }
   let maxTimestampOffsetDelta = lastOffsetDelta;
   const codec = attributes & COMPRESSION_MASK;
+  const deltas = fromLog ? lastOffsetDelta : -1;
   if (codec === 0) {
-    const walked = walkRecords(buf, pos + BATCH_HEADER_SIZE, batchEnd, recordCount, firstTimestamp);
+    const walked = walkRecords(buf, pos + BATCH_HEADER_SIZE, batchEnd, recordCount, firstTimestamp, deltas);
     if (typeof walked === 'string') return fail(ErrorCode.INVALID_RECORD, walked);
     maxTimestampOffsetDelta = walked;
   } else if (decompressUpTo !== undefined) {
@@ -133,7 +140,7 @@ export function checkBatchAt(buf: Buffer, pos: number, end: number, decompressUp
     if (!body.ok) return fail(body.errorCode, body.errorMessage);
     // Walked for its checks only: a compressed batch keeps lastOffsetDelta as the offset of its
     // largest timestamp (Kafka's shallow offset), which is also all a follower can know of it.
-    const walked = walkRecords(body.records, 0, body.records.length, recordCount, firstTimestamp);
+    const walked = walkRecords(body.records, 0, body.records.length, recordCount, firstTimestamp, deltas);
     if (typeof walked === 'string') return fail(ErrorCode.INVALID_RECORD, `${walked} (decompressed)`);
   }
   return {
@@ -159,12 +166,14 @@ export function checkBatchAt(buf: Buffer, pos: number, end: number, decompressUp
 /**
  * Walks the records of a batch in `buf[start, end)`: the batch itself when uncompressed, its
  * decompressed records otherwise. Returns the offsetDelta of the record with the largest
- * timestamp, or a description of the first framing error.
+ * timestamp, or a description of the first framing error. `maxDelta` -1: the deltas must be
+ * 0, 1, 2...; otherwise they must grow and stay within it (a compacted batch).
  */
-function walkRecords(buf: Buffer, start: number, end: number, count: number, firstTimestamp: number): number | string {
+function walkRecords(buf: Buffer, start: number, end: number, count: number, firstTimestamp: number, maxDelta: number): number | string {
   const cur = { pos: start };
   let maxTs = -Infinity;
-  let maxTsDelta = 0;
+  let maxTsDelta = Math.max(0, maxDelta);
+  let previousDelta = -1;
   for (let i = 0; i < count; i++) {
     if (cur.pos >= end) return `batch holds ${i} records, header says ${count}`;
     const len = readVarint(buf, cur, end);
@@ -175,10 +184,11 @@ function walkRecords(buf: Buffer, start: number, end: number, count: number, fir
     const tsDelta = readVarlong(buf, cur, recordEnd);
     const offsetDelta = readVarint(buf, cur, recordEnd);
     if (tsDelta === undefined || offsetDelta === undefined) return `record ${i}: truncated header`;
-    if (offsetDelta !== i) return `record ${i} has offsetDelta ${offsetDelta}`;
+    if (maxDelta < 0 ? offsetDelta !== i : offsetDelta <= previousDelta || offsetDelta > maxDelta) return `record ${i} has offsetDelta ${offsetDelta}`;
+    previousDelta = offsetDelta;
     if (firstTimestamp + tsDelta > maxTs) {
       maxTs = firstTimestamp + tsDelta;
-      maxTsDelta = i;
+      maxTsDelta = offsetDelta;
     }
     cur.pos = recordEnd;
   }

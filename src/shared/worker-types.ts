@@ -4,6 +4,7 @@
  */
 import type { InterBrokerClient } from './broker-connection.js';
 import type { LogConfig } from '../workers/partition/log/config.js';
+import type { CleanResult, CleanTask } from '../workers/partition/log/cleaner/clean-log.js';
 import type { ThreadStatsLayout } from './metrics/thread-stats.js';
 
 export interface PartitionWorkerData {
@@ -21,6 +22,8 @@ export interface PartitionWorkerData {
   maxOpenFiles: number;
   /** The previous shutdown was clean: logs may skip the recovery scan. */
   cleanShutdown: boolean;
+  /** The log cleaner's settings; null when log.cleaner.enable is false. */
+  cleaner: { backoffMs: number; offsetMapBytes: number } | null;
   /** main -> worker ring */
   requests: SharedArrayBuffer;
   /** worker -> main ring */
@@ -69,6 +72,8 @@ export type WorkerControl =
   | { type: 'delete-records'; id: number; topic: string; partition: number; offset: number }
   /** DescribeLogDirs: the size of every log this worker holds. */
   | { type: 'describe-logs'; id: number }
+  /** The cleaner pool's answer to a `clean` event: the cleaned segments written, or why not. */
+  | { type: 'cleaned'; id: number; result: CleanResult | null; error: string | null }
   | { type: 'shutdown' };
 
 /** One log's size on disk and how far its end is below the high watermark (a follower catching up). */
@@ -84,4 +89,6 @@ export type WorkerEvent =
   /** The outcome of a delete-records: the log start offset now (Kafka's low watermark). */
   | { type: 'delete-records-result'; id: number; errorCode: number; lowWatermark: number }
   | { type: 'logs-described'; id: number; logs: LogDescription[] }
+  /** A cleaning for the cleaner pool, which runs in the main thread's piscina pool. */
+  | { type: 'clean'; id: number; task: CleanTask }
   | { type: 'fatal'; message: string };

@@ -101,6 +101,18 @@ export function parseRecordSet(records: Buffer): ReadRecord[] {
   return out;
 }
 
+/** The offset after the last whole batch of a record set (its last offset delta counts, not its records). */
+function endOfBatches(records: Buffer): number {
+  let next = -1;
+  for (let pos = 0; pos + 27 <= records.length; ) {
+    const end = pos + 12 + records.readInt32BE(pos + 8);
+    if (end > records.length) break;
+    next = records.readInt32BE(pos) * 0x1_0000_0000 + records.readUInt32BE(pos + 4) + records.readInt32BE(pos + 23) + 1;
+    pos = end;
+  }
+  return next;
+}
+
 export interface PartitionRead {
   records: ReadRecord[];
   highWatermark: number;
@@ -128,7 +140,9 @@ export async function readPartition(client: WireClient, topic: string, partition
     if (p.errorCode !== 0) throw new Error(`fetch ${topic}-${partition}@${offset}: error ${p.errorCode}`);
     const got = p.records ? parseRecordSet(p.records).filter((r) => r.offset >= offset) : [];
     records.push(...got);
-    if (got.length > 0) offset = got[got.length - 1]!.offset + 1;
-    if (offset >= p.highWatermark || got.length === 0) return { records, highWatermark: p.highWatermark };
+    // A compacted log's batch may end past its last record, or hold none: go on after the batch.
+    const after = p.records ? endOfBatches(p.records) : offset;
+    if (offset >= p.highWatermark || after <= offset) return { records, highWatermark: p.highWatermark };
+    offset = after;
   }
 }

@@ -17,7 +17,7 @@ const repo = path.resolve(import.meta.dirname, '../..');
  */
 function buildChild(): string {
   const out = path.join(repo, 'node_modules', '.cache', `storage-crash-${process.pid}`);
-  const dirs = ['src/shared', 'src/workers/partition/log', 'test/storage'];
+  const dirs = ['src/shared', 'src/workers/partition/log', 'src/workers/partition/log/cleaner', 'test/storage'];
   for (const d of dirs) {
     for (const f of fs.readdirSync(path.join(repo, d))) {
       if (!f.endsWith('.ts') || f.endsWith('.test.ts')) continue;

@@ -9,7 +9,10 @@
  *
  * Leadership is followed by watching metadata updates; the offsets topic is created on the
  * first FindCoordinator, with `offsets.topic.num.partitions` partitions and a replication
- * factor of min(`offsets.topic.replication.factor`, live brokers).
+ * factor of min(`offsets.topic.replication.factor`, live brokers), compacted.
+ *
+ * Every offsets.retention.check.interval.ms, expired committed offsets (offsets.retention.minutes,
+ * see offset-expiry.ts) get tombstones, which the log cleaner then removes with what they delete.
  */
 import { writeError } from '../../shared/coordinator-write-error.js';
 import { randomUUID } from 'node:crypto';
@@ -51,6 +54,8 @@ import { appendGroupRecords, appendTxnGroupRecords, readGroupRecords, type LoadO
 const MIN_SESSION_TIMEOUT_MS = 6_000;
 const MAX_SESSION_TIMEOUT_MS = 1_800_000;
 const MAX_METADATA_BYTES = 4096;
+/** Segment size of __consumer_offsets (Kafka's offsets.topic.segment.bytes default). */
+const COORDINATOR_SEGMENT_BYTES = 100 * 1024 * 1024;
 /** How long to wait before loading a partition again after a failed load. */
 const LOAD_RETRY_MS = 1_000;
 
@@ -91,6 +96,7 @@ export class GroupCoordinator {
   private nextReply = 1;
   private running = false;
   private creating: Promise<void> | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
 
   private readonly log: Logger = childLogger({ thread: 'main', component: 'groups' });
 
@@ -99,10 +105,13 @@ export class GroupCoordinator {
   start(): void {
     this.running = true;
     void this.watch();
+    this.expiryTimer = setInterval(() => this.expireOffsets(Date.now()), this.deps.config.offsetsRetentionCheckIntervalMs);
+    this.expiryTimer.unref();
   }
 
   stop(): void {
     this.running = false;
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
     for (const p of [...this.slots.keys()]) this.unload(p);
   }
 
@@ -270,6 +279,19 @@ export class GroupCoordinator {
       for (const g of s.consumers.list()) groups.push({ groupId: g.groupId, protocolType: 'consumer', groupState: g.groupState, groupType: 'consumer' });
     }
     return { errorCode, groups };
+  }
+
+  /** Kafka's cleanupGroupMetadata over every loaded partition: tombstones for expired offsets. */
+  private expireOffsets(now: number): void {
+    for (const slot of this.slots.values()) {
+      if (!slot.loaded) continue;
+      const subscribes = (groupId: string): ((topic: string) => boolean) | null =>
+        slot.consumers.has(groupId) ? (topic) => slot.consumers.isSubscribed(groupId, topic) : null;
+      const fx = slot.machine.expireOffsets(now, this.deps.config.offsetsRetentionMs, subscribes);
+      const expired = fx.writes.reduce((n, w) => n + w.records.length, 0);
+      if (expired > 0) this.log.info({ partition: slot.partition, tombstones: expired }, 'expired committed offsets removed');
+      this.apply(slot, fx, 'classic');
+    }
   }
 
   // ---- driving the machines ----------------------------------------------------------------
@@ -471,7 +493,8 @@ export class GroupCoordinator {
           name: OFFSETS_TOPIC,
           numPartitions: this.deps.config.offsetsTopicPartitions,
           replicationFactor: Math.max(1, Math.min(this.deps.config.offsetsTopicReplicationFactor, live)),
-          configs: { 'cleanup.policy': 'compact' },
+          // Kafka's offsets.topic.segment.bytes: the active segment is never cleaned, so it stays small.
+          configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(COORDINATOR_SEGMENT_BYTES) },
         },
       ],
       validateOnly: false,

@@ -39,6 +39,8 @@ import type { MarkerWriter } from './markers.js';
 export const TXN_TOPIC = '__transaction_state';
 
 const LOAD_RETRY_MS = 1_000;
+/** Segment size of __transaction_state (Kafka's transaction.state.log.segment.bytes default). */
+const TXN_LOG_SEGMENT_BYTES = 100 * 1024 * 1024;
 /** How long to wait before writing markers again after a partition refused them. */
 const MARKER_RETRY_MS = 200;
 /** setTimeout's longest delay; a later deadline is reached by re-arming. */
@@ -325,7 +327,8 @@ export class TxnCoordinator {
         name: TXN_TOPIC,
         numPartitions: this.deps.config.txnTopicPartitions,
         replicationFactor: Math.max(1, Math.min(this.deps.config.txnTopicReplicationFactor, live)),
-        configs: { 'cleanup.policy': 'compact' },
+        // Kafka's transaction.state.log.segment.bytes: the active segment is never cleaned, so it stays small.
+        configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(TXN_LOG_SEGMENT_BYTES) },
       }],
       validateOnly: false,
       timeoutMs: 30_000,

@@ -62,6 +62,7 @@ import {
   type Member,
 } from './group.js';
 import { Reader } from '../protocol/reader.js';
+import { expiredOffsets } from './offset-expiry.js';
 import { decodeGroupValue, decodeKey, decodeOffsetValue, encodeGroupKey, encodeOffsetKey, encodeOffsetValue, type GroupRecord } from './records.js';
 
 type PendingWrite =
@@ -70,6 +71,8 @@ type PendingWrite =
   | { kind: 'commit'; to: number; groupId: string; offsets: CommittedOffset[]; errorCodes: number[] }
   | { kind: 'delete'; to: number }
   | { kind: 'offset-delete'; to: number; groupId: string; keys: string[]; errorCodes: number[] }
+  /** Expired offsets' tombstones (and the group's, `dropGroup`, when nothing of it is left). */
+  | { kind: 'expire'; groupId: string; offsets: CommittedOffset[]; dropGroup: boolean }
   | { kind: 'state' };
 
 export class GroupStateMachine {
@@ -241,6 +244,27 @@ export class GroupStateMachine {
     return this.finish(now);
   }
 
+  /**
+   * Writes tombstones for the committed offsets older than `retentionMs` (offset-expiry.ts has
+   * which), and for a group left empty with none: Kafka's cleanupGroupMetadata. Offsets with a
+   * commit on its way to the log are left for the next pass. `consumerGroupSubscribes` says,
+   * for a KIP-848 consumer group (kept by its own machine), which topics it subscribes to.
+   */
+  expireOffsets(now: number, retentionMs: number, consumerGroupSubscribes: (groupId: string) => ((topic: string) => boolean) | null): Effects {
+    const busy = new Set<string>();
+    for (const w of this.pendingWrites.values()) if (w.kind === 'commit' || w.kind === 'expire' || w.kind === 'offset-delete') busy.add(w.groupId);
+    for (const g of this.groups.values()) {
+      if (busy.has(g.groupId)) continue;
+      const expired = expiredOffsets(g, now, retentionMs, () => subscribedTopics(g), consumerGroupSubscribes(g.groupId));
+      if (expired.length === 0) continue;
+      const records: GroupRecord[] = expired.map((o) => ({ key: encodeOffsetKey(g.groupId, o.topic, o.partition), value: null }));
+      const dropGroup = expired.length === g.offsets.size && g.state === 'Empty' && g.members.size === 0 && g.pending.size === 0;
+      if (dropGroup) records.push({ key: encodeGroupKey(g.groupId), value: null });
+      this.write(records, { kind: 'expire', groupId: g.groupId, offsets: expired, dropGroup });
+    }
+    return this.finish(now);
+  }
+
   /** Is the group here a live classic group, an empty one (offsets, an old generation), or none? */
   presence(groupId: string): 'absent' | 'empty' | 'active' {
     const g = this.groups.get(groupId);
@@ -277,6 +301,14 @@ export class GroupStateMachine {
         const group = this.groups.get(w.groupId);
         if (errorCode === ErrorCode.NONE) for (const k of w.keys) group?.offsets.delete(k);
         this.reply(w.to, errorCode === ErrorCode.NONE ? { errorCode, partitionErrors: w.errorCodes } : { errorCode: writeError(errorCode, false), partitionErrors: [] });
+        break;
+      }
+      case 'expire': {
+        const group = this.groups.get(w.groupId);
+        if (errorCode !== ErrorCode.NONE || !group) break;
+        // An offset committed again meanwhile is a new one: it stays.
+        for (const o of w.offsets) if (group.offsets.get(offsetKey(o.topic, o.partition)) === o) group.offsets.delete(offsetKey(o.topic, o.partition));
+        if (w.dropGroup && group.offsets.size === 0 && group.state === 'Empty' && group.members.size === 0 && group.pending.size === 0) this.groups.delete(w.groupId);
         break;
       }
       case 'state':

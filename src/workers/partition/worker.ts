@@ -33,6 +33,8 @@ import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import { LogManager } from './log/log-manager.js';
 import type { AppendResult, PartitionLog } from './log/partition-log.js';
 import type { LogConfig } from './log/config.js';
+import type { CleanResult } from './log/cleaner/clean-log.js';
+import type { CleanerRunner } from './log/cleaner/log-cleaner.js';
 import { FetchWatches } from './replication/fetch-watches.js';
 import { PartitionReplica, type Released } from './replication/partition-replica.js';
 import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
@@ -445,6 +447,28 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
   return failed;
 }
 
+/** Cleanings sent to the cleaner pool, waiting for its answer, by id. */
+const cleanings = new Map<number, { resolve: (r: CleanResult) => void; reject: (e: Error) => void }>();
+let nextCleaning = 1;
+
+/** Cleanings run in the main thread's cleaner pool, shared by every partition worker. */
+const cleanerRunner: CleanerRunner = {
+  clean(task) {
+    const id = nextCleaning++;
+    return new Promise((resolve, reject) => {
+      cleanings.set(id, { resolve, reject });
+      post({ type: 'clean', id, task });
+    });
+  },
+};
+
+function cleaned(id: number, result: CleanResult | null, error: string | null): void {
+  const c = cleanings.get(id);
+  cleanings.delete(id);
+  if (result) c?.resolve(result);
+  else c?.reject(new Error(error ?? 'cleaning failed'));
+}
+
 async function main(): Promise<void> {
   manager = await LogManager.open({
     dir: data.logDir,
@@ -454,6 +478,12 @@ async function main(): Promise<void> {
     cleanShutdown: data.cleanShutdown,
     commitStats: { round: (bytes) => stats.roundBytes.record(bytes), fdatasync: (us) => stats.fdatasyncUs.record(us) },
     owns: (topic: string, partition: number) => topic !== METADATA_TOPIC && partitionOwner(topic, partition, data.workers) === data.index,
+    cleaner: data.cleaner === null ? undefined : {
+      runner: cleanerRunner,
+      backoffMs: data.cleaner.backoffMs,
+      offsetMapBytes: data.cleaner.offsetMapBytes,
+      highWatermark: (l) => replicas.get(key(l.topic, l.partition))?.highWatermark ?? l.logEndOffset,
+    },
   });
   outboxLimit = new RingProducer(data.responses).maxMessage - 64;
   manager.onAppend(onWritten);
@@ -461,6 +491,8 @@ async function main(): Promise<void> {
   const isrTimer = setInterval(checkIsr, Math.max(100, Math.min(1000, data.replicaLagTimeMaxMs / 3)));
   let controlChain = Promise.resolve();
   port.on('message', (c: WorkerControl) => {
+    // Not queued behind other control messages: a shutdown waits for the cleaning in progress.
+    if (c.type === 'cleaned') return cleaned(c.id, c.result, c.error);
     controlChain = controlChain
       .then(async () => {
         if (c.type === 'hosted') {

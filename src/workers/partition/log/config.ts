@@ -28,6 +28,16 @@ export interface LogConfig {
   flushBytes: number;
   /** flush.ms: the longest a written record waits for its fsync. */
   flushMs: number;
+  /** cleanup.policy includes compact: the log cleaner keeps the latest record of each key. */
+  compact: boolean;
+  /** delete.retention.ms: a tombstone stays this long after the cleaning that first kept it. */
+  deleteRetentionMs: number;
+  /** min.cleanable.dirty.ratio: the share of the log not yet cleaned that starts a cleaning. */
+  minCleanableDirtyRatio: number;
+  /** min.compaction.lag.ms: records younger than this are not cleaned. */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms: records older than this are cleaned whatever the dirty ratio. */
+  maxCompactionLagMs: number;
 }
 
 /** A flush limit that is never reached. */
@@ -46,4 +56,9 @@ export const defaultLogConfig: LogConfig = {
   retentionCheckIntervalMs: 5 * 60 * 1000,
   maxMessageBytes: 1024 * 1024 + 12,
   ...FSYNC_BEFORE_ACK,
+  compact: false,
+  deleteRetentionMs: 86_400_000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
 };

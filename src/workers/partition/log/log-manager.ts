@@ -6,6 +6,7 @@
  *     .kafka_cleanshutdown               present only between a clean stop and the next start
  *     recovery-point-offset-checkpoint   topic partition offset: fsynced up to, indexes too
  *     log-start-offset-checkpoint        topic partition offset: first offset kept
+ *     cleaner-offset-checkpoint          topic partition offset: where compaction's dirty section starts
  *     <topic>-<partition>/               one PartitionLog (partition-log.ts, segment.ts)
  *       00000000000000000000.log|.index|.timeindex
  *       00000000000000000000.snapshot    producer state below that offset (producer-snapshot.ts)
@@ -14,6 +15,9 @@
  * Several managers may share a dir, each owning the partitions `owns` accepts; the process
  * that starts them then holds the lock and the clean-shutdown marker (`lock: false` is the
  * default when `owns` is given). A manager alone in its dir does both itself.
+ *
+ * Compacted logs are cleaned by a LogCleaner (cleaner/log-cleaner.ts) when the manager is given
+ * a runner for the cleanings (the cleaner pool); without one they keep every record.
  *
  * A log that a disk error took offline comes back by itself once its disk takes writes again
  * (offline-recovery.ts); the others keep working meanwhile.
@@ -48,6 +52,7 @@ import { GroupCommit, type CommitStats } from './group-commit.js';
 import { loadLog, reopenOfflineLog } from './log-recovery.js';
 import { OfflineRecoveryRunner, probeWrite } from './offline-recovery-runner.js';
 import { PartitionLog, type Acks, type AppendResult, type LogHooks, type ReadResult } from './partition-log.js';
+import { LogCleaner, type LogCleanerOptions } from './cleaner/log-cleaner.js';
 
 export type { AppendResult, ReadResult } from './partition-log.js';
 
@@ -84,6 +89,8 @@ export interface LogManagerOptions {
    * process limit.
    */
   maxOpenFiles?: number;
+  /** Cleans compacted logs (off this thread, through `runner`); none: compacted logs are not cleaned. */
+  cleaner?: LogCleanerOptions;
 }
 
 /** maxOpenFiles of a manager used on its own. */
@@ -108,6 +115,8 @@ export class LogManager {
   private closed = false;
   private dirSync: Promise<void> | undefined;
   private nextDirSync: Promise<void> | undefined;
+  /** Set when the manager cleans compacted logs. */
+  cleaner: LogCleaner | undefined;
 
   private constructor(
     readonly dir: string,
@@ -136,6 +145,7 @@ export class LogManager {
         this.recovery.offline(log);
       },
       startOffsetChanged: () => this.writeLogStartCheckpoint(),
+      truncated: (log, offset) => this.cleaner?.truncated(log, offset),
       snapshotSkipped: (log, err) => this.logger.warn({ err, log: log.name }, 'producer snapshot skipped: no file descriptor free'),
     };
     this.recovery = new OfflineRecoveryRunner(
@@ -175,6 +185,10 @@ export class LogManager {
       );
       await manager.loadAll(clean);
       manager.startTimers(opts.checkpointIntervalMs ?? 60_000);
+      if (opts.cleaner) {
+        manager.cleaner = new LogCleaner(dir, manager, manager.owns, manager.files, opts.cleaner, logger);
+        manager.cleaner.start();
+      }
       return manager;
     } catch (err) {
       lock?.release();
@@ -315,6 +329,9 @@ export class LogManager {
     if (!log) return;
     this.logs.delete(key(topic, partition));
     this.groupCommit.forget(log);
+    this.cleaner?.forget(log);
+    // A swap of cleaned segments in progress ends first (and sees the log gone).
+    await log.withSegmentsLocked(() => Promise.resolve());
     await this.recovery.forget(log);
     await log.whenIdle();
     await log.snapshotsWritten();
@@ -431,6 +448,7 @@ export class LogManager {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    await this.cleaner?.stop();
     await this.recovery.close();
     await this.flushAll();
     await Promise.all([...this.logs.values()].map((l) => l.leaderEpochCache.flushed()));

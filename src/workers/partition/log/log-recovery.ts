@@ -31,6 +31,7 @@ import { loadProducerState } from './producer-state-recovery.js';
 import { ProducerStateManager } from './producer-state.js';
 import { LogSegment, segmentFileName } from './segment.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
+import { recoverSwaps } from './cleaner/swap.js';
 
 const SCAN_CHUNK = 8 * 1024 * 1024;
 
@@ -59,6 +60,8 @@ export interface LoadOptions extends RecoverOptions {
 
 interface RecoveredLog extends RecoveredState {
   leaderEpochCache: LeaderEpochCache;
+  /** The recovery point the scan went by (below the given one after a swap was finished). */
+  recoveryPoint: number;
 }
 
 export interface ScanOutcome {
@@ -198,7 +201,7 @@ export async function loadLog(opts: LoadOptions): Promise<PartitionLog> {
     durableEndOffset: r.logEndOffset,
     syncEachAppend: opts.syncEachAppend,
   }, r.producers);
-  log.recoveryPoint = Math.min(opts.recoveryPoint, r.logEndOffset);
+  log.recoveryPoint = Math.min(r.recoveryPoint, r.logEndOffset);
   return log;
 }
 
@@ -234,12 +237,16 @@ export async function reopenOfflineLog(log: PartitionLog, opts: { files: FileCac
     producerExpirationMs: log.producers.expirationMs,
   });
   log.resume(recovered);
+  log.recoveryPoint = Math.min(log.recoveryPoint, recovered.recoveryPoint);
   // Checkpoint writes may have failed while the disk did.
   log.leaderEpochCache.persist();
 }
 
-async function recoverLog(opts: RecoverOptions): Promise<RecoveredLog> {
-  const { dir, files } = opts;
+async function recoverLog(given: RecoverOptions): Promise<RecoveredLog> {
+  const { dir, files } = given;
+  // A swap of cleaned segments finished here leaves the swapped segment's indexes to rebuild.
+  const swapped = await recoverSwaps(dir, given.logger);
+  const opts = swapped === undefined ? given : { ...given, cleanShutdown: false, recoveryPoint: Math.min(given.recoveryPoint, swapped) };
   const epochs = opts.epochs ?? LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed'), files);
   const bases = readdirSync(dir)
     .filter((n) => /^\d{20}\.log$/.test(n))
@@ -336,7 +343,7 @@ async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, s
       'producer state rebuilt from the log',
     );
   }
-  return { segments, leaderEpochCache: epochs, logStartOffset, logEndOffset, producers: producers.state };
+  return { segments, leaderEpochCache: epochs, logStartOffset, logEndOffset, producers: producers.state, recoveryPoint: opts.recoveryPoint };
 }
 
 /** log.roll.ms counts from the first batch of the active segment, which a tail scan may not have seen. */

@@ -97,6 +97,8 @@ export interface LogHooks {
   offline(log: PartitionLog, err: unknown): void;
   /** logStartOffset moved (retention, deleteRecordsBefore). */
   startOffsetChanged(log: PartitionLog): void;
+  /** The log was cut to end at `offset` (a follower's truncation, or emptied to start over there). */
+  truncated?(log: PartitionLog, offset: number): void;
   /** A producer snapshot was not written for want of a file descriptor. */
   snapshotSkipped(log: PartitionLog, err: unknown): void;
 }
@@ -144,6 +146,8 @@ export class PartitionLog {
   private drainDone: Promise<void> = Promise.resolve();
   /** Segments rolled since the last drain: their zeros written ahead are cut by the next one. */
   private rolled: LogSegment[] = [];
+  /** The tail of the changes to the segment list that run one at a time (withSegmentsLocked). */
+  private segmentsLock: Promise<void> = Promise.resolve();
 
   constructor(
     readonly topic: string,
@@ -251,8 +255,8 @@ export class PartitionLog {
     if ('errorCode' in checked) return Promise.resolve(checked);
     let expected = this.logEndOffset;
     for (const b of checked.batches) {
-      const ok = b === checked.batches[0] ? b.baseOffset === expected : b.baseOffset >= expected;
-      if (!ok) {
+      // Gaps are allowed: the leader's log may be compacted, even where this replica's ends.
+      if (b.baseOffset < expected) {
         return Promise.resolve(
           errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, this.logStartOffset, `batch at offset ${b.baseOffset}, log ends at ${expected}`),
         );
@@ -342,7 +346,9 @@ export class PartitionLog {
     if (seg.isEmpty) return;
     const full = seg.size + incomingBytes > this.config.segmentBytes;
     const waited = seg.rollStartMs >= 0 && incomingMaxTimestamp >= 0 ? incomingMaxTimestamp - seg.rollStartMs : Date.now() - seg.createdMs;
-    const old = waited > this.config.segmentMs;
+    // A compacted log rolls by max.compaction.lag.ms too, so that its records become cleanable in time (Kafka's maxSegmentMs).
+    const rollMs = this.config.compact ? Math.min(this.config.segmentMs, this.config.maxCompactionLagMs) : this.config.segmentMs;
+    const old = waited > rollMs;
     const offsetOverflow = lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET;
     if (!full && !old && !offsetOverflow) return;
     seg.sealTimeIndex(seg.lastBatchBaseOffset);
@@ -566,10 +572,24 @@ export class PartitionLog {
   }
 
   /**
+   * Runs `fn` alone among the changes to the segment list that wait for one another:
+   * truncation, retention, record deletion and the swap of cleaned segments (cleaner/swap.ts).
+   */
+  withSegmentsLocked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.segmentsLock.then(fn);
+    this.segmentsLock = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  /**
    * Cuts the log so that it ends before `offset` (at the start of the batch holding it), after
    * the writes in flight. Appends made meanwhile are refused with NOT_LEADER_OR_FOLLOWER.
    */
-  async truncateTo(offset: number): Promise<void> {
+  truncateTo(offset: number): Promise<void> {
+    return this.withSegmentsLocked(() => this.cutTo(offset));
+  }
+
+  private async cutTo(offset: number): Promise<void> {
     if (this.offline) return;
     if (offset >= this.logEndOffset) {
       // Nothing to cut, but an epoch this replica started as leader and wrote nothing in sits
@@ -619,7 +639,11 @@ export class PartitionLog {
    * fell behind retention or DeleteRecords) empties it and starts over there, as Kafka's
    * follower does on OFFSET_OUT_OF_RANGE.
    */
-  async startOverAt(offset: number): Promise<void> {
+  startOverAt(offset: number): Promise<void> {
+    return this.withSegmentsLocked(() => this.startOverLocked(offset));
+  }
+
+  private async startOverLocked(offset: number): Promise<void> {
     if (offset <= this.logEndOffset || this.offline) return;
     this.truncating = true;
     try {
@@ -652,10 +676,15 @@ export class PartitionLog {
     this.durableEndOffset = Math.min(this.durableEndOffset, offset);
     this.leaderEpochCache.truncateFromEnd(offset);
     this.failRetries(offset, ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.name} was truncated at ${offset}`);
+    this.hooks.truncated?.(this, offset);
   }
 
   /** Advances the log start offset to `offset` and drops the segments wholly below it. */
-  async deleteRecordsBefore(offset: number): Promise<void> {
+  deleteRecordsBefore(offset: number): Promise<void> {
+    return this.withSegmentsLocked(() => this.deleteRecordsLocked(offset));
+  }
+
+  private async deleteRecordsLocked(offset: number): Promise<void> {
     if (offset > this.logEndOffset) {
       throw new RangeError(`offset ${offset} is beyond the log end offset ${this.logEndOffset} of ${this.name}`);
     }
@@ -673,7 +702,11 @@ export class PartitionLog {
    * Deletes the old segments that log.retention.ms / log.retention.bytes condemn, oldest
    * first, never the active one. Returns how many went.
    */
-  async applyRetention(now: number): Promise<number> {
+  applyRetention(now: number): Promise<number> {
+    return this.withSegmentsLocked(() => this.retentionLocked(now));
+  }
+
+  private async retentionLocked(now: number): Promise<number> {
     const { retentionMs, retentionBytes } = this.config;
     const candidates = this.segments.slice(0, -1);
     let n = 0;

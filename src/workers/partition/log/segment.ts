@@ -168,7 +168,8 @@ export class LogSegment {
    * after one only if that one ends in whole batches).
    */
   async trimTail(): Promise<void> {
-    if (this.fileSize <= this.size) return;
+    // A segment a cleaning swapped out (or a deleted log's) before its cut has nothing to cut.
+    if (this.deleted || this.fileSize <= this.size) return;
     await this.files.truncate(this.logFile, this.size);
     this.fileSize = this.size;
   }
