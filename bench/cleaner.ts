@@ -20,7 +20,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { CleanerPool } from '../src/main/cleaner-pool.js';
 import { buildRecordBatch } from '../src/shared/record-batch.js';
-import { defaultLogConfig, type LogConfig } from '../src/workers/partition/log/config.js';
+import { defaultLogConfig, type LogConfig } from '../src/shared/log-config.js';
 import { LogManager } from '../src/workers/partition/log/log-manager.js';
 import type { PartitionLog } from '../src/workers/partition/log/partition-log.js';
 import { markdownTable, plainTable, type Cell } from './lib/table.js';

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { crc32c } from '../src/shared/crc32c.js';
 import { buildRecordBatch } from '../src/shared/record-batch.js';
-import { defaultLogConfig } from '../src/workers/partition/log/config.js';
+import { defaultLogConfig } from '../src/shared/log-config.js';
 import { LogManager } from '../src/workers/partition/log/log-manager.js';
 
 const arg = (name: string, fallback: string): string =>

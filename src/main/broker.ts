@@ -21,7 +21,7 @@ import { recordThreadStats, threadStatsLayout } from '../shared/metrics/thread-s
 import type { MetadataSnapshot } from '../shared/metadata-types.js';
 import type { HostingFailure } from '../shared/worker-types.js';
 import { DataDirLock } from '../workers/partition/log/data-dir-lock.js';
-import { defaultLogConfig, FSYNC_BEFORE_ACK, type LogConfig } from '../workers/partition/log/config.js';
+import { defaultLogConfig, FSYNC_BEFORE_ACK, type LogConfig } from '../shared/log-config.js';
 import { CLEAN_SHUTDOWN_FILE } from '../workers/partition/log/log-manager.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';

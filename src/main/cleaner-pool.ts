@@ -5,7 +5,7 @@
  * start when a cleaning comes and end after a minute without one.
  */
 import { Piscina } from 'piscina';
-import type { CleanResult, CleanTask } from '../workers/partition/log/cleaner/clean-log.js';
+import type { CleanResult, CleanTask } from '../shared/clean-task.js';
 import type { CleanerThreadData } from '../workers/partition/log/cleaner/clean-task.js';
 import { throttleBuffer } from '../workers/partition/log/cleaner/throttle.js';
 

@@ -6,7 +6,7 @@
  */
 import type { BrokerConfig } from '../shared/config.js';
 import { listItems, LONG_MAX, resolveTopicConfig, type BrokerConfigLayers } from '../shared/dynamic-config.js';
-import { FSYNC_BEFORE_ACK, NO_FLUSH_LIMIT, type LogConfig } from '../workers/partition/log/config.js';
+import { FSYNC_BEFORE_ACK, NO_FLUSH_LIMIT, type LogConfig } from '../shared/log-config.js';
 
 /**
  * Dynamic broker settings that server.properties can also set: the value this broker resolved

@@ -19,9 +19,9 @@ import {
 } from '../shared/thread-messages.js';
 import type { BrokerEndpoint, HostedPartition, HostingFailure, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
 import { partitionOwner } from '../shared/partition-owner.js';
-import type { LogConfig } from '../workers/partition/log/config.js';
+import type { LogConfig } from '../shared/log-config.js';
 import type { ThreadStatsLayout } from '../shared/metrics/thread-stats.js';
-import type { CleanResult } from '../workers/partition/log/cleaner/clean-log.js';
+import type { CleanResult } from '../shared/clean-task.js';
 import type { CleanerPool } from './cleaner-pool.js';
 
 /** 16 MiB each way: a fetch part of a full 1 MiB batch plus many in flight fit with room to spare. */

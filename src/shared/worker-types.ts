@@ -3,8 +3,8 @@
  * are rare, the hot path uses the rings of thread-messages.ts).
  */
 import type { InterBrokerClient } from './broker-connection.js';
-import type { LogConfig } from '../workers/partition/log/config.js';
-import type { CleanResult, CleanTask } from '../workers/partition/log/cleaner/clean-log.js';
+import type { LogConfig } from './log-config.js';
+import type { CleanResult, CleanTask } from './clean-task.js';
 import type { ThreadStatsLayout } from './metrics/thread-stats.js';
 
 export interface PartitionWorkerData {

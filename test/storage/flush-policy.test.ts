@@ -3,7 +3,7 @@
 import t from 'tap';
 import { loadConfig } from '../../src/shared/config.js';
 import { brokerLayers, topicSettings, WRITE_CACHING_FLUSH_BYTES, WRITE_CACHING_FLUSH_MS } from '../../src/main/effective-config.js';
-import { FSYNC_BEFORE_ACK, NO_FLUSH_LIMIT } from '../../src/workers/partition/log/config.js';
+import { FSYNC_BEFORE_ACK, NO_FLUSH_LIMIT } from '../../src/shared/log-config.js';
 
 const policy = (topic: Record<string, string>, overrides: string[] = [], dynamic: Record<string, Record<string, string>> = {}) => {
   const { writeCaching, flushMessages, flushBytes, flushMs } = topicSettings(topic, brokerLayers(loadConfig({ overrides }), dynamic)).logConfig;

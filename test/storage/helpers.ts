@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { buildRecordBatch } from '../../src/shared/record-batch.js';
-import { defaultLogConfig, type LogConfig } from '../../src/workers/partition/log/config.js';
+import { defaultLogConfig, type LogConfig } from '../../src/shared/log-config.js';
 
 export const silent = pino({ level: 'silent' });
 

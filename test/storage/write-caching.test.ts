@@ -2,7 +2,7 @@
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { buildRecordBatch } from '../../src/shared/record-batch.js';
-import { NO_FLUSH_LIMIT, type LogConfig } from '../../src/workers/partition/log/config.js';
+import { NO_FLUSH_LIMIT, type LogConfig } from '../../src/shared/log-config.js';
 import { LogManager } from '../../src/workers/partition/log/log-manager.js';
 import type { PartitionLog } from '../../src/workers/partition/log/partition-log.js';
 import { batch, config, silent, tmpDir } from './helpers.js';

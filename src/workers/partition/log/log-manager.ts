@@ -44,7 +44,7 @@ import { ErrorCode } from '../../../shared/errors.js';
 import { createDir } from '../../../shared/create-dir.js';
 import { childLogger, type Logger } from '../../../shared/logger.js';
 import { readCheckpoint, syncDir, updateCheckpoint } from './checkpoint-file.js';
-import type { LogConfig } from './config.js';
+import type { LogConfig } from '../../../shared/log-config.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { FileCache } from './file-cache.js';
 import { nodeFileIo, type FileIo } from './file-io.js';

@@ -22,7 +22,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { checkBatchAt } from '../../../shared/record-batch.js';
 import type { Logger } from '../../../shared/logger.js';
-import type { LogConfig } from './config.js';
+import type { LogConfig } from '../../../shared/log-config.js';
 import type { FileCache } from './file-cache.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';

@@ -38,7 +38,7 @@ import {
   validateBatches,
   type BatchInfo,
 } from '../../../shared/record-batch.js';
-import type { LogConfig } from './config.js';
+import type { LogConfig } from '../../../shared/log-config.js';
 import { isDescriptorExhaustion, type FileCache } from './file-cache.js';
 import type { LeaderEpochCache } from './leader-epoch-cache.js';
 import { floorIndexBy } from './offset-index.js';

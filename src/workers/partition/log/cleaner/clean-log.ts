@@ -16,7 +16,8 @@ import { BATCH_LENGTH_PREFIX, checkBatchAt, type BatchInfo } from '../../../../s
 import { OffsetIndex } from '../offset-index.js';
 import { segmentFileName } from '../segment.js';
 import { TimeIndex } from '../time-index.js';
-import { cleanBatch, mapBatch, OffsetMap, TransactionTracker, type AbortedRange, type ProducerLastBatch } from './compaction.js';
+import type { CleanedSegment, CleanResult, CleanStats, CleanTask, SegmentToClean } from '../../../../shared/clean-task.js';
+import { cleanBatch, mapBatch, OffsetMap, TransactionTracker } from './compaction.js';
 import { groupSegments } from './selection.js';
 import type { Throttler } from './throttle.js';
 
@@ -24,63 +25,10 @@ const READ_CHUNK = 1024 * 1024;
 const WRITE_CHUNK = 1024 * 1024;
 export const CLEANED_SUFFIX = '.cleaned';
 
-export interface SegmentToClean {
-  baseOffset: number;
-  /** The base offset of the segment after it. */
-  nextOffset: number;
-  size: number;
-}
 
-export interface CleanTask {
-  /** The log's directory and name (for messages). */
-  dir: string;
-  name: string;
-  /** Every segment from the log's first up to the first uncleanable offset, in order. */
-  segments: SegmentToClean[];
-  firstDirtyOffset: number;
-  firstUncleanableOffset: number;
-  now: number;
-  deleteRetentionMs: number;
-  /** segment.bytes: the most log a cleaned segment replaces. */
-  segmentBytes: number;
-  indexIntervalBytes: number;
-  /** Bound on a decompressed record section. */
-  maxBatchBytes: number;
-  /** log.cleaner.dedupe.buffer.size */
-  offsetMapBytes: number;
-  aborted: AbortedRange[];
-  producers: Array<[number, ProducerLastBatch]>;
-}
 
-/** A cleaned segment, written, that replaces the segments based at `replaces`. */
-export interface CleanedSegment {
-  baseOffset: number;
-  replaces: number[];
-  size: number;
-  maxTimestamp: number;
-  offsetOfMaxTimestamp: number;
-  lastBatchBaseOffset: number;
-  index: Uint8Array;
-  timeIndex: Uint8Array;
-}
 
-export interface CleanStats {
-  bytesRead: number;
-  bytesWritten: number;
-  mapBytesRead: number;
-  recordsRead: number;
-  recordsWritten: number;
-  keys: number;
-  mapMs: number;
-  totalMs: number;
-}
 
-export interface CleanResult {
-  cleaned: CleanedSegment[];
-  /** Where the next cleaning's dirty section starts (the cleaner checkpoint). */
-  nextDirtyOffset: number;
-  stats: CleanStats;
-}
 
 /** Paths of a segment's cleaned files. */
 export function cleanedPath(dir: string, baseOffset: number, ext: '.log' | '.index' | '.timeindex'): string {

@@ -3,7 +3,8 @@
  * (clean-log.ts), charged to the I/O budget every thread of the pool shares.
  */
 import { workerData } from 'piscina';
-import { cleanLog, type CleanResult, type CleanTask } from './clean-log.js';
+import type { CleanResult, CleanTask } from '../../../../shared/clean-task.js';
+import { cleanLog } from './clean-log.js';
 import { Throttler } from './throttle.js';
 
 /** What the pool gives each of its threads. */

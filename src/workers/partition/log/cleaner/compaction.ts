@@ -24,6 +24,7 @@
  *    from the log), or the last batch before the end of a cleaned segment (so that a segment's
  *    batches still end where the next segment begins, which recovery checks).
  */
+import type { AbortedRange, ProducerLastBatch } from '../../../../shared/clean-task.js';
 import { CONTROL_FLAG, ControlType, controlTypeAt, TRANSACTIONAL_FLAG } from '../../../../shared/control-records.js';
 import type { BatchInfo } from '../../../../shared/record-batch.js';
 import { emptyBatch, hasDeleteHorizon, readBatchRecords, rewriteBatch, type RecordRef } from './batch-records.js';
@@ -71,10 +72,6 @@ export class OffsetMap {
 }
 
 /** An aborted transaction of the producer state (its first offset and its ABORT marker's). */
-export interface AbortedRange {
-  producerId: number;
-  firstOffset: number;
-}
 
 /**
  * Transactions as a pass over the log meets them (Kafka's CleanedTransactionMetadata): which
@@ -147,11 +144,6 @@ export function mapBatch(buf: Buffer, b: BatchInfo, map: OffsetMap, txns: Transa
 }
 
 /** The last batch of a producer the producer state tracks (Kafka's lastRecordsOfActiveProducers). */
-export interface ProducerLastBatch {
-  /** Last offset of its last data batch; -1 when its state holds none (its last batch is a marker). */
-  lastDataOffset: number;
-  epoch: number;
-}
 
 export interface CleanContext {
   map: OffsetMap;

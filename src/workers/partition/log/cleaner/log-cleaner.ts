@@ -18,7 +18,8 @@ import type { Logger } from '../../../../shared/logger.js';
 import { readCheckpoint, updateCheckpoint } from '../checkpoint-file.js';
 import type { FileCache } from '../file-cache.js';
 import type { PartitionLog } from '../partition-log.js';
-import { CLEANED_SUFFIX, type CleanResult, type CleanTask } from './clean-log.js';
+import type { CleanResult, CleanTask } from '../../../../shared/clean-task.js';
+import { CLEANED_SUFFIX } from './clean-log.js';
 import { filthiest, toClean, type LogStat, type ToClean } from './selection.js';
 import { swapCleaned } from './swap.js';
 

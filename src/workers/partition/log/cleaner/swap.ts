@@ -34,7 +34,8 @@ import { OffsetIndex } from '../offset-index.js';
 import type { PartitionLog } from '../partition-log.js';
 import { LogSegment, segmentFileName } from '../segment.js';
 import { TimeIndex } from '../time-index.js';
-import { CLEANED_SUFFIX, cleanedPath, type CleanedSegment, type CleanResult } from './clean-log.js';
+import type { CleanedSegment, CleanResult } from '../../../../shared/clean-task.js';
+import { CLEANED_SUFFIX, cleanedPath } from './clean-log.js';
 
 export const SWAP_SUFFIX = '.swap';
 const EXTS = ['.index', '.timeindex', '.log'] as const;
