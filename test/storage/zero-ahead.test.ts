@@ -61,8 +61,15 @@ t.test('zeros run ahead of a busy segment, rolled and closed segments end at the
     const r = await m.append(log, batch(2, BATCH_VALUE, Date.now(), records), { acks: -1, leaderEpoch: 0 });
     if (r.errorCode === ErrorCode.NONE) records += 2;
   }
+  // The new active segment past the point where zeros start too, so the close has some to cut.
+  while (log.segments[2]!.size < ZERO_AHEAD_FROM + 16 * 1024) {
+    const r = await m.append(log, batch(2, BATCH_VALUE, Date.now(), records), { acks: -1, leaderEpoch: 0 });
+    if (r.errorCode === ErrorCode.NONE) records += 2;
+  }
   const files = segmentFiles(logDir);
   const rolled = files.slice(0, -1);
+  const last = files[files.length - 1]!;
+  t.ok(last.size > dataBytes(path.join(logDir, last.name)), 'the new active segment runs ahead of its data too');
   t.same(rolled.map((f) => f.size), rolled.map((f) => dataBytes(path.join(logDir, f.name))), 'every rolled segment ends exactly at its data');
 
   // A crash copy: the files as they are now, the active one with its zeros; and a second copy

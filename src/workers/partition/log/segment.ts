@@ -169,7 +169,11 @@ export class LogSegment {
    */
   async trimTail(): Promise<void> {
     // A segment a cleaning swapped out (or a deleted log's) before its cut has nothing to cut.
-    if (this.deleted || this.fileSize <= this.size) return;
+    if (!this.deleted) await this.cutZeros();
+  }
+
+  private async cutZeros(): Promise<void> {
+    if (this.fileSize <= this.size) return;
     await this.files.truncate(this.logFile, this.size);
     this.fileSize = this.size;
   }
@@ -368,7 +372,7 @@ export class LogSegment {
     this.deleted = true;
     await this.indexWrites.catch(() => undefined);
     // The zeros go before the final sync: a clean shutdown leaves every file its data's size.
-    await this.trimTail().catch(() => undefined);
+    await this.cutZeros().catch(() => undefined);
     // A failed sync already took the log offline; closing goes on regardless.
     await Promise.all([this.logFile, this.indexFile, this.timeIndexFile].map((f) => this.files.retire(f).catch(() => undefined)));
   }
