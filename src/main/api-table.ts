@@ -8,7 +8,7 @@ import { ApiKey } from '../shared/protocol/generated/api-keys.js';
 import { api, onlyErrorCode, type ServedApi } from './api.js';
 import {
   alterConfigsError, alterPartitionReassignmentsError, alterUserScramCredentialsError, createAclsError, createPartitionsError,
-  createTopicsError, deleteAclsError, deleteRecordsError, deleteTopicsError, describeConfigsError, describeLogDirsError,
+  createTopicsError, deleteAclsError, deleteRecordsError, deleteTopicsError, describeConfigsError, describeLogDirsError, describeProducersError,
   describeTransactionsError, electLeadersError, fetchError, listOffsetsError, listPartitionReassignmentsError, metadataError,
   produceError, txnOffsetCommitError, writeTxnMarkersError,
 } from './error-responses.js';
@@ -18,6 +18,7 @@ import { apiVersionsResponse, type ApiVersionRange } from './handlers/api-versio
 import { handleDescribeClientQuotas } from './handlers/client-quotas.js';
 import { handleAlterConfigs, handleDescribeConfigs, handleIncrementalAlterConfigs } from './handlers/configs.js';
 import { handleDeleteRecords } from './handlers/delete-records.js';
+import { handleDescribeProducers } from './handlers/describe-producers.js';
 import { handleFetch } from './handlers/fetch.js';
 import {
   consumerGroupDescribeError, consumerGroupHeartbeatError, deleteGroupsError, describeGroupsError, findCoordinatorError,
@@ -76,6 +77,7 @@ const table: ServedApi[] = [
   api({ apiKey: ApiKey.WriteTxnMarkers, minVersion: 0, maxVersion: 1, handler: handleWriteTxnMarkers, errorResponse: writeTxnMarkersError }),
   api({ apiKey: ApiKey.TxnOffsetCommit, minVersion: 0, maxVersion: 4, handler: handleTxnOffsetCommit, errorResponse: txnOffsetCommitError }),
   api({ apiKey: ApiKey.DescribeTransactions, minVersion: 0, maxVersion: 0, handler: handleDescribeTransactions, errorResponse: describeTransactionsError }),
+  api({ apiKey: ApiKey.DescribeProducers, minVersion: 0, maxVersion: 0, handler: handleDescribeProducers, errorResponse: describeProducersError }),
   api({ apiKey: ApiKey.ListTransactions, minVersion: 0, maxVersion: 1, handler: handleListTransactions, errorResponse: onlyErrorCode }),
 
   api({ apiKey: ApiKey.SaslHandshake, minVersion: 0, maxVersion: 1, handler: handleSaslHandshake, errorResponse: onlyErrorCode }),

@@ -58,6 +58,10 @@ export const deleteRecordsError: ErrorResponse<typeof ApiKey.DeleteRecords> = (r
   topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode })) })),
 });
 
+export const describeProducersError: ErrorResponse<typeof ApiKey.DescribeProducers> = (req, errorCode) => ({
+  topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode, errorMessage: null, activeProducers: [] })) })),
+});
+
 export const electLeadersError: ErrorResponse<typeof ApiKey.ElectLeaders> = (req, errorCode) => ({
   errorCode,
   replicaElectionResults: (req.topicPartitions ?? []).map((t) => ({

@@ -17,7 +17,7 @@ import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
 import {
   MsgType, Outbox, readMessage, type FetchMsg, type FromWorker, type ListOffsetsMsg, type ProduceMsg, type ToWorker,
 } from '../shared/thread-messages.js';
-import type { BrokerEndpoint, HostedPartition, HostingFailure, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
+import type { ActiveProducer, BrokerEndpoint, HostedPartition, HostingFailure, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
 import { partitionOwner } from '../shared/partition-owner.js';
 import type { LogConfig } from '../shared/log-config.js';
 import type { ThreadStatsLayout } from '../shared/metrics/thread-stats.js';
@@ -143,7 +143,7 @@ export class PartitionWorkers {
           this.opts.cleaner?.pool.clean(e.task).then((r) => answer(r, null), (err: Error) => answer(null, err.message));
           return;
         }
-        if (e.type === 'delete-records-result' || e.type === 'logs-described') {
+        if (e.type === 'delete-records-result' || e.type === 'logs-described' || e.type === 'producers-described') {
           this.replies.get(e.id)?.(e);
           this.replies.delete(e.id);
           return;
@@ -241,6 +241,12 @@ export class PartitionWorkers {
   async describeLogs(): Promise<LogDescription[]> {
     const answers = await Promise.all(this.workers.map((h) => this.ask(h, (id) => ({ type: 'describe-logs', id }))));
     return answers.flatMap((e) => (e.type === 'logs-described' ? e.logs : []));
+  }
+
+  /** The active producers of a partition this broker leads (DescribeProducers). */
+  async describeProducers(topic: string, partition: number): Promise<{ errorCode: number; producers: ActiveProducer[] }> {
+    const e = await this.ask(this.workers[this.ownerOf(topic, partition)]!, (id) => ({ type: 'describe-producers', id, topic, partition }));
+    return e.type === 'producers-described' ? { errorCode: e.errorCode, producers: e.producers } : { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, producers: [] };
   }
 
   private ask(h: WorkerHandle, build: (id: number) => WorkerControl): Promise<WorkerEvent> {

@@ -72,12 +72,26 @@ export type WorkerControl =
   | { type: 'delete-records'; id: number; topic: string; partition: number; offset: number }
   /** DescribeLogDirs: the size of every log this worker holds. */
   | { type: 'describe-logs'; id: number }
+  /** DescribeProducers: the active producers of a partition this worker leads. */
+  | { type: 'describe-producers'; id: number; topic: string; partition: number }
   /** The cleaner pool's answer to a `clean` event: the cleaned segments written, or why not. */
   | { type: 'cleaned'; id: number; result: CleanResult | null; error: string | null }
   | { type: 'shutdown' };
 
 /** One log's size on disk and how far its end is below the high watermark (a follower catching up). */
 export interface LogDescription { topic: string; partition: number; size: number; offsetLag: number }
+
+/** One producer a partition's leader remembers (Kafka's DescribeProducers entry). */
+export interface ActiveProducer {
+  producerId: number;
+  producerEpoch: number;
+  /** The sequence of its last batch's last record; -1 when no batch of it is remembered. */
+  lastSequence: number;
+  lastTimestamp: number;
+  coordinatorEpoch: number;
+  /** The first offset of its open transaction; -1 when none is open. */
+  currentTxnStartOffset: number;
+}
 
 /** worker -> main */
 export type WorkerEvent =
@@ -89,6 +103,7 @@ export type WorkerEvent =
   /** The outcome of a delete-records: the log start offset now (Kafka's low watermark). */
   | { type: 'delete-records-result'; id: number; errorCode: number; lowWatermark: number }
   | { type: 'logs-described'; id: number; logs: LogDescription[] }
+  | { type: 'producers-described'; id: number; errorCode: number; producers: ActiveProducer[] }
   /** A cleaning for the cleaner pool, which runs in the main thread's piscina pool. */
   | { type: 'clean'; id: number; task: CleanTask }
   | { type: 'fatal'; message: string };

@@ -11,7 +11,7 @@
  *                      auto-creation also CREATE on the cluster or the topic
  *   CreateTopics       CREATE on the cluster or on the topic
  *   DeleteTopics       DELETE topic           CreatePartitions   ALTER topic
- *   DeleteRecords      DELETE topic
+ *   DeleteRecords      DELETE topic          DescribeProducers  READ topic
  *   DescribeConfigs    DESCRIBE_CONFIGS topic / cluster (broker configs)
  *   DescribeClientQuotas  DESCRIBE_CONFIGS cluster
  *   AlterConfigs, IncrementalAlterConfigs   ALTER_CONFIGS topic / cluster (broker configs)
@@ -171,6 +171,8 @@ const RULES: Partial<Record<number, Rule>> = {
   },
   [ApiKey.DeleteRecords]: (g, req) => split(req, 'topics', (t: Req) => g.can(Op.DELETE, Res.TOPIC, t.name), 'topics',
     (topics: Req[]) => topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p: Req) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: TOPIC_DENIED })) }))),
+  [ApiKey.DescribeProducers]: (g, req) => split(req, 'topics', (t: Req) => g.can(Op.READ, Res.TOPIC, t.name), 'topics',
+    (topics: Req[]) => topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex: number) => ({ partitionIndex, errorCode: TOPIC_DENIED, errorMessage: null, activeProducers: [] })) }))),
   [ApiKey.AlterConfigs]: alterConfigsRule,
   [ApiKey.ElectLeaders]: onCluster(Op.ALTER, () => ({ errorCode: CLUSTER_DENIED, replicaElectionResults: [] })),
   [ApiKey.DescribeLogDirs]: onCluster(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, results: [] })),

@@ -27,7 +27,7 @@ import { ErrorCode } from '../../shared/errors.js';
 import { leaderEpochError } from '../../shared/leader-epoch.js';
 import { RingConsumer, RingProducer } from '../../shared/ring.js';
 import { MsgType, Outbox, readMessage, type FetchMsg, type ListOffsetsMsg, type ProduceMsg, type ProduceResultMsg } from '../../shared/thread-messages.js';
-import type { BrokerEndpoint, HostedPartition, HostingFailure, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
+import type { ActiveProducer, BrokerEndpoint, HostedPartition, HostingFailure, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
 import { partitionOwner } from '../../shared/partition-owner.js';
 import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import { LogManager } from './log/log-manager.js';
@@ -255,6 +255,13 @@ async function deleteRecords(topic: string, partition: number, offset: number): 
   }
   log.info({ log: l.name, logStartOffset: l.logStartOffset }, 'records deleted');
   return { errorCode: ErrorCode.NONE, lowWatermark: l.logStartOffset };
+}
+
+/** Kafka answers DescribeProducers from the leader's log only. */
+function describeProducers(topic: string, partition: number): { errorCode: number; producers: ActiveProducer[] } {
+  const found = leaderLog(topic, partition, -1);
+  if (typeof found === 'number') return { errorCode: found, producers: [] };
+  return { errorCode: ErrorCode.NONE, producers: found.l.producers.active() };
 }
 
 function describeLogs(): LogDescription[] {
@@ -499,6 +506,8 @@ async function main(): Promise<void> {
           post({ type: 'hosted-applied', failed: await applyHosted(c.partitions, c.deletedTopics, c.brokers) });
         } else if (c.type === 'delete-records') {
           post({ type: 'delete-records-result', id: c.id, ...(await deleteRecords(c.topic, c.partition, c.offset)) });
+        } else if (c.type === 'describe-producers') {
+          post({ type: 'producers-described', id: c.id, ...describeProducers(c.topic, c.partition) });
         } else if (c.type === 'describe-logs') {
           post({ type: 'logs-described', id: c.id, logs: describeLogs() });
         } else if (c.type === 'alter-isr-refused') {

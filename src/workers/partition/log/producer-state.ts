@@ -30,6 +30,7 @@
  */
 import { ControlType } from '../../../shared/control-records.js';
 import { ErrorCode } from '../../../shared/errors.js';
+import type { ActiveProducer } from '../../../shared/worker-types.js';
 
 /** Batches remembered per producer (Kafka's NUM_BATCHES_TO_RETAIN; clients keep at most 5 in flight). */
 export const BATCHES_PER_PRODUCER = 5;
@@ -134,6 +135,21 @@ export class ProducerStateManager {
 
   entries(): ProducerEntry[] {
     return [...this.producers.values()];
+  }
+
+  /**
+   * The producers remembered here as DescribeProducers lists them. The coordinator epoch is
+   * -1 (Kafka's value before a marker): markers' coordinator epochs are not kept.
+   */
+  active(): ActiveProducer[] {
+    return this.entries().map((e) => ({
+      producerId: e.producerId,
+      producerEpoch: e.epoch,
+      lastSequence: e.batches.length === 0 ? NO_SEQUENCE : e.batches[e.batches.length - 1]!.lastSeq,
+      lastTimestamp: e.lastTimestamp,
+      coordinatorEpoch: -1,
+      currentTxnStartOffset: e.txnFirstOffset,
+    }));
   }
 
   aborted(): AbortedTxn[] {
