@@ -99,8 +99,11 @@ function fail(errorCode: number, errorMessage: string, incomplete = false): Batc
  * removed, the others keeping their offset deltas, lastOffsetDelta unchanged (it carries the
  * producer's last sequence), possibly no record at all. A producer's batch must be whole:
  * exactly lastOffsetDelta + 1 records numbered from 0.
+ *
+ * `keysRequiredBy` names the partition of a compacted topic: its leader refuses a record
+ * without a key, which compaction could never replace nor delete (Kafka's LogValidator).
  */
-export function checkBatchAt(buf: Buffer, pos: number, end: number, decompressUpTo?: number): BatchCheck {
+export function checkBatchAt(buf: Buffer, pos: number, end: number, decompressUpTo?: number, keysRequiredBy?: string): BatchCheck {
   const avail = end - pos;
   if (avail < BATCH_LENGTH_PREFIX) return fail(ErrorCode.CORRUPT_MESSAGE, 'truncated batch header', true);
   const batchLength = buf.readInt32BE(pos + 8);
@@ -131,8 +134,10 @@ export function checkBatchAt(buf: Buffer, pos: number, end: number, decompressUp
   let maxTimestampOffsetDelta = lastOffsetDelta;
   const codec = attributes & COMPRESSION_MASK;
   const deltas = fromLog ? lastOffsetDelta : -1;
+  const keysRequired = keysRequiredBy !== undefined;
   if (codec === 0) {
-    const walked = walkRecords(buf, pos + BATCH_HEADER_SIZE, batchEnd, recordCount, firstTimestamp, deltas);
+    const walked = walkRecords(buf, pos + BATCH_HEADER_SIZE, batchEnd, recordCount, firstTimestamp, deltas, keysRequired);
+    if (walked === KEYLESS) return fail(ErrorCode.INVALID_RECORD, keylessMessage(keysRequiredBy!));
     if (typeof walked === 'string') return fail(ErrorCode.INVALID_RECORD, walked);
     maxTimestampOffsetDelta = walked;
   } else if (decompressUpTo !== undefined) {
@@ -140,7 +145,8 @@ export function checkBatchAt(buf: Buffer, pos: number, end: number, decompressUp
     if (!body.ok) return fail(body.errorCode, body.errorMessage);
     // Walked for its checks only: a compressed batch keeps lastOffsetDelta as the offset of its
     // largest timestamp (Kafka's shallow offset), which is also all a follower can know of it.
-    const walked = walkRecords(body.records, 0, body.records.length, recordCount, firstTimestamp, deltas);
+    const walked = walkRecords(body.records, 0, body.records.length, recordCount, firstTimestamp, deltas, keysRequired);
+    if (walked === KEYLESS) return fail(ErrorCode.INVALID_RECORD, keylessMessage(keysRequiredBy!));
     if (typeof walked === 'string') return fail(ErrorCode.INVALID_RECORD, `${walked} (decompressed)`);
   }
   return {
@@ -163,13 +169,20 @@ export function checkBatchAt(buf: Buffer, pos: number, end: number, decompressUp
   };
 }
 
+const KEYLESS = 'record without a key';
+
+function keylessMessage(partition: string): string {
+  return `Compacted topic cannot accept message without key in topic partition ${partition}.`;
+}
+
 /**
  * Walks the records of a batch in `buf[start, end)`: the batch itself when uncompressed, its
  * decompressed records otherwise. Returns the offsetDelta of the record with the largest
  * timestamp, or a description of the first framing error. `maxDelta` -1: the deltas must be
- * 0, 1, 2...; otherwise they must grow and stay within it (a compacted batch).
+ * 0, 1, 2...; otherwise they must grow and stay within it (a compacted batch). With
+ * `keysRequired`, a record with a null key ends the walk with KEYLESS.
  */
-function walkRecords(buf: Buffer, start: number, end: number, count: number, firstTimestamp: number, maxDelta: number): number | string {
+function walkRecords(buf: Buffer, start: number, end: number, count: number, firstTimestamp: number, maxDelta: number, keysRequired: boolean): number | string {
   const cur = { pos: start };
   let maxTs = -Infinity;
   let maxTsDelta = Math.max(0, maxDelta);
@@ -186,6 +199,7 @@ function walkRecords(buf: Buffer, start: number, end: number, count: number, fir
     if (tsDelta === undefined || offsetDelta === undefined) return `record ${i}: truncated header`;
     if (maxDelta < 0 ? offsetDelta !== i : offsetDelta <= previousDelta || offsetDelta > maxDelta) return `record ${i} has offsetDelta ${offsetDelta}`;
     previousDelta = offsetDelta;
+    if (keysRequired && readVarint(buf, cur, recordEnd) === -1) return KEYLESS;
     if (firstTimestamp + tsDelta > maxTs) {
       maxTs = firstTimestamp + tsDelta;
       maxTsDelta = offsetDelta;
@@ -198,14 +212,14 @@ function walkRecords(buf: Buffer, start: number, end: number, count: number, fir
 
 /**
  * Validates every batch of a payload; the first failure decides the error code.
- * `decompressUpTo`: as for checkBatchAt.
+ * `decompressUpTo`, `keysRequiredBy`: as for checkBatchAt.
  */
-export function validateBatches(buf: Buffer, decompressUpTo?: number): ValidationResult {
+export function validateBatches(buf: Buffer, decompressUpTo?: number, keysRequiredBy?: string): ValidationResult {
   const batches: BatchInfo[] = [];
   if (buf.length === 0) return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: 'empty record set', batches };
   let pos = 0;
   while (pos < buf.length) {
-    const check = checkBatchAt(buf, pos, buf.length, decompressUpTo);
+    const check = checkBatchAt(buf, pos, buf.length, decompressUpTo, keysRequiredBy);
     if (!check.ok) return { errorCode: check.errorCode, errorMessage: check.errorMessage, batches: [] };
     batches.push(check.batch);
     pos += check.batch.length;

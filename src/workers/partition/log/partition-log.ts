@@ -196,7 +196,7 @@ export class PartitionLog {
    * -1 once fsynced (resolved by the group commit), or once written in write-caching mode.
    */
   append(records: Buffer, acks: Acks, leaderEpoch: number, markersAllowed = false): Promise<AppendResult> {
-    const checked = this.precheck(records, uncompressedLimit(this.config.maxMessageBytes));
+    const checked = this.precheck(records, uncompressedLimit(this.config.maxMessageBytes), this.config.compact);
     if ('errorCode' in checked) return Promise.resolve(checked);
     const producers = this.producers.checkAppend(withControlTypes(records, checked.batches), this.logEndOffset, markersAllowed);
     if (producers.kind === 'error') return Promise.resolve(errorResult(producers.errorCode, this.logStartOffset, producers.errorMessage));
@@ -251,7 +251,7 @@ export class PartitionLog {
    * logEndOffset. Compressed records are not decompressed again: the leader checked them.
    */
   appendAsFollower(records: Buffer): Promise<AppendResult> {
-    const checked = this.precheck(records, undefined);
+    const checked = this.precheck(records, undefined, false);
     if ('errorCode' in checked) return Promise.resolve(checked);
     let expected = this.logEndOffset;
     for (const b of checked.batches) {
@@ -273,13 +273,16 @@ export class PartitionLog {
     });
   }
 
-  /** `decompressUpTo`: check the records of compressed batches too (record-batch.ts). */
-  private precheck(records: Buffer, decompressUpTo: number | undefined): AppendResult | { batches: BatchInfo[] } {
+  /**
+   * `decompressUpTo`: check the records of compressed batches too (record-batch.ts).
+   * `keysRequired`: refuse a record without a key (the leader of a compacted topic).
+   */
+  private precheck(records: Buffer, decompressUpTo: number | undefined, keysRequired: boolean): AppendResult | { batches: BatchInfo[] } {
     if (this.offline) return errorResult(ErrorCode.KAFKA_STORAGE_ERROR, this.logStartOffset, `log ${this.name} is offline`);
     if (this.truncating) {
       return errorResult(ErrorCode.NOT_LEADER_OR_FOLLOWER, this.logStartOffset, `log ${this.name} is being truncated`);
     }
-    const v = validateBatches(records, decompressUpTo);
+    const v = validateBatches(records, decompressUpTo, keysRequired ? this.name : undefined);
     if (v.errorCode !== ErrorCode.NONE) return errorResult(v.errorCode, this.logStartOffset, v.errorMessage);
     for (const b of v.batches) {
       if (b.length > this.config.maxMessageBytes) {
