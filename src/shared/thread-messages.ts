@@ -29,8 +29,9 @@
  *   worker -> main
  *   PRODUCE_RESULT      type u8 | - u8 | error i16 | req u32 | part u32 | toWorkerUs i32
  *                       | baseOffset f64 | logAppendTime f64 | logStartOffset f64 | sentAt f64
- *                       | localUs i32 | queuedUs i32 | syncUs i32 | remoteUs i32
- *                       (where the part's time went in the worker: request-metrics.ts)
+ *                       | localUs i32 | queuedUs i32 | syncUs i32 | remoteUs i32 | errorMessage str
+ *                       (where the part's time went in the worker: request-metrics.ts;
+ *                       errorMessage empty when there is none)
  *   FETCH_RESULT        type u8 | - u8 | error i16 | req u32 | part u32 | divergingEpoch i32
  *                       | highWatermark f64 | logStartOffset f64 | divergingEndOffset f64
  *                       | lastStableOffset f64 | abortedCount u32
@@ -119,6 +120,8 @@ export interface ProduceResultMsg {
   syncUs: number;
   /** Durable here, waiting for the in-sync replicas. */
   remoteUs: number;
+  /** Why the append was refused, as the produce response tells the client. */
+  errorMessage?: string;
 }
 export interface FetchResultMsg {
   type: MsgType.FETCH_RESULT;
@@ -164,19 +167,19 @@ const BYTES_OVERHEAD = 4 + 1 + 7;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function encodedSize(m: ThreadMessage, topicBytes: Uint8Array | null): number {
+function encodedSize(m: ThreadMessage, text: Uint8Array | null): number {
   switch (m.type) {
     case MsgType.PRODUCE:
-      return 32 + 2 + topicBytes!.length + BYTES_OVERHEAD + m.records.length;
+      return 32 + 2 + text!.length + BYTES_OVERHEAD + m.records.length;
     case MsgType.FETCH:
-      return 40 + 2 + topicBytes!.length;
+      return 40 + 2 + text!.length;
     case MsgType.LIST_OFFSETS:
-      return 28 + 2 + topicBytes!.length;
+      return 28 + 2 + text!.length;
     case MsgType.UNWATCH:
     case MsgType.WAKE:
       return 8;
     case MsgType.PRODUCE_RESULT:
-      return 64;
+      return 64 + 2 + text!.length;
     case MsgType.FETCH_RESULT:
       return 52 + 16 * (m.abortedTransactions?.length ?? 0) + BYTES_OVERHEAD + m.records.length;
     case MsgType.LIST_OFFSETS_RESULT:
@@ -202,7 +205,13 @@ function encodeTopic(topic: string): Uint8Array {
   return b;
 }
 
-function topicOf(m: ThreadMessage): Uint8Array | null {
+const NO_TEXT = new Uint8Array(0);
+/** Error messages longer than this are cut: they travel as a str (u16 length, UTF-8). */
+const MAX_ERROR_MESSAGE_CHARS = 2000;
+
+/** A message's str field: a request's topic, a produce result's error message. */
+function textOf(m: ThreadMessage): Uint8Array | null {
+  if (m.type === MsgType.PRODUCE_RESULT) return m.errorMessage ? encoder.encode(m.errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS)) : NO_TEXT;
   return m.type === MsgType.PRODUCE || m.type === MsgType.FETCH || m.type === MsgType.LIST_OFFSETS
     ? encodeTopic(m.topic)
     : null;
@@ -210,8 +219,8 @@ function topicOf(m: ThreadMessage): Uint8Array | null {
 
 /** Writes one message into the ring; false when it does not fit now. */
 export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
-  const topic = topicOf(m);
-  const at = ring.reserve(encodedSize(m, topic));
+  const text = textOf(m);
+  const at = ring.reserve(encodedSize(m, text));
   if (at < 0) return false;
   const v = ring.view;
   v.setUint8(at, m.type);
@@ -225,7 +234,7 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setInt32(at + 16, m.leaderEpoch, true);
       v.setInt32(at + 20, m.timeoutMs, true);
       v.setFloat64(at + 24, processNow(), true);
-      writeBytes(ring, writeStr(ring, at + 32, topic!), m.records);
+      writeBytes(ring, writeStr(ring, at + 32, text!), m.records);
       break;
     }
     case MsgType.FETCH:
@@ -238,7 +247,7 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setInt32(at + 28, m.replicaId, true);
       v.setInt32(at + 32, m.lastFetchedEpoch, true);
       v.setInt32(at + 36, m.currentLeaderEpoch, true);
-      writeStr(ring, at + 40, topic!);
+      writeStr(ring, at + 40, text!);
       break;
     case MsgType.LIST_OFFSETS:
       v.setUint8(at + 1, m.readCommitted ? 1 : 0);
@@ -246,7 +255,7 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setInt32(at + 12, m.partition, true);
       v.setInt32(at + 16, m.currentLeaderEpoch, true);
       v.setFloat64(at + 20, m.timestamp, true);
-      writeStr(ring, at + 28, topic!);
+      writeStr(ring, at + 28, text!);
       break;
     case MsgType.UNWATCH:
     case MsgType.WAKE:
@@ -263,6 +272,7 @@ export function writeMessage(ring: RingProducer, m: ThreadMessage): boolean {
       v.setInt32(at + 52, m.queuedUs, true);
       v.setInt32(at + 56, m.syncUs, true);
       v.setInt32(at + 60, m.remoteUs, true);
+      writeStr(ring, at + 64, text!);
       break;
     case MsgType.FETCH_RESULT:
       v.setInt16(at + 2, m.error, true);
@@ -396,6 +406,7 @@ export function readMessage(bytes: Uint8Array, v: DataView, at: number): ThreadM
         queuedUs: v.getInt32(at + 52, true),
         syncUs: v.getInt32(at + 56, true),
         remoteUs: v.getInt32(at + 60, true),
+        errorMessage: v.getUint16(at + 64, true) === 0 ? undefined : readStr(bytes, v, at + 64),
       };
     case MsgType.FETCH_RESULT: {
       const abortedTransactions = readAborted(v, at + 48);

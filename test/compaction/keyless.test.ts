@@ -1,8 +1,8 @@
 // A compacted topic keeps the latest record per key, so a record without a key could never be
 // replaced nor deleted: as Kafka's leader does, the broker refuses a produce holding one with
-// INVALID_RECORD, uncompressed or inside a gzip batch, and leaves the log as it was. Keyed
-// records go in; a topic that is not compacted takes keyless records; a topic altered to
-// `compact` refuses them from then on.
+// INVALID_RECORD, uncompressed or inside a gzip batch, and leaves the log as it was; the
+// refusal's message names the partition, as Kafka's does. Keyed records go in; a topic that is
+// not compacted takes keyless records; a topic altered to `compact` refuses them from then on.
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
@@ -34,17 +34,21 @@ t.test('records without a key are refused by compacted topics only', async (t) =
   await createTopic(client, 'compact-delete', { 'cleanup.policy': 'compact,delete' });
   await createTopic(client, 'plain', {});
 
+  let lastMessage: string | null = null;
   const produce = async (topic: string, records: RecordInput[], gzip = false): Promise<number> => {
     const batch = gzip ? compressedBatch('gzip', { records }) : buildRecordBatch({ records });
     const r = await client.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 10_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }] });
+    lastMessage = r.responses[0].partitionResponses[0].errorMessage;
     return r.responses[0].partitionResponses[0].errorCode;
   };
   const values = async (topic: string): Promise<string[]> => (await readPartition(client, topic, 0)).records.map((r) => `${r.key ?? '-'}=${r.value}`);
 
   t.equal(await produce('compacted', [keyed('a', '1'), keyless('x')]), ErrorCode.INVALID_RECORD, 'a keyless record among keyed ones is refused');
   t.equal(await produce('compacted', [keyed('a', '1'), keyless('x')], true), ErrorCode.INVALID_RECORD, 'and so it is inside a gzip batch');
+  t.equal(lastMessage, 'Compacted topic cannot accept message without key in topic partition compacted-0.', 'the produce response says why');
   t.equal(await produce('compact-delete', [keyless('x')]), ErrorCode.INVALID_RECORD, 'compact,delete refuses it too');
   t.equal(await produce('compacted', [keyed('a', '1'), keyed('b', '1')]), ErrorCode.NONE, 'keyed records are taken');
+  t.equal(lastMessage, null, 'with no error message');
   t.equal(await produce('compacted', [keyed('a', '2')], true), ErrorCode.NONE, 'also gzip-compressed');
   t.same(await values('compacted'), ['a=1', 'b=1', 'a=2'], 'the log holds exactly the keyed records');
 

@@ -88,3 +88,17 @@ t.test('fetch results carry the last stable offset and the aborted transactions'
   const [back] = drainAll(consumer) as (typeof result)[];
   t.same({ ...back, records: Buffer.from(back!.records) }, result, 'read back field for field');
 });
+
+t.test('produce results carry the reason of a refusal', async (t) => {
+  const sab = createRing(4096);
+  const producer = new RingProducer(sab);
+  const consumer = new RingConsumer(sab);
+  const base = { type: MsgType.PRODUCE_RESULT, req: 9, part: 2, baseOffset: -1, logAppendTime: -1, logStartOffset: 5, toWorkerUs: 1, localUs: 2, queuedUs: 3, syncUs: 4, remoteUs: 5 } as const;
+  const refused = { ...base, error: 87, errorMessage: 'Compacted topic cannot accept message without key in topic partition tópico-0.' };
+  const accepted = { ...base, error: 0 };
+  t.ok(writeMessage(producer, refused));
+  t.ok(writeMessage(producer, accepted));
+  const back = drainAll(consumer).map((m) => ({ ...m, sentAt: undefined }));
+  t.same(back, [{ ...refused, sentAt: undefined }, { ...accepted, sentAt: undefined, errorMessage: undefined }], 'the message, UTF-8 intact, and none when accepted');
+  t.equal((back[1] as { errorMessage?: string }).errorMessage, undefined);
+});

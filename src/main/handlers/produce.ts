@@ -122,7 +122,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h:
         logAppendTimeMs: r ? r.logAppendTime : -1,
         logStartOffset: r ? r.logStartOffset : -1,
         recordErrors: [],
-        errorMessage: null,
+        errorMessage: r?.errorMessage ?? null,
         currentLeader: currentLeader(errorCode, ctx.metadata.partition(t.name, s.partition)),
       };
     }),

@@ -139,6 +139,7 @@ function produce(m: ProduceMsg): void {
   void manager.append(l, m.records as Buffer, { acks, leaderEpoch: rep.leaderEpoch, markers: m.markers }).then((r) => {
     if (acks === 0) return;
     const result = produceResult(m, r.errorCode, r.errorCode === ErrorCode.NONE ? r.baseOffset : -1, r.logStartOffset, r.logAppendTimeMs);
+    result.errorMessage = r.errorMessage;
     if (acks === 1 || r.errorCode !== ErrorCode.NONE) {
       attribute(result, m, receivedAt, r, performance.now());
       outbox.send(result);
