@@ -132,3 +132,13 @@ t.test('snapshot encoding round-trips and rejects damage', async (t) => {
   }
   t.equal(decodeSnapshot(bytes.subarray(0, bytes.length - 4)), undefined, 'a cut file');
 });
+
+t.test('the active producers as DescribeProducers lists them', async (t) => {
+  const s = new ProducerStateManager();
+  t.equal(append(s, [b(7, 2, 0, 3), b(7, 2, 3, 2)], 0).kind, 'append');
+  t.equal(append(s, [b(9, 0, 0, 1, 0x10)], 5).kind, 'append');
+  t.same(s.active(), [
+    { producerId: 7, producerEpoch: 2, lastSequence: 4, lastTimestamp: 1_000, coordinatorEpoch: -1, currentTxnStartOffset: -1 },
+    { producerId: 9, producerEpoch: 0, lastSequence: 0, lastTimestamp: 1_000, coordinatorEpoch: -1, currentTxnStartOffset: 5 },
+  ], 'the last sequence of each, and where an open transaction starts');
+});
