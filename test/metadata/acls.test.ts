@@ -6,7 +6,8 @@ import t from 'tap';
 import { AclOperation as Op, AclPermission as Perm, PatternType as Pat, ResourceType as Res, type AclBinding } from '../../src/shared/acl.js';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { SUPPORTED_APIS } from '../../src/main/api-table.js';
-import { AUTHORIZED_APIS } from '../../src/main/security/api-authorization.js';
+import { AUTHORIZED_APIS, guardRequest, type AuthorizationView } from '../../src/main/security/api-authorization.js';
+import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { MetadataImage } from '../../src/workers/raft/metadata/image.js';
 import { decodeBatch, encodeBatch } from '../../src/workers/raft/metadata/records.js';
 import { cluster, commit } from './fixtures/cluster.js';
@@ -40,4 +41,16 @@ t.test('CreateAcls and DeleteAcls decisions', async (t) => {
 t.test('every served API has an authorization rule', async (t) => {
   const missing = [...SUPPORTED_APIS.keys()].filter((k) => !AUTHORIZED_APIS.has(k));
   t.same(missing, [], 'no API is served without being checked');
+});
+
+t.test('DescribeProducers needs READ on each topic', async (t) => {
+  const g = { can: (op: number, type: number, name: string) => op === Op.READ && type === Res.TOPIC && name === 'orders' } as AuthorizationView;
+  const req = { topics: [{ name: 'orders', partitionIndexes: [0] }, { name: 'payroll', partitionIndexes: [0, 1] }] };
+  const guard = guardRequest(g, req, { apiKey: ApiKey.DescribeProducers, apiVersion: 0, correlationId: 1, clientId: null, headerLength: 0 }, () => ({}));
+  if (!('req' in guard)) return t.fail('the readable topic goes through');
+  t.same(guard.req, { topics: [{ name: 'orders', partitionIndexes: [0] }] }, 'only the readable topic reaches the handler');
+  t.same(guard.finish!({ throttleTimeMs: 0, topics: [] }), {
+    throttleTimeMs: 0,
+    topics: [{ name: 'payroll', partitions: [0, 1].map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, activeProducers: [] })) }],
+  }, 'the other is answered TOPIC_AUTHORIZATION_FAILED');
 });
