@@ -111,9 +111,24 @@ async function partitionsInMetadata(client: WireClient): Promise<number> {
 /** After a start: every partition listed with a leader, and readable. */
 async function waitServing(b: BrokerProcess, gens: number, started: number): Promise<{ client: WireClient; ms: number }> {
   const client = await WireClient.connect(b.port);
-  await eventually('every partition in Metadata', async () => (await partitionsInMetadata(client)) === TOTAL, 120_000);
-  await eventually('every partition readable', async () => (await checkAll(client, gens)).wrong === 0, 60_000);
+  try {
+    await eventually('every partition in Metadata', async () => (await partitionsInMetadata(client)) === TOTAL, 120_000);
+    await eventually('every partition readable', async () => (await checkAll(client, gens)).wrong === 0, 60_000);
+  } catch (e) {
+    // Whether the broker process was still there tells a broker that closed the connection
+    // from one that died under it.
+    const state = b.proc.exitCode !== null || b.proc.signalCode !== null ? `exited (${b.proc.exitCode ?? b.proc.signalCode})` : 'still running';
+    throw new Error(`${(e as Error).message}; the broker process is ${state}, ${openDescriptorsOrNone(b)} descriptors open`);
+  }
   return { client, ms: Date.now() - started };
+}
+
+function openDescriptorsOrNone(b: BrokerProcess): string {
+  try {
+    return String(openDescriptors(b.proc.pid!));
+  } catch {
+    return 'no';
+  }
 }
 
 t.test(`one broker holds ${TOTAL} partitions under an open-file limit of ${LIMIT}`, async (t) => {
