@@ -33,15 +33,29 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for test brokers come from below the kernel's ephemeral range (32768-60999 by default),
+ * never from it: a port the kernel handed out for `listen(0)` is free again the moment it is
+ * closed, and any outgoing connection on the machine (another test's client, running in
+ * parallel) may take it as its source port before the broker binds it, or while a broker
+ * restarts. A random port here is checked by binding it.
+ */
+const TEST_PORTS = { from: 10_000, to: 32_000 };
+
+function tryListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = TEST_PORTS.from + Math.floor(Math.random() * (TEST_PORTS.to - TEST_PORTS.from));
+    if (await tryListen(port)) return port;
+  }
+  throw new Error(`no free port in ${TEST_PORTS.from}..${TEST_PORTS.to} after 100 tries`);
 }
 
 export interface BrokerProcess {

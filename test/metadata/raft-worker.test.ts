@@ -1,11 +1,11 @@
 import { raftStatsBuffer } from '../../src/shared/metrics/raft-stats.js';
 import { threadStatsLayout } from '../../src/shared/metrics/thread-stats.js';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
+import { freePort } from '../helpers/broker.js';
 import { ErrorCode } from '../../src/shared/errors.js';
 import type {
   AdminRequest,
@@ -15,14 +15,6 @@ import type {
   RaftWorkerData,
   TopicResult,
 } from '../../src/shared/metadata-types.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The main thread's side of the raft worker, as the broker uses it. */
 class RaftWorkerHandle {

@@ -4,10 +4,10 @@
  * (through a snapshot once the leader compacted its log), and calls to the leader.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { freePort } from '../helpers/broker.js';
 import { pino } from 'pino';
 import { NotLeaderError, RaftDriver, type StateMachine } from '../../src/workers/raft/driver.js';
 
@@ -30,14 +30,6 @@ class ListMachine implements StateMachine {
     this.items = JSON.parse(dec.decode(data)) as string[];
     this.restores++;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promise<number> {
