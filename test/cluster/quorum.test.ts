@@ -93,8 +93,14 @@ t.test('every broker answers ApiVersions, Metadata, Produce and Fetch for what i
     const leader = cluster.broker(leaders[p]!);
     const client = await WireClient.connect(leader.port);
     try {
-      const read = await readPartition(client, 'spread', p);
-      t.same(read.records.map((r) => r.value?.toString()), [`from-${leader.nodeId}-to-${p}`], `Fetch from broker ${leader.nodeId} returns spread-${p}'s record`);
+      // acks=1 answered once the leader wrote the record; consumers see it once the followers
+      // have it too and the high watermark passes it.
+      const want = [`from-${leader.nodeId}-to-${p}`];
+      const values = await waitFor(`spread-${p}'s record readable on broker ${leader.nodeId}`, 10_000, async () => {
+        const got = (await readPartition(client, 'spread', p)).records.map((r) => r.value?.toString());
+        return got.length >= want.length ? got : undefined;
+      }).catch(() => [] as (string | undefined)[]);
+      t.same(values, want, `Fetch from broker ${leader.nodeId} returns spread-${p}'s record`);
     } finally {
       client.close();
     }
