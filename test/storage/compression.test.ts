@@ -66,7 +66,7 @@ function records(n: number, size = 100): RecordInput[] {
 async function captureFixtures(): Promise<void> {
   const broker = await startBroker({ overrides: { 'num.partitions': 1 } });
   const client = await WireClient.connect(broker.port);
-  const producer = new Producer({ clientId: 'fixtures', bootstrapBrokers: [broker.bootstrap], serializers: stringSerializers, acks: ProduceAcks.ALL });
+  const producer = new Producer({ clientId: 'fixtures', bootstrapBrokers: [broker.bootstrap], serializers: stringSerializers });
   try {
     for (const [who, codec] of CAPTURED) {
       const topic = `fixture-${who}-${codec}`;
@@ -79,7 +79,7 @@ async function captureFixtures(): Promise<void> {
         const produced = await run('kcat', args, { input: `${fixtureMessages().join('\n')}\n` });
         if (produced.code !== 0) throw new Error(`kcat -z ${codec}: ${produced.stderr}`);
       } else {
-        await producer.send({ messages: fixtureMessages().map((value) => ({ topic, partition: 0, value })), compression: codec });
+        await producer.send({ messages: fixtureMessages().map((value) => ({ topic, partition: 0, value })), compression: codec, acks: ProduceAcks.ALL });
       }
       let records: Buffer | null = null;
       await eventually(`${topic} to hold the batch`, async () => {
