@@ -18,7 +18,7 @@ import { writeError } from '../../shared/coordinator-write-error.js';
 import { randomUUID } from 'node:crypto';
 import type { BrokerConfig } from '../../shared/config.js';
 import { ErrorCode } from '../../shared/errors.js';
-import { OFFSETS_TOPIC, partitionForGroup } from '../../shared/groups/coordinator-partition.js';
+import { OFFSETS_TOPIC } from '../../shared/groups/coordinator-partition.js';
 import { ConsumerGroupStateMachine, type ConsumerEffects, type DescribedConsumerGroup, type HeartbeatRequest, type HeartbeatResult } from '../../shared/groups/consumer-group-state-machine.js';
 import { CONSUMER_RECORD_TYPES, recordType } from '../../shared/groups/consumer-records.js';
 import { hexToWireUuid } from '../../shared/topic-id.js';
@@ -48,16 +48,14 @@ import { childLogger, type Logger } from '../../shared/logger.js';
 import type { MetadataCache } from '../metadata-cache.js';
 import type { PartitionWorkers } from '../partition-workers.js';
 import type { RaftClient } from '../raft-client.js';
-import { appendGroupRecords, appendTxnGroupRecords, readGroupRecords, type LoadOutcome } from './offsets-log.js';
+import type { LogRecord } from '../../shared/groups/log-records.js';
+import { CoordinatorPartitions, type Coordinates } from '../coordinator-partitions.js';
+import { appendGroupRecords, appendTxnGroupRecords } from './offsets-log.js';
 
 /** Kafka's defaults for group.min.session.timeout.ms, group.max.session.timeout.ms, offset.metadata.max.bytes. */
 const MIN_SESSION_TIMEOUT_MS = 6_000;
 const MAX_SESSION_TIMEOUT_MS = 1_800_000;
 const MAX_METADATA_BYTES = 4096;
-/** Segment size of __consumer_offsets (Kafka's offsets.topic.segment.bytes default). */
-const COORDINATOR_SEGMENT_BYTES = 100 * 1024 * 1024;
-/** How long to wait before loading a partition again after a failed load. */
-const LOAD_RETRY_MS = 1_000;
 
 export interface CoordinatorDeps {
   config: BrokerConfig;
@@ -67,12 +65,7 @@ export interface CoordinatorDeps {
   hostedApplied(): Promise<void>;
 }
 
-export interface Coordinates {
-  errorCode: number;
-  nodeId: number;
-  host: string;
-  port: number;
-}
+export type { Coordinates };
 
 interface Slot {
   partition: number;
@@ -80,7 +73,6 @@ interface Slot {
   machine: GroupStateMachine;
   consumers: ConsumerGroupStateMachine;
   loaded: boolean;
-  timer: NodeJS.Timeout | null;
   /** Offset records of open transactions, by producer id: they count once the COMMIT marker is in. */
   pendingTxn: Map<number, GroupRecord[]>;
 }
@@ -91,44 +83,56 @@ type TypedGroup = Omit<ListedGroup, 'groupState'> & { groupState: string; groupT
 type Routed = { slot: Slot } | { errorCode: number };
 
 export class GroupCoordinator {
-  private readonly slots = new Map<number, Slot>();
+  private readonly partitions: CoordinatorPartitions<Slot>;
   private readonly waiting = new Map<number, (result: unknown) => void>();
   private nextReply = 1;
-  private running = false;
-  private creating: Promise<void> | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
 
   private readonly log: Logger = childLogger({ thread: 'main', component: 'groups' });
 
-  constructor(private readonly deps: CoordinatorDeps) {}
+  constructor(private readonly deps: CoordinatorDeps) {
+    const config = deps.config;
+    this.partitions = new CoordinatorPartitions<Slot>({
+      topic: OFFSETS_TOPIC,
+      name: 'group coordinator',
+      nodeId: config.nodeId,
+      metadata: deps.metadata,
+      workers: deps.workers,
+      raft: deps.raft,
+      log: this.log,
+      hostedApplied: deps.hostedApplied,
+      topicSize: () => ({ partitions: config.offsetsTopicPartitions, replicationFactor: config.offsetsTopicReplicationFactor }),
+      noTopicError: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      newSlot: (partition, leaderEpoch) => this.newSlot(partition, leaderEpoch),
+      replay: (slot, r, started) => this.replay(slot, r, started),
+      loaded: (slot, now) => {
+        slot.machine.loaded(now);
+        slot.consumers.loaded(now);
+        this.apply(slot, slot.machine.tick(now), 'classic');
+        this.apply(slot, slot.consumers.tick(now), 'consumer');
+      },
+      unloaded: (slot) => {
+        this.deliver(slot.machine.abandon(ErrorCode.NOT_COORDINATOR));
+        this.deliver(slot.consumers.abandon(ErrorCode.NOT_COORDINATOR));
+      },
+    });
+  }
 
   start(): void {
-    this.running = true;
-    void this.watch();
+    this.partitions.start();
     this.expiryTimer = setInterval(() => this.expireOffsets(Date.now()), this.deps.config.offsetsRetentionCheckIntervalMs);
     this.expiryTimer.unref();
   }
 
   stop(): void {
-    this.running = false;
     if (this.expiryTimer) clearInterval(this.expiryTimer);
-    for (const p of [...this.slots.keys()]) this.unload(p);
+    this.partitions.stop();
   }
 
   // ---- requests ----------------------------------------------------------------------------
 
-  async findCoordinator(groupId: string): Promise<Coordinates> {
-    const none = (errorCode: number): Coordinates => ({ errorCode, nodeId: -1, host: '', port: -1 });
-    if (!this.deps.metadata.topic(OFFSETS_TOPIC)) {
-      const error = await this.createOffsetsTopic();
-      if (error !== ErrorCode.NONE) return none(error);
-    }
-    const topic = this.deps.metadata.topic(OFFSETS_TOPIC);
-    if (!topic || topic.partitions.length === 0) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    const leader = topic.partitions[partitionForGroup(groupId, topic.partitions.length)]!.leader;
-    const broker = leader < 0 ? undefined : this.deps.metadata.broker(leader);
-    if (!broker || broker.fenced) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    return { errorCode: ErrorCode.NONE, nodeId: broker.id, host: broker.host, port: broker.port };
+  findCoordinator(groupId: string): Promise<Coordinates> {
+    return this.partitions.locate(groupId);
   }
 
   join(j: JoinInput): Promise<JoinResult> {
@@ -215,7 +219,7 @@ export class GroupCoordinator {
     if (records.length > 0) {
       errorCode = await appendTxnGroupRecords(this.deps.workers, OFFSETS_TOPIC, slot.partition, slot.leaderEpoch, producerId, producerEpoch, records)
         .catch(() => ErrorCode.UNKNOWN_SERVER_ERROR as number);
-      if (errorCode === ErrorCode.NONE && this.slots.get(slot.partition) === slot) {
+      if (errorCode === ErrorCode.NONE && this.partitions.isCurrent(slot)) {
         const staged = slot.pendingTxn.get(producerId) ?? [];
         slot.pendingTxn.set(producerId, [...staged, ...records]);
       }
@@ -227,7 +231,7 @@ export class GroupCoordinator {
 
   /** A transaction marker went into an offsets partition led here: its staged offsets count, or are dropped. */
   completeTxn(partition: number, producerId: number, commit: boolean): void {
-    const slot = this.slots.get(partition);
+    const slot = this.partitions.get(partition);
     if (!slot) return;
     const staged = slot.pendingTxn.get(producerId);
     slot.pendingTxn.delete(producerId);
@@ -270,7 +274,7 @@ export class GroupCoordinator {
   list(): { errorCode: number; groups: TypedGroup[] } {
     const groups: TypedGroup[] = [];
     let errorCode: number = ErrorCode.NONE;
-    for (const s of this.slots.values()) {
+    for (const s of this.partitions.all()) {
       if (!s.loaded) {
         errorCode = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
         continue;
@@ -283,7 +287,7 @@ export class GroupCoordinator {
 
   /** Kafka's cleanupGroupMetadata over every loaded partition: tombstones for expired offsets. */
   private expireOffsets(now: number): void {
-    for (const slot of this.slots.values()) {
+    for (const slot of this.partitions.all()) {
       if (!slot.loaded) continue;
       const subscribes = (groupId: string): ((topic: string) => boolean) | null =>
         slot.consumers.has(groupId) ? (topic) => slot.consumers.isSubscribed(groupId, topic) : null;
@@ -297,18 +301,7 @@ export class GroupCoordinator {
   // ---- driving the machines ----------------------------------------------------------------
 
   private route(groupId: string): Routed {
-    if (!groupId) return { errorCode: ErrorCode.INVALID_GROUP_ID };
-    const topic = this.deps.metadata.topic(OFFSETS_TOPIC);
-    if (!topic || topic.partitions.length === 0) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-    const p = partitionForGroup(groupId, topic.partitions.length);
-    const meta = topic.partitions[p]!;
-    if (meta.leader !== this.deps.config.nodeId) return { errorCode: ErrorCode.NOT_COORDINATOR };
-    const slot = this.slots.get(p);
-    if (!slot || slot.leaderEpoch !== meta.leaderEpoch) {
-      this.reconcile();
-      return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
-    }
-    return slot.loaded ? { slot } : { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+    return groupId ? this.partitions.route(groupId) : { errorCode: ErrorCode.INVALID_GROUP_ID };
   }
 
   private call<T>(groupId: string, failed: (errorCode: number) => T, event: (m: GroupStateMachine, now: number, to: number, slot: Slot) => Effects): Promise<T> {
@@ -344,7 +337,7 @@ export class GroupCoordinator {
           return ErrorCode.UNKNOWN_SERVER_ERROR as number;
         })
         .then((errorCode) => {
-          if (this.slots.get(slot.partition) !== slot) return;
+          if (!this.partitions.isCurrent(slot)) return;
           const now = Date.now();
           if (from === 'classic') this.apply(slot, slot.machine.persisted(now, w.token, errorCode), from);
           else this.apply(slot, slot.consumers.persisted(now, w.token, errorCode), from);
@@ -362,44 +355,20 @@ export class GroupCoordinator {
   }
 
   private arm(slot: Slot): void {
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = null;
     const deadlines = [slot.machine.nextDeadline(), slot.consumers.nextDeadline()].filter((d): d is number => d !== null);
-    if (deadlines.length === 0 || !slot.loaded) return;
-    const at = Math.min(...deadlines);
-    // +1: a timer may fire in the millisecond before its deadline, which would only re-arm.
-    slot.timer = setTimeout(() => {
-      slot.timer = null;
-      if (this.slots.get(slot.partition) !== slot) return;
+    this.partitions.arm(slot, deadlines.length === 0 ? null : Math.min(...deadlines), () => {
       this.apply(slot, slot.machine.tick(Date.now()), 'classic');
       this.apply(slot, slot.consumers.tick(Date.now()), 'consumer');
-    }, Math.max(0, at - Date.now()) + 1);
-    slot.timer.unref();
+    });
   }
 
-  // ---- partitions: loading and unloading ---------------------------------------------------
+  // ---- partitions: loading ----------------------------------------------------------------
 
-  private async watch(): Promise<void> {
-    while (this.running) {
-      this.reconcile();
-      await this.deps.metadata.nextUpdate(1000);
-    }
-  }
-
-  /** Loads the offsets partitions this broker leads now; drops the ones it no longer leads. */
-  private reconcile(): void {
-    if (!this.running) return;
-    const led = this.deps.metadata.ledPartitions(OFFSETS_TOPIC);
-    for (const [p, slot] of [...this.slots]) if (led.get(p) !== slot.leaderEpoch) this.unload(p);
-    for (const [p, epoch] of led) if (!this.slots.has(p)) void this.load(p, epoch);
-  }
-
-  private async load(partition: number, leaderEpoch: number): Promise<void> {
-    const slot: Slot = {
+  private newSlot(partition: number, leaderEpoch: number): Slot {
+    return {
       partition,
       leaderEpoch,
       loaded: false,
-      timer: null,
       pendingTxn: new Map(),
       machine: new GroupStateMachine({
         initialRebalanceDelayMs: this.deps.config.groupInitialRebalanceDelayMs,
@@ -417,96 +386,24 @@ export class GroupCoordinator {
         topics: () => new Map(this.deps.metadata.topics().map((t) => [t.name, { id: hexToWireUuid(t.id), partitions: t.partitions.length }])),
       }),
     };
-    this.slots.set(partition, slot);
-    const started = Date.now();
-    let bad = 0;
-    let outcome: LoadOutcome;
-    try {
-      await this.deps.hostedApplied();
-      outcome = await readGroupRecords(this.deps.workers, OFFSETS_TOPIC, partition, (r) => {
-        if (r.control !== undefined) {
-          const staged = slot.pendingTxn.get(r.transactionalProducerId);
-          slot.pendingTxn.delete(r.transactionalProducerId);
-          if (r.control === ControlType.COMMIT && staged) for (const s of staged) slot.machine.replay(started, s.key, s.value);
-          return;
-        }
-        if (r.key === null) return;
-        if (r.transactionalProducerId >= 0) {
-          const staged = slot.pendingTxn.get(r.transactionalProducerId) ?? [];
-          staged.push({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
-          slot.pendingTxn.set(r.transactionalProducerId, staged);
-          return;
-        }
-        try {
-          if (CONSUMER_RECORD_TYPES.has(recordType(r.key))) slot.consumers.replay(started, r.key, r.value);
-          else slot.machine.replay(started, r.key, r.value);
-        } catch {
-          bad++;
-        }
-      });
-    } catch (e) {
-      this.log.error({ partition, err: (e as Error).message }, 'reading group coordinator partition failed');
-      outcome = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, records: 0, skipped: 0 };
-    }
-    if (this.slots.get(partition) !== slot) return;
-    if (outcome.errorCode !== ErrorCode.NONE) {
-      this.log.warn({ partition, leaderEpoch, errorCode: outcome.errorCode }, 'loading group coordinator partition failed; retrying');
-      this.slots.delete(partition);
-      setTimeout(() => this.reconcile(), LOAD_RETRY_MS).unref();
+  }
+
+  /** One record of an offsets partition being loaded: transactional ones wait for their marker. */
+  private replay(slot: Slot, r: LogRecord, started: number): void {
+    if (r.control !== undefined) {
+      const staged = slot.pendingTxn.get(r.transactionalProducerId);
+      slot.pendingTxn.delete(r.transactionalProducerId);
+      if (r.control === ControlType.COMMIT && staged) for (const s of staged) slot.machine.replay(started, s.key, s.value);
       return;
     }
-    if (bad > 0 || outcome.skipped > 0) this.log.warn({ partition, unreadable: bad, skippedBatches: outcome.skipped }, 'passed over records that are not group records');
-    const now = Date.now();
-    slot.machine.loaded(now);
-    slot.consumers.loaded(now);
-    slot.loaded = true;
-    this.log.info({ partition, leaderEpoch, records: outcome.records, ms: now - started }, 'group coordinator partition loaded');
-    this.apply(slot, slot.machine.tick(now), 'classic');
-    this.apply(slot, slot.consumers.tick(now), 'consumer');
-  }
-
-  private unload(partition: number): void {
-    const slot = this.slots.get(partition);
-    if (!slot) return;
-    this.slots.delete(partition);
-    if (slot.timer) clearTimeout(slot.timer);
-    this.deliver(slot.machine.abandon(ErrorCode.NOT_COORDINATOR));
-    this.deliver(slot.consumers.abandon(ErrorCode.NOT_COORDINATOR));
-    if (slot.loaded) this.log.info({ partition, leaderEpoch: slot.leaderEpoch }, 'group coordinator partition unloaded');
-  }
-
-  // ---- the offsets topic -------------------------------------------------------------------
-
-  private createOffsetsTopic(): Promise<number> {
-    this.creating ??= this.create().finally(() => {
-      this.creating = null;
-    });
-    return this.creating.then(() => (this.deps.metadata.topic(OFFSETS_TOPIC) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE));
-  }
-
-  private async create(): Promise<void> {
-    const live = this.deps.metadata.liveBrokers().length;
-    const results = await this.deps.raft.request({
-      op: 'createTopics',
-      topics: [
-        {
-          name: OFFSETS_TOPIC,
-          numPartitions: this.deps.config.offsetsTopicPartitions,
-          replicationFactor: Math.max(1, Math.min(this.deps.config.offsetsTopicReplicationFactor, live)),
-          // Kafka's offsets.topic.segment.bytes: the active segment is never cleaned, so it stays small.
-          configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(COORDINATOR_SEGMENT_BYTES) },
-        },
-      ],
-      validateOnly: false,
-      timeoutMs: 30_000,
-    });
-    const r = results[0];
-    if (r && r.errorCode !== ErrorCode.NONE && r.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
-      this.log.warn({ errorCode: r.errorCode }, 'creating the offsets topic failed');
+    if (r.key === null) return;
+    if (r.transactionalProducerId >= 0) {
+      const staged = slot.pendingTxn.get(r.transactionalProducerId) ?? [];
+      staged.push({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
+      slot.pendingTxn.set(r.transactionalProducerId, staged);
       return;
     }
-    for (let i = 0; i < 20 && !this.deps.metadata.topic(OFFSETS_TOPIC); i++) await this.deps.metadata.nextUpdate(500);
-    await this.deps.hostedApplied();
-    this.reconcile();
+    if (CONSUMER_RECORD_TYPES.has(recordType(r.key))) slot.consumers.replay(started, r.key, r.value);
+    else slot.machine.replay(started, r.key, r.value);
   }
 }

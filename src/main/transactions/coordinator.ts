@@ -29,8 +29,8 @@ import {
   type Markers,
   type TxnInput,
 } from '../../shared/transactions/txn-state-machine.js';
-import type { Coordinates } from '../groups/coordinator.js';
-import { appendGroupRecords, readGroupRecords, type LoadOutcome } from '../groups/offsets-log.js';
+import { CoordinatorPartitions, type Coordinates } from '../coordinator-partitions.js';
+import { appendGroupRecords } from '../groups/offsets-log.js';
 import type { MetadataCache } from '../metadata-cache.js';
 import type { PartitionWorkers } from '../partition-workers.js';
 import type { RaftClient } from '../raft-client.js';
@@ -38,13 +38,8 @@ import type { MarkerWriter } from './markers.js';
 
 export const TXN_TOPIC = '__transaction_state';
 
-const LOAD_RETRY_MS = 1_000;
-/** Segment size of __transaction_state (Kafka's transaction.state.log.segment.bytes default). */
-const TXN_LOG_SEGMENT_BYTES = 100 * 1024 * 1024;
 /** How long to wait before writing markers again after a partition refused them. */
 const MARKER_RETRY_MS = 200;
-/** setTimeout's longest delay; a later deadline is reached by re-arming. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface TxnCoordinatorDeps {
   config: BrokerConfig;
@@ -60,46 +55,56 @@ interface Slot {
   leaderEpoch: number;
   machine: TxnStateMachine;
   loaded: boolean;
-  timer: NodeJS.Timeout | null;
 }
 
 type Routed = { slot: Slot } | { errorCode: number };
 
 export class TxnCoordinator {
-  private readonly slots = new Map<number, Slot>();
+  private readonly partitions: CoordinatorPartitions<Slot>;
   private readonly waiting = new Map<number, (result: InitResult | EndResult) => void>();
   private nextReply = 1;
-  private running = false;
-  private creating: Promise<void> | null = null;
   private readonly log: Logger = childLogger({ thread: 'main', component: 'transactions' });
 
-  constructor(private readonly deps: TxnCoordinatorDeps) {}
+  constructor(private readonly deps: TxnCoordinatorDeps) {
+    const config = deps.config;
+    this.partitions = new CoordinatorPartitions<Slot>({
+      topic: TXN_TOPIC,
+      name: 'transaction coordinator',
+      nodeId: config.nodeId,
+      metadata: deps.metadata,
+      workers: deps.workers,
+      raft: deps.raft,
+      log: this.log,
+      hostedApplied: deps.hostedApplied,
+      topicSize: () => ({ partitions: config.txnTopicPartitions, replicationFactor: config.txnTopicReplicationFactor }),
+      noTopicError: ErrorCode.NOT_COORDINATOR,
+      newSlot: (partition, leaderEpoch) => ({
+        partition,
+        leaderEpoch,
+        loaded: false,
+        machine: new TxnStateMachine({ maxTimeoutMs: config.txnMaxTimeoutMs, idExpirationMs: config.txnIdExpirationMs }),
+      }),
+      replay: (slot, r) => {
+        if (r.key !== null) slot.machine.replay(decodeTxnKey(r.key), r.value === null ? null : decodeTxnValue(r.value));
+      },
+      loaded: (slot, now) => this.apply(slot, slot.machine.loaded(now)),
+      unloaded: (slot) => this.apply(slot, slot.machine.abandon(ErrorCode.NOT_COORDINATOR)),
+    });
+  }
 
   start(): void {
-    this.running = true;
-    void this.watch();
+    this.partitions.start();
   }
 
   stop(): void {
-    this.running = false;
-    for (const p of [...this.slots.keys()]) this.unload(p);
+    this.partitions.stop();
   }
 
   // ---- requests ----------------------------------------------------------------------------
 
-  async findCoordinator(transactionalId: string): Promise<Coordinates> {
-    const none = (errorCode: number): Coordinates => ({ errorCode, nodeId: -1, host: '', port: -1 });
-    if (!transactionalId) return none(ErrorCode.INVALID_REQUEST);
-    if (!this.deps.metadata.topic(TXN_TOPIC)) {
-      await this.createTopic();
-      if (!this.deps.metadata.topic(TXN_TOPIC)) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    }
-    const topic = this.deps.metadata.topic(TXN_TOPIC)!;
-    if (topic.partitions.length === 0) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    const leader = topic.partitions[partitionForGroup(transactionalId, topic.partitions.length)]!.leader;
-    const broker = leader < 0 ? undefined : this.deps.metadata.broker(leader);
-    if (!broker || broker.fenced) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    return { errorCode: ErrorCode.NONE, nodeId: broker.id, host: broker.host, port: broker.port };
+  findCoordinator(transactionalId: string): Promise<Coordinates> {
+    if (!transactionalId) return Promise.resolve({ errorCode: ErrorCode.INVALID_REQUEST, nodeId: -1, host: '', port: -1 });
+    return this.partitions.locate(transactionalId);
   }
 
   async initProducerId(transactionalId: string, timeoutMs: number, producerId: number, producerEpoch: number): Promise<InitResult> {
@@ -167,7 +172,7 @@ export class TxnCoordinator {
   list(): { errorCode: number; txns: DescribedTxn[] } {
     const txns: DescribedTxn[] = [];
     let errorCode: number = ErrorCode.NONE;
-    for (const s of this.slots.values()) {
+    for (const s of this.partitions.all()) {
       if (s.loaded) txns.push(...s.machine.list());
       else errorCode = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
     }
@@ -177,18 +182,7 @@ export class TxnCoordinator {
   // ---- driving the machines ----------------------------------------------------------------
 
   private route(transactionalId: string): Routed {
-    if (!transactionalId) return { errorCode: ErrorCode.INVALID_REQUEST };
-    const topic = this.deps.metadata.topic(TXN_TOPIC);
-    if (!topic || topic.partitions.length === 0) return { errorCode: ErrorCode.NOT_COORDINATOR };
-    const p = partitionForGroup(transactionalId, topic.partitions.length);
-    const meta = topic.partitions[p]!;
-    if (meta.leader !== this.deps.config.nodeId) return { errorCode: ErrorCode.NOT_COORDINATOR };
-    const slot = this.slots.get(p);
-    if (!slot || slot.leaderEpoch !== meta.leaderEpoch) {
-      this.reconcile();
-      return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
-    }
-    return slot.loaded ? { slot } : { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+    return transactionalId ? this.partitions.route(transactionalId) : { errorCode: ErrorCode.INVALID_REQUEST };
   }
 
   private call(slot: Slot, event: (m: TxnStateMachine, now: number, to: number) => Effects): Promise<InitResult | EndResult> {
@@ -212,7 +206,7 @@ export class TxnCoordinator {
           return ErrorCode.UNKNOWN_SERVER_ERROR as number;
         })
         .then((errorCode) => {
-          if (this.slots.get(slot.partition) === slot) this.apply(slot, slot.machine.persisted(w.token, errorCode));
+          if (this.partitions.isCurrent(slot)) this.apply(slot, slot.machine.persisted(w.token, errorCode));
         });
     }
     for (const m of fx.markers) void this.writeMarkers(slot, m);
@@ -222,14 +216,14 @@ export class TxnCoordinator {
   /** Writes one transaction's markers until every partition took them or the partition is no longer coordinated here. */
   private async writeMarkers(slot: Slot, m: Markers): Promise<void> {
     const spec = { producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: slot.leaderEpoch };
-    for (let attempt = 0; this.slots.get(slot.partition) === slot; attempt++) {
+    for (let attempt = 0; this.partitions.isCurrent(slot); attempt++) {
       let done = false;
       try {
         done = await this.deps.markers.write(spec, m.partitions);
       } catch (e) {
         this.log.warn({ transactionalId: m.transactionalId, err: (e as Error).message }, 'writing transaction markers failed');
       }
-      if (this.slots.get(slot.partition) !== slot) return;
+      if (!this.partitions.isCurrent(slot)) return;
       if (done) {
         this.apply(slot, slot.machine.markersWritten(Date.now(), m));
         return;
@@ -240,106 +234,6 @@ export class TxnCoordinator {
   }
 
   private arm(slot: Slot): void {
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = null;
-    const at = slot.machine.nextDeadline();
-    if (at === null || !slot.loaded) return;
-    slot.timer = setTimeout(() => {
-      slot.timer = null;
-      if (this.slots.get(slot.partition) === slot) this.apply(slot, slot.machine.tick(Date.now()));
-    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now()) + 1));
-    slot.timer.unref();
-  }
-
-  // ---- partitions: loading and unloading ---------------------------------------------------
-
-  private async watch(): Promise<void> {
-    while (this.running) {
-      this.reconcile();
-      await this.deps.metadata.nextUpdate(1000);
-    }
-  }
-
-  private reconcile(): void {
-    if (!this.running) return;
-    const led = this.deps.metadata.ledPartitions(TXN_TOPIC);
-    for (const [p, slot] of [...this.slots]) if (led.get(p) !== slot.leaderEpoch) this.unload(p);
-    for (const [p, epoch] of led) if (!this.slots.has(p)) void this.load(p, epoch);
-  }
-
-  private async load(partition: number, leaderEpoch: number): Promise<void> {
-    const slot: Slot = { partition, leaderEpoch, loaded: false, timer: null, machine: new TxnStateMachine({ maxTimeoutMs: this.deps.config.txnMaxTimeoutMs, idExpirationMs: this.deps.config.txnIdExpirationMs }) };
-    this.slots.set(partition, slot);
-    const started = Date.now();
-    let bad = 0;
-    let outcome: LoadOutcome;
-    try {
-      await this.deps.hostedApplied();
-      outcome = await readGroupRecords(this.deps.workers, TXN_TOPIC, partition, (r) => {
-        if (r.key === null) return;
-        try {
-          slot.machine.replay(decodeTxnKey(r.key), r.value === null ? null : decodeTxnValue(r.value));
-        } catch {
-          bad++;
-        }
-      });
-    } catch (e) {
-      this.log.error({ partition, err: (e as Error).message }, 'reading transaction state partition failed');
-      outcome = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, records: 0, skipped: 0 };
-    }
-    if (this.slots.get(partition) !== slot) return;
-    if (outcome.errorCode !== ErrorCode.NONE) {
-      this.log.warn({ partition, leaderEpoch, errorCode: outcome.errorCode }, 'loading transaction state partition failed; retrying');
-      this.slots.delete(partition);
-      setTimeout(() => this.reconcile(), LOAD_RETRY_MS).unref();
-      return;
-    }
-    if (bad > 0) this.log.warn({ partition, unreadable: bad }, 'passed over records that are not transaction records');
-    slot.loaded = true;
-    this.log.info({ partition, leaderEpoch, records: outcome.records, ms: Date.now() - started }, 'transaction coordinator partition loaded');
-    this.apply(slot, slot.machine.loaded(Date.now()));
-  }
-
-  private unload(partition: number): void {
-    const slot = this.slots.get(partition);
-    if (!slot) return;
-    this.slots.delete(partition);
-    if (slot.timer) clearTimeout(slot.timer);
-    this.apply(slot, slot.machine.abandon(ErrorCode.NOT_COORDINATOR));
-    if (slot.timer) clearTimeout(slot.timer);
-    if (slot.loaded) this.log.info({ partition, leaderEpoch: slot.leaderEpoch }, 'transaction coordinator partition unloaded');
-  }
-
-  // ---- the topic ---------------------------------------------------------------------------
-
-  private createTopic(): Promise<void> {
-    this.creating ??= this.create().finally(() => {
-      this.creating = null;
-    });
-    return this.creating;
-  }
-
-  private async create(): Promise<void> {
-    const live = this.deps.metadata.liveBrokers().length;
-    const results = await this.deps.raft.request({
-      op: 'createTopics',
-      topics: [{
-        name: TXN_TOPIC,
-        numPartitions: this.deps.config.txnTopicPartitions,
-        replicationFactor: Math.max(1, Math.min(this.deps.config.txnTopicReplicationFactor, live)),
-        // Kafka's transaction.state.log.segment.bytes: the active segment is never cleaned, so it stays small.
-        configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(TXN_LOG_SEGMENT_BYTES) },
-      }],
-      validateOnly: false,
-      timeoutMs: 30_000,
-    });
-    const r = results[0];
-    if (r && r.errorCode !== ErrorCode.NONE && r.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
-      this.log.warn({ errorCode: r.errorCode }, 'creating the transaction state topic failed');
-      return;
-    }
-    for (let i = 0; i < 20 && !this.deps.metadata.topic(TXN_TOPIC); i++) await this.deps.metadata.nextUpdate(500);
-    await this.deps.hostedApplied();
-    this.reconcile();
+    this.partitions.arm(slot, slot.machine.nextDeadline(), () => this.apply(slot, slot.machine.tick(Date.now())));
   }
 }
