@@ -13,6 +13,7 @@
  */
 import { ErrorCode } from '../shared/errors.js';
 import { partitionForGroup } from '../shared/groups/coordinator-partition.js';
+import type { BrokerConfig } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { LogRecord } from '../shared/groups/log-records.js';
 import { readGroupRecords, type LoadOutcome } from './groups/offsets-log.js';
@@ -40,16 +41,19 @@ export interface Slot {
   loaded: boolean;
 }
 
+/** What a coordinator's shell is given by the broker. */
+export interface CoordinatorDeps {
+  config: BrokerConfig;
+  metadata: MetadataCache;
+  raft: RaftClient;
+  workers: PartitionWorkers;
+  hostedApplied(): Promise<void>;
+}
+
 export interface CoordinatorPartitionsOptions<S extends Slot> {
   topic: string;
   /** Names the coordinator in log lines ("group coordinator"). */
   name: string;
-  nodeId: number;
-  metadata: MetadataCache;
-  workers: PartitionWorkers;
-  raft: RaftClient;
-  log: Logger;
-  hostedApplied(): Promise<void>;
   /** Partitions and wanted replication factor of the topic when it is created. */
   topicSize(): { partitions: number; replicationFactor: number };
   /** Answered for a key while the topic does not exist (yet). */
@@ -69,7 +73,11 @@ export class CoordinatorPartitions<S extends Slot> {
   private running = false;
   private creating: Promise<void> | null = null;
 
-  constructor(private readonly o: CoordinatorPartitionsOptions<S>) {}
+  constructor(
+    private readonly deps: CoordinatorDeps,
+    private readonly log: Logger,
+    private readonly o: CoordinatorPartitionsOptions<S>,
+  ) {}
 
   start(): void {
     this.running = true;
@@ -98,11 +106,11 @@ export class CoordinatorPartitions<S extends Slot> {
 
   /** The slot that coordinates `key`, or the error a request for it gets now. */
   route(key: string): { slot: S } | { errorCode: number } {
-    const topic = this.o.metadata.topic(this.o.topic);
+    const topic = this.deps.metadata.topic(this.o.topic);
     if (!topic || topic.partitions.length === 0) return { errorCode: this.o.noTopicError };
     const p = partitionForGroup(key, topic.partitions.length);
     const meta = topic.partitions[p]!;
-    if (meta.leader !== this.o.nodeId) return { errorCode: ErrorCode.NOT_COORDINATOR };
+    if (meta.leader !== this.deps.config.nodeId) return { errorCode: ErrorCode.NOT_COORDINATOR };
     const slot = this.slots.get(p);
     if (!slot || slot.leaderEpoch !== meta.leaderEpoch) {
       this.reconcile();
@@ -114,16 +122,16 @@ export class CoordinatorPartitions<S extends Slot> {
   /** FindCoordinator: the live broker leading `key`'s partition, creating the topic first if needed. */
   async locate(key: string): Promise<Coordinates> {
     const none = (errorCode: number): Coordinates => ({ errorCode, nodeId: -1, host: '', port: -1 });
-    if (!this.o.metadata.topic(this.o.topic)) {
+    if (!this.deps.metadata.topic(this.o.topic)) {
       this.creating ??= this.create().finally(() => {
         this.creating = null;
       });
       await this.creating;
     }
-    const topic = this.o.metadata.topic(this.o.topic);
+    const topic = this.deps.metadata.topic(this.o.topic);
     if (!topic || topic.partitions.length === 0) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const leader = topic.partitions[partitionForGroup(key, topic.partitions.length)]!.leader;
-    const broker = leader < 0 ? undefined : this.o.metadata.broker(leader);
+    const broker = leader < 0 ? undefined : this.deps.metadata.broker(leader);
     if (!broker || broker.fenced) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     return { errorCode: ErrorCode.NONE, nodeId: broker.id, host: broker.host, port: broker.port };
   }
@@ -146,28 +154,29 @@ export class CoordinatorPartitions<S extends Slot> {
   private async watch(): Promise<void> {
     while (this.running) {
       this.reconcile();
-      await this.o.metadata.nextUpdate(1000);
+      await this.deps.metadata.nextUpdate(1000);
     }
   }
 
   /** Loads the partitions this broker leads now; drops the ones it no longer leads. */
   private reconcile(): void {
     if (!this.running) return;
-    const led = this.o.metadata.ledPartitions(this.o.topic);
+    const led = this.deps.metadata.ledPartitions(this.o.topic);
     for (const [p, slot] of [...this.slots]) if (led.get(p) !== slot.leaderEpoch) this.unload(p);
     for (const [p, epoch] of led) if (!this.slots.has(p)) void this.load(p, epoch);
   }
 
   private async load(partition: number, leaderEpoch: number): Promise<void> {
-    const { log, name } = this.o;
+    const { log } = this;
+    const { name } = this.o;
     const slot = this.o.newSlot(partition, leaderEpoch);
     this.slots.set(partition, slot);
     const started = Date.now();
     let bad = 0;
     let outcome: LoadOutcome;
     try {
-      await this.o.hostedApplied();
-      outcome = await readGroupRecords(this.o.workers, this.o.topic, partition, (r) => {
+      await this.deps.hostedApplied();
+      outcome = await readGroupRecords(this.deps.workers, this.o.topic, partition, (r) => {
         try {
           this.o.replay(slot, r, started);
         } catch {
@@ -199,14 +208,15 @@ export class CoordinatorPartitions<S extends Slot> {
     // A slot that is no longer current is never armed again, not even by what unloaded() answers.
     this.arm(slot, null, () => undefined);
     this.o.unloaded(slot);
-    if (slot.loaded) this.o.log.info({ partition, leaderEpoch: slot.leaderEpoch }, `${this.o.name} partition unloaded`);
+    if (slot.loaded) this.log.info({ partition, leaderEpoch: slot.leaderEpoch }, `${this.o.name} partition unloaded`);
   }
 
   private async create(): Promise<void> {
-    const { metadata, topic } = this.o;
+    const { metadata } = this.deps;
+    const { topic } = this.o;
     const size = this.o.topicSize();
     const live = metadata.liveBrokers().length;
-    const results = await this.o.raft.request({
+    const results = await this.deps.raft.request({
       op: 'createTopics',
       topics: [
         {
@@ -221,11 +231,11 @@ export class CoordinatorPartitions<S extends Slot> {
     });
     const r = results[0];
     if (r && r.errorCode !== ErrorCode.NONE && r.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
-      this.o.log.warn({ topic, errorCode: r.errorCode }, `creating the ${this.o.name}'s topic failed`);
+      this.log.warn({ topic, errorCode: r.errorCode }, `creating the ${this.o.name}'s topic failed`);
       return;
     }
     for (let i = 0; i < 20 && !metadata.topic(topic); i++) await metadata.nextUpdate(500);
-    await this.o.hostedApplied();
+    await this.deps.hostedApplied();
     this.reconcile();
   }
 }

@@ -16,7 +16,6 @@
  */
 import { writeError } from '../../shared/coordinator-write-error.js';
 import { randomUUID } from 'node:crypto';
-import type { BrokerConfig } from '../../shared/config.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { OFFSETS_TOPIC } from '../../shared/groups/coordinator-partition.js';
 import { ConsumerGroupStateMachine, type ConsumerEffects, type DescribedConsumerGroup, type HeartbeatRequest, type HeartbeatResult } from '../../shared/groups/consumer-group-state-machine.js';
@@ -45,11 +44,8 @@ import {
   type SyncResult,
 } from '../../shared/groups/group-io.js';
 import { childLogger, type Logger } from '../../shared/logger.js';
-import type { MetadataCache } from '../metadata-cache.js';
-import type { PartitionWorkers } from '../partition-workers.js';
-import type { RaftClient } from '../raft-client.js';
 import type { LogRecord } from '../../shared/groups/log-records.js';
-import { CoordinatorPartitions, type Coordinates } from '../coordinator-partitions.js';
+import { CoordinatorPartitions, type Coordinates, type CoordinatorDeps } from '../coordinator-partitions.js';
 import { appendGroupRecords, appendTxnGroupRecords } from './offsets-log.js';
 
 /** Kafka's defaults for group.min.session.timeout.ms, group.max.session.timeout.ms, offset.metadata.max.bytes. */
@@ -57,15 +53,7 @@ const MIN_SESSION_TIMEOUT_MS = 6_000;
 const MAX_SESSION_TIMEOUT_MS = 1_800_000;
 const MAX_METADATA_BYTES = 4096;
 
-export interface CoordinatorDeps {
-  config: BrokerConfig;
-  metadata: MetadataCache;
-  raft: RaftClient;
-  workers: PartitionWorkers;
-  hostedApplied(): Promise<void>;
-}
-
-export type { Coordinates };
+export type { Coordinates, CoordinatorDeps };
 
 interface Slot {
   partition: number;
@@ -92,15 +80,9 @@ export class GroupCoordinator {
 
   constructor(private readonly deps: CoordinatorDeps) {
     const config = deps.config;
-    this.partitions = new CoordinatorPartitions<Slot>({
+    this.partitions = new CoordinatorPartitions<Slot>(deps, this.log, {
       topic: OFFSETS_TOPIC,
       name: 'group coordinator',
-      nodeId: config.nodeId,
-      metadata: deps.metadata,
-      workers: deps.workers,
-      raft: deps.raft,
-      log: this.log,
-      hostedApplied: deps.hostedApplied,
       topicSize: () => ({ partitions: config.offsetsTopicPartitions, replicationFactor: config.offsetsTopicReplicationFactor }),
       noTopicError: ErrorCode.COORDINATOR_NOT_AVAILABLE,
       newSlot: (partition, leaderEpoch) => this.newSlot(partition, leaderEpoch),

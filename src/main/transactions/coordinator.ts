@@ -15,7 +15,6 @@
  * min(`transaction.state.log.replication.factor`, live brokers). A transactional id lives in
  * partition abs(hashCode) % partitions, as on a Kafka broker.
  */
-import type { BrokerConfig } from '../../shared/config.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { partitionForGroup } from '../../shared/groups/coordinator-partition.js';
 import { childLogger, type Logger } from '../../shared/logger.js';
@@ -29,11 +28,8 @@ import {
   type Markers,
   type TxnInput,
 } from '../../shared/transactions/txn-state-machine.js';
-import { CoordinatorPartitions, type Coordinates } from '../coordinator-partitions.js';
+import { CoordinatorPartitions, type Coordinates, type CoordinatorDeps } from '../coordinator-partitions.js';
 import { appendGroupRecords } from '../groups/offsets-log.js';
-import type { MetadataCache } from '../metadata-cache.js';
-import type { PartitionWorkers } from '../partition-workers.js';
-import type { RaftClient } from '../raft-client.js';
 import type { MarkerWriter } from './markers.js';
 
 export const TXN_TOPIC = '__transaction_state';
@@ -41,13 +37,8 @@ export const TXN_TOPIC = '__transaction_state';
 /** How long to wait before writing markers again after a partition refused them. */
 const MARKER_RETRY_MS = 200;
 
-export interface TxnCoordinatorDeps {
-  config: BrokerConfig;
-  metadata: MetadataCache;
-  raft: RaftClient;
-  workers: PartitionWorkers;
+export interface TxnCoordinatorDeps extends CoordinatorDeps {
   markers: MarkerWriter;
-  hostedApplied(): Promise<void>;
 }
 
 interface Slot {
@@ -67,15 +58,9 @@ export class TxnCoordinator {
 
   constructor(private readonly deps: TxnCoordinatorDeps) {
     const config = deps.config;
-    this.partitions = new CoordinatorPartitions<Slot>({
+    this.partitions = new CoordinatorPartitions<Slot>(deps, this.log, {
       topic: TXN_TOPIC,
       name: 'transaction coordinator',
-      nodeId: config.nodeId,
-      metadata: deps.metadata,
-      workers: deps.workers,
-      raft: deps.raft,
-      log: this.log,
-      hostedApplied: deps.hostedApplied,
       topicSize: () => ({ partitions: config.txnTopicPartitions, replicationFactor: config.txnTopicReplicationFactor }),
       noTopicError: ErrorCode.NOT_COORDINATOR,
       newSlot: (partition, leaderEpoch) => ({
