@@ -39,15 +39,12 @@ import type {
   AlterScramRequest,
   AlterConfigsRequest,
   ElectLeadersRequest,
-  ElectionResult,
   AlterReassignmentsRequest,
-  AclResult,
   CreateAclsRequest,
   DeleteAclsRequest,
   MainToRaftMessage,
   RaftToMainMessage,
   RaftWorkerData,
-  UserResult,
 } from '../../shared/metadata-types.js';
 import { NotLeaderError, RaftDriver, type StateMachine } from './driver.js';
 import { MetadataCatchUp } from './metadata/catch-up.js';
