@@ -16,7 +16,8 @@ import { open, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRing, RingConsumer, RingProducer } from '../src/shared/ring.js';
-import { MsgType, Outbox, readMessage } from '../src/shared/thread-messages.js';
+import { MsgType, readMessage } from '../src/shared/thread-messages.js';
+import { Outbox } from '../src/shared/outbox.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -15,8 +15,9 @@ import type { InterBrokerClient } from '../shared/broker-connection.js';
 import type { Logger } from '../shared/logger.js';
 import { createRing, RingConsumer, RingProducer } from '../shared/ring.js';
 import {
-  MsgType, Outbox, readMessage, type FetchMsg, type FromWorker, type ListOffsetsMsg, type ProduceMsg, type ToWorker,
+  MsgType, readMessage, type FetchMsg, type FromWorker, type ListOffsetsMsg, type ProduceMsg, type ToWorker,
 } from '../shared/thread-messages.js';
+import { Outbox } from '../shared/outbox.js';
 import type { ActiveProducer, BrokerEndpoint, HostedPartition, HostingFailure, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../shared/worker-types.js';
 import { partitionOwner } from '../shared/partition-owner.js';
 import type { LogConfig } from '../shared/log-config.js';

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { createRing, RingConsumer, RingProducer } from '../../src/shared/ring.js';
 import { MsgType, readMessage, writeMessage, type ThreadMessage } from '../../src/shared/thread-messages.js';
+import { repoRoot } from '../helpers/broker.js';
 
 function drainAll(c: RingConsumer): ThreadMessage[] {
   const out: ThreadMessage[] = [];
@@ -101,4 +103,9 @@ t.test('produce results carry the reason of a refusal', async (t) => {
   const back = drainAll(consumer).map((m) => ({ ...m, sentAt: undefined }));
   t.same(back, [{ ...refused, sentAt: undefined }, { ...accepted, sentAt: undefined, errorMessage: undefined }], 'the message, UTF-8 intact, and none when accepted');
   t.equal((back[1] as { errorMessage?: string }).errorMessage, undefined);
+});
+
+t.test('the committed ring codecs are what their table generates', async (t) => {
+  const res = spawnSync(process.execPath, ['tools/gen-ring-messages.mjs', '--check'], { cwd: repoRoot, encoding: 'utf8' });
+  t.equal(res.status, 0, `gen-ring-messages --check exits 0${res.status === 0 ? '' : `: ${res.stderr}`}`);
 });
