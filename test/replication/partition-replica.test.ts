@@ -162,3 +162,15 @@ t.test('a leader elected after a restart starts from the checkpointed high water
   follower.learnedHighWatermark(7, ends(8));
   t.equal(follower.knownHighWatermark, 7, 'a follower checkpoints the mark it learned');
 });
+
+t.test('a follower joins the ISR only once it reaches the start of the leader\'s epoch, not just its mark', async (t) => {
+  // Broker 1 learned the mark 0 as follower, but holds 2 records the old leader acknowledged.
+  const r = new PartitionReplica<string>(1);
+  r.applyMetadata(meta({ leader: 2, leaderEpoch: 4, isr: [1, 2] }), ends(2), 0);
+  r.applyMetadata(meta({ isr: [1, 2] }), ends(2), 0);
+  t.equal(r.highWatermark, 0, 'the new leader\'s mark starts below the records acknowledged before');
+  r.followerFetch(3, 0, -1, ends(2), matching, 2, 10);
+  t.equal(r.proposeIsr(20, 1000), null, 'broker 3, at the mark but without those records, stays out of the ISR');
+  r.followerFetch(3, 2, 4, ends(2), matching, 2, 30);
+  t.same(r.proposeIsr(40, 1000)?.isr, [1, 2, 3], 'once it holds them, it joins');
+});

@@ -304,7 +304,7 @@ export class PartitionReplica<P> {
     const p = this.meta;
     if (!lead || !p || p.replicas.length < 2) return null;
     if (lead.alterSentAt > 0 && nowMs - lead.alterSentAt < ALTER_ISR_RETRY_MS) return null;
-    const isr = lead.isr.pending ?? lead.isr.proposedIsr(nowMs, lagMaxMs);
+    const isr = lead.isr.pending ?? lead.isr.proposedIsr(nowMs, lagMaxMs, lead.epochStart);
     if (!isr) return null;
     lead.alterSentAt = nowMs;
     return { isr: [...isr], leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch };
