@@ -153,6 +153,7 @@ export class Broker {
         offsetMapBytes: Math.floor(config.cleaner.dedupeBufferSize / config.cleaner.threads),
       },
       replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+      highWatermarkCheckpointIntervalMs: config.highWatermarkCheckpointIntervalMs,
       interBroker: interBrokerClient(config.interBroker),
       logger: log,
       threadStats,

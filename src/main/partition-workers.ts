@@ -87,6 +87,7 @@ export class PartitionWorkers {
       /** The log cleaner: its pool (in this thread) and each worker's settings; null when log.cleaner.enable is false. */
       cleaner: { pool: CleanerPool; backoffMs: number; offsetMapBytes: number } | null;
       replicaLagTimeMaxMs: number;
+      highWatermarkCheckpointIntervalMs: number;
       interBroker: InterBrokerClient;
       logger: Logger;
       threadStats: ThreadStatsLayout;
@@ -106,6 +107,7 @@ export class PartitionWorkers {
       const workerData: PartitionWorkerData = {
         index: i,
         replicaLagTimeMaxMs: this.opts.replicaLagTimeMaxMs,
+        highWatermarkCheckpointIntervalMs: this.opts.highWatermarkCheckpointIntervalMs,
         interBroker: this.opts.interBroker,
         nodeId: this.opts.nodeId,
         logDir: this.opts.logDir,

@@ -103,6 +103,7 @@ export const SETTINGS: Record<string, Setting> = {
   'broker.session.fast.fence.ms': { kind: 'int', default: '500', doc: 'A broker whose connection to the controller closed is fenced this long after, unless it heartbeats again.', min: 0 },
   'broker.heartbeat.interval.ms': { kind: 'int', default: '2000', doc: 'Broker heartbeat interval to the controller.', min: 1 },
   'replica.lag.time.max.ms': { kind: 'long', default: '30000', doc: 'A follower behind this long leaves the ISR.', min: 1 },
+  'replica.high.watermark.checkpoint.interval.ms': { kind: 'long', default: '5000', doc: 'The frequency with which the high watermark is saved out to disk.', min: 1 },
   'offsets.topic.num.partitions': { kind: 'int', default: '50', doc: 'Partitions of __consumer_offsets.', min: 1 },
   'offsets.topic.replication.factor': { kind: 'int', default: '3', doc: 'Replication factor of __consumer_offsets (capped by live brokers).', min: 1 },
   'offsets.retention.minutes': { kind: 'double', default: '10080', doc: 'Committed offsets of a group left empty this long (a group-less consumer\'s: since their commit) are deleted; decimals allowed.', min: 0 },
@@ -250,6 +251,7 @@ export interface BrokerConfig {
   brokerFastFenceMs: number;
   maxBrokerPartitions: number;
   replicaLagTimeMaxMs: number;
+  highWatermarkCheckpointIntervalMs: number;
   offsetsTopicPartitions: number;
   offsetsTopicReplicationFactor: number;
   autoLeaderRebalance: boolean;
@@ -510,6 +512,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     brokerFastFenceMs: num('broker.session.fast.fence.ms'),
     maxBrokerPartitions: num('max.broker.partitions'),
     replicaLagTimeMaxMs: num('replica.lag.time.max.ms'),
+    highWatermarkCheckpointIntervalMs: num('replica.high.watermark.checkpoint.interval.ms'),
     offsetsTopicPartitions: num('offsets.topic.num.partitions'),
     offsetsTopicReplicationFactor: num('offsets.topic.replication.factor'),
     autoLeaderRebalance: bool('auto.leader.rebalance.enable'),

@@ -16,6 +16,8 @@ export interface PartitionWorkerData {
   interBroker: InterBrokerClient;
   /** replica.lag.time.max.ms */
   replicaLagTimeMaxMs: number;
+  /** replica.high.watermark.checkpoint.interval.ms */
+  highWatermarkCheckpointIntervalMs: number;
   logDir: string;
   logConfig: LogConfig;
   /** File descriptors this worker's log files may hold open (its share of the process limit). */

@@ -135,3 +135,42 @@ t.test('a follower in write-caching mode learns the high watermark as far as it 
   r.applyMetadata(meta({ leader: 2, leaderEpoch: 6, ...writeCaching }), ends(4, 1), 0);
   t.equal(r.highWatermark, 4, 'leading, it starts from the mark capped by its written end, not its fsynced one');
 });
+
+t.test('a leader elected after a restart starts from the checkpointed high watermark, never above what it holds', async (t) => {
+  // Restarted with the mark 6 checkpointed and 8 records fsynced: leads from 6 at once.
+  const r = new PartitionReplica<string>(1, 6);
+  t.equal(r.knownHighWatermark, 6, 'before any metadata, the checkpointed mark is the one to checkpoint again');
+  r.applyMetadata(meta({ isr: [1, 2] }), ends(8), 0);
+  t.equal(r.highWatermark, 6, 'the mark starts where it was checkpointed');
+  r.followerFetch(2, 8, 4, ends(8), matching, 8, 1);
+  t.same([r.highWatermark, r.consumerUpper()], [8, { error: ErrorCode.NONE, upper: 8 }], 'and moves on from there');
+
+  // Checkpointed 6, but only 4 fsynced (write-caching log that lost its tail, or a short disk).
+  const short = new PartitionReplica<string>(1, 6);
+  short.applyMetadata(meta({ isr: [1, 2] }), ends(5, 4), 0);
+  t.equal(short.highWatermark, 4, 'never above what the log holds');
+
+  // Checkpointed at the log end: consumers and ListOffsets are answered before any follower fetches.
+  const atEnd = new PartitionReplica<string>(1, 8);
+  atEnd.applyMetadata(meta(), ends(8), 0);
+  t.same([atEnd.listOffsetsError(), atEnd.consumerUpper()], [ErrorCode.NONE, { error: ErrorCode.NONE, upper: 8 }], 'served at once');
+  t.equal(atEnd.knownHighWatermark, 8, 'the leader checkpoints its own mark');
+
+  // A follower that learns a mark checkpoints that one.
+  const follower = new PartitionReplica<string>(1, 3);
+  follower.applyMetadata(meta({ leader: 2 }), ends(8), 0);
+  follower.learnedHighWatermark(7, ends(8));
+  t.equal(follower.knownHighWatermark, 7, 'a follower checkpoints the mark it learned');
+});
+
+t.test('a follower joins the ISR only once it reaches the start of the leader\'s epoch, not just its mark', async (t) => {
+  // Broker 1 learned the mark 0 as follower, but holds 2 records the old leader acknowledged.
+  const r = new PartitionReplica<string>(1);
+  r.applyMetadata(meta({ leader: 2, leaderEpoch: 4, isr: [1, 2] }), ends(2), 0);
+  r.applyMetadata(meta({ isr: [1, 2] }), ends(2), 0);
+  t.equal(r.highWatermark, 0, 'the new leader\'s mark starts below the records acknowledged before');
+  r.followerFetch(3, 0, -1, ends(2), matching, 2, 10);
+  t.equal(r.proposeIsr(20, 1000), null, 'broker 3, at the mark but without those records, stays out of the ISR');
+  r.followerFetch(3, 2, 4, ends(2), matching, 2, 30);
+  t.same(r.proposeIsr(40, 1000)?.isr, [1, 2, 3], 'once it holds them, it joins');
+});

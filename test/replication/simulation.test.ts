@@ -8,7 +8,10 @@
  * replicas added, the old ones removed once every target replica is in the ISR, leadership
  * moved off a removed leader), and metadata reaches each broker late. The controller also
  * fences live brokers by mistake (as a closed connection that was only a network blip makes it
- * do) and unfences them once they applied the fence, without a restart. After every step
+ * do) and unfences them once they applied the fence, without a restart. Each broker
+ * checkpoints its high watermark on its timer (replication-offset-checkpoint) and a restart
+ * starts from the checkpointed mark, capped by the log it recovered, as the log manager hands
+ * it to the partition worker. After every step
  * the checker asserts Kafka's replication guarantees:
  * - an acks=all success is durable on at least min.insync.replicas brokers when it is answered;
  * - every acknowledged write stays, at its offset, on every broker of the controller's ISR;
@@ -60,6 +63,8 @@ interface Broker {
   leaderHw: number;
   /** The leader epoch cache, kept by the same rules as the log's (leader-epoch-cache.ts). */
   epochs: EpochEntry[];
+  /** The high watermark in its replication-offset-checkpoint (survives crashes). */
+  checkpointedHw: number | undefined;
 }
 
 /** A fetch the leader answered, on its way back to the follower. */
@@ -125,7 +130,7 @@ class Simulation {
   ) {
     // A partition's first epoch is not always 0 (it may have been led before its logs were new).
     this.ctl = { leader: 1, leaderEpoch: rnd.int(3), partitionEpoch: 0, replicas: [...FIRST_REPLICAS], target: null, isr: [...FIRST_REPLICAS], fenced: new Set() };
-    for (const id of BROKERS) this.brokers.set(id, { id, alive: true, log: [], durable: 0, replica: new PartitionReplica<number>(id), applied: -1, leaderHw: 0, epochs: [] });
+    for (const id of BROKERS) this.brokers.set(id, { id, alive: true, log: [], durable: 0, replica: new PartitionReplica<number>(id), applied: -1, leaderHw: 0, epochs: [], checkpointedHw: undefined });
   }
 
   run(steps: number): void {
@@ -248,6 +253,8 @@ class Simulation {
       // No longer (or not yet) a replica: the worker forgets the partition's replication state.
       for (const a of b.replica.removed(ErrorCode.NOT_LEADER_OR_FOLLOWER)) this.answer(b, a);
       b.replica = new PartitionReplica<number>(b.id);
+      // Its log is deleted, and its checkpoint entry with it.
+      b.checkpointedHw = undefined;
       this.trace.push(`${this.now} b${b.id} applies metadata p${this.ctl.partitionEpoch}: not a replica`);
       return;
     }
@@ -258,6 +265,8 @@ class Simulation {
   }
 
   private tick(b: Broker): void {
+    // The checkpoint timer fires with the ISR check.
+    b.checkpointedHw = b.replica.knownHighWatermark ?? b.checkpointedHw;
     const p = b.replica.proposeIsr(this.now, LAG_MAX_MS);
     if (!p) return;
     this.trace.push(`${this.now} b${b.id} proposes isr [${p.isr}] at e${p.leaderEpoch} p${p.partitionEpoch}`);
@@ -380,7 +389,7 @@ class Simulation {
     const b = [...this.brokers.values()].find((x) => !x.alive && this.ctl.fenced.has(x.id));
     if (!b) return;
     b.alive = true;
-    b.replica = new PartitionReplica<number>(b.id);
+    b.replica = new PartitionReplica<number>(b.id, b.checkpointedHw === undefined ? undefined : Math.min(b.checkpointedHw, b.log.length));
     b.applied = -1;
     b.leaderHw = 0;
     this.ctl.fenced.delete(b.id);

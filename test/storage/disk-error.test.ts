@@ -20,6 +20,7 @@ function faultyIo(failing: Map<string, Fault>): FileIo {
     return f && f.op === op ? Object.assign(new Error(`${f.code}: injected`), { code: f.code }) : undefined;
   };
   return {
+    ...nodeFileIo,
     writev: (fd, bufs, pos) => {
       const half = fault(fd, 'half-write');
       if (half) {

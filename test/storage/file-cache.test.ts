@@ -18,6 +18,7 @@ function recordingIo(): { io: FileIo; unsynced: Set<string>; syncs: () => number
     unsynced,
     syncs: () => syncs,
     io: {
+      ...nodeFileIo,
       writev: (fd, bufs, pos) => {
         unsynced.add(name(fd));
         return nodeFileIo.writev(fd, bufs, pos);
@@ -68,6 +69,7 @@ t.test('a write that completes while a sync runs is covered by the next sync', a
   let holdWrites = false;
   let syncs = 0;
   const io: FileIo = {
+    ...nodeFileIo,
     writev: (fd, bufs, pos) => {
       if (!holdWrites) return nodeFileIo.writev(fd, bufs, pos);
       return new Promise((resolve, reject) => {

@@ -401,7 +401,7 @@ async function applyHosted(partitions: HostedPartition[], deletedTopics: string[
     const l = o.value;
     applyLogConfig(l, p.logConfig);
     let rep = replicas.get(k);
-    if (!rep) replicas.set(k, (rep = new PartitionReplica<PendingAck>(data.nodeId)));
+    if (!rep) replicas.set(k, (rep = new PartitionReplica<PendingAck>(data.nodeId, manager.checkpointedHighWatermark(p.topic, p.partition))));
     const ledIsr = rep.isLeader && rep.leaderEpoch === p.leaderEpoch ? rep.metadata!.isr.length : -1;
     const out = rep.applyMetadata(p, l, now);
     if (ledIsr >= 0) stats.isrChanged(ledIsr, p.isr.length);
@@ -492,6 +492,10 @@ async function main(): Promise<void> {
       backoffMs: data.cleaner.backoffMs,
       offsetMapBytes: data.cleaner.offsetMapBytes,
       highWatermark: (l) => replicas.get(key(l.topic, l.partition))?.highWatermark ?? l.logEndOffset,
+    },
+    highWatermarks: {
+      intervalMs: data.highWatermarkCheckpointIntervalMs,
+      current: (l) => replicas.get(key(l.topic, l.partition))?.knownHighWatermark,
     },
   });
   outboxLimit = new RingProducer(data.responses).maxMessage - 64;

@@ -31,10 +31,7 @@
  *   every idle file (`closeIdle`), which leaves its snapshots and checkpoints the descriptors.
  */
 import fs from 'node:fs';
-import { promisify } from 'node:util';
 import type { FileIo } from './file-io.js';
-
-const ftruncate = promisify(fs.ftruncate);
 
 const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
 const CREATE_FLAGS = OPEN_FLAGS | fs.constants.O_TRUNC;
@@ -118,7 +115,7 @@ export class FileCache implements DescriptorSlots {
   createSync(path: string, keepOpen: boolean, inUse: boolean): CachedFile {
     const f = new CachedFile(path);
     this.makeRoomSync();
-    const fd = inUse ? this.openInUse(path, CREATE_FLAGS) : fs.openSync(path, CREATE_FLAGS);
+    const fd = inUse ? this.openInUse(path, CREATE_FLAGS) : this.io.openSync(path, CREATE_FLAGS);
     this.opens++;
     if (!keepOpen) {
       fs.closeSync(fd);
@@ -154,7 +151,7 @@ export class FileCache implements DescriptorSlots {
   }
 
   truncate(f: CachedFile, size: number): Promise<void> {
-    return this.withFd(f, (fd) => ftruncate(fd, size).finally(() => (f.unsynced = true)));
+    return this.withFd(f, (fd) => this.io.ftruncate(fd, size).finally(() => (f.unsynced = true)));
   }
 
   /** Blocking positional read (for the rare synchronous paths). */
@@ -177,6 +174,11 @@ export class FileCache implements DescriptorSlots {
     done.catch((err: unknown) => (f.syncError = err));
     f.lastSync = done;
     return done;
+  }
+
+  /** Makes the names of the files created in `dir` so far durable. */
+  syncDir(dir: string): Promise<void> {
+    return this.borrow(1, () => this.io.syncDir(dir));
   }
 
   /** The next `fdatasync` must reach the disk even though this cache wrote nothing. */
@@ -269,11 +271,11 @@ export class FileCache implements DescriptorSlots {
   private openInUse(path: string, flags: number): number {
     let fd: number;
     try {
-      fd = fs.openSync(path, flags);
+      fd = this.io.openSync(path, flags);
     } catch (err) {
       if (!isDescriptorExhaustion(err) || this.closingDoesNotHelp || !this.closeOldestIdle()) throw err;
       try {
-        fd = fs.openSync(path, flags);
+        fd = this.io.openSync(path, flags);
       } catch (again) {
         if (isDescriptorExhaustion(again)) this.closingDoesNotHelp = true;
         throw again;

@@ -1,14 +1,23 @@
 /**
- * The file operations on the append and sync paths, behind an interface so that tests can
- * make one log's disk fail (ENOSPC, EIO) while the others keep working. Callbacks on raw fds
- * rather than FileHandle: the hot path pays for neither handle objects nor their finalizers.
+ * The file operations of the log files (segments and their indexes), behind an interface so
+ * that tests can make one log's disk fail (ENOSPC, EIO) while the others keep working, or
+ * model a power loss: every change to a file between its last fdatasync and the crash lost, a
+ * file created since its directory was last synced gone. Callbacks on raw fds rather than
+ * FileHandle: the hot path pays for neither handle objects nor their finalizers.
  */
 import fs from 'node:fs';
+import { syncDir } from './checkpoint-file.js';
 
 export interface FileIo {
+  /** Opens `path` with `flags` (O_CREAT, O_TRUNC as given); synchronous, as a segment roll is. */
+  openSync(path: string, flags: number): number;
   /** Writes all of `buffers` at `position`; a short write rejects. */
   writev(fd: number, buffers: Buffer[], position: number): Promise<void>;
   fdatasync(fd: number): Promise<void>;
+  /** Sets the file's size; durable, like a write, once an fdatasync covers it. */
+  ftruncate(fd: number, size: number): Promise<void>;
+  /** Makes the directory's entries durable: the names of files created in it since. */
+  syncDir(dir: string): Promise<void>;
   /** Reads up to `length` bytes at `position`; resolves with the bytes actually read. */
   read(fd: number, length: number, position: number): Promise<Buffer>;
 }
@@ -25,6 +34,9 @@ function shortWrite(expected: number, written: number): Error {
 }
 
 export const nodeFileIo: FileIo = {
+  openSync(path, flags) {
+    return fs.openSync(path, flags);
+  },
   writev(fd, buffers, position) {
     let expected = 0;
     for (const b of buffers) expected += b.length;
@@ -47,6 +59,10 @@ export const nodeFileIo: FileIo = {
   fdatasync(fd) {
     return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   },
+  ftruncate(fd, size) {
+    return new Promise((resolve, reject) => fs.ftruncate(fd, size, (err) => (err ? reject(err) : resolve())));
+  },
+  syncDir,
   read(fd, length, position) {
     const buf = Buffer.allocUnsafe(length);
     return new Promise((resolve, reject) => {

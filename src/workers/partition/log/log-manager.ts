@@ -7,6 +7,7 @@
  *     recovery-point-offset-checkpoint   topic partition offset: fsynced up to, indexes too
  *     log-start-offset-checkpoint        topic partition offset: first offset kept
  *     cleaner-offset-checkpoint          topic partition offset: where compaction's dirty section starts
+ *     replication-offset-checkpoint      topic partition offset: the high watermark last known here
  *     <topic>-<partition>/               one PartitionLog (partition-log.ts, segment.ts)
  *       00000000000000000000.log|.index|.timeindex
  *       00000000000000000000.snapshot    producer state below that offset (producer-snapshot.ts)
@@ -26,7 +27,10 @@
  * write-caching mode by their flush limits, and their files one cache of open descriptors
  * (file-cache.ts), sized by `maxOpenFiles`. Retention runs on a timer,
  * deleting whole segments without blocking appends; checkpoints are written on a timer and
- * at close.
+ * at close. The high watermark belongs to replication, not to the log: the manager keeps the
+ * checkpointed one for whoever starts the partition's replication, and writes the marks that
+ * `highWatermarks.current` gives, so that a restarted broker never starts a partition from a
+ * mark below one it had already shown (Kafka's `replication-offset-checkpoint`).
  *
  * Recovery scans, index rebuilds and retention stay on this thread instead of going to a
  * piscina pool: the scan is CPU-bound and the partition workers already scan their logs in
@@ -59,6 +63,7 @@ export type { AppendResult, ReadResult } from './partition-log.js';
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 export const LOG_START_CHECKPOINT = 'log-start-offset-checkpoint';
+export const HIGH_WATERMARK_CHECKPOINT = 'replication-offset-checkpoint';
 
 const LOG_DIR_PATTERN = /^(.+)-(\d+)$/;
 /** A checkpoint update holds its lock file open while it writes the new file, then syncs the dir. */
@@ -91,6 +96,8 @@ export interface LogManagerOptions {
   maxOpenFiles?: number;
   /** Cleans compacted logs (off this thread, through `runner`); none: compacted logs are not cleaned. */
   cleaner?: LogCleanerOptions;
+  /** Checkpoints high watermarks: every `intervalMs` and at close, what `current` says (undefined: the last one kept). */
+  highWatermarks?: { intervalMs: number; current: (log: PartitionLog) => number | undefined };
 }
 
 /** maxOpenFiles of a manager used on its own. */
@@ -115,6 +122,10 @@ export class LogManager {
   private closed = false;
   private dirSync: Promise<void> | undefined;
   private nextDirSync: Promise<void> | undefined;
+  /** The high watermarks last checkpointed (read at start, updated at each write), by key. */
+  private readonly checkpointedHws = new Map<string, number>();
+  private highWatermarkSource: ((log: PartitionLog) => number | undefined) | undefined;
+  private highWatermarkWrite: Promise<void> = Promise.resolve();
   /** Set when the manager cleans compacted logs. */
   cleaner: LogCleaner | undefined;
 
@@ -185,6 +196,10 @@ export class LogManager {
       );
       await manager.loadAll(clean);
       manager.startTimers(opts.checkpointIntervalMs ?? 60_000);
+      if (opts.highWatermarks) {
+        manager.highWatermarkSource = opts.highWatermarks.current;
+        manager.every(opts.highWatermarks.intervalMs, () => manager.writeHighWatermarkCheckpoint());
+      }
       if (opts.cleaner) {
         manager.cleaner = new LogCleaner(dir, manager, manager.owns, manager.files, opts.cleaner, logger);
         manager.cleaner.start();
@@ -203,6 +218,10 @@ export class LogManager {
     };
     const recoveryPoints = offsets(RECOVERY_POINT_CHECKPOINT);
     const startOffsets = offsets(LOG_START_CHECKPOINT);
+    for (const [k, hw] of offsets(HIGH_WATERMARK_CHECKPOINT)) {
+      const [topic, partition] = k.split('\0') as [string, string];
+      if (this.owns(topic, Number(partition)) && Number.isSafeInteger(hw) && hw >= 0) this.checkpointedHws.set(k, hw);
+    }
     const started = Date.now();
     const mine: Array<{ name: string; topic: string; partition: number }> = [];
     for (const entry of await fs.readdir(this.dir, { withFileTypes: true })) {
@@ -237,15 +256,50 @@ export class LogManager {
   }
 
   private startTimers(checkpointIntervalMs: number): void {
-    const every = (ms: number, fn: () => Promise<unknown>): void => {
-      const t = setInterval(() => {
-        fn().catch((err: unknown) => this.logger.error({ err }, 'background log task failed'));
-      }, ms);
-      t.unref();
-      this.timers.push(t);
-    };
-    every(this.config.retentionCheckIntervalMs, () => this.runRetention(Date.now()));
-    every(checkpointIntervalMs, () => this.writeCheckpoints());
+    this.every(this.config.retentionCheckIntervalMs, () => this.runRetention(Date.now()));
+    this.every(checkpointIntervalMs, () => this.writeCheckpoints());
+  }
+
+  private every(ms: number, fn: () => Promise<unknown>): void {
+    const t = setInterval(() => {
+      fn().catch((err: unknown) => this.logger.error({ err }, 'background log task failed'));
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  /**
+   * The high watermark checkpointed for the partition, capped by the log's end (Kafka's rule on
+   * loading it: a mark above what the log holds would count records it does not have);
+   * undefined when none was.
+   */
+  checkpointedHighWatermark(topic: string, partition: number): number | undefined {
+    const hw = this.checkpointedHws.get(key(topic, partition));
+    const log = this.logs.get(key(topic, partition));
+    return hw === undefined || !log ? undefined : Math.max(log.logStartOffset, Math.min(hw, log.logEndOffset));
+  }
+
+  /**
+   * Writes every log's current high watermark (the last one checkpointed for a log whose
+   * replication has none yet) to replication-offset-checkpoint. Writes do not overlap: each
+   * starts after the previous one and reads the marks when it starts.
+   */
+  writeHighWatermarkCheckpoint(): Promise<void> {
+    const source = this.highWatermarkSource;
+    if (!source) return Promise.resolve();
+    this.highWatermarkWrite = this.highWatermarkWrite.then(() => {
+      const entries: Array<[string, number, number]> = [];
+      for (const [k, log] of this.logs) {
+        const hw = source(log) ?? this.checkpointedHws.get(k);
+        if (hw === undefined || hw < 0) continue;
+        this.checkpointedHws.set(k, hw);
+        entries.push([log.topic, log.partition, hw]);
+      }
+      return this.files
+        .borrow(CHECKPOINT_DESCRIPTORS, () => updateCheckpoint(path.join(this.dir, HIGH_WATERMARK_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), entries))
+        .catch((err: unknown) => this.logger.error({ err }, 'replication-offset-checkpoint write failed'));
+    });
+    return this.highWatermarkWrite;
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -328,6 +382,8 @@ export class LogManager {
     const log = this.logs.get(key(topic, partition));
     if (!log) return;
     this.logs.delete(key(topic, partition));
+    // A log created again under the same name starts from nothing, not from this one's mark.
+    this.checkpointedHws.delete(key(topic, partition));
     this.groupCommit.forget(log);
     this.cleaner?.forget(log);
     // A swap of cleaned segments in progress ends first (and sees the log gone).
@@ -455,6 +511,7 @@ export class LogManager {
     // Nothing is unsynced now: the log files' descriptors go to the snapshot and checkpoint writes.
     this.files.closeIdle();
     await this.writeCheckpoints();
+    await this.writeHighWatermarkCheckpoint();
     const allOnline = [...this.logs.values()].every((l) => !l.offline);
     await Promise.all([...this.logs.values()].map((l) => l.close()));
     if (this.lock) {

@@ -95,6 +95,12 @@ export class LogSegment {
   private fileSize: number;
   private deleted = false;
   private indexWrites: Promise<void> = Promise.resolve();
+  /**
+   * The segment's files are named in its dir for good. A new segment's are not until the dir is
+   * synced: fdatasync of a file makes its bytes durable, not its name (POSIX), so after a power
+   * loss the file, and every record fsynced into it, may be gone.
+   */
+  private named = true;
 
   constructor(
     readonly dir: string,
@@ -130,7 +136,9 @@ export class LogSegment {
     const create = (ext: '.log' | '.index' | '.timeindex'): CachedFile =>
       files.createSync(path.join(dir, segmentFileName(baseOffset, ext)), ext === '.log', !newLog);
     const log = create('.log');
-    return new LogSegment(dir, baseOffset, files, log, create('.index'), create('.timeindex'), 0, new OffsetIndex(), new TimeIndex());
+    const segment = new LogSegment(dir, baseOffset, files, log, create('.index'), create('.timeindex'), 0, new OffsetIndex(), new TimeIndex());
+    segment.named = false;
+    return segment;
   }
 
   /**
@@ -178,9 +186,17 @@ export class LogSegment {
     this.fileSize = this.size;
   }
 
-  /** Makes the log file's writes so far durable (free when it holds none unsynced). */
+  /**
+   * Makes the log file's writes so far durable (free when it holds none unsynced); the first
+   * one of a new segment also syncs its dir, so that the file is found after a power loss.
+   */
   syncLog(): Promise<void> {
-    return this.files.fdatasync(this.logFile);
+    const data = this.files.fdatasync(this.logFile);
+    if (this.named) return data;
+    const name = this.files.syncDir(this.dir).then(() => {
+      this.named = true;
+    });
+    return Promise.all([data, name]).then(() => undefined);
   }
 
   /** The log file may hold bytes no fdatasync covered (a previous process wrote them). */

@@ -16,10 +16,14 @@
  * - Caught up (Kafka's rule): a fetch at or past the leader's end offset at that moment, or at
  *   or past the end offset the leader had at the follower's previous fetch, counts as caught up
  *   as of that fetch. A follower not caught up for `replica.lag.time.max.ms` leaves the ISR.
- * - A follower outside the ISR whose position reaches the high watermark, caught up within
- *   the lag time (so it is still fetching, not a broker that died there), joins it again. A
- *   position is only ever recorded from a fetch whose history matched the leader's (a
- *   diverging follower is told to truncate first), so reaching the mark means holding it.
+ * - A follower outside the ISR whose position reaches the high watermark and the start of the
+ *   leader's epoch, caught up within the lag time (so it is still fetching, not a broker that
+ *   died there), joins it again. A position is only ever recorded from a fetch whose history
+ *   matched the leader's (a diverging follower is told to truncate first), so reaching the mark
+ *   means holding it. The epoch start counts too (Kafka's isFollowerInSync): a new leader's
+ *   mark may start below the one the previous leader reached, and a follower at that lower
+ *   mark may lack records already acknowledged; everything acknowledged is below the log end
+ *   the leader had when its epoch began.
  */
 
 interface Follower {
@@ -144,9 +148,10 @@ export class IsrState {
 
   /**
    * The ISR this leader should propose, or null when it should stay as it is: laggards leave,
-   * followers that reached the high watermark join.
+   * followers that reached the high watermark and `epochStart` (the log end when this
+   * leadership began) join.
    */
-  proposedIsr(nowMs: number, lagMaxMs: number): number[] | null {
+  proposedIsr(nowMs: number, lagMaxMs: number, epochStart: number): number[] | null {
     const next: number[] = [];
     let changed = false;
     for (const r of this.replicas) {
@@ -159,7 +164,7 @@ export class IsrState {
       if (inIsr) {
         if (nowMs - f.lastCaughtUpMs > lagMaxMs) changed = true;
         else next.push(r);
-      } else if (f.position >= 0 && f.position >= this.hw && nowMs - f.lastCaughtUpMs <= lagMaxMs) {
+      } else if (f.position >= 0 && f.position >= this.hw && f.position >= epochStart && nowMs - f.lastCaughtUpMs <= lagMaxMs) {
         next.push(r);
         changed = true;
       }

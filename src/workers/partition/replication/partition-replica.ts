@@ -91,10 +91,17 @@ export class PartitionReplica<P> {
   private lead: Leadership<P> | undefined;
   /** Bumped on every change of leadership: an append started under another one is not acknowledged. */
   private term = 0;
-  /** The high watermark this replica learned as a follower: where it starts if it becomes leader. */
+  /**
+   * The high watermark this replica last knew while not leading: learned from the leader, or
+   * its own when it stepped down, or the one checkpointed before a restart. Where it starts if
+   * it becomes leader.
+   */
   private followerHw: number | undefined;
 
-  constructor(readonly nodeId: number) {}
+  /** `checkpointedHw`: the mark the log dir's replication-offset-checkpoint kept for the partition. */
+  constructor(readonly nodeId: number, checkpointedHw?: number) {
+    this.followerHw = checkpointedHw;
+  }
 
   get metadata(): HostedPartition | undefined {
     return this.meta;
@@ -117,6 +124,11 @@ export class PartitionReplica<P> {
     return this.lead?.isr.highWatermark ?? -1;
   }
 
+  /** The mark to checkpoint: the leader's, else the last one known here (undefined: none). */
+  get knownHighWatermark(): number | undefined {
+    return this.lead?.isr.highWatermark ?? this.followerHw;
+  }
+
   get isr(): readonly number[] {
     return this.lead?.isr.isr ?? this.meta?.isr ?? [];
   }
@@ -130,7 +142,8 @@ export class PartitionReplica<P> {
 
   /**
    * New metadata for the partition. Becoming leader at a new epoch starts a fresh ISR view from
-   * the high watermark learned as follower (a new leader never invents a higher one); the same
+   * the high watermark known as follower or checkpointed, capped by what the log holds (a new
+   * leader never invents a higher one); the same
    * epoch with a newer partition epoch only updates the replica set (a reassignment) and the
    * ISR; losing leadership fails what waits.
    */
@@ -291,7 +304,7 @@ export class PartitionReplica<P> {
     const p = this.meta;
     if (!lead || !p || p.replicas.length < 2) return null;
     if (lead.alterSentAt > 0 && nowMs - lead.alterSentAt < ALTER_ISR_RETRY_MS) return null;
-    const isr = lead.isr.pending ?? lead.isr.proposedIsr(nowMs, lagMaxMs);
+    const isr = lead.isr.pending ?? lead.isr.proposedIsr(nowMs, lagMaxMs, lead.epochStart);
     if (!isr) return null;
     lead.alterSentAt = nowMs;
     return { isr: [...isr], leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch };
