@@ -21,7 +21,7 @@
  *   epoch (a live leader fenced by mistake may still show its own, older mark at its own
  *   epoch, until it learns);
  * - below that mark, every broker of the ISR holds the same records as the first leader that
- *   showed them, and no broker ever truncates one of those records.
+ *   showed them, and no broker of the ISR ever truncates one of those records.
  *
  * In write-caching mode a replica holds what it wrote rather than what it fsynced, and a crash
  * is a process crash: the page cache keeps what was written, and the restart's recovery
@@ -234,8 +234,12 @@ class Simulation {
   }
 
   private truncate(b: Broker, to: number): void {
-    // Below the shown mark a replica may only drop records that diverge from what was shown.
-    for (let o = to; o < Math.min(b.log.length, this.committed.length); o++) {
+    // Below the shown mark a replica of the ISR may only drop records that diverge from what
+    // was shown. One outside it may follow a leader that lost its leadership and truncate to
+    // that leader's log, as on Kafka: it cannot be elected, and it fetches the records again
+    // before it can rejoin the ISR.
+    const inIsr = this.ctl.isr.includes(b.id);
+    for (let o = to; inIsr && o < Math.min(b.log.length, this.committed.length); o++) {
       if (b.log[o]!.id === this.committed[o]!.id) {
         this.problems.push(`b${b.id} truncates to ${to}, dropping committed write ${b.log[o]!.id} at ${o}`);
         break;
