@@ -29,64 +29,23 @@
 import { uncompressedLimit } from '../../../shared/compression.js';
 import { CONTROL_FLAG, controlTypeAt } from '../../../shared/control-records.js';
 import { ErrorCode } from '../../../shared/errors.js';
-import {
-  checkBatchAt,
-  isCompressed,
-  recordTimestamps,
-  setBaseOffset,
-  setPartitionLeaderEpoch,
-  validateBatches,
-  type BatchInfo,
-} from '../../../shared/record-batch.js';
+import { setBaseOffset, setPartitionLeaderEpoch, validateBatches, type BatchInfo } from '../../../shared/record-batch.js';
 import type { LogConfig } from '../../../shared/log-config.js';
 import { isDescriptorExhaustion, type FileCache } from './file-cache.js';
 import type { LeaderEpochCache } from './leader-epoch-cache.js';
-import { floorIndexBy } from './offset-index.js';
 import { loadProducerState } from './producer-state-recovery.js';
 import { deleteSnapshots, encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
 import type { ProducerBatch, ProducerStateManager } from './producer-state.js';
-import { LogSegment } from './segment.js';
+import { errorResult, okResult, type Acks, type AppendResult, type PendingAppend, type ReadResult } from './append-result.js';
+import { RetryWaiters } from './retry-waiters.js';
+import { SegmentList } from './segment-list.js';
+import type { LogSegment } from './segment.js';
 
-const baseOffsetOf = (s: LogSegment): number => s.baseOffset;
+export type { Acks, AppendResult, PendingAppend, ReadResult } from './append-result.js';
 
 /** The batches, each control batch with its marker type (which the producer state needs). */
 function withControlTypes(records: Buffer, batches: BatchInfo[]): (BatchInfo & ProducerBatch)[] {
   return batches.map((b) => ((b.attributes & CONTROL_FLAG) === 0 ? b : Object.assign(b, { controlType: controlTypeAt(records, b.position, b.position + b.length) })));
-}
-
-export type Acks = 0 | 1 | -1;
-
-export interface AppendResult {
-  errorCode: number;
-  baseOffset: number;
-  lastOffset: number;
-  /** -1: the batches keep their CreateTime timestamps. */
-  logAppendTimeMs: number;
-  logStartOffset: number;
-  errorMessage?: string;
-  /** When the write reached the file, its fdatasync round began and ended (performance.now(); 0: not reached). */
-  writtenAt: number;
-  syncStartAt: number;
-  durableAt: number;
-}
-
-export interface ReadResult {
-  errorCode: number;
-  /** Whole batches, possibly none. */
-  records: Buffer;
-  logStartOffset: number;
-  logEndOffset: number;
-}
-
-/** An append whose offsets are assigned, on its way to the file and then to durability. */
-export interface PendingAppend {
-  readonly records: Buffer;
-  readonly segment: LogSegment;
-  readonly position: number;
-  readonly result: AppendResult;
-  readonly acks: Acks;
-  /** Settles the caller's promise; later calls are ignored. */
-  complete(errorCode: number, errorMessage?: string): void;
 }
 
 /** What a log tells its manager. */
@@ -105,10 +64,6 @@ export interface LogHooks {
 
 const MAX_RELATIVE_OFFSET = 0x7fff_ffff;
 
-function errorResult(errorCode: number, logStartOffset: number, errorMessage?: string): AppendResult {
-  return { errorCode, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset, errorMessage, writtenAt: 0, syncStartAt: 0, durableAt: 0 };
-}
-
 /** What a log holds after a recovery of its dir (log-recovery.ts). */
 export interface RecoveredState {
   segments: LogSegment[];
@@ -116,13 +71,6 @@ export interface RecoveredState {
   /** Everything below it is in the files and fsynced. */
   logEndOffset: number;
   producers: ProducerStateManager;
-}
-
-/** A retried batch's answer, waiting for its original to be written or fsynced. */
-interface RetryWaiter {
-  lastOffset: number;
-  durable: boolean;
-  done(errorCode: number, errorMessage?: string): void;
 }
 
 export class PartitionLog {
@@ -140,7 +88,8 @@ export class PartitionLog {
   private queue: PendingAppend[] = [];
   private writing = false;
   private idleWaiters: Array<() => void> = [];
-  private retryWaiters: RetryWaiter[] = [];
+  private readonly retries = new RetryWaiters();
+  private readonly local: SegmentList;
   private snapshotWrites: Promise<void> = Promise.resolve();
   /** The writes of the latest drain and their bookkeeping. */
   private drainDone: Promise<void> = Promise.resolve();
@@ -154,7 +103,7 @@ export class PartitionLog {
     readonly partition: number,
     readonly dir: string,
     public config: LogConfig,
-    readonly segments: LogSegment[],
+    segments: LogSegment[],
     readonly leaderEpochCache: LeaderEpochCache,
     private readonly files: FileCache,
     private readonly hooks: LogHooks,
@@ -166,6 +115,12 @@ export class PartitionLog {
     this.writtenEndOffset = opts.logEndOffset;
     this.durableEnd = opts.durableEndOffset;
     this.syncEachAppend = opts.syncEachAppend;
+    this.local = new SegmentList(dir, files, segments);
+  }
+
+  /** The segments, oldest first, the last one active. */
+  get segments(): LogSegment[] {
+    return this.local.segments;
   }
 
   /** Set by the group commit after each fsync round; retried batches waiting on it are answered. */
@@ -182,7 +137,7 @@ export class PartitionLog {
   readonly syncEachAppend: boolean;
 
   get active(): LogSegment {
-    return this.segments[this.segments.length - 1]!;
+    return this.local.active;
   }
 
   get name(): string {
@@ -215,35 +170,19 @@ export class PartitionLog {
 
   /** A retry of batches already placed: their offsets, once the originals got as far as `acks` asks. */
   private answerRetry(baseOffset: number, lastOffset: number, acks: Acks): Promise<AppendResult> {
-    const result: AppendResult = { errorCode: ErrorCode.NONE, baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffset, writtenAt: 0, syncStartAt: 0, durableAt: 0 };
+    const result = okResult(baseOffset, lastOffset, this.logStartOffset);
     const durable = acks === -1 && !this.config.writeCaching;
     const reached = durable ? this.durableEnd : this.writtenEndOffset;
     if (acks === 0 || lastOffset < reached) return Promise.resolve(result);
     return new Promise((resolve) => {
-      this.retryWaiters.push({
-        lastOffset,
-        durable,
-        done: (errorCode, errorMessage) => resolve(errorCode === ErrorCode.NONE ? result : errorResult(errorCode, this.logStartOffset, errorMessage)),
-      });
+      this.retries.add(lastOffset, durable, (errorCode, errorMessage) =>
+        resolve(errorCode === ErrorCode.NONE ? result : errorResult(errorCode, this.logStartOffset, errorMessage)),
+      );
     });
   }
 
   private releaseRetries(): void {
-    if (this.retryWaiters.length === 0) return;
-    this.retryWaiters = this.retryWaiters.filter((w) => {
-      if (w.lastOffset >= (w.durable ? this.durableEnd : this.writtenEndOffset)) return true;
-      w.done(ErrorCode.NONE);
-      return false;
-    });
-  }
-
-  /** Fails the retries waiting on offsets from `fromOffset` on (the originals are gone). */
-  private failRetries(fromOffset: number, errorCode: number, errorMessage: string): void {
-    this.retryWaiters = this.retryWaiters.filter((w) => {
-      if (w.lastOffset < fromOffset) return true;
-      w.done(errorCode, errorMessage);
-      return false;
-    });
+    this.retries.release(this.writtenEndOffset, this.durableEnd);
   }
 
   /**
@@ -319,7 +258,7 @@ export class PartitionLog {
     }
     segment.size += records.length;
     this.logEndOffset = lastOffset + 1;
-    const result: AppendResult = { errorCode: ErrorCode.NONE, baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffset, writtenAt: 0, syncStartAt: 0, durableAt: 0 };
+    const result = okResult(baseOffset, lastOffset, this.logStartOffset);
     let settle!: (r: AppendResult) => void;
     const promise = new Promise<AppendResult>((resolve) => (settle = resolve));
     let settled = acks === 0;
@@ -354,11 +293,10 @@ export class PartitionLog {
     const old = waited > rollMs;
     const offsetOverflow = lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET;
     if (!full && !old && !offsetOverflow) return;
-    seg.sealTimeIndex(seg.lastBatchBaseOffset);
-    seg.persistIndexes().catch((err: unknown) => this.goOffline(err));
     this.snapshotProducers();
-    this.rolled.push(seg);
-    this.segments.push(LogSegment.createSync(this.dir, this.logEndOffset, this.files));
+    const { sealed, indexesWritten } = this.local.roll(this.logEndOffset);
+    indexesWritten.catch((err: unknown) => this.goOffline(err));
+    this.rolled.push(sealed);
   }
 
   /**
@@ -440,7 +378,7 @@ export class PartitionLog {
     this.writing = false;
     const queued = this.queue.splice(0);
     for (const a of queued) a.complete(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name} is offline`);
-    this.failRetries(-1, ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name} is offline`);
+    this.retries.fail(-1, ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name} is offline`);
     this.notifyIdle();
     this.hooks.offline(this, err);
   }
@@ -485,11 +423,6 @@ export class PartitionLog {
     for (const w of waiters) w();
   }
 
-  /** The segment holding `offset`: the last one based at or below it, else the first. */
-  private segmentIndexFor(offset: number): number {
-    return Math.max(0, floorIndexBy(this.segments, offset, baseOffsetOf));
-  }
-
   /**
    * Whole batches from the one holding `fetchOffset`, up to `maxBytes` (the first batch is
    * returned whole even when larger), from one segment, none reaching `upperBound`.
@@ -501,63 +434,29 @@ export class PartitionLog {
       logStartOffset: this.logStartOffset,
       logEndOffset: this.logEndOffset,
     });
-    const empty = Buffer.alloc(0);
-    if (this.offline) return answer(ErrorCode.KAFKA_STORAGE_ERROR, empty);
-    if (fetchOffset < this.logStartOffset || fetchOffset > this.logEndOffset) return answer(ErrorCode.OFFSET_OUT_OF_RANGE, empty);
-    const bound = Math.min(upperBound, this.writtenEndOffset);
-    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length && fetchOffset < bound; i++) {
-      const seg = this.segments[i]!;
-      seg.acquire();
-      try {
-        const records = await seg.read(fetchOffset, maxBytes, bound);
-        if (records.length > 0) return answer(ErrorCode.NONE, records);
-      } catch (err) {
-        this.goOffline(err);
-        return answer(ErrorCode.KAFKA_STORAGE_ERROR, empty);
-      } finally {
-        seg.release();
-      }
+    if (this.offline) return answer(ErrorCode.KAFKA_STORAGE_ERROR, Buffer.alloc(0));
+    if (fetchOffset < this.logStartOffset || fetchOffset > this.logEndOffset) return answer(ErrorCode.OFFSET_OUT_OF_RANGE, Buffer.alloc(0));
+    try {
+      return answer(ErrorCode.NONE, await this.local.read(fetchOffset, maxBytes, Math.min(upperBound, this.writtenEndOffset)));
+    } catch (err) {
+      this.goOffline(err);
+      return answer(ErrorCode.KAFKA_STORAGE_ERROR, Buffer.alloc(0));
     }
-    return answer(ErrorCode.NONE, empty);
-  }
-
-  earliestOffset(): number {
-    return this.logStartOffset;
-  }
-
-  latestOffset(): number {
-    return this.logEndOffset;
   }
 
   maxTimestamp(): { offset: number; timestamp: number } {
-    let best = { offset: -1, timestamp: -1 };
-    for (const seg of this.segments) {
-      if (seg.maxTimestamp > best.timestamp) best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp };
-    }
-    return best;
+    return this.local.maxTimestamp();
   }
 
   /** The first record with a timestamp >= `timestamp` (Kafka's ListOffsets by time). */
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | undefined {
     if (this.offline) return undefined;
-    for (const seg of this.segments) {
-      if (seg.maxTimestamp < timestamp) continue;
-      const from = Math.max(this.logStartOffset, seg.baseOffset + seg.timeIndex.lookup(timestamp));
-      try {
-        const h = seg.findBatchSync(from, (b) => b.maxTimestamp >= timestamp && b.lastOffset >= this.logStartOffset);
-        if (!h) continue;
-        if (isCompressed(h.attributes)) return { offset: Math.max(h.baseOffset, this.logStartOffset), timestamp: h.maxTimestamp };
-        const bytes = seg.readSync(h.position, h.length);
-        const check = checkBatchAt(bytes, 0, bytes.length);
-        if (!check.ok) continue;
-        const hit = recordTimestamps(bytes, check.batch).find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
-        if (hit) return hit;
-      } catch (err) {
-        this.goOffline(err);
-        return undefined;
-      }
+    try {
+      return this.local.offsetForTimestamp(timestamp, this.logStartOffset);
+    } catch (err) {
+      this.goOffline(err);
+      return undefined;
     }
-    return undefined;
   }
 
   /**
@@ -608,16 +507,7 @@ export class PartitionLog {
         await this.truncateFullyAndStartAt(offset);
         return;
       }
-      const i = this.segmentIndexFor(offset);
-      const seg = this.segments[i]!;
-      const removed = this.segments.splice(i + 1);
-      await Promise.all(removed.map((s) => s.delete()));
-      const h = await seg.findBatch(offset, (b) => b.lastOffset >= offset);
-      const newEnd = h ? h.baseOffset : offset;
-      if (h) {
-        await seg.truncateTo(h.position, h.baseOffset);
-        await seg.recomputeMaxTimestamp();
-      }
+      const newEnd = await this.local.cutTo(offset);
       this.setEnd(newEnd);
       await this.snapshotWrites;
       const loaded = await loadProducerState({
@@ -661,9 +551,7 @@ export class PartitionLog {
   }
 
   private async truncateFullyAndStartAt(offset: number): Promise<void> {
-    const removed = this.segments.splice(0);
-    await Promise.all(removed.map((s) => s.delete()));
-    this.segments.push(LogSegment.createSync(this.dir, offset, this.files));
+    await this.local.resetAt(offset);
     this.logStartOffset = offset;
     this.setEnd(offset);
     this.producers.restore([]);
@@ -678,7 +566,7 @@ export class PartitionLog {
     this.writtenEndOffset = offset;
     this.durableEndOffset = Math.min(this.durableEndOffset, offset);
     this.leaderEpochCache.truncateFromEnd(offset);
-    this.failRetries(offset, ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.name} was truncated at ${offset}`);
+    this.retries.fail(offset, ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.name} was truncated at ${offset}`);
     this.hooks.truncated?.(this, offset);
   }
 
@@ -695,9 +583,7 @@ export class PartitionLog {
     this.logStartOffset = offset;
     this.leaderEpochCache.truncateFromStart(offset);
     this.producers.truncateHead(offset);
-    let n = 0;
-    while (n < this.segments.length - 1 && this.segments[n + 1]!.baseOffset <= offset) n++;
-    await this.dropOldest(n);
+    await this.dropOldest(this.local.countBelow(offset));
     this.hooks.startOffsetChanged(this);
   }
 
@@ -710,19 +596,7 @@ export class PartitionLog {
   }
 
   private async retentionLocked(now: number): Promise<number> {
-    const { retentionMs, retentionBytes } = this.config;
-    const candidates = this.segments.slice(0, -1);
-    let n = 0;
-    if (retentionMs >= 0) {
-      while (n < candidates.length && candidates[n]!.maxTimestamp >= 0 && now - candidates[n]!.maxTimestamp > retentionMs) n++;
-    }
-    if (retentionBytes >= 0) {
-      let excess = this.segments.reduce((sum, s) => sum + s.size, 0) - retentionBytes;
-      for (let i = 0; i < candidates.length && excess >= candidates[i]!.size; i++) {
-        excess -= candidates[i]!.size;
-        n = Math.max(n, i + 1);
-      }
-    }
+    const n = this.local.retentionCount(now, this.config.retentionMs, this.config.retentionBytes);
     if (n === 0) return 0;
     const newStart = this.segments[n]!.baseOffset;
     await this.dropOldest(n);
@@ -738,16 +612,14 @@ export class PartitionLog {
   /** Drops the `n` oldest segments and the producer snapshots below what is left. */
   private async dropOldest(n: number): Promise<void> {
     if (n <= 0) return;
-    const removed = this.segments.splice(0, n);
-    await Promise.all(removed.map((s) => s.delete()));
-    const first = this.segments[0]!.baseOffset;
+    const first = await this.local.dropOldest(n);
     await this.snapshotWrites;
     await deleteSnapshots(this.dir, (o) => o < first);
   }
 
   /** Writes pending index entries and fsyncs them (for a recovery point or shutdown). */
-  async syncIndexes(): Promise<void> {
-    await Promise.all(this.segments.map((s) => s.syncIndexes()));
+  syncIndexes(): Promise<void> {
+    return this.local.syncIndexes();
   }
 
   /**
@@ -763,6 +635,6 @@ export class PartitionLog {
       await this.snapshotWrites;
     }
     if (!this.offline) await this.syncIndexes();
-    await Promise.all(this.segments.map((s) => s.close()));
+    await this.local.close();
   }
 }
