@@ -1,11 +1,10 @@
 /**
- * The write-ahead log of one partition: `<log.dir>/<topic>-<partition>/`, a list of segments
- * (segment.ts) ordered by base offset, the last one active.
+ * The write-ahead log of one partition: `<log.dir>/<topic>-<partition>/`, its segments
+ * (segment-list.ts) and the offsets, producer state and leader epochs over them (Kafka's
+ * UnifiedLog over its LocalLog).
  *
- * Offsets are assigned synchronously, in call order; the bytes then go out through a per-log
- * writer that takes everything queued since its last write and issues one positional
- * `writev` per segment touched (normally one). So a burst of appends costs one syscall, and a
- * single append is written at once. Durability is not this module's business: after each
+ * Offsets are assigned synchronously, in call order; the bytes then go out through the log's
+ * writer (log-writer.ts), one positional write per burst of appends. Durability is not this module's business: after each
  * write the log reports to its `LogHooks` (the LogManager's group commit), which fsyncs:
  * before acks=-1 is answered, or in write-caching mode (`config.writeCaching`) by the flush
  * limits of the config, the append answered once written.
@@ -37,6 +36,7 @@ import { loadProducerState } from './producer-state-recovery.js';
 import { deleteSnapshots, encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
 import type { ProducerBatch, ProducerStateManager } from './producer-state.js';
 import { errorResult, okResult, type Acks, type AppendResult, type PendingAppend, type ReadResult } from './append-result.js';
+import { LogWriter } from './log-writer.js';
 import { RetryWaiters } from './retry-waiters.js';
 import { SegmentList } from './segment-list.js';
 import type { LogSegment } from './segment.js';
@@ -85,16 +85,10 @@ export class PartitionLog {
    */
   recoveryPoint = 0;
   private truncating = false;
-  private queue: PendingAppend[] = [];
-  private writing = false;
-  private idleWaiters: Array<() => void> = [];
   private readonly retries = new RetryWaiters();
   private readonly local: SegmentList;
   private snapshotWrites: Promise<void> = Promise.resolve();
-  /** The writes of the latest drain and their bookkeeping. */
-  private drainDone: Promise<void> = Promise.resolve();
-  /** Segments rolled since the last drain: their zeros written ahead are cut by the next one. */
-  private rolled: LogSegment[] = [];
+  private readonly writer: LogWriter;
   /** The tail of the changes to the segment list that run one at a time (withSegmentsLocked). */
   private segmentsLock: Promise<void> = Promise.resolve();
 
@@ -116,6 +110,18 @@ export class PartitionLog {
     this.durableEnd = opts.durableEndOffset;
     this.syncEachAppend = opts.syncEachAppend;
     this.local = new SegmentList(dir, files, segments);
+    this.writer = new LogWriter({
+      syncEachAppend: opts.syncEachAppend,
+      isOffline: () => this.offline,
+      activeSegment: () => this.active,
+      zeroAheadBytes: () => this.config.zeroAheadBytes,
+      written: (appends, segs) => {
+        this.writtenEndOffset = Math.max(this.writtenEndOffset, appends[appends.length - 1]!.result.lastOffset + 1);
+        this.releaseRetries();
+        this.hooks.written(this, appends, segs);
+      },
+      failed: (err) => this.goOffline(err),
+    });
   }
 
   /** The segments, oldest first, the last one active. */
@@ -262,7 +268,7 @@ export class PartitionLog {
     let settle!: (r: AppendResult) => void;
     const promise = new Promise<AppendResult>((resolve) => (settle = resolve));
     let settled = acks === 0;
-    this.queue.push({
+    this.writer.enqueue({
       records,
       segment,
       position,
@@ -275,7 +281,6 @@ export class PartitionLog {
       },
     });
     if (acks === 0) settle(result);
-    this.kick();
     return promise;
   }
 
@@ -296,7 +301,7 @@ export class PartitionLog {
     this.snapshotProducers();
     const { sealed, indexesWritten } = this.local.roll(this.logEndOffset);
     indexesWritten.catch((err: unknown) => this.goOffline(err));
-    this.rolled.push(sealed);
+    this.writer.rolledAway(sealed);
   }
 
   /**
@@ -322,64 +327,12 @@ export class PartitionLog {
     return this.producers.removeExpired(nowMs);
   }
 
-  private kick(): void {
-    if (this.writing || this.queue.length === 0) return;
-    this.writing = true;
-    queueMicrotask(() => this.drain());
-  }
-
-  private drain(): void {
-    if (this.offline) return;
-    const appends = this.syncEachAppend ? this.queue.splice(0, 1) : this.queue.splice(0);
-    const bySegment = new Map<LogSegment, PendingAppend[]>();
-    for (const a of appends) {
-      const list = bySegment.get(a.segment);
-      if (list) list.push(a);
-      else bySegment.set(a.segment, [a]);
-    }
-    // A rolled segment's cut goes to the group commit with this drain's segments, so the round
-    // that makes the next segment's first data durable makes the cut durable too. Drains run
-    // one at a time: every earlier write to the rolled segment (zeros included) is done.
-    const trimmed = this.rolled.splice(0);
-    for (const seg of trimmed) if (!bySegment.has(seg)) bySegment.set(seg, []);
-    const segments = [...bySegment.keys()];
-    const writes: Promise<unknown>[] = [];
-    for (const [seg, list] of bySegment) {
-      seg.acquire();
-      if (list.length) writes.push(seg.write(list.map((a) => a.records), list[0]!.position, seg === this.active ? this.config.zeroAheadBytes : 0));
-    }
-    for (const seg of trimmed) writes.push(seg.trimTail());
-    this.drainDone = Promise.all(writes).then(
-      () => {
-        for (const [seg, list] of bySegment) {
-          const last = list[list.length - 1];
-          if (last) seg.writtenSize = Math.max(seg.writtenSize, last.position + last.records.length);
-        }
-        this.writtenEndOffset = Math.max(this.writtenEndOffset, appends[appends.length - 1]!.result.lastOffset + 1);
-        this.releaseRetries();
-        this.hooks.written(this, appends, segments);
-        for (const seg of segments) seg.release();
-        this.writing = false;
-        if (this.queue.length) this.kick();
-        else this.notifyIdle();
-      },
-      (err: unknown) => {
-        for (const seg of segments) seg.release();
-        for (const a of appends) a.complete(ErrorCode.KAFKA_STORAGE_ERROR, `write failed: ${String(err)}`);
-        this.goOffline(err);
-      },
-    );
-  }
-
   /** Takes the log offline after a disk error and fails everything still waiting on it. */
   goOffline(err: unknown): void {
     if (this.offline) return;
     this.offline = true;
-    this.writing = false;
-    const queued = this.queue.splice(0);
-    for (const a of queued) a.complete(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name} is offline`);
+    this.writer.failQueued(`log ${this.name} is offline`);
     this.retries.fail(-1, ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name} is offline`);
-    this.notifyIdle();
     this.hooks.offline(this, err);
   }
 
@@ -388,7 +341,7 @@ export class PartitionLog {
    * entries before them, producer snapshots, the leader epoch checkpoint.
    */
   async settled(): Promise<void> {
-    await this.drainDone.catch(() => undefined);
+    await this.writer.lastRound();
     await this.snapshotWrites;
     await this.leaderEpochCache.flushed();
   }
@@ -406,21 +359,14 @@ export class PartitionLog {
     this.writtenEndOffset = recovered.logEndOffset;
     this.recoveryPoint = Math.min(this.recoveryPoint, recovered.logEndOffset);
     this.producers.restore(recovered.producers.entries(), recovered.producers.aborted());
-    this.queue = [];
-    this.writing = false;
+    this.writer.reset();
     this.offline = false;
     this.durableEndOffset = recovered.logEndOffset;
   }
 
   /** Resolves once every append queued so far is written (or failed). */
   whenIdle(): Promise<void> {
-    if (!this.writing && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private notifyIdle(): void {
-    const waiters = this.idleWaiters.splice(0);
-    for (const w of waiters) w();
+    return this.writer.whenIdle();
   }
 
   /**
