@@ -9,20 +9,17 @@
  * the controller moves this broker's leaderships at once) and exit non-zero, leaving no
  * clean-shutdown marker, so that the next start recovers the logs.
  */
-import { writeFileSync, rmSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
 import type { BrokerConfig } from '../shared/config.js';
-import { createDirSync } from '../shared/create-dir.js';
 import { childLogger } from '../shared/logger.js';
 import { recordThreadStats, threadStatsLayout } from '../shared/metrics/thread-stats.js';
 import type { MetadataSnapshot } from '../shared/metadata-types.js';
 import type { HostingFailure } from '../shared/worker-types.js';
-import { DataDirLock } from '../workers/partition/log/data-dir-lock.js';
+import { DataDir } from '../workers/partition/log/data-dir.js';
 import { defaultLogConfig, FSYNC_BEFORE_ACK, type LogConfig } from '../shared/log-config.js';
-import { CLEAN_SHUTDOWN_FILE } from '../workers/partition/log/log-manager.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
@@ -71,7 +68,7 @@ export class Broker {
 
   private constructor(
     readonly config: BrokerConfig,
-    private readonly lock: DataDirLock,
+    private readonly dataDir: DataDir,
     readonly metadata: MetadataCache,
     private readonly raft: RaftClient,
     private readonly workers: PartitionWorkers,
@@ -89,16 +86,11 @@ export class Broker {
   }
 
   static async start(config: BrokerConfig): Promise<Broker> {
-    const logDir = path.resolve(config.logDir);
-    createDirSync(logDir);
-    const lock = await DataDirLock.acquire(logDir, log);
+    const dataDir = await DataDir.open(config.logDir, log);
+    const logDir = dataDir.path;
     const limits = raiseOpenFileLimit(log);
     const maxOpenFiles = logFileBudget(limits?.soft ?? DEFAULT_OPEN_FILE_LIMIT, config.partitionWorkers);
     log.info({ soft: limits?.soft ?? null, hard: limits?.hard ?? null, perPartitionWorker: maxOpenFiles }, 'open-file limit and log file descriptor budget');
-    const cleanMarker = path.join(logDir, CLEAN_SHUTDOWN_FILE);
-    const cleanShutdown = existsSync(cleanMarker);
-    // The marker speaks only for the shutdown that wrote it: gone before anything is written.
-    rmSync(cleanMarker, { force: true });
 
     const metadata = new MetadataCache(config.nodeId);
     const threadStats = threadStatsLayout(['main', 'raft', ...Array.from({ length: config.partitionWorkers }, (_, i) => `partition-worker-${i}`)]);
@@ -145,7 +137,7 @@ export class Broker {
       logDir,
       logConfig: logConfigOf(config),
       maxOpenFiles,
-      cleanShutdown,
+      cleanShutdown: dataDir.cleanShutdown,
       cleaner: cleanerPool === null ? null : {
         pool: cleanerPool,
         backoffMs: config.cleaner.backoffMs,
@@ -167,7 +159,7 @@ export class Broker {
     });
     const first = raft.firstMetadata();
     await workers.start();
-    broker = new Broker(config, lock, metadata, raft, workers, failed, cleanerPool);
+    broker = new Broker(config, dataDir, metadata, raft, workers, failed, cleanerPool);
     broker.applyHosted([]);
     // `first` fails the start when the metadata quorum cannot run at all.
     await Promise.all([first, broker.registered()]);
@@ -351,8 +343,7 @@ export class Broker {
     for (const c of this.connections) c.socket.destroy();
     await this.workers.stop();
     await this.cleanerPool?.close();
-    if (!this.crashed) writeFileSync(path.join(path.resolve(this.config.logDir), CLEAN_SHUTDOWN_FILE), '');
-    await this.lock.release();
+    await this.dataDir.close(!this.crashed);
     log.info('broker stopped');
   }
 }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { SETTINGS } from '../../src/shared/config.js';
-import { CLEAN_SHUTDOWN_FILE } from '../../src/workers/partition/log/log-manager.js';
+import { CLEAN_SHUTDOWN_FILE } from '../../src/workers/partition/log/data-dir.js';
 import { hasCommand, mainJs, repoRoot } from '../helpers/broker.js';
 import { eventually, run } from '../clients/harness.js';
 

@@ -10,7 +10,8 @@ import { readBatchRecords } from '../../src/workers/partition/log/cleaner/batch-
 import type { CleanResult } from '../../src/shared/clean-task.js';
 import { cleanLog } from '../../src/workers/partition/log/cleaner/clean-log.js';
 import { Throttler, throttleBuffer } from '../../src/workers/partition/log/cleaner/throttle.js';
-import { CLEAN_SHUTDOWN_FILE, LogManager } from '../../src/workers/partition/log/log-manager.js';
+import { CLEAN_SHUTDOWN_FILE } from '../../src/workers/partition/log/data-dir.js';
+import { LogManager } from '../../src/workers/partition/log/log-manager.js';
 import type { PartitionLog } from '../../src/workers/partition/log/partition-log.js';
 import { segmentFileName } from '../../src/workers/partition/log/segment.js';
 import { config, silent, tmpDir } from '../storage/helpers.js';

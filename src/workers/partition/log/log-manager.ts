@@ -2,8 +2,8 @@
  * The logs of one partition worker, in one log dir:
  *
  *   <log.dir>/
- *     .lock                              flock'ed by the broker (data-dir-lock.ts)
- *     .kafka_cleanshutdown               present only between a clean stop and the next start
+ *     .lock                              flock'ed by the broker (data-dir.ts, data-dir-lock.ts)
+ *     .kafka_cleanshutdown               present only between a clean stop and the next start (data-dir.ts)
  *     recovery-point-offset-checkpoint   topic partition offset: fsynced up to, indexes too
  *     log-start-offset-checkpoint        topic partition offset: first offset kept
  *     cleaner-offset-checkpoint          topic partition offset: where compaction's dirty section starts
@@ -14,8 +14,9 @@
  *       leader-epoch-checkpoint
  *
  * Several managers may share a dir, each owning the partitions `owns` accepts; the process
- * that starts them then holds the lock and the clean-shutdown marker (`lock: false` is the
- * default when `owns` is given). A manager alone in its dir does both itself.
+ * that starts them then holds the data dir (data-dir.ts: the lock and the clean-shutdown
+ * marker; `lock: false` is the default when `owns` is given). A manager alone in its dir
+ * holds it itself.
  *
  * Compacted logs are cleaned by a LogCleaner (cleaner/log-cleaner.ts) when the manager is given
  * a runner for the cleanings (the cleaner pool); without one they keep every record.
@@ -49,7 +50,7 @@ import { createDir } from '../../../shared/create-dir.js';
 import { childLogger, type Logger } from '../../../shared/logger.js';
 import { readCheckpoint, syncDir, updateCheckpoint } from './checkpoint-file.js';
 import type { LogConfig } from '../../../shared/log-config.js';
-import { DataDirLock } from './data-dir-lock.js';
+import { DataDir } from './data-dir.js';
 import { FileCache } from './file-cache.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
 import { GroupCommit, type CommitStats } from './group-commit.js';
@@ -60,7 +61,6 @@ import { LogCleaner, type LogCleanerOptions } from './cleaner/log-cleaner.js';
 
 export type { AppendResult, ReadResult } from './partition-log.js';
 
-export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 export const LOG_START_CHECKPOINT = 'log-start-offset-checkpoint';
 export const HIGH_WATERMARK_CHECKPOINT = 'replication-offset-checkpoint';
@@ -135,7 +135,7 @@ export class LogManager {
     private readonly logger: Logger,
     readonly files: FileCache,
     private readonly owns: (topic: string, partition: number) => boolean,
-    private readonly lock: DataDirLock | undefined,
+    private readonly dataDir: DataDir | undefined,
     private readonly syncEachAppend: boolean,
     commitStats: CommitStats | undefined,
   ) {
@@ -172,25 +172,18 @@ export class LogManager {
   static async open(opts: LogManagerOptions): Promise<LogManager> {
     const dir = path.resolve(opts.dir);
     const logger = opts.logger ?? childLogger({ component: 'log-manager' });
-    await createDir(dir);
     const takeLock = opts.lock ?? opts.owns === undefined;
-    const lock = takeLock ? await DataDirLock.acquire(dir, logger, { useFlock: opts.useFlock }) : undefined;
+    if (!takeLock) await createDir(dir);
+    const dataDir = takeLock ? await DataDir.open(dir, logger, { useFlock: opts.useFlock }) : undefined;
     try {
-      let clean = opts.cleanShutdown ?? false;
-      if (takeLock) {
-        const marker = path.join(dir, CLEAN_SHUTDOWN_FILE);
-        clean = await fs.access(marker).then(() => true, () => false);
-        // The marker speaks for the shutdown that wrote it only: gone before anything is written.
-        await fs.rm(marker, { force: true });
-        await syncDir(dir);
-      }
+      const clean = dataDir ? dataDir.cleanShutdown : (opts.cleanShutdown ?? false);
       const manager = new LogManager(
         dir,
         opts.config,
         logger,
         new FileCache(opts.io ?? nodeFileIo, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES),
         opts.owns ?? (() => true),
-        lock,
+        dataDir,
         opts.groupCommit === false,
         opts.commitStats,
       );
@@ -206,7 +199,7 @@ export class LogManager {
       }
       return manager;
     } catch (err) {
-      lock?.release();
+      await dataDir?.close(false);
       throw err;
     }
   }
@@ -514,12 +507,6 @@ export class LogManager {
     await this.writeHighWatermarkCheckpoint();
     const allOnline = [...this.logs.values()].every((l) => !l.offline);
     await Promise.all([...this.logs.values()].map((l) => l.close()));
-    if (this.lock) {
-      if (allOnline) {
-        await fs.writeFile(path.join(this.dir, CLEAN_SHUTDOWN_FILE), '');
-        await syncDir(this.dir);
-      }
-      this.lock.release();
-    }
+    await this.dataDir?.close(allOnline);
   }
 }
