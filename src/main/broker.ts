@@ -19,7 +19,6 @@ import { recordThreadStats, threadStatsLayout } from '../shared/metrics/thread-s
 import type { MetadataSnapshot } from '../shared/metadata-types.js';
 import type { HostingFailure } from '../shared/worker-types.js';
 import { DataDir } from '../workers/partition/log/data-dir.js';
-import { defaultLogConfig, FSYNC_BEFORE_ACK, type LogConfig } from '../shared/log-config.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
@@ -135,7 +134,7 @@ export class Broker {
     const workers = new PartitionWorkers(config.partitionWorkers, {
       nodeId: config.nodeId,
       logDir,
-      logConfig: logConfigOf(config),
+      logConfig: config.log,
       maxOpenFiles,
       cleanShutdown: dataDir.cleanShutdown,
       cleaner: cleanerPool === null ? null : {
@@ -346,25 +345,4 @@ export class Broker {
     await this.dataDir.close(!this.crashed);
     log.info('broker stopped');
   }
-}
-
-export function logConfigOf(c: BrokerConfig): LogConfig {
-  return {
-    segmentBytes: c.segmentBytes,
-    zeroAheadBytes: c.zeroAheadBytes,
-    segmentMs: c.segmentMs,
-    indexIntervalBytes: c.indexIntervalBytes,
-    retentionMs: c.retentionMs,
-    retentionBytes: c.retentionBytes,
-    retentionCheckIntervalMs: c.retentionCheckIntervalMs,
-    maxMessageBytes: c.messageMaxBytes,
-    // Every hosted log gets its topic's flush policy with its other settings (effective-config.ts).
-    ...FSYNC_BEFORE_ACK,
-    // Topic configs (and their broker synonyms, dynamic only) set these per log.
-    compact: defaultLogConfig.compact,
-    deleteRetentionMs: defaultLogConfig.deleteRetentionMs,
-    minCleanableDirtyRatio: defaultLogConfig.minCleanableDirtyRatio,
-    minCompactionLagMs: defaultLogConfig.minCompactionLagMs,
-    maxCompactionLagMs: defaultLogConfig.maxCompactionLagMs,
-  };
 }

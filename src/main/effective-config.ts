@@ -13,12 +13,12 @@ import { FSYNC_BEFORE_ACK, NO_FLUSH_LIMIT, type LogConfig } from '../shared/log-
  * (null: not set, the built-in default applies), and the names that set it.
  */
 const STATIC_SETTINGS: Record<string, [(c: BrokerConfig) => number | boolean | string | null, string[]]> = {
-  'log.retention.ms': [(c) => c.retentionMs, ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours']],
-  'log.roll.ms': [(c) => c.segmentMs, ['log.roll.ms', 'log.roll.hours']],
-  'log.segment.bytes': [(c) => c.segmentBytes, ['log.segment.bytes']],
-  'log.index.interval.bytes': [(c) => c.indexIntervalBytes, ['log.index.interval.bytes']],
-  'log.retention.bytes': [(c) => c.retentionBytes, ['log.retention.bytes']],
-  'message.max.bytes': [(c) => c.messageMaxBytes, ['message.max.bytes']],
+  'log.retention.ms': [(c) => c.log.retentionMs, ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours']],
+  'log.roll.ms': [(c) => c.log.segmentMs, ['log.roll.ms', 'log.roll.hours']],
+  'log.segment.bytes': [(c) => c.log.segmentBytes, ['log.segment.bytes']],
+  'log.index.interval.bytes': [(c) => c.log.indexIntervalBytes, ['log.index.interval.bytes']],
+  'log.retention.bytes': [(c) => c.log.retentionBytes, ['log.retention.bytes']],
+  'message.max.bytes': [(c) => c.log.maxMessageBytes, ['message.max.bytes']],
   'min.insync.replicas': [(c) => c.minInsyncReplicas, ['min.insync.replicas']],
   'log.flush.interval.messages': [(c) => c.logFlushIntervalMessages, ['log.flush.interval.messages']],
   'log.flush.interval.ms': [(c) => c.logFlushIntervalMs, ['log.flush.interval.ms']],

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { LONG_MAX } from './dynamic-config.js';
 import { ASSIGNORS } from './groups/consumer-assignors.js';
+import { defaultLogConfig, type LogConfig } from './log-config.js';
 import type { ScramUpsertion } from './metadata-types.js';
 import { principalRulesError } from './principal-mapping.js';
 import {
@@ -216,14 +217,12 @@ export interface BrokerConfig {
   autoCreateTopics: boolean;
   deleteTopicEnable: boolean;
   partitionWorkers: number;
-  segmentBytes: number;
-  zeroAheadBytes: number;
-  segmentMs: number;
-  indexIntervalBytes: number;
-  retentionMs: number;
-  retentionBytes: number;
-  retentionCheckIntervalMs: number;
-  messageMaxBytes: number;
+  /**
+   * The broker's settings for every log (log.segment.bytes, log.retention.ms, message.max.bytes,
+   * ...); a topic's configs and the broker's dynamic ones override them per log
+   * (effective-config.ts), the flush policy and the compaction settings included.
+   */
+  log: LogConfig;
   /** log.flush.interval.messages and log.flush.interval.ms as given (null: not set). */
   logFlushIntervalMessages: string | null;
   logFlushIntervalMs: string | null;
@@ -479,14 +478,17 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     autoCreateTopics: bool('auto.create.topics.enable'),
     deleteTopicEnable: bool('delete.topic.enable'),
     partitionWorkers: workers === 0 ? Math.max(1, availableParallelism()) : workers,
-    segmentBytes: num('log.segment.bytes'),
-    zeroAheadBytes: num('log.zero.ahead.bytes'),
-    segmentMs,
-    indexIntervalBytes: num('log.index.interval.bytes'),
-    retentionMs,
-    retentionBytes: num('log.retention.bytes'),
-    retentionCheckIntervalMs: num('log.retention.check.interval.ms'),
-    messageMaxBytes: num('message.max.bytes'),
+    log: {
+      ...defaultLogConfig,
+      segmentBytes: num('log.segment.bytes'),
+      zeroAheadBytes: num('log.zero.ahead.bytes'),
+      segmentMs,
+      indexIntervalBytes: num('log.index.interval.bytes'),
+      retentionMs,
+      retentionBytes: num('log.retention.bytes'),
+      retentionCheckIntervalMs: num('log.retention.check.interval.ms'),
+      maxMessageBytes: num('message.max.bytes'),
+    },
     logFlushIntervalMessages: long('log.flush.interval.messages'),
     logFlushIntervalMs: long('log.flush.interval.ms'),
     logWriteCaching: bool('log.write.caching'),
