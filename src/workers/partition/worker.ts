@@ -3,9 +3,9 @@
  * process. It drains produce/fetch/list-offsets parts from its request ring, serves them from
  * its LogManager (appends join the manager's group commit) and answers on its response ring.
  * Each partition's replication (role, ISR, high watermark, acks=all purgatory) is decided by
- * its PartitionReplica (replication/partition-replica.ts), a pure state machine this worker
- * feeds with events and whose answers it sends; for partitions it follows it runs one replica
- * fetcher per leader broker (replica-fetcher.ts).
+ * its PartitionReplica (replication/partition-replica.ts), a pure state machine; the replica
+ * manager (replica-manager.ts) feeds them the log's and the metadata's events, sends what they
+ * release, and runs one replica fetcher per leader broker for the partitions followed here.
  *
  * Fetched bytes are copied through the response ring rather than read by the main thread from
  * a file position the worker hands over. bench/fetch-path.ts measured both on a 2-core VM
@@ -28,17 +28,15 @@ import { leaderEpochError } from '../../shared/leader-epoch.js';
 import { RingConsumer, RingProducer } from '../../shared/ring.js';
 import { MsgType, readMessage, type FetchMsg, type ListOffsetsMsg, type ProduceMsg, type ProduceResultMsg } from '../../shared/thread-messages.js';
 import { Outbox } from '../../shared/outbox.js';
-import type { ActiveProducer, BrokerEndpoint, HostedPartition, HostingFailure, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
+import type { ActiveProducer, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
 import { partitionOwner } from '../../shared/partition-owner.js';
 import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import { LogManager } from './log/log-manager.js';
 import type { AppendResult, PartitionLog } from './log/partition-log.js';
-import type { LogConfig } from '../../shared/log-config.js';
 import type { CleanResult } from '../../shared/clean-task.js';
 import type { CleanerRunner } from './log/cleaner/log-cleaner.js';
-import { FetchWatches } from './replication/fetch-watches.js';
 import { PartitionReplica, type Released } from './replication/partition-replica.js';
-import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
+import { ReplicaManager } from './replica-manager.js';
 
 
 const data = workerData as PartitionWorkerData;
@@ -60,19 +58,17 @@ interface PendingAck {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** The replication state of every partition of this worker, by "topic\0partition". */
-const replicas = new Map<string, PartitionReplica<PendingAck>>();
-const watches = new FetchWatches<string>();
-/** Replica fetchers of the partitions this worker follows, by leader broker. */
-const fetchers = new Map<number, ReplicaFetcher>();
-const durableWaiters = new Map<PartitionLog, { offset: number; resolve: () => void }[]>();
-
 let manager: LogManager;
 let outboxLimit = 0;
-
-function key(topic: string, partition: number): string {
-  return `${topic}\0${partition}`;
-}
+const replicas = new ReplicaManager<PendingAck>({
+  data,
+  log,
+  stats,
+  logs: () => manager,
+  answer: (r) => answer(r),
+  send: (m) => outbox.send(m),
+  post: (e) => post(e),
+});
 
 function post(e: WorkerEvent): void {
   port.postMessage(e);
@@ -85,7 +81,7 @@ function post(e: WorkerEvent): void {
 function leaderLog(topic: string, partition: number, requestEpoch: number): { l: PartitionLog; rep: PartitionReplica<PendingAck> } | number {
   const l = manager.get(topic, partition);
   if (!l) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  const rep = replicas.get(key(topic, partition));
+  const rep = replicas.get(topic, partition);
   if (!rep?.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
   const epochError = leaderEpochError(rep.leaderEpoch, requestEpoch);
   if (epochError !== ErrorCode.NONE) return epochError;
@@ -172,7 +168,6 @@ function fetch(m: FetchMsg): void {
     return;
   }
   const { l, rep } = found;
-  const k = key(m.topic, m.partition);
   const follower = m.replicaId >= 0;
   let upper: number;
   if (follower) {
@@ -185,8 +180,7 @@ function fetch(m: FetchMsg): void {
       outbox.send({ ...fetchResult(m, ErrorCode.NONE, ans.highWatermark, l.logStartOffset), divergingEpoch: ans.epoch, divergingEndOffset: ans.endOffset });
       return;
     }
-    for (const a of ans.released) answer(a);
-    if (ans.hwMoved) wake(k, false);
+    replicas.settle(m.topic, m.partition, ans);
     upper = ans.upper;
   } else {
     const c = rep.consumerUpper();
@@ -199,7 +193,7 @@ function fetch(m: FetchMsg): void {
   const hw = rep.highWatermark;
   const lso = lastStableOffset(l, hw);
   if (m.readCommitted && !follower) upper = Math.min(upper, lso);
-  if (m.watch) watches.watch(m.req, k, follower);
+  if (m.watch) replicas.watch(m.req, m.topic, m.partition, follower);
   if (m.offset >= upper && m.offset <= l.logEndOffset) {
     outbox.send({ ...fetchResult(m, ErrorCode.NONE, hw, l.logStartOffset), lastStableOffset: lso });
     return;
@@ -216,7 +210,7 @@ function fetch(m: FetchMsg): void {
 
 function listOffsets(m: ListOffsetsMsg): void {
   const found = leaderLog(m.topic, m.partition, m.currentLeaderEpoch);
-  const epoch = replicas.get(key(m.topic, m.partition))?.leaderEpoch ?? -1;
+  const epoch = replicas.get(m.topic, m.partition)?.leaderEpoch ?? -1;
   const reply = (error: number, offset: number, timestamp: number): void =>
     outbox.send({ type: MsgType.LIST_OFFSETS_RESULT, req: m.req, part: m.part, error, offset, timestamp, leaderEpoch: epoch });
   if (typeof found === 'number') return reply(found, -1, -1);
@@ -268,192 +262,9 @@ function describeProducers(topic: string, partition: number): { errorCode: numbe
 
 function describeLogs(): LogDescription[] {
   return [...manager.all()].map((l) => {
-    const hw = replicas.get(key(l.topic, l.partition))?.highWatermark ?? l.logEndOffset;
+    const hw = replicas.get(l.topic, l.partition)?.highWatermark ?? l.logEndOffset;
     return { topic: l.topic, partition: l.partition, size: l.segments.reduce((sum, s) => sum + s.size, 0), offsetLag: Math.max(0, hw - l.logEndOffset) };
   });
-}
-
-function wake(k: string, followers: boolean): void {
-  for (const req of watches.wake(k, followers)) outbox.send({ type: MsgType.WAKE, req });
-}
-
-function onDurable(l: PartitionLog): void {
-  const waiters = durableWaiters.get(l);
-  if (waiters) {
-    const still = waiters.filter((w) => {
-      if (l.durableEndOffset < w.offset) return true;
-      w.resolve();
-      return false;
-    });
-    if (still.length) durableWaiters.set(l, still);
-    else durableWaiters.delete(l);
-  }
-  const k = key(l.topic, l.partition);
-  const rep = replicas.get(k);
-  if (!rep) return;
-  const out = rep.durable(l);
-  for (const a of out.released) answer(a);
-  if (out.hwMoved) wake(k, false);
-}
-
-/** A write made data readable: followers' long polls wake; in write-caching mode the high watermark may move. */
-function onWritten(l: PartitionLog): void {
-  const k = key(l.topic, l.partition);
-  wake(k, true);
-  const out = replicas.get(k)?.written(l);
-  if (!out) return;
-  for (const a of out.released) answer(a);
-  if (out.hwMoved) wake(k, false);
-}
-
-function whenDurable(l: PartitionLog, offset: number): Promise<void> {
-  if (l.durableEndOffset >= offset || l.offline) return Promise.resolve();
-  return new Promise((resolve) => {
-    const list = durableWaiters.get(l);
-    const w = { offset, resolve };
-    if (list) list.push(w);
-    else durableWaiters.set(l, [w]);
-  });
-}
-
-function checkIsr(): void {
-  const now = Date.now();
-  for (const rep of replicas.values()) {
-    const p = rep.proposeIsr(now, data.replicaLagTimeMaxMs);
-    if (!p) continue;
-    const { topic, topicId, partition } = rep.metadata!;
-    log.info({ topic, partition, from: rep.isr, to: p.isr }, 'proposing ISR change');
-    post({ type: 'alter-isr', topicId, partition, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: p.isr });
-  }
-}
-
-function isrChangeRefused(topicId: string, partition: number, leaderEpoch: number, partitionEpoch: number, errorCode: number): void {
-  for (const [k, rep] of replicas) {
-    const p = rep.metadata;
-    if (p?.topicId !== topicId || p.partition !== partition) continue;
-    const l = manager.get(p.topic, partition);
-    if (!l) return;
-    const out = rep.isrChangeRefused(leaderEpoch, partitionEpoch, errorCode, l);
-    for (const a of out.released) answer(a);
-    if (out.hwMoved) wake(k, false);
-    return;
-  }
-}
-
-/** Drops a partition's replication state; what waited on it fails with `error`. */
-function forget(k: string, error: number): void {
-  const rep = replicas.get(k);
-  if (!rep) return;
-  for (const a of rep.removed(error)) answer(a);
-  replicas.delete(k);
-}
-
-/** Kafka's ReplicaManager gauges: partitions hosted, led, and led with an ISR short of the replica set. */
-function countReplicas(): void {
-  let leaders = 0;
-  let under = 0;
-  for (const rep of replicas.values()) {
-    if (!rep.isLeader) continue;
-    leaders++;
-    const committed = rep.metadata!;
-    if (committed.isr.length < committed.replicas.length) under++;
-  }
-  stats.setReplicas(replicas.size, leaders, under);
-}
-
-/** Topic configs and dynamic broker settings take effect on the live log: the next append, roll or retention pass reads them. */
-function applyLogConfig(l: PartitionLog, overrides: Partial<LogConfig>): void {
-  const next: LogConfig = { ...manager.config };
-  for (const [k, v] of Object.entries(overrides) as [keyof LogConfig, LogConfig[keyof LogConfig]][]) {
-    if (typeof v === 'boolean' || Number.isFinite(v)) Object.assign(next, { [k]: v });
-  }
-  const changed = (Object.keys(next) as (keyof LogConfig)[]).filter((k) => next[k] !== l.config[k]);
-  if (changed.length === 0) return;
-  const stoppedCaching = l.config.writeCaching && !next.writeCaching;
-  l.config = next;
-  // Its appends answered before their fsync are fsynced now, not at the old limits.
-  if (stoppedCaching) manager.flush(l);
-  log.debug({ log: l.name, changed: Object.fromEntries(changed.map((k) => [k, next[k]])) }, 'log settings changed');
-}
-
-/** Returns the partitions whose logs could not be opened (the others are applied regardless). */
-async function applyHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<HostingFailure[]> {
-  for (const t of deletedTopics) {
-    for (const k of [...replicas.keys()]) if (k.startsWith(`${t}\0`)) forget(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    for (const l of [...manager.all()]) if (l.topic === t) await manager.delete(t, l.partition);
-  }
-  const now = Date.now();
-  // The metadata log shares the data dir but belongs to the raft worker, whatever metadata says.
-  const mine = partitions.filter((p) => p.topic !== METADATA_TOPIC && partitionOwner(p.topic, p.partition, data.workers) === data.index);
-  const seen = new Set<string>();
-  const follow = new Map<number, Map<string, FollowedPartition>>();
-  const failed: HostingFailure[] = [];
-  // All opened at once: new logs' creations overlap and share the fsyncs of the log dir.
-  const opened = await Promise.allSettled(mine.map((p) => manager.create(p.topic, p.partition)));
-  for (const [i, p] of mine.entries()) {
-    const k = key(p.topic, p.partition);
-    seen.add(k);
-    const o = opened[i]!;
-    if (o.status === 'rejected') {
-      failed.push({ topic: p.topic, partition: p.partition, error: (o.reason as Error).message });
-      continue;
-    }
-    const l = o.value;
-    applyLogConfig(l, p.logConfig);
-    let rep = replicas.get(k);
-    if (!rep) replicas.set(k, (rep = new PartitionReplica<PendingAck>(data.nodeId, manager.checkpointedHighWatermark(p.topic, p.partition))));
-    const ledIsr = rep.isLeader && rep.leaderEpoch === p.leaderEpoch ? rep.metadata!.isr.length : -1;
-    const out = rep.applyMetadata(p, l, now);
-    if (ledIsr >= 0) stats.isrChanged(ledIsr, p.isr.length);
-    for (const a of out.released) answer(a);
-    if (out.hwMoved) wake(k, false);
-    if (out.startEpoch) {
-      l.startLeaderEpoch(out.startEpoch.epoch);
-      log.info({ topic: p.topic, partition: p.partition, leaderEpoch: p.leaderEpoch, hw: rep.highWatermark }, 'leading partition');
-    }
-    const leader = rep.followedLeader;
-    if (leader !== undefined) {
-      let m = follow.get(leader);
-      if (!m) follow.set(leader, (m = new Map()));
-      m.set(k, { log: l, leaderEpoch: p.leaderEpoch });
-    }
-  }
-  const movedAway = [...replicas.keys()].filter((k) => !seen.has(k));
-  for (const k of movedAway) forget(k, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-  countReplicas();
-  const endpoints = new Map(brokers.map((b) => [b.id, b]));
-  for (const [leaderId, f] of fetchers) {
-    if (!follow.has(leaderId)) {
-      f.stop();
-      fetchers.delete(leaderId);
-    }
-  }
-  for (const [leaderId, parts] of follow) {
-    const ep = endpoints.get(leaderId);
-    if (!ep) continue;
-    let f = fetchers.get(leaderId);
-    if (!f) {
-      f = new ReplicaFetcher(leaderId, ep, data.nodeId, data.interBroker, manager, {
-        durable: whenDurable,
-        highWatermark: (l, hw) => replicas.get(key(l.topic, l.partition))?.learnedHighWatermark(hw, l),
-      }, log);
-      fetchers.set(leaderId, f);
-    } else {
-      f.setEndpoint(ep.host, ep.port);
-    }
-    f.setPartitions(parts);
-  }
-  // A partition gone from this broker while its topic lives on was moved by a reassignment:
-  // its log goes too, once no fetcher writes to it (Kafka's StopReplica with deletion).
-  for (const k of movedAway) {
-    const [topic, partition] = k.split('\0') as [string, string];
-    if (manager.get(topic, Number(partition))) {
-      await manager.delete(topic, Number(partition));
-      log.info({ topic, partition: Number(partition) }, 'replica moved away: log deleted');
-    }
-  }
-  if (failed.length) log.error({ partitions: failed.length, first: failed[0] }, 'cannot open the logs of hosted partitions');
-  return failed;
 }
 
 /** Cleanings sent to the cleaner pool, waiting for its answer, by id. */
@@ -491,17 +302,17 @@ async function main(): Promise<void> {
       runner: cleanerRunner,
       backoffMs: data.cleaner.backoffMs,
       offsetMapBytes: data.cleaner.offsetMapBytes,
-      highWatermark: (l) => replicas.get(key(l.topic, l.partition))?.highWatermark ?? l.logEndOffset,
+      highWatermark: (l) => replicas.get(l.topic, l.partition)?.highWatermark ?? l.logEndOffset,
     },
     highWatermarks: {
       intervalMs: data.highWatermarkCheckpointIntervalMs,
-      current: (l) => replicas.get(key(l.topic, l.partition))?.knownHighWatermark,
+      current: (l) => replicas.get(l.topic, l.partition)?.knownHighWatermark,
     },
   });
   outboxLimit = new RingProducer(data.responses).maxMessage - 64;
-  manager.onAppend(onWritten);
-  manager.onDurable(onDurable);
-  const isrTimer = setInterval(checkIsr, Math.max(100, Math.min(1000, data.replicaLagTimeMaxMs / 3)));
+  manager.onAppend((l) => replicas.onWritten(l));
+  manager.onDurable((l) => replicas.onDurable(l));
+  const isrTimer = setInterval(() => replicas.checkIsr(), Math.max(100, Math.min(1000, data.replicaLagTimeMaxMs / 3)));
   let controlChain = Promise.resolve();
   port.on('message', (c: WorkerControl) => {
     // Not queued behind other control messages: a shutdown waits for the cleaning in progress.
@@ -509,7 +320,7 @@ async function main(): Promise<void> {
     controlChain = controlChain
       .then(async () => {
         if (c.type === 'hosted') {
-          post({ type: 'hosted-applied', failed: await applyHosted(c.partitions, c.deletedTopics, c.brokers) });
+          post({ type: 'hosted-applied', failed: await replicas.applyHosted(c.partitions, c.deletedTopics, c.brokers) });
         } else if (c.type === 'delete-records') {
           post({ type: 'delete-records-result', id: c.id, ...(await deleteRecords(c.topic, c.partition, c.offset)) });
         } else if (c.type === 'describe-producers') {
@@ -517,11 +328,10 @@ async function main(): Promise<void> {
         } else if (c.type === 'describe-logs') {
           post({ type: 'logs-described', id: c.id, logs: describeLogs() });
         } else if (c.type === 'alter-isr-refused') {
-          isrChangeRefused(c.topicId, c.partition, c.leaderEpoch, c.partitionEpoch, c.errorCode);
+          replicas.isrChangeRefused(c.topicId, c.partition, c.leaderEpoch, c.partitionEpoch, c.errorCode);
         } else if (c.type === 'shutdown') {
           clearInterval(isrTimer);
-          for (const f of fetchers.values()) f.stop();
-          for (const rep of replicas.values()) for (const a of rep.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER)) answer(a);
+          replicas.stop();
           requests.stop();
           await manager.close();
           post({ type: 'stopped' });
@@ -544,7 +354,7 @@ async function main(): Promise<void> {
       case MsgType.LIST_OFFSETS:
         return listOffsets(m);
       case MsgType.UNWATCH:
-        return watches.unwatch(m.req);
+        return replicas.unwatch(m.req);
       default:
         log.error({ type: m.type }, 'unexpected message on request ring');
     }
