@@ -15,7 +15,8 @@
  * the main thread runs; `/ready` answers 200 while the broker is registered and unfenced with
  * its logs loaded and 503 otherwise, for orchestrators.
  *
- * A scrape reads the counters where they are; nothing on the request path waits for it.
+ * A scrape reads the counters where they are, one metric per event-loop turn (nextTurn); nothing
+ * on the request path waits for it.
  */
 import { readdir } from 'node:fs/promises';
 import http from 'node:http';
@@ -53,7 +54,19 @@ export interface MetricsSources {
 
 type Sample = { labels?: Record<string, string | number>; value: number; metricName?: string };
 
-/** A metric whose values are read from `collect` at each scrape. */
+/**
+ * The event-loop turns a scrape's metrics are read in: each call resolves one turn (setImmediate)
+ * after the call before it has. The main thread serves clients between two metrics, so a scrape
+ * holds it for one metric at a time (the request-type histograms of one stage at most) rather
+ * than for all of them, whatever the number of topics or request types.
+ */
+let lastTurn: Promise<void> = Promise.resolve();
+function nextTurn(): Promise<void> {
+  lastTurn = lastTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+  return lastTurn;
+}
+
+/** A metric whose values are read from `collect` at each scrape, in a turn of its own. */
 function custom(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', collect: () => Sample[]) {
   return {
     name,
@@ -61,6 +74,7 @@ function custom(name: string, help: string, type: 'counter' | 'gauge' | 'histogr
     type,
     aggregator: 'sum' as const,
     async get() {
+      await nextTurn();
       return { name, help, type, aggregator: 'sum' as const, values: collect() };
     },
     reset() {},
