@@ -20,8 +20,7 @@
  * Flags: bench/README.md. Appends (or replaces) its section of bench/RESULTS.md.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import { ApiKey } from '../src/shared/protocol/generated/api-keys.js';
 import { numberList } from './lib/args.js';
 import { KAFKA_PEER_DIR } from './lib/brokers.js';
 import { buildBatch, buildProduceFrame, PRODUCE_VERSION } from './lib/produce-frames.js';
+import { machineLines, writeResultsSection } from './lib/results-section.js';
 import { markdownTable, plainTable, type Cell } from './lib/table.js';
 import { ClientConnection } from '../src/shared/client-connection.js';
 
@@ -310,11 +310,9 @@ const cells = (r: Row): Cell[] => [
 ];
 
 function machine(): string {
-  const lscpu = execFileSync('lscpu', { encoding: 'utf8' }).split('\n').filter((l) => /^(CPU\(s\)|Model name|Hypervisor vendor):/.test(l));
   // java -version writes to stderr.
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr.split('\n')[0] ?? '';
-  const fs = execFileSync('df', ['-hT', v['data-dir']!.replace(/\/[^/]*$/, '') || '/'], { encoding: 'utf8' }).split('\n')[1] ?? '';
-  return [...lscpu, `Memory: ${Math.round(totalmem() / 2 ** 30)} GiB, ${cpus().length} cores`, `Data dir: ${fs}`, `Node ${process.version}; ${java}`].join('\n');
+  return [...machineLines(v['data-dir']!), java].join('\n');
 }
 
 function writeSection(rows: Row[], startedAt: Date, minutes: number): void {
@@ -340,16 +338,7 @@ function writeSection(rows: Row[], startedAt: Date, minutes: number): void {
     markdownTable(HEADERS, rows.map(cells)),
     '',
   ].join('\n');
-  const file = v.results!;
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const at = old.indexOf(SECTION);
-  let next: string;
-  if (at < 0) next = `${old.trimEnd()}\n\n${text}`;
-  else {
-    const end = old.indexOf('\n## ', at + SECTION.length);
-    next = old.slice(0, at) + text + (end < 0 ? '' : old.slice(end + 1));
-  }
-  writeFileSync(file, next);
+  writeResultsSection(v.results!, SECTION, text);
 }
 
 async function main(): Promise<void> {

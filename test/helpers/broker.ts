@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/api/ports.js';
 
 /** The package root: the nearest folder above this file with a package.json (also from a compiled copy). */
 export const repoRoot = findRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -34,29 +35,10 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 /**
- * Ports for test brokers come from below the kernel's ephemeral range (32768-60999 by default),
- * never from it: a port the kernel handed out for `listen(0)` is free again the moment it is
- * closed, and any outgoing connection on the machine (another test's client, running in
- * parallel) may take it as its source port before the broker binds it, or while a broker
- * restarts. A random port here is checked by binding it.
+ * Ports for test brokers come from below the kernel's ephemeral range, checked by binding, as
+ * the package's API picks them (src/api/ports.ts says why).
  */
-const TEST_PORTS = { from: 10_000, to: 32_000 };
-
-function tryListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = TEST_PORTS.from + Math.floor(Math.random() * (TEST_PORTS.to - TEST_PORTS.from));
-    if (await tryListen(port)) return port;
-  }
-  throw new Error(`no free port in ${TEST_PORTS.from}..${TEST_PORTS.to} after 100 tries`);
-}
+export { freePort };
 
 export interface BrokerProcess {
   nodeId: number;

@@ -19,11 +19,19 @@ export const HISTOGRAM_SLOTS = BUCKETS + 2;
 
 /** The bucket of a duration in microseconds. */
 export function bucketOf(us: number): number {
-  if (!(us >= 1)) return 0;
+  if (!(us >= 8)) return us >= 1 ? fineBucketOf(us) : 0;
   if (us >= 2 ** (OCTAVES - 1)) return BUCKETS - 1;
+  // From 8 us on a sub-bucket is at least 1 us wide, so the whole microseconds decide it: the
+  // three bits below the leading one. Integer operations only, since every request records eight.
+  const i = us | 0;
+  const octave = 31 - Math.clz32(i);
+  return (octave << 3) + ((i >>> (octave - 3)) & 7);
+}
+
+/** The bucket of a duration of 1 to 8 us, where sub-buckets are fractions of a microsecond. */
+function fineBucketOf(us: number): number {
   const octave = 31 - Math.clz32(us);
-  const sub = Math.floor((us / 2 ** octave - 1) * SUB_BUCKETS);
-  return octave * SUB_BUCKETS + sub;
+  return octave * SUB_BUCKETS + Math.floor((us / 2 ** octave - 1) * SUB_BUCKETS);
 }
 
 /** The largest duration (us) a bucket holds. */
@@ -91,10 +99,18 @@ export class LogHistogram {
     return upperBoundOf(BUCKETS - 1);
   }
 
-  /** How many recorded values are at most `us` (by bucket upper bounds), for cumulative buckets. */
-  countAtMost(us: number): number {
+  /**
+   * Cumulative counts at every power of two microseconds, in one pass over the buckets:
+   * `out[k]` is how many recorded values are at most 2^(k+1) us (the upper bound of the last
+   * sub-bucket of octave k), for a scrape's cumulative buckets.
+   */
+  cumulativeByOctave(out: Float64Array = new Float64Array(OCTAVES)): Float64Array {
+    const s = this.slots;
     let total = 0;
-    for (let i = 0; i < BUCKETS && upperBoundOf(i) <= us; i++) total += this.slots[i]!;
-    return total;
+    for (let octave = 0, i = 0; octave < OCTAVES; octave++) {
+      for (const end = i + SUB_BUCKETS; i < end; i++) total += s[i]!;
+      out[octave] = total;
+    }
+    return out;
   }
 }
