@@ -29,6 +29,8 @@ const { values: v } = parseArgs({
     'throughput-records': { type: 'string', default: '300000' },
     rate: { type: 'string', default: '5000' },
     'latency-seconds': { type: 'string', default: '10' },
+    'latency-warmup': { type: 'string', default: '8' },
+    'throughput-warmup': { type: 'string', default: '50000' },
     'our-port': { type: 'string', default: '29492' },
     'kafka-port': { type: 'string', default: '29592' },
     'data-dir': { type: 'string', default: '/tmp/bench-tls' },
@@ -46,6 +48,9 @@ const recordSize = Number(v['record-size']);
 const partitions = Number(v.partitions);
 const rate = Number(v.rate);
 const latencyRecords = rate * Number(v['latency-seconds']);
+const latencyWarmup = rate * Number(v['latency-warmup']);
+const throughputRecords = Number(v['throughput-records']);
+const throughputWarmup = Number(v['throughput-warmup']);
 const dataDir = v['data-dir']!;
 const SCRAM_JAAS = (user?: string, pw?: string) =>
   `org.apache.kafka.common.security.scram.ScramLoginModule required${user ? ` username="${user}" password="${pw}"` : ''};`;
@@ -96,18 +101,24 @@ interface Target {
 
 interface Summary { recordsPerSec: number; mibPerSec: number; p50: number; p99: number; p999: number; max: number }
 
-/** ProducerPerformance's closing line: records/s, MB/s, then latencies in ms. */
+/** ProducerPerformance's steady-state line (after the warm-up records): records/s, MB/s, then latencies in ms. */
 function parseSummary(out: string): Summary {
-  const last = out.trim().split('\n').filter((l) => l.includes('records sent')).pop() ?? '';
+  const last = out.trim().split('\n').filter((l) => l.includes('steady state records sent')).pop() ?? '';
   const m = /records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), [\d.]+ ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/.exec(last);
   if (!m) throw new Error(`ProducerPerformance printed no summary:\n${out.slice(-2000)}`);
   return { recordsPerSec: Number(m[1]), mibPerSec: Number(m[2]), max: Number(m[3]), p50: Number(m[4]), p99: Number(m[5]), p999: Number(m[6]) };
 }
 
-async function producerPerformance(t: Target, records: number, throughput: number, acks: string): Promise<Summary> {
+/**
+ * One ProducerPerformance run; the figures leave out the first `warmup` records: the client's
+ * TLS and SASL start-up (1 to 2 s before its first answer, on either broker) would otherwise
+ * hold the first records back and, at a fixed rate, queue the ones behind them.
+ */
+async function producerPerformance(t: Target, records: number, warmup: number, throughput: number, acks: string): Promise<Summary> {
   const { stdout } = await run('java', [
     '-Xmx512m', '-cp', `${KAFKA_PEER_DIR}/lib/*`, 'org.apache.kafka.tools.ProducerPerformance',
-    '--topic', TOPIC, '--num-records', String(records), '--record-size', String(recordSize), '--throughput', String(throughput),
+    '--topic', TOPIC, '--num-records', String(records + warmup), '--warmup-records', String(warmup),
+    '--record-size', String(recordSize), '--throughput', String(throughput),
     '--command-config', t.clientConfig,
     '--command-property', `bootstrap.servers=${t.bootstrap}`, `acks=${acks}`,
   ], { maxBuffer: 16 * 2 ** 20, timeout: 300_000 });
@@ -200,13 +211,13 @@ async function main(): Promise<void> {
       { broker: 'Kafka', protocol: 'SASL_SSL', ...secure(`127.0.0.1:${kafkaSecure}`, kafka.pids[0]!) },
     ];
     // Warm-up: every target once (JIT, page cache, the first SCRAM exchange), unrecorded.
-    for (const t of targets) await producerPerformance(t, 50_000, -1, '1');
+    for (const t of targets) await producerPerformance(t, 50_000, 10_000, -1, '1');
 
     const rows: Row[] = [];
     const measures = [
-      { measure: 'acks=1 full speed', records: Number(v['throughput-records']), throughput: -1, acks: '1' },
-      { measure: 'acks=all full speed', records: Number(v['throughput-records']), throughput: -1, acks: 'all' },
-      { measure: `acks=all at ${rate}/s`, records: latencyRecords, throughput: rate, acks: 'all' },
+      { measure: 'acks=1 full speed', records: throughputRecords, warmup: throughputWarmup, throughput: -1, acks: '1' },
+      { measure: 'acks=all full speed', records: throughputRecords, warmup: throughputWarmup, throughput: -1, acks: 'all' },
+      { measure: `acks=all at ${rate}/s`, records: latencyRecords, warmup: latencyWarmup, throughput: rate, acks: 'all' },
     ];
     for (let round = 1; round <= Number(v.rounds); round++) {
       // Rotate which target goes first, so no target always runs right after the same other one.
@@ -214,9 +225,9 @@ async function main(): Promise<void> {
       for (const m of measures) {
         for (const t of order) {
           const cpu0 = processCpuSeconds(t.pid);
-          const s = await producerPerformance(t, m.records, m.throughput, m.acks);
+          const s = await producerPerformance(t, m.records, m.warmup, m.throughput, m.acks);
           const cpu = processCpuSeconds(t.pid) - cpu0;
-          const row = { round, broker: t.broker, protocol: t.protocol, measure: m.measure, s, brokerCpuSPerGiB: cpu / ((m.records * recordSize) / 2 ** 30), load: loadavg() };
+          const row = { round, broker: t.broker, protocol: t.protocol, measure: m.measure, s, brokerCpuSPerGiB: cpu / (((m.records + m.warmup) * recordSize) / 2 ** 30), load: loadavg() };
           rows.push(row);
           console.log(plainTable(HEADERS, [cells(row)]).split('\n')[1]);
         }
@@ -295,11 +306,12 @@ function writeResults(r: {
     'with kafka-configs. One client for every case: ProducerPerformance from Kafka\'s jars,',
     `${recordSize}-byte records, one topic of ${partitions} partitions (auto-created, \`num.partitions\`),`,
     'its default producer settings (batch.size 16384, linger.ms 5, idempotence on for acks=all),',
-    'TLS 1.3 and the CA as a PEM trust store on SASL_SSL. Full speed: ' + `${v['throughput-records']} records, \`--throughput -1\`.`,
-    `Latency: ${latencyRecords} records at \`--throughput ${rate}\`; ProducerPerformance measures from send() to the`,
-    'acknowledgement, batching wait included. Each round runs every case against all four targets, the',
+    'TLS 1.3 and the CA as a PEM trust store on SASL_SSL. Full speed: ' + `${throughputRecords} records after ${throughputWarmup} warm-up records, \`--throughput -1\`.`,
+    `Latency: ${latencyRecords} records at \`--throughput ${rate}\` after ${latencyWarmup} warm-up records; ProducerPerformance measures from send() to the`,
+    'acknowledgement, batching wait included. Figures are ProducerPerformance\'s steady state (`--warmup-records`): the client\'s',
+    'TLS and SASL start-up holds its first records back 1 to 2 s on either broker, which at a fixed rate queues those behind them. Each round runs every case against all four targets, the',
     'order rotating from round to round, after one unrecorded warm-up run per target. Broker CPU is',
-    'the broker process\'s (all threads) over the run, per GiB of record values.',
+    'the broker process\'s (all threads) over the whole run, warm-up included, per GiB of record values sent.',
     '',
     '### Summary (median of the rounds)',
     '',
