@@ -50,6 +50,8 @@ export interface OursOptions {
   nodeOptions?: string;
   /** The broker's entry point; dist/main.js of this tree unless given. */
   main?: string;
+  /** Further command-line arguments, e.g. --add-scram. */
+  args?: string[];
 }
 
 export async function startOurs(o: OursOptions): Promise<RunningBroker> {
@@ -69,6 +71,7 @@ export async function startOurs(o: OursOptions): Promise<RunningBroker> {
       '--override', `listeners=PLAINTEXT://127.0.0.1:${n.port},CONTROLLER://127.0.0.1:${n.quorumPort}`,
       '--override', `controller.quorum.voters=${voters}`,
       ...(o.overrides ?? []).flatMap((kv) => ['--override', kv]),
+      ...(o.args ?? []),
     ];
     const log = openSync(`${o.dataDir}/node${n.id}.log`, 'w');
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env });

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { LONG_MAX } from './dynamic-config.js';
 import { ASSIGNORS } from './groups/consumer-assignors.js';
+import { STORE_TYPES, type StoreType } from './key-store.js';
 import { defaultLogConfig, type LogConfig } from './log-config.js';
 import type { ScramUpsertion } from './metadata-types.js';
 import { principalRulesError } from './principal-mapping.js';
@@ -30,16 +31,16 @@ interface Setting {
  * every listener.
  */
 const LISTENER_SETTINGS: Record<string, Setting> = {
-  'ssl.keystore.type': { kind: 'string', default: 'PEM', doc: 'Format of the key store; PEM only.' },
-  'ssl.keystore.location': { kind: 'string', default: '', doc: 'PEM file holding the private key and the certificate chain of TLS listeners.' },
+  'ssl.keystore.type': { kind: 'string', default: 'PEM', doc: 'Format of the key store: PEM, PKCS12 or JKS (Kafka\'s default is JKS: set it for a .jks file). PKCS12 and JKS each read the other as well, as Java\'s key stores do.' },
+  'ssl.keystore.location': { kind: 'string', default: '', doc: 'Key store file of TLS listeners: PEM text with the private key and the certificate chain, or a PKCS12 or JKS store (its first private key and that key\'s chain).' },
   'ssl.keystore.certificate.chain': { kind: 'string', default: '', doc: 'The certificate chain in PEM, inline (instead of ssl.keystore.location).' },
   'ssl.keystore.key': { kind: 'string', default: '', doc: 'The private key in PEM, inline (instead of ssl.keystore.location).' },
-  'ssl.keystore.password': { kind: 'string', default: '', doc: 'Accepted for Kafka compatibility; PEM key stores have none (see ssl.key.password).' },
-  'ssl.key.password': { kind: 'string', default: '', doc: 'Password of an encrypted private key.' },
-  'ssl.truststore.type': { kind: 'string', default: 'PEM', doc: 'Format of the trust store; PEM only.' },
-  'ssl.truststore.location': { kind: 'string', default: '', doc: 'PEM file of the CA certificates that client certificates must chain to.' },
+  'ssl.keystore.password': { kind: 'string', default: '', doc: 'Password of a PKCS12 or JKS key store (required for them); PEM key stores have none (see ssl.key.password).' },
+  'ssl.key.password': { kind: 'string', default: '', doc: 'Password of the private key: an encrypted PEM key, or a key inside a PKCS12 or JKS store (default there: ssl.keystore.password).' },
+  'ssl.truststore.type': { kind: 'string', default: 'PEM', doc: 'Format of the trust store: PEM, PKCS12 or JKS (Kafka\'s default is JKS: set it for a .jks file).' },
+  'ssl.truststore.location': { kind: 'string', default: '', doc: 'Trust store file: the CA certificates (PEM text, or the certificates of a PKCS12 store, or the trusted entries of a JKS store) that client certificates must chain to.' },
   'ssl.truststore.certificates': { kind: 'string', default: '', doc: 'The trusted CA certificates in PEM, inline (instead of ssl.truststore.location).' },
-  'ssl.truststore.password': { kind: 'string', default: '', doc: 'Accepted for Kafka compatibility; PEM trust stores have none.' },
+  'ssl.truststore.password': { kind: 'string', default: '', doc: 'Password of a PKCS12 or JKS trust store; PEM trust stores have none. A JKS store without it is read unchecked, as Java does.' },
   'ssl.client.auth': { kind: 'string', default: 'none', doc: 'Client certificates on TLS listeners: required, requested or none.' },
   'ssl.enabled.protocols': { kind: 'list', default: 'TLSv1.2,TLSv1.3', doc: 'TLS versions accepted (TLSv1.2, TLSv1.3).' },
   'ssl.protocol': { kind: 'string', default: 'TLSv1.3', doc: 'Accepted for Kafka compatibility; ssl.enabled.protocols decides.' },
@@ -171,15 +172,23 @@ export interface SaslSettings {
 
 export type ClientAuth = 'required' | 'requested' | 'none';
 
-/** A TLS listener's key material (PEM text, read at start and on reload) and policy. */
-export interface TlsSettings {
-  /** A file holding key and chain, or null when both are inline. */
+/** Where a TLS endpoint's key and trusted certificates come from (read at start and on reload). */
+export interface KeyStoreSettings {
+  keystoreType: StoreType;
+  /** A file holding key and chain, or null when both are inline (PEM). */
   keystoreLocation: string | null;
   certificateChain: string | null;
   key: string | null;
+  keystorePassword: string | null;
   keyPassword: string | null;
+  truststoreType: StoreType;
   truststoreLocation: string | null;
   truststoreCertificates: string | null;
+  truststorePassword: string | null;
+}
+
+/** A TLS listener's key material and policy. */
+export interface TlsSettings extends KeyStoreSettings {
   clientAuth: ClientAuth;
   /** Node's names: 'TLSv1.2', 'TLSv1.3'. */
   protocols: string[];
@@ -188,7 +197,7 @@ export interface TlsSettings {
 
 /** Files and credentials of the inter-broker client; the files are read at start. */
 export interface InterBrokerSettings {
-  tls: { caLocation: string | null; caCertificates: string | null; keystoreLocation: string | null; certificateChain: string | null; key: string | null; keyPassword: string | null; verifyHostname: boolean } | null;
+  tls: (KeyStoreSettings & { verifyHostname: boolean }) | null;
   sasl: { mechanism: SaslMechanism; username: string; password: string } | null;
 }
 
@@ -657,22 +666,38 @@ function tlsSettings(name: string, raw: Map<string, string>, problems: string[])
   const get = (k: string): string => listenerValue(raw, name, k).trim();
   const orNull = (k: string): string | null => (get(k) === '' ? null : get(k));
   const where = `listener ${name}`;
-  for (const k of ['ssl.keystore.type', 'ssl.truststore.type']) {
-    if (get(k).toUpperCase() !== 'PEM') problems.push(`${where}: ${k}=${get(k)} is not supported (PEM only)`);
-  }
+  const storeType = (k: string): StoreType => {
+    const t = get(k).toUpperCase();
+    if ((STORE_TYPES as readonly string[]).includes(t)) return t as StoreType;
+    problems.push(`${where}: ${k}=${get(k)} is not supported (PEM, PKCS12 or JKS)`);
+    return 'PEM';
+  };
   const tls: TlsSettings = {
+    keystoreType: storeType('ssl.keystore.type'),
     keystoreLocation: orNull('ssl.keystore.location'),
     certificateChain: orNull('ssl.keystore.certificate.chain'),
     key: orNull('ssl.keystore.key'),
+    keystorePassword: orNull('ssl.keystore.password'),
     keyPassword: orNull('ssl.key.password'),
+    truststoreType: storeType('ssl.truststore.type'),
     truststoreLocation: orNull('ssl.truststore.location'),
     truststoreCertificates: orNull('ssl.truststore.certificates'),
+    truststorePassword: orNull('ssl.truststore.password'),
     clientAuth: get('ssl.client.auth').toLowerCase() as ClientAuth,
     protocols: get('ssl.enabled.protocols').split(',').map((p) => p.trim()).filter((p) => p !== ''),
     principalMappingRules: get('ssl.principal.mapping.rules'),
   };
   if (tls.keystoreLocation === null && (tls.certificateChain === null || tls.key === null)) {
     problems.push(`${where}: SSL needs ssl.keystore.location, or ssl.keystore.certificate.chain and ssl.keystore.key`);
+  }
+  if (tls.keystoreType !== 'PEM' && tls.keystoreLocation === null) {
+    problems.push(`${where}: ssl.keystore.type=${tls.keystoreType} needs ssl.keystore.location (inline key stores are PEM only)`);
+  }
+  if (tls.keystoreType !== 'PEM' && tls.keystorePassword === null) {
+    problems.push(`${where}: ssl.keystore.type=${tls.keystoreType} needs ssl.keystore.password`);
+  }
+  if (tls.truststoreType !== 'PEM' && tls.truststoreCertificates !== null) {
+    problems.push(`${where}: ssl.truststore.certificates is PEM text, but ssl.truststore.type=${tls.truststoreType}`);
   }
   if (!['required', 'requested', 'none'].includes(tls.clientAuth)) {
     problems.push(`${where}: ssl.client.auth must be required, requested or none, got '${get('ssl.client.auth')}'`);
@@ -699,8 +724,9 @@ function interBrokerSettings(name: string, sec: ListenerSecurity | undefined, me
   if (sec === undefined) return { tls: null, sasl: null };
   const t = sec.tls;
   const tls = t === null ? null : {
-    caLocation: t.truststoreLocation, caCertificates: t.truststoreCertificates, keystoreLocation: t.keystoreLocation,
-    certificateChain: t.certificateChain, key: t.key, keyPassword: t.keyPassword,
+    keystoreType: t.keystoreType, keystoreLocation: t.keystoreLocation, certificateChain: t.certificateChain, key: t.key,
+    keystorePassword: t.keystorePassword, keyPassword: t.keyPassword, truststoreType: t.truststoreType,
+    truststoreLocation: t.truststoreLocation, truststoreCertificates: t.truststoreCertificates, truststorePassword: t.truststorePassword,
     verifyHostname: listenerValue(raw, name, 'ssl.endpoint.identification.algorithm').trim().toLowerCase() === 'https',
   };
   if (sec.sasl === null) return { tls, sasl: null };

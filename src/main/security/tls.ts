@@ -1,6 +1,6 @@
 /**
  * TLS listeners: the server options of a listener's key material and policy (read from the
- * PEM files named in its settings, again on every reload), and the principal a client
+ * PEM, PKCS12 or JKS files named in its settings, again on every reload), and the principal a client
  * certificate gives a connection.
  *
  * ssl.client.auth maps onto Node's options as Kafka's does onto the JVM's: `required` asks
@@ -11,30 +11,81 @@
 import { readFileSync } from 'node:fs';
 import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { InterBrokerClient } from '../../shared/broker-connection.js';
-import type { InterBrokerSettings, TlsSettings } from '../../shared/config.js';
+import type { InterBrokerSettings, KeyStoreSettings, TlsSettings } from '../../shared/config.js';
+import { KeyStoreError, keyStorePem, trustStorePem } from '../../shared/key-store.js';
 import { mapPrincipal, parsePrincipalRules, rfc2253, type PrincipalRule } from '../../shared/principal-mapping.js';
 
 export const ANONYMOUS = 'User:ANONYMOUS';
 
-function readPem(file: string, what: string): string {
+function readStore(file: string, what: string): Buffer {
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(file);
   } catch (e) {
     throw new Error(`cannot read ${what} '${file}': ${(e as Error).message}`);
   }
 }
 
-/** Kafka's PEM key store: one file (or two inline values) with the private key and the chain. */
+/** PEM text as PEM stores hold it; a binary store under type PEM is named as such. */
+function pemText(file: Buffer, location: string, what: string): string {
+  const text = file.toString('utf8');
+  if (!text.includes('-----BEGIN ')) {
+    throw new Error(`${what}.location '${location}' holds no PEM text (${what}.type=PEM; set ${what}.type=PKCS12 or JKS for a binary store)`);
+  }
+  return text;
+}
+
+/** PKCS12 and JKS each read the other too, as Java's key stores do (keystore.type.compat). */
+function binaryType(file: Buffer): 'PKCS12' | 'JKS' {
+  return file.length >= 4 && file.readUInt32BE(0) === 0xfeedfeed ? 'JKS' : 'PKCS12';
+}
+
+/** An error of a binary store, naming the setting at fault (never a password). */
+function storeError(e: unknown, store: 'keystore' | 'truststore', location: string, keyPasswordSet: boolean): Error {
+  if (!(e instanceof KeyStoreError)) return e as Error;
+  const where = `ssl.${store}.location '${location}'`;
+  switch (e.reason) {
+    case 'store-password': return new Error(`ssl.${store}.password does not open ${where} (${e.message})`);
+    case 'key-password': return new Error(`${keyPasswordSet ? 'ssl.key.password' : 'ssl.keystore.password (ssl.key.password is not set)'} does not open the private key in ${where}`);
+    default: return new Error(`${where} is not a usable key store: ${e.message}`);
+  }
+}
+
+/** The private key and certificate chain in PEM, and the passphrase of a PEM key. */
+function keyStore(s: KeyStoreSettings): { key: string; cert: string; passphrase: string | null } {
+  if (s.keystoreLocation === null) return { key: s.key!, cert: s.certificateChain!, passphrase: s.keyPassword };
+  const file = readStore(s.keystoreLocation, 'ssl.keystore.location');
+  if (s.keystoreType === 'PEM') {
+    const text = pemText(file, s.keystoreLocation, 'ssl.keystore');
+    return { key: text, cert: text, passphrase: s.keyPassword };
+  }
+  try {
+    return { ...keyStorePem(binaryType(file), file, s.keystorePassword ?? '', s.keyPassword ?? s.keystorePassword ?? ''), passphrase: null };
+  } catch (e) {
+    throw storeError(e, 'keystore', s.keystoreLocation, s.keyPassword !== null);
+  }
+}
+
+/** The trusted certificates in PEM, or null without a trust store. */
+function trustStore(s: KeyStoreSettings): string | null {
+  if (s.truststoreLocation === null) return s.truststoreCertificates;
+  const file = readStore(s.truststoreLocation, 'ssl.truststore.location');
+  if (s.truststoreType === 'PEM') return pemText(file, s.truststoreLocation, 'ssl.truststore');
+  try {
+    return trustStorePem(binaryType(file), file, s.truststorePassword);
+  } catch (e) {
+    throw storeError(e, 'truststore', s.truststoreLocation, false);
+  }
+}
+
+/** A listener's TLS options: its key store (PEM, PKCS12 or JKS), trust store and policy. */
 export function tlsServerOptions(s: TlsSettings, handshakeTimeoutMs: number): TlsOptions {
-  const store = s.keystoreLocation !== null ? readPem(s.keystoreLocation, 'ssl.keystore.location') : null;
-  const key = store ?? s.key!;
-  const cert = store ?? s.certificateChain!;
-  const ca = s.truststoreLocation !== null ? readPem(s.truststoreLocation, 'ssl.truststore.location') : s.truststoreCertificates;
+  const { key, cert, passphrase } = keyStore(s);
+  const ca = trustStore(s);
   const versions = [...s.protocols].sort();
   return {
     key,
     cert,
-    ...(s.keyPassword !== null ? { passphrase: s.keyPassword } : {}),
+    ...(passphrase !== null ? { passphrase } : {}),
     ...(ca !== null ? { ca } : {}),
     requestCert: s.clientAuth !== 'none',
     rejectUnauthorized: s.clientAuth === 'required',
@@ -59,28 +110,17 @@ export function tlsPrincipal(socket: TLSSocket, rules: readonly PrincipalRule[])
   return `User:${name}`;
 }
 
-/** The inter-broker client with its PEM files read (they cross to the partition workers as text). */
+/** The inter-broker client with its stores read (they cross to the partition workers as PEM text). */
 export function interBrokerClient(s: InterBrokerSettings): InterBrokerClient {
   const t = s.tls;
   if (t === null) return { tls: null, sasl: s.sasl };
-  const store = t.keystoreLocation !== null ? readPem(t.keystoreLocation, 'ssl.keystore.location') : null;
-  return {
-    tls: {
-      ca: t.caLocation !== null ? readPem(t.caLocation, 'ssl.truststore.location') : t.caCertificates,
-      cert: store ?? t.certificateChain,
-      key: store ?? t.key,
-      passphrase: t.keyPassword,
-      verifyHostname: t.verifyHostname,
-    },
-    sasl: s.sasl,
-  };
+  const { key, cert, passphrase } = keyStore(t);
+  return { tls: { ca: trustStore(t), cert, key, passphrase, verifyHostname: t.verifyHostname }, sasl: s.sasl };
 }
 
 /** The controller listener's key material for mutual TLS between voters. */
 export function quorumTls(s: TlsSettings & { verifyHostname: boolean }): { key: string; cert: string; ca: string; passphrase: string | null; verifyHostname: boolean } {
-  const store = s.keystoreLocation !== null ? readPem(s.keystoreLocation, 'ssl.keystore.location') : null;
-  const ca = s.truststoreLocation !== null ? readPem(s.truststoreLocation, 'ssl.truststore.location') : s.truststoreCertificates!;
-  return { key: store ?? s.key!, cert: store ?? s.certificateChain!, ca, passphrase: s.keyPassword, verifyHostname: s.verifyHostname };
+  return { ...keyStore(s), ca: trustStore(s)!, verifyHostname: s.verifyHostname };
 }
 
 export function principalRules(s: TlsSettings): PrincipalRule[] {
