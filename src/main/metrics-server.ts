@@ -175,6 +175,7 @@ function ringMetrics(rings: readonly WorkerRing[]) {
     custom(`${rn}capacity_bytes`, 'A ring\'s size.', 'gauge', each((s) => s.capacity)),
     custom(`${rn}wakeups_total`, 'Times a ring\'s producer woke its sleeping consumer (a futex call and a task on the consumer\'s event loop each).', 'counter', each((s) => s.wakeups)),
     custom(`${rn}consumer_sleeps_total`, 'Times a ring\'s consumer found it empty and slept.', 'counter', each((s) => s.consumerSleeps)),
+    custom(`${rn}missed_wakeups_total`, 'Times a ring\'s consumer woke by its own timeout and found messages waiting: a wake-up that did not come.', 'counter', each((s) => s.missedWakeups)),
     custom(`${rn}producer_waits_total`, 'Times a ring\'s producer found it full and waited for space (messages queue in front meanwhile).', 'counter', each((s) => s.producerWaits)),
   ];
 }

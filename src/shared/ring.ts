@@ -6,9 +6,9 @@
  *
  *   byte 0                                 64                      128          192            192 + capacity
  *   +---------------------------------------+-----------------------+------------+----------------------+
- *   | head cWait | wakes | pWaits | peak     | tail pWait | sleeps   | (reserved) | data (capacity bytes) |
+ *   | head cWait | wakes | pWaits | peak     | tail pWait | sleeps | missed | (reserved) | data (capacity bytes) |
  *   +---------------------------------------+-----------------------+------------+----------------------+
- *     int32 int32  float64 at 8, 16, 24        int32 int32  float64 at 72
+ *     int32 int32  float64 at 8, 16, 24        int32 int32  float64 at 72, 80
  *
  *   head   free-running uint32 byte counter, advanced by the producer after a message is complete
  *   tail   free-running uint32 byte counter, advanced by the consumer after it consumed messages
@@ -18,13 +18,17 @@
  * Counters for the metrics endpoint, each written by one side only, on that side's own line,
  * and read from any thread (ringStats): the producer's wake-ups of a sleeping consumer
  * (`wakes`), its waits for space in a full ring (`pWaits`) and the most bytes ever in use
- * (`peak`); the consumer's sleeps on an empty ring (`sleeps`). They move only on the paths
- * that already wait or notify, plus one comparison per reserve for the peak.
+ * (`peak`); the consumer's sleeps on an empty ring (`sleeps`) and its sleeps that ended by
+ * their timeout with messages waiting (`missed`). They move only on the paths that already
+ * wait or notify, plus one comparison per reserve for the peak.
  *
  * The side that notifies clears the flag in the same atomic step, so a burst of messages
  * costs one wake-up (a futex call and a task posted to the other thread's loop), not one per
  * message. The sleeper sets its flag before it re-reads the counter it waits on, and the other
- * side moves that counter before it tests the flag, so a wake-up is never lost.
+ * side moves that counter before it tests the flag, so a wake-up is never lost. Still, a
+ * consumer's sleep ends after `CONSUMER_SLEEP_MS` at the latest and counts a wake-up it
+ * found missed: a consumer that never woke again would leave every later request of its
+ * thread unanswered, and a bounded sleep costs one timer per sleep.
  *
  * head and tail sit on separate 64-byte lines so the two threads do not share a cache line.
  * `capacity` is a power of two; used bytes = (head - tail) mod 2^32.
@@ -48,6 +52,9 @@ const WAKEUPS = 1;
 const PRODUCER_WAITS = 2;
 const PEAK_USED = 3;
 const CONSUMER_SLEEPS = 9;
+const MISSED_WAKEUPS = 10;
+/** The longest a consumer sleeps before it looks at the ring again by itself. */
+const CONSUMER_SLEEP_MS = 1000;
 
 function align8(n: number): number {
   return (n + 7) & ~7;
@@ -196,10 +203,10 @@ export class RingConsumer extends RingView {
       Atomics.store(this.ctl, CONSUMER_WAITING, 1);
       const head = Atomics.load(this.ctl, HEAD);
       if ((head >>> 0) === this.tail) {
-        const r = Atomics.waitAsync(this.ctl, HEAD, head);
+        const r = Atomics.waitAsync(this.ctl, HEAD, head, CONSUMER_SLEEP_MS);
         if (r.async) {
           this.counters[CONSUMER_SLEEPS]!++;
-          await r.value;
+          if ((await r.value) === 'timed-out' && (Atomics.load(this.ctl, HEAD) >>> 0) !== this.tail) this.counters[MISSED_WAKEUPS]!++;
         }
       }
       Atomics.store(this.ctl, CONSUMER_WAITING, 0);
@@ -226,6 +233,8 @@ export interface RingStats {
   consumerSleeps: number;
   /** Times the producer found the ring full and waited for space. */
   producerWaits: number;
+  /** Times the consumer's sleep ran out with messages waiting: a wake-up that did not come. */
+  missedWakeups: number;
 }
 
 export function ringStats(sab: SharedArrayBuffer): RingStats {
@@ -238,5 +247,6 @@ export function ringStats(sab: SharedArrayBuffer): RingStats {
     wakeups: c[WAKEUPS]!,
     consumerSleeps: c[CONSUMER_SLEEPS]!,
     producerWaits: c[PRODUCER_WAITS]!,
+    missedWakeups: c[MISSED_WAKEUPS]!,
   };
 }

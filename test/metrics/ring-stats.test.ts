@@ -16,7 +16,7 @@ t.test('ring counters and occupancy', async (t) => {
   const sab = createRing(4096);
   const producer = new RingProducer(sab);
   const consumer = new RingConsumer(sab);
-  t.same(ringStats(sab), { capacity: 4096, used: 0, peakUsed: 0, wakeups: 0, consumerSleeps: 0, producerWaits: 0 }, 'a new ring is empty and has counted nothing');
+  t.same(ringStats(sab), { capacity: 4096, used: 0, peakUsed: 0, wakeups: 0, consumerSleeps: 0, producerWaits: 0, missedWakeups: 0 }, 'a new ring is empty and has counted nothing');
 
   let seen = 0;
   let drained!: () => void;
@@ -53,4 +53,29 @@ t.test('ring counters and occupancy', async (t) => {
   t.equal(ringStats(sab).used, 0, 'nothing left in use');
   restarted.stop();
   await again;
+});
+
+t.test('a consumer whose wake-up never comes takes the message by itself, and counts it', async (t) => {
+  const sab = createRing(4096);
+  const producer = new RingProducer(sab);
+  const consumer = new RingConsumer(sab);
+  let drained!: () => void;
+  const round = new Promise<void>((r) => (drained = r));
+  let seen = 0;
+  const running = consumer.run(() => seen++, () => drained());
+  t.equal(ringStats(sab).consumerSleeps, 1, 'the consumer sleeps on the empty ring');
+  // The consumer's "sleeping" flag (int32 at byte 4) cleared behind its back: the producer's
+  // publish then notifies nobody, as if the wake-up were lost.
+  Atomics.store(new Int32Array(sab, 0, 2), 1, 0);
+  t.ok(put(producer, 100), 'a message is published');
+  t.equal(ringStats(sab).wakeups, 0, 'without a wake-up');
+  // A pending Atomics.waitAsync does not keep a Node event loop alive; this timer does (the
+  // broker's threads always have other handles), and bounds the wait.
+  const guard = setTimeout(() => drained(), 10_000);
+  await round;
+  clearTimeout(guard);
+  t.equal(seen, 1, 'the consumer took the message all the same');
+  t.equal(ringStats(sab).missedWakeups, 1, 'and counted the wake-up that did not come');
+  consumer.stop();
+  await running;
 });

@@ -26,7 +26,7 @@ import { PartitionStats } from '../../shared/metrics/partition-stats.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { leaderEpochError } from '../../shared/leader-epoch.js';
 import { RingConsumer, RingProducer } from '../../shared/ring.js';
-import { MsgType, readMessage, type FetchMsg, type ListOffsetsMsg, type ProduceMsg, type ProduceResultMsg } from '../../shared/thread-messages.js';
+import { MsgType, readMessage, type FetchMsg, type ListOffsetsMsg, type ListOffsetsResultMsg, type ProduceMsg, type ProduceResultMsg, type ThreadMessage } from '../../shared/thread-messages.js';
 import { Outbox } from '../../shared/outbox.js';
 import type { ActiveProducer, LogDescription, PartitionWorkerData, WorkerControl, WorkerEvent } from '../../shared/worker-types.js';
 import { partitionOwner } from '../../shared/partition-owner.js';
@@ -208,11 +208,14 @@ function fetch(m: FetchMsg): void {
   });
 }
 
+function listOffsetsResult(m: ListOffsetsMsg, error: number, offset: number, timestamp: number, leaderEpoch: number): ListOffsetsResultMsg {
+  return { type: MsgType.LIST_OFFSETS_RESULT, req: m.req, part: m.part, error, offset, timestamp, leaderEpoch };
+}
+
 function listOffsets(m: ListOffsetsMsg): void {
   const found = leaderLog(m.topic, m.partition, m.currentLeaderEpoch);
   const epoch = replicas.get(m.topic, m.partition)?.leaderEpoch ?? -1;
-  const reply = (error: number, offset: number, timestamp: number): void =>
-    outbox.send({ type: MsgType.LIST_OFFSETS_RESULT, req: m.req, part: m.part, error, offset, timestamp, leaderEpoch: epoch });
+  const reply = (error: number, offset: number, timestamp: number): void => outbox.send(listOffsetsResult(m, error, offset, timestamp, epoch));
   if (typeof found === 'number') return reply(found, -1, -1);
   const { l, rep } = found;
   const notYet = rep.listOffsetsError();
@@ -344,8 +347,18 @@ async function main(): Promise<void> {
       });
   });
   post({ type: 'ready', partitions: [...manager.all()].length });
-  await requests.run((bytes, view, at) => {
-    const m = readMessage(bytes, view, at);
+  await requests.run(serve);
+}
+
+/**
+ * One request part from the ring. A part that throws is answered with UNKNOWN_SERVER_ERROR
+ * and logged; the ring goes on to the next: a throw out of the drain would leave every later
+ * request of this worker unread, with the broker still taking them.
+ */
+function serve(bytes: Uint8Array, view: DataView, at: number): void {
+  let m: ThreadMessage | undefined;
+  try {
+    m = readMessage(bytes, view, at);
     switch (m.type) {
       case MsgType.PRODUCE:
         return produce(m);
@@ -358,10 +371,19 @@ async function main(): Promise<void> {
       default:
         log.error({ type: m.type }, 'unexpected message on request ring');
     }
-  });
+  } catch (e) {
+    const err = e as Error;
+    log.error({ err: err.message, stack: err.stack, type: m?.type }, 'request part failed');
+    if (m?.type === MsgType.PRODUCE && m.acks !== 0) outbox.send(produceResult(m, ErrorCode.UNKNOWN_SERVER_ERROR));
+    else if (m?.type === MsgType.FETCH) outbox.send(fetchResult(m, ErrorCode.UNKNOWN_SERVER_ERROR));
+    else if (m?.type === MsgType.LIST_OFFSETS) outbox.send(listOffsetsResult(m, ErrorCode.UNKNOWN_SERVER_ERROR, -1, -1, -1));
+  }
 }
 
 main().catch((e: Error) => {
   log.error({ err: e.message, stack: e.stack }, 'partition worker failed');
   post({ type: 'fatal', message: e.message });
+  // A worker that no longer serves its ring must not look alive: its exit is a crash the
+  // broker handles (partition-workers.ts).
+  process.exit(1);
 });

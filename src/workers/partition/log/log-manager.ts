@@ -56,6 +56,7 @@ import { nodeFileIo, type FileIo } from './file-io.js';
 import { GroupCommit, type CommitStats } from './group-commit.js';
 import { loadLog, reopenOfflineLog } from './log-recovery.js';
 import { OfflineRecoveryRunner, probeWrite } from './offline-recovery-runner.js';
+import { errorResult } from './append-result.js';
 import { PartitionLog, type Acks, type AppendResult, type LogHooks, type ReadResult } from './partition-log.js';
 import { LogCleaner, type LogCleanerOptions } from './cleaner/log-cleaner.js';
 
@@ -400,17 +401,7 @@ export class LogManager {
   }
 
   private refused(log: PartitionLog): AppendResult {
-    return {
-      errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
-      baseOffset: -1,
-      lastOffset: -1,
-      logAppendTimeMs: -1,
-      logStartOffset: log.logStartOffset,
-      errorMessage: 'log manager is closed',
-      writtenAt: 0,
-      syncStartAt: 0,
-      durableAt: 0,
-    };
+    return errorResult(ErrorCode.KAFKA_STORAGE_ERROR, log.logStartOffset, 'log manager is closed');
   }
 
   read(log: PartitionLog, fetchOffset: number, maxBytes: number, upperBound?: number): Promise<ReadResult> {
