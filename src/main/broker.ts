@@ -107,6 +107,7 @@ export class Broker {
         controllerListen: { host: config.controllerListener.host, port: config.controllerListener.port },
         metadataDir: path.join(logDir, '__cluster_metadata-0'),
         advertised: { host: config.advertised.host, port: config.advertised.port },
+        advertisedListeners: config.advertisedListeners,
         bootstrapScram: config.bootstrapScram,
         ...(config.controllerTls !== null ? { controllerTls: quorumTls(config.controllerTls) } : {}),
         rack: null,

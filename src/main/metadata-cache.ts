@@ -3,7 +3,7 @@
  * published, indexed for the request path. Never written by anything but `update`.
  */
 import type { StoredAcl } from '../shared/acl.js';
-import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, ScramCredentialInfo, TopicMetadata } from '../shared/metadata-types.js';
+import type { BrokerMetadata, HostPort, MetadataSnapshot, PartitionMetadata, ScramCredentialInfo, TopicMetadata } from '../shared/metadata-types.js';
 import type { BrokerEndpoint, HostedPartition } from '../shared/worker-types.js';
 import type { TopicSettings } from './effective-config.js';
 
@@ -96,6 +96,18 @@ export class MetadataCache {
 
   broker(id: number): BrokerMetadata | undefined {
     return this.brokersById.get(id);
+  }
+
+  /**
+   * Where broker `id` listens for a client that came in on `listener` (Kafka answers each
+   * client with the listener it used): that listener's advertised address, else the
+   * broker's inter-broker one (a broker registered without that listener).
+   */
+  endpoint(id: number, listener: string): (HostPort & { rack: string | null }) | undefined {
+    const b = this.brokersById.get(id);
+    if (b === undefined) return undefined;
+    const l = b.listeners.find((e) => e.name === listener);
+    return { host: l?.host ?? b.host, port: l?.port ?? b.port, rack: b.rack };
   }
 
   /** The partitions with a replica on this broker, with what their replicas need to know. */

@@ -10,7 +10,7 @@
  */
 import { ErrorCode } from '../shared/errors.js';
 import { leaderEpochError } from '../shared/leader-epoch.js';
-import type { BrokerMetadata, PartitionMetadata } from '../shared/metadata-types.js';
+import type { HostPort, PartitionMetadata } from '../shared/metadata-types.js';
 
 const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
 
@@ -33,12 +33,12 @@ export function leaderError(meta: PartitionMetadata | undefined, nodeId: number,
 /** The endpoints of the leaders that `currentLeader` fields name, each once, in id order. */
 export function leaderEndpoints(
   leaders: Iterable<{ leaderId: number }>,
-  broker: (id: number) => BrokerMetadata | undefined,
+  endpoint: (id: number) => (HostPort & { rack: string | null }) | undefined,
 ): { nodeId: number; host: string; port: number; rack: string | null }[] {
   const ids = new Set<number>();
   for (const l of leaders) if (l.leaderId >= 0) ids.add(l.leaderId);
   return [...ids].sort((a, b) => a - b).flatMap((id) => {
-    const b = broker(id);
-    return b === undefined ? [] : [{ nodeId: b.id, host: b.host, port: b.port, rack: b.rack }];
+    const e = endpoint(id);
+    return e === undefined ? [] : [{ nodeId: id, host: e.host, port: e.port, rack: e.rack }];
   });
 }

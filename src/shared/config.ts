@@ -64,7 +64,7 @@ export const SETTINGS: Record<string, Setting> = {
   'node.id': { kind: 'int', default: '1', doc: 'This broker\'s id in the cluster.', min: 0 },
   'process.roles': { kind: 'list', default: 'broker,controller', doc: 'Roles of this node; only combined broker,controller nodes are supported.' },
   listeners: { kind: 'list', default: 'PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093', doc: 'Listeners as NAME://host:port.' },
-  'advertised.listeners': { kind: 'list', default: '', doc: 'Addresses given to clients; defaults to the client listener.' },
+  'advertised.listeners': { kind: 'list', default: '', doc: 'Addresses given to clients, one per client listener (NAME://host:port); a client is given the addresses of the listener it connected to. A listener not named here is advertised at its own address.' },
   'controller.listener.names': { kind: 'list', default: 'CONTROLLER', doc: 'Listener names used by the metadata quorum.' },
   'inter.broker.listener.name': { kind: 'string', default: 'PLAINTEXT', doc: 'Listener used between brokers for replication.' },
   'listener.security.protocol.map': { kind: 'list', default: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', doc: 'Listener name to security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (the controller listener: PLAINTEXT or SSL).' },
@@ -217,6 +217,8 @@ export interface BrokerConfig {
   listeners: Endpoint[];
   controllerListener: Endpoint;
   advertised: Endpoint;
+  /** Every client listener as clients reach it: its advertised.listeners entry, else its own address. */
+  advertisedListeners: Endpoint[];
   voters: Voter[];
   electionTimeoutMs: number;
   logDir: string;
@@ -478,6 +480,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     listeners: clientListeners,
     controllerListener: controllerListener ?? { name: 'CONTROLLER', host: '127.0.0.1', port: 9093 },
     advertised,
+    advertisedListeners: clientListeners.map((l) => advertisedList.find((a) => a.name === l.name) ?? { ...l, host: wildcardToLoopback(l.host) }),
     voters,
     electionTimeoutMs: num('controller.quorum.election.timeout.ms'),
     logDir: has('log.dirs') ? onlyOneDir(str('log.dirs'), problems) : str('log.dir'),

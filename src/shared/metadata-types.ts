@@ -17,6 +17,9 @@ import type { AclBinding, AclFilter, StoredAcl } from './acl.js';
 
 export interface HostPort { host: string; port: number }
 
+/** A client listener as clients reach it: its name (PLAINTEXT, SASL_SSL, ...) and address. */
+export interface ListenerEndpoint extends HostPort { name: string }
+
 export interface RaftVoter extends HostPort { id: number }
 
 export interface RaftWorkerSettings {
@@ -52,8 +55,10 @@ export interface RaftWorkerData {
   /** PEM key, chain and trusted CAs of an SSL controller listener (mutual TLS between voters). */
   controllerTls?: { key: string; cert: string; ca: string; passphrase: string | null; verifyHostname: boolean };
   metadataDir: string;
-  /** The client listener this broker registers with. */
+  /** The client listener this broker registers with (the inter-broker one). */
   advertised: HostPort;
+  /** Every client listener, as advertised: Metadata answers each client with the one it came in on. */
+  advertisedListeners: ListenerEndpoint[];
   rack: string | null;
   settings: RaftWorkerSettings;
   /** Where this thread records its event-loop delay and GC pauses (its slot: 1). */
@@ -62,7 +67,16 @@ export interface RaftWorkerData {
   raftStats: SharedArrayBuffer;
 }
 
-export interface BrokerMetadata { id: number; host: string; port: number; rack: string | null; fenced: boolean }
+export interface BrokerMetadata {
+  id: number;
+  /** The inter-broker listener's address. */
+  host: string;
+  port: number;
+  /** Every client listener's address (registrations written before listeners were recorded: none). */
+  listeners: ListenerEndpoint[];
+  rack: string | null;
+  fenced: boolean;
+}
 
 export interface PartitionMetadata {
   partition: number;

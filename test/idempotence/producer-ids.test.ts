@@ -19,7 +19,7 @@ t.test('the controller allocates consecutive blocks to registered brokers', asyn
     image.apply(decodeBatch(encodeBatch(records)), offset++);
   };
   t.equal(controller.allocateProducerIds({ brokerId: 1, brokerEpoch: 5 }).result.errorCode, ErrorCode.BROKER_ID_NOT_REGISTERED);
-  commit(controller.registerBroker({ brokerId: 1, incarnationId: 'cd'.repeat(16), host: 'h', port: 1, rack: null }, 0).records);
+  commit(controller.registerBroker({ brokerId: 1, incarnationId: 'cd'.repeat(16), host: 'h', port: 1, listeners: [], rack: null }, 0).records);
   const epoch = image.brokers.get(1)!.epoch;
   t.equal(controller.allocateProducerIds({ brokerId: 1, brokerEpoch: epoch + 1 }).result.errorCode, ErrorCode.STALE_BROKER_EPOCH);
   const first = controller.allocateProducerIds({ brokerId: 1, brokerEpoch: epoch });

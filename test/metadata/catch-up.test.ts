@@ -153,7 +153,7 @@ function simulate(seed: number, steps: number, f: Findings): void {
   };
 
   const register = (p: BrokerProcess): void => {
-    const reg = q.controller.registerBroker({ brokerId: p.id, incarnationId: p.incarnation, host: '127.0.0.1', port: 9000 + p.id, rack: null }, now);
+    const reg = q.controller.registerBroker({ brokerId: p.id, incarnationId: p.incarnation, host: '127.0.0.1', port: 9000 + p.id, listeners: [], rack: null }, now);
     q.commit(reg.records);
     p.registrationOffset = q.image.brokers.get(p.id)!.epoch;
     p.catchUp.registered(p.registrationOffset);

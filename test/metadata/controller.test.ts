@@ -249,7 +249,7 @@ t.test('a new incarnation of a broker is fenced until it heartbeats, its leaders
   const c = cluster(2);
   create(c, 'r', 4, 2);
   const epoch1 = c.image.brokers.get(1)!.epoch;
-  const reg = c.controller.registerBroker({ brokerId: 1, incarnationId: 'f'.repeat(32), host: 'h', port: 1, rack: 'r1' }, 100);
+  const reg = c.controller.registerBroker({ brokerId: 1, incarnationId: 'f'.repeat(32), host: 'h', port: 1, listeners: [], rack: 'r1' }, 100);
   commit(c.image, reg.records);
   const b = c.image.brokers.get(1)!;
   t.ok(b.fenced);
@@ -259,7 +259,7 @@ t.test('a new incarnation of a broker is fenced until it heartbeats, its leaders
     t.equal(p.leader, 2);
     t.same(p.isr, [2]);
   }
-  const again = c.controller.registerBroker({ brokerId: 1, incarnationId: 'f'.repeat(32), host: 'h', port: 1, rack: 'r1' }, 200);
+  const again = c.controller.registerBroker({ brokerId: 1, incarnationId: 'f'.repeat(32), host: 'h', port: 1, listeners: [], rack: 'r1' }, 200);
   t.same(again.records, [], 'the same incarnation registering again changes nothing');
   t.equal(c.controller.heartbeat({ brokerId: 7, brokerEpoch: 1, metadataOffset: 0, wantShutDown: false }, 0).result.errorCode, ErrorCode.BROKER_ID_NOT_REGISTERED);
 });

@@ -7,8 +7,8 @@ t.test('every record kind survives encode/decode', async (t) => {
   const id = '0123456789abcdef0123456789abcdef';
   const records: MetadataRecord[] = [
     { type: 'clusterId', clusterId: 'c1' },
-    { type: 'registerBroker', brokerId: 3, brokerEpoch: 2 ** 40, incarnationId: id, host: 'h', port: 9092, rack: 'r', fenced: true },
-    { type: 'registerBroker', brokerId: 4, brokerEpoch: 0, incarnationId: id, host: 'h', port: 9093, rack: null, fenced: false },
+    { type: 'registerBroker', brokerId: 3, brokerEpoch: 2 ** 40, incarnationId: id, host: 'h', port: 9092, listeners: [{ name: 'INTERNAL', host: 'h', port: 9092 }, { name: 'EXTERNAL', host: 'e.example', port: 19092 }], rack: 'r', fenced: true },
+    { type: 'registerBroker', brokerId: 4, brokerEpoch: 0, incarnationId: id, host: 'h', port: 9093, listeners: [], rack: null, fenced: false },
     { type: 'fenceBroker', brokerId: 3, brokerEpoch: 7 },
     { type: 'unfenceBroker', brokerId: 3, brokerEpoch: 7 },
     { type: 'topic', name: 't', topicId: id },
@@ -60,7 +60,7 @@ t.test('published snapshot shape', async (t) => {
     clusterId: 'test-cluster',
     controllerId: 1,
     offset,
-    brokers: [{ id: 1, host: '127.0.0.1', port: 9001, rack: null, fenced: false }],
+    brokers: [{ id: 1, host: '127.0.0.1', port: 9001, listeners: [], rack: null, fenced: false }],
     topics: [{
       name: 'shape',
       id: d.result[0]!.id,

@@ -98,6 +98,7 @@ t.test('single node: topics are created, published, and survive a restart', asyn
     threadStats: threadStatsLayout(['main', 'raft']),
     raftStats: raftStatsBuffer(),
     advertised: { host: '127.0.0.1', port: 19092 },
+    advertisedListeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 19092 }],
     rack: null,
     settings: { numPartitions: 2, defaultReplicationFactor: 1, brokerSessionTimeoutMs: 9000, brokerHeartbeatIntervalMs: 200, electionTimeoutMs: 300 },
   };
@@ -105,7 +106,7 @@ t.test('single node: topics are created, published, and survive a restart', asyn
   const first = new RaftWorkerHandle(data);
   t.teardown(() => first.kill());
   const ready = await first.waitFor(live);
-  t.same(ready.brokers, [{ id: 1, host: '127.0.0.1', port: 19092, rack: null, fenced: false }], 'this broker registered and unfenced');
+  t.same(ready.brokers, [{ id: 1, host: '127.0.0.1', port: 19092, listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 19092 }], rack: null, fenced: false }], 'this broker registered, with its client listeners, and unfenced');
   t.match(ready.clusterId, /^[A-Za-z0-9_-]{22}$/, 'a generated cluster id');
 
   const created = await first.request({
@@ -186,6 +187,7 @@ t.test('three nodes: requests through a follower, a silent broker is fenced and 
     threadStats: threadStatsLayout(['main', 'raft']),
     raftStats: raftStatsBuffer(),
     advertised: { host: '127.0.0.1', port: 19100 + v.id },
+    advertisedListeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 19100 + v.id }],
     rack: null,
     settings: { numPartitions: 1, defaultReplicationFactor: 3, brokerSessionTimeoutMs: 1500, brokerHeartbeatIntervalMs: 150, electionTimeoutMs: 500 },
   }));
@@ -234,6 +236,7 @@ t.test('five nodes: a dead broker is fenced soon after its connections close, lo
     threadStats: threadStatsLayout(['main', 'raft']),
     raftStats: raftStatsBuffer(),
     advertised: { host: '127.0.0.1', port: 19200 + v.id },
+    advertisedListeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 19200 + v.id }],
     rack: null,
     // A session far longer than the test waits: only a closed connection can fence in time.
     settings: { numPartitions: 5, defaultReplicationFactor: 3, brokerSessionTimeoutMs: 120_000, brokerHeartbeatIntervalMs: 1000, electionTimeoutMs: 500, brokerFastFenceMs: 300 },

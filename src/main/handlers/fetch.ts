@@ -18,6 +18,7 @@ import type { FetchRequest } from '../../shared/protocol/generated/fetch-request
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
 import { EMPTY_BYTES, type Encodable } from '../../shared/protocol/codec.js';
+import type { Connection } from '../connection.js';
 import type { BrokerContext } from '../context.js';
 import type { Part } from '../scatter.js';
 import { currentLeader, leaderEndpoints, leaderError } from '../partition-leader.js';
@@ -31,7 +32,7 @@ interface Item {
   part: number;
 }
 
-export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHeaderInfo): Promise<Encodable<FetchResponse>> | Encodable<FetchResponse> {
+export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHeaderInfo, conn: Connection): Promise<Encodable<FetchResponse>> | Encodable<FetchResponse> {
   const byId = h.apiVersion >= 13;
   if (req.sessionId !== 0 && req.sessionEpoch > 0) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
@@ -99,7 +100,7 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
       }),
     }));
     const named = responses.flatMap((t) => t.partitions.map((p) => p.currentLeader));
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: leaderEndpoints(named, (id) => ctx.metadata.broker(id)) };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: leaderEndpoints(named, (id) => ctx.metadata.endpoint(id, conn.listener)) };
   };
   if (parts.length === 0) return respond([]);
   return longPoll(ctx, parts, req.minBytes, req.maxWaitMs).then(respond);

@@ -23,6 +23,7 @@ import type { OffsetFetchRequest } from '../../shared/protocol/generated/offset-
 import type { SyncGroupRequest } from '../../shared/protocol/generated/sync-group-request.js';
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import type { ErrorResponse } from '../api.js';
+import type { Connection } from '../connection.js';
 import type { BrokerContext } from '../context.js';
 import type { Encodable } from '../../shared/protocol/codec.js';
 import type { ConsumerGroupDescribeResponse } from '../../shared/protocol/generated/consumer-group-describe-response.js';
@@ -44,7 +45,7 @@ const TRANSACTION_KEY = 1;
 /** DescribeGroups: authorized operations not asked for. */
 const OPERATIONS_OMITTED = -2147483648;
 
-export async function handleFindCoordinator(ctx: BrokerContext, req: FindCoordinatorRequest, h: RequestHeaderInfo): Promise<Encodable<FindCoordinatorResponse>> {
+export async function handleFindCoordinator(ctx: BrokerContext, req: FindCoordinatorRequest, h: RequestHeaderInfo, conn: Connection): Promise<Encodable<FindCoordinatorResponse>> {
   const keys = h.apiVersion >= 4 ? req.coordinatorKeys : [req.key];
   const found = await Promise.all(
     keys.map(async (key) => {
@@ -53,7 +54,11 @@ export async function handleFindCoordinator(ctx: BrokerContext, req: FindCoordin
       return { key, errorCode: ErrorCode.INVALID_REQUEST, nodeId: -1, host: '', port: -1 };
     }),
   );
-  const withMessage = found.map((c) => ({ ...c, errorMessage: c.errorCode === ErrorCode.NONE ? null : errorName(c.errorCode) }));
+  // The coordinator at the address of the listener this client came in on.
+  const withMessage = found.map((c) => {
+    const at = c.errorCode === ErrorCode.NONE ? ctx.metadata.endpoint(c.nodeId, conn.listener) : undefined;
+    return { ...c, ...(at ? { host: at.host, port: at.port } : {}), errorMessage: c.errorCode === ErrorCode.NONE ? null : errorName(c.errorCode) };
+  });
   if (h.apiVersion >= 4) return { throttleTimeMs: 0, coordinators: withMessage };
   return { throttleTimeMs: 0, ...withMessage[0]! };
 }

@@ -7,6 +7,7 @@ import type { DescribeClusterRequest } from '../../shared/protocol/generated/des
 import type { TopicMetadata } from '../../shared/metadata-types.js';
 import { hexToWireUuid, wireUuidToHex } from '../../shared/topic-id.js';
 import { ensureTopics } from '../auto-create.js';
+import type { Connection } from '../connection.js';
 import type { BrokerContext } from '../context.js';
 import type { Encodable } from '../../shared/protocol/codec.js';
 import type { DescribeClusterResponse } from '../../shared/protocol/generated/describe-cluster-response.js';
@@ -16,7 +17,7 @@ const INTERNAL_TOPICS = new Set(['__consumer_offsets']);
 /** Kafka's "operations not requested" marker for authorized-operations fields. */
 const OPS_NOT_REQUESTED = -2147483648;
 
-export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, h: RequestHeaderInfo): Promise<Encodable<MetadataResponse>> {
+export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, h: RequestHeaderInfo, conn: Connection): Promise<Encodable<MetadataResponse>> {
   const allTopics = req.topics === null || (h.apiVersion === 0 && req.topics.length === 0);
   const autoCreate = h.apiVersion < 4 || req.allowAutoTopicCreation;
   const errors = new Map<string, number>();
@@ -61,7 +62,7 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, h
   for (const id of byIdMissing) topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: id, partitions: [] });
   return {
     throttleTimeMs: 0,
-    brokers: ctx.metadata.liveBrokers().map((b) => ({ nodeId: b.id, host: b.host, port: b.port, rack: b.rack })),
+    brokers: ctx.metadata.liveBrokers().map((b) => ({ nodeId: b.id, ...ctx.metadata.endpoint(b.id, conn.listener)! })),
     clusterId: ctx.metadata.clusterId || null,
     controllerId: ctx.metadata.controllerForClients(),
     topics,
@@ -78,7 +79,7 @@ const ENDPOINT_CONTROLLERS = 2;
  * node is a voter of the metadata quorum, so this listener answers for them too, naming the
  * quorum's voters at their controller listeners and the active controller as controller.
  */
-export function handleDescribeCluster(ctx: BrokerContext, req: DescribeClusterRequest): Encodable<DescribeClusterResponse> {
+export function handleDescribeCluster(ctx: BrokerContext, req: DescribeClusterRequest, _h: RequestHeaderInfo, conn: Connection): Encodable<DescribeClusterResponse> {
   const answer = (endpointType: number, controllerId: number, brokers: { brokerId: number; host: string; port: number; rack: string | null }[]) => ({
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
@@ -96,5 +97,5 @@ export function handleDescribeCluster(ctx: BrokerContext, req: DescribeClusterRe
     return { ...answer(req.endpointType, -1, []), errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: `Endpoint type ${req.endpointType} is not supported.` };
   }
   return answer(ENDPOINT_BROKERS, ctx.metadata.controllerForClients(),
-    ctx.metadata.liveBrokers().map((b) => ({ brokerId: b.id, host: b.host, port: b.port, rack: b.rack })));
+    ctx.metadata.liveBrokers().map((b) => ({ brokerId: b.id, ...ctx.metadata.endpoint(b.id, conn.listener)! })));
 }

@@ -67,7 +67,7 @@ async function verifyTransactional(ctx: BrokerContext, transactionalId: string |
   }));
 }
 
-export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, _conn: Connection, timing: RequestTiming): Promise<Encodable<ProduceResponse> | null> {
+export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, conn: Connection, timing: RequestTiming): Promise<Encodable<ProduceResponse> | null> {
   const acks = req.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1) return produceError(req, ErrorCode.INVALID_REQUIRED_ACKS);
   const unknown = req.topicData.filter((t) => !ctx.metadata.topic(t.name)).map((t) => t.name);
@@ -128,7 +128,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h:
     }),
   }));
   const named = responses.flatMap((t) => t.partitionResponses.map((p) => p.currentLeader));
-  return { throttleTimeMs: 0, responses, nodeEndpoints: leaderEndpoints(named, (id) => ctx.metadata.broker(id)) };
+  return { throttleTimeMs: 0, responses, nodeEndpoints: leaderEndpoints(named, (id) => ctx.metadata.endpoint(id, conn.listener)) };
 }
 
 /**

@@ -323,7 +323,7 @@ class RaftWorker {
             op: 'registerBroker',
             registration: {
               brokerId: this.data.nodeId, incarnationId: this.incarnationId,
-              host: this.data.advertised.host, port: this.data.advertised.port, rack: this.data.rack,
+              host: this.data.advertised.host, port: this.data.advertised.port, listeners: this.data.advertisedListeners, rack: this.data.rack,
             },
           }, deadline, signal);
           if (r.errorCode === ErrorCode.NONE) {

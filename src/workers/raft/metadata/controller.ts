@@ -54,6 +54,7 @@ import { decideAlterReassignments, finished, targetOf } from './reassignments.js
 import { placeReplicas } from './placement.js';
 import type { Decision, MetadataRecord, PartitionChangeRecord, PartitionRecord } from './records.js';
 import { collisionKey, reservedTopicError, topicNameError } from '../../../shared/topic-name.js';
+import type { ListenerEndpoint } from '../../../shared/metadata-types.js';
 
 export interface ControllerSettings {
   numPartitions: number;
@@ -87,6 +88,7 @@ export interface BrokerRegistration {
   incarnationId: string;
   host: string;
   port: number;
+  listeners: ListenerEndpoint[];
   rack: string | null;
 }
 
@@ -368,7 +370,7 @@ export class Controller {
     // A new incarnation means the previous one is gone: its leaderships and ISR places go too.
     const records: MetadataRecord[] = [{
       type: 'registerBroker', brokerId: req.brokerId, brokerEpoch: 0, incarnationId: req.incarnationId,
-      host: req.host, port: req.port, rack: req.rack, fenced: true,
+      host: req.host, port: req.port, listeners: req.listeners, rack: req.rack, fenced: true,
     }];
     if (existing !== undefined) records.push(...this.removeFromPartitions(req.brokerId));
     return { records, result: { errorCode: ErrorCode.NONE } };

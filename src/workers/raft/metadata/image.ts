@@ -9,7 +9,7 @@
  * The snapshot of an image is the list of records that rebuild it (see records.ts), plus the
  * offset it was taken at.
  */
-import type { BrokerMetadata, MetadataSnapshot, PartitionMetadata, ScramCredentialInfo, TopicMetadata } from '../../../shared/metadata-types.js';
+import type { BrokerMetadata, ListenerEndpoint, MetadataSnapshot, PartitionMetadata, ScramCredentialInfo, TopicMetadata } from '../../../shared/metadata-types.js';
 import type { StoredAcl } from '../../../shared/acl.js';
 import { decodeImageSnapshot, encodeImageSnapshot, type MetadataRecord } from './records.js';
 
@@ -20,6 +20,7 @@ export interface BrokerState {
   incarnationId: string;
   host: string;
   port: number;
+  listeners: ListenerEndpoint[];
   rack: string | null;
   fenced: boolean;
 }
@@ -69,7 +70,7 @@ export class MetadataImage {
       case 'registerBroker':
         this.brokers.set(r.brokerId, {
           id: r.brokerId, epoch: r.brokerEpoch > 0 ? r.brokerEpoch : offset, incarnationId: r.incarnationId,
-          host: r.host, port: r.port, rack: r.rack, fenced: r.fenced,
+          host: r.host, port: r.port, listeners: r.listeners, rack: r.rack, fenced: r.fenced,
         });
         return true;
       case 'fenceBroker':
@@ -181,7 +182,7 @@ export class MetadataImage {
     for (const b of this.brokers.values()) {
       out.push({
         type: 'registerBroker', brokerId: b.id, brokerEpoch: b.epoch, incarnationId: b.incarnationId,
-        host: b.host, port: b.port, rack: b.rack, fenced: b.fenced,
+        host: b.host, port: b.port, listeners: b.listeners, rack: b.rack, fenced: b.fenced,
       });
     }
     for (const t of this.topicsById.values()) {
@@ -233,7 +234,7 @@ export class MetadataImage {
   /** The published form, a plain object that survives structured clone. */
   toMetadataSnapshot(controllerId: number): MetadataSnapshot {
     const brokers: BrokerMetadata[] = [...this.brokers.values()]
-      .map((b) => ({ id: b.id, host: b.host, port: b.port, rack: b.rack, fenced: b.fenced }))
+      .map((b) => ({ id: b.id, host: b.host, port: b.port, listeners: b.listeners, rack: b.rack, fenced: b.fenced }))
       .sort((a, b) => a.id - b.id);
     const topics: TopicMetadata[] = [...this.topicsById.values()]
       .map((t) => ({

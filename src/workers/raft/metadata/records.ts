@@ -34,6 +34,7 @@
  */
 import protobuf from 'protobufjs';
 import type { StoredAcl } from '../../../shared/acl.js';
+import type { ListenerEndpoint } from '../../../shared/metadata-types.js';
 
 const SCHEMA = {
   nested: {
@@ -49,7 +50,11 @@ const SCHEMA = {
             port: { type: 'int32', id: 5 },
             rack: { type: 'string', id: 6 },
             fenced: { type: 'bool', id: 7 },
+            listeners: { rule: 'repeated', type: 'BrokerListener', id: 8 },
           },
+        },
+        BrokerListener: {
+          fields: { name: { type: 'string', id: 1 }, host: { type: 'string', id: 2 }, port: { type: 'int32', id: 3 } },
         },
         FenceBrokerRecord: {
           fields: { brokerId: { type: 'int32', id: 1 }, brokerEpoch: { type: 'double', id: 2 } },
@@ -188,7 +193,7 @@ const ImageSnapshotType = root.lookupType('metadata.ImageSnapshot');
 export interface ClusterIdRecord { type: 'clusterId'; clusterId: string }
 export interface RegisterBrokerRecord {
   type: 'registerBroker'; brokerId: number; brokerEpoch: number; incarnationId: string;
-  host: string; port: number; rack: string | null; fenced: boolean;
+  host: string; port: number; listeners: ListenerEndpoint[]; rack: string | null; fenced: boolean;
 }
 export interface FenceBrokerRecord { type: 'fenceBroker'; brokerId: number; brokerEpoch: number }
 export interface UnfenceBrokerRecord { type: 'unfenceBroker'; brokerId: number; brokerEpoch: number }
@@ -252,7 +257,7 @@ function toWire(r: MetadataRecord): Record<string, unknown> {
       return {
         registerBroker: {
           brokerId: r.brokerId, brokerEpoch: r.brokerEpoch, incarnationId: idToBytes(r.incarnationId),
-          host: r.host, port: r.port, rack: r.rack ?? '', fenced: r.fenced,
+          host: r.host, port: r.port, rack: r.rack ?? '', fenced: r.fenced, listeners: r.listeners,
         },
       };
     case 'fenceBroker':
@@ -323,6 +328,7 @@ function fromWire(m: WireObject): MetadataRecord | null {
       return {
         type: 'registerBroker', brokerId: b.brokerId, brokerEpoch: b.brokerEpoch,
         incarnationId: bytesToId(b.incarnationId), host: b.host, port: b.port,
+        listeners: ((b.listeners ?? []) as ListenerEndpoint[]).map((l) => ({ name: l.name, host: l.host, port: l.port })),
         rack: b.rack === '' ? null : b.rack, fenced: b.fenced,
       };
     }
