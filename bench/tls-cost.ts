@@ -154,21 +154,19 @@ async function main(): Promise<void> {
     ]);
     const probeBefore = fsyncProbe(dataDir, 500);
 
-    // This broker advertises one listener (Metadata gives every client that address), so each
-    // listener gets its own process, both up for the whole run.
+    // One node of each broker with both listeners, as clients of each are given that
+    // listener's address.
     const ourPort = Number(v['our-port']);
     const ourSecure = ourPort + 2;
-    const ourCommon = { main: v['broker-main'], nodeOptions: v['node-options'] };
-    const ours = await startOurs({ ...ourCommon, port: ourPort, dataDir: `${dataDir}/ours-plaintext`, overrides: [`num.partitions=${partitions}`] });
-    brokers.push(ours);
-    const oursSecure = await startOurs({
-      ...ourCommon,
-      port: ourSecure,
-      dataDir: `${dataDir}/ours-sasl-ssl`,
+    const ours = await startOurs({
+      main: v['broker-main'],
+      nodeOptions: v['node-options'],
+      port: ourPort,
+      dataDir: `${dataDir}/ours`,
       overrides: [
-        `listeners=SASL_SSL://127.0.0.1:${ourSecure},CONTROLLER://127.0.0.1:${ourSecure + 1}`,
-        'listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT',
-        'inter.broker.listener.name=SASL_SSL',
+        `listeners=PLAINTEXT://127.0.0.1:${ourPort},CONTROLLER://127.0.0.1:${ourPort + 1},SASL_SSL://127.0.0.1:${ourSecure}`,
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL',
+        'inter.broker.listener.name=PLAINTEXT',
         'sasl.enabled.mechanisms=SCRAM-SHA-512',
         `ssl.keystore.location=${pki.keystore}`,
         `num.partitions=${partitions}`,
@@ -176,7 +174,7 @@ async function main(): Promise<void> {
       ],
       args: ['--add-scram', `SCRAM-SHA-512=[name=${USER},iterations=4096,password=${PASSWORD}]`],
     });
-    brokers.push(oursSecure);
+    brokers.push(ours);
     const kafkaPort = Number(v['kafka-port']);
     const kafkaSecure = kafkaPort + 2;
     const kafka = await startKafka({
@@ -206,7 +204,7 @@ async function main(): Promise<void> {
     const plain = (b: RunningBroker): Pick<Target, 'bootstrap' | 'pid' | 'clientConfig'> => ({ bootstrap: b.bootstrap, pid: b.pids[0]!, clientConfig: plainConfig });
     const targets: Target[] = [
       { broker: 'ours', protocol: 'PLAINTEXT', ...plain(ours) },
-      { broker: 'ours', protocol: 'SASL_SSL', ...secure(oursSecure.bootstrap, oursSecure.pids[0]!) },
+      { broker: 'ours', protocol: 'SASL_SSL', ...secure(`127.0.0.1:${ourSecure}`, ours.pids[0]!) },
       { broker: 'Kafka', protocol: 'PLAINTEXT', ...plain(kafka) },
       { broker: 'Kafka', protocol: 'SASL_SSL', ...secure(`127.0.0.1:${kafkaSecure}`, kafka.pids[0]!) },
     ];
@@ -298,9 +296,8 @@ function writeResults(r: {
     '',
     'Settings. Both brokers run at once on the same RSA 2048 key and certificate (made by openssl for the',
     'run): `ssl.enabled.protocols=TLSv1.3`, `sasl.enabled.mechanisms=SCRAM-SHA-512`, the user\'s',
-    'credential with 4096 iterations. This broker: two `node dist/main.js` processes, one with a',
-    'PLAINTEXT listener and one with a SASL_SSL listener (given the credential with `--add-scram`),',
-    'because it advertises a single listener; defaults otherwise (fdatasync before acks=all). Kafka',
+    'credential with 4096 iterations. This broker: one `node dist/main.js` node with both listeners',
+    '(the credential given with `--add-scram`); defaults otherwise (fdatasync before acks=all). Kafka',
     '4.3: one `bench/peers/kafka/start.sh` node (KRaft, 1 GiB heap) with both listeners,',
     '`ssl.keystore.type=PEM`, default flush settings (no fsync before acks=all), the credential set',
     'with kafka-configs. One client for every case: ProducerPerformance from Kafka\'s jars,',
