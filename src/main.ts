@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs as parseFlags } from 'node:util';
 import { startCluster } from './api/start-cluster.js';
 import { Broker } from './main/broker.js';
-import { ConfigError, loadConfig, parseArgs, SETTINGS } from './shared/config.js';
+import { ConfigError, loadConfig, parseArgs } from './shared/config.js';
+import { SETTINGS } from './shared/config-settings.js';
 import { rootLogger } from './shared/logger.js';
 
 const HELP = `Usage:

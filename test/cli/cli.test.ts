@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { SETTINGS } from '../../src/shared/config.js';
+import { SETTINGS } from '../../src/shared/config-settings.js';
 import { CLEAN_SHUTDOWN_FILE } from '../../src/workers/partition/log/data-dir.js';
 import { hasCommand, mainJs, repoRoot } from '../helpers/broker.js';
 import { eventually, run } from '../clients/harness.js';

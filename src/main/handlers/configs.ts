@@ -5,7 +5,7 @@
  * own settings (effective-config.ts), with Kafka's sources and synonyms.
  */
 import { ErrorCode } from '../../shared/errors.js';
-import { SETTINGS } from '../../shared/config.js';
+import { SETTINGS } from '../../shared/config-settings.js';
 import {
   ConfigSource, configType, DYNAMIC_BROKER_CONFIGS, resolveBrokerConfig, resolveTopicConfig, TOPIC_CONFIGS, type ResolvedConfig,
 } from '../../shared/dynamic-config.js';

@@ -15,7 +15,7 @@
  * authentication: the client re-authenticates before, or its connection is closed.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { SaslMechanism, SaslSettings } from '../../shared/config.js';
+import type { SaslMechanism, SaslSettings } from '../../shared/listener-security.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { ScramError, ScramServer, type ScramCredential, type ScramMechanism } from '../../shared/scram.js';
 

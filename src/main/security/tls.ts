@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { InterBrokerClient } from '../../shared/broker-connection.js';
-import type { InterBrokerSettings, KeyStoreSettings, TlsSettings } from '../../shared/config.js';
+import type { InterBrokerSettings, KeyStoreSettings, TlsSettings } from '../../shared/listener-security.js';
 import { KeyStoreError, keyStorePem, trustStorePem } from '../../shared/key-store.js';
 import { mapPrincipal, parsePrincipalRules, rfc2253, type PrincipalRule } from '../../shared/principal-mapping.js';
 

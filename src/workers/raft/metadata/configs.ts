@@ -12,7 +12,7 @@
  * starting from the resource's own value (or its default when it has none).
  */
 import { ErrorCode } from '../../../shared/errors.js';
-import { SETTINGS } from '../../../shared/config.js';
+import { SETTINGS } from '../../../shared/config-settings.js';
 import { configValueError, DYNAMIC_BROKER_CONFIGS, listItems, TOPIC_CONFIGS, type ConfigDef } from '../../../shared/dynamic-config.js';
 import { ConfigOp, ConfigResourceType, type AlterConfigsRequest, type ConfigResourceChange, type ConfigResult } from '../../../shared/metadata-types.js';
 import type { MetadataImage } from './image.js';
