@@ -48,7 +48,8 @@ import path from 'node:path';
 import { ErrorCode } from '../../../shared/errors.js';
 import { createDir } from '../../../shared/create-dir.js';
 import { childLogger, type Logger } from '../../../shared/logger.js';
-import { readCheckpoint, syncDir, updateCheckpoint } from './checkpoint-file.js';
+import { syncDir } from './checkpoint-file.js';
+import { DirCheckpoints, partitionKey, type CheckpointEntry } from './dir-checkpoints.js';
 import type { LogConfig } from '../../../shared/log-config.js';
 import { DataDir } from './data-dir.js';
 import { FileCache } from './file-cache.js';
@@ -67,8 +68,6 @@ export const LOG_START_CHECKPOINT = 'log-start-offset-checkpoint';
 export const HIGH_WATERMARK_CHECKPOINT = 'replication-offset-checkpoint';
 
 const LOG_DIR_PATTERN = /^(.+)-(\d+)$/;
-/** A checkpoint update holds its lock file open while it writes the new file, then syncs the dir. */
-const CHECKPOINT_DESCRIPTORS = 2;
 
 export interface LogManagerOptions {
   dir: string;
@@ -106,9 +105,7 @@ const DEFAULT_MAX_OPEN_FILES = 1000;
 /** Logs loaded side by side at start. */
 const LOADS_AT_ONCE = 32;
 
-function key(topic: string, partition: number): string {
-  return `${topic}\0${partition}`;
-}
+const key = partitionKey;
 
 export class LogManager {
   private readonly logs = new Map<string, PartitionLog>();
@@ -125,8 +122,8 @@ export class LogManager {
   private nextDirSync: Promise<void> | undefined;
   /** The high watermarks last checkpointed (read at start, updated at each write), by key. */
   private readonly checkpointedHws = new Map<string, number>();
+  private readonly checkpoints: DirCheckpoints;
   private highWatermarkSource: ((log: PartitionLog) => number | undefined) | undefined;
-  private highWatermarkWrite: Promise<void> = Promise.resolve();
   /** Set when the manager cleans compacted logs. */
   cleaner: LogCleaner | undefined;
 
@@ -160,6 +157,7 @@ export class LogManager {
       truncated: (log, offset) => this.cleaner?.truncated(log, offset),
       snapshotSkipped: (log, err) => this.logger.warn({ err, log: log.name }, 'producer snapshot skipped: no file descriptor free'),
     };
+    this.checkpoints = new DirCheckpoints(dir, files, owns);
     this.recovery = new OfflineRecoveryRunner(
       { probe: (log) => probeWrite(log.dir), recover: (log) => reopenOfflineLog(log, { files, logger }) },
       logger,
@@ -206,16 +204,9 @@ export class LogManager {
   }
 
   private async loadAll(clean: boolean): Promise<void> {
-    const offsets = (file: string): Map<string, number> => {
-      const entries = readCheckpoint(path.join(this.dir, file)) ?? [];
-      return new Map(entries.map(([t, p, o]) => [key(t!, Number(p)), Number(o)]));
-    };
-    const recoveryPoints = offsets(RECOVERY_POINT_CHECKPOINT);
-    const startOffsets = offsets(LOG_START_CHECKPOINT);
-    for (const [k, hw] of offsets(HIGH_WATERMARK_CHECKPOINT)) {
-      const [topic, partition] = k.split('\0') as [string, string];
-      if (this.owns(topic, Number(partition)) && Number.isSafeInteger(hw) && hw >= 0) this.checkpointedHws.set(k, hw);
-    }
+    const recoveryPoints = this.checkpoints.read(RECOVERY_POINT_CHECKPOINT);
+    const startOffsets = this.checkpoints.read(LOG_START_CHECKPOINT);
+    for (const [k, hw] of this.checkpoints.read(HIGH_WATERMARK_CHECKPOINT)) if (hw >= 0) this.checkpointedHws.set(k, hw);
     const started = Date.now();
     const mine: Array<{ name: string; topic: string; partition: number }> = [];
     for (const entry of await fs.readdir(this.dir, { withFileTypes: true })) {
@@ -281,19 +272,18 @@ export class LogManager {
   writeHighWatermarkCheckpoint(): Promise<void> {
     const source = this.highWatermarkSource;
     if (!source) return Promise.resolve();
-    this.highWatermarkWrite = this.highWatermarkWrite.then(() => {
-      const entries: Array<[string, number, number]> = [];
-      for (const [k, log] of this.logs) {
-        const hw = source(log) ?? this.checkpointedHws.get(k);
-        if (hw === undefined || hw < 0) continue;
-        this.checkpointedHws.set(k, hw);
-        entries.push([log.topic, log.partition, hw]);
-      }
-      return this.files
-        .borrow(CHECKPOINT_DESCRIPTORS, () => updateCheckpoint(path.join(this.dir, HIGH_WATERMARK_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), entries))
-        .catch((err: unknown) => this.logger.error({ err }, 'replication-offset-checkpoint write failed'));
-    });
-    return this.highWatermarkWrite;
+    return this.checkpoints
+      .write(HIGH_WATERMARK_CHECKPOINT, () => {
+        const entries: CheckpointEntry[] = [];
+        for (const [k, log] of this.logs) {
+          const hw = source(log) ?? this.checkpointedHws.get(k);
+          if (hw === undefined || hw < 0) continue;
+          this.checkpointedHws.set(k, hw);
+          entries.push([log.topic, log.partition, hw]);
+        }
+        return entries;
+      })
+      .catch((err: unknown) => this.logger.error({ err }, 'replication-offset-checkpoint write failed'));
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -451,7 +441,7 @@ export class LogManager {
 
   /** Recovery points (after fsyncing the indexes they vouch for) and log start offsets. */
   async writeCheckpoints(): Promise<void> {
-    const points: Array<[string, number, number]> = [];
+    const points: CheckpointEntry[] = [];
     for (const log of this.logs.values()) {
       if (log.offline) continue;
       const point = log.durableEndOffset;
@@ -463,24 +453,14 @@ export class LogManager {
         log.goOffline(err);
       }
     }
-    await this.files.borrow(CHECKPOINT_DESCRIPTORS, () =>
-      updateCheckpoint(path.join(this.dir, RECOVERY_POINT_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), points),
-    );
+    await this.checkpoints.write(RECOVERY_POINT_CHECKPOINT, () => points);
     await this.writeLogStartCheckpoint();
   }
 
-  private logStartWrite: Promise<void> = Promise.resolve();
-
   private writeLogStartCheckpoint(): Promise<void> {
-    this.logStartWrite = this.logStartWrite.then(() => {
-      const entries = [...this.logs.values()].map((l) => [l.topic, l.partition, l.logStartOffset] as const);
-      return this.files
-        .borrow(CHECKPOINT_DESCRIPTORS, () => updateCheckpoint(path.join(this.dir, LOG_START_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), entries))
-        .catch(
-        (err: unknown) => this.logger.error({ err }, 'log-start-offset-checkpoint write failed'),
-      );
-    });
-    return this.logStartWrite;
+    return this.checkpoints
+      .write(LOG_START_CHECKPOINT, () => [...this.logs.values()].map((l) => [l.topic, l.partition, l.logStartOffset] as const))
+      .catch((err: unknown) => this.logger.error({ err }, 'log-start-offset-checkpoint write failed'));
   }
 
   /** Flushes, writes the checkpoints and (when it holds the lock) the clean-shutdown marker. */

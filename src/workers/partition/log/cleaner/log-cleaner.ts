@@ -15,7 +15,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { uncompressedLimit } from '../../../../shared/compression.js';
 import type { Logger } from '../../../../shared/logger.js';
-import { readCheckpoint, updateCheckpoint } from '../checkpoint-file.js';
+import { DirCheckpoints, partitionKey } from '../dir-checkpoints.js';
 import type { FileCache } from '../file-cache.js';
 import type { PartitionLog } from '../partition-log.js';
 import type { CleanResult, CleanTask } from '../../../../shared/clean-task.js';
@@ -24,8 +24,6 @@ import { filthiest, toClean, type LogStat, type ToClean } from './selection.js';
 import { swapCleaned } from './swap.js';
 
 export const CLEANER_CHECKPOINT = 'cleaner-offset-checkpoint';
-/** A checkpoint update holds its lock file open while it writes the new file, then syncs the dir. */
-const CHECKPOINT_DESCRIPTORS = 2;
 
 /** Runs a cleaning somewhere off the worker's thread (the cleaner pool). */
 export interface CleanerRunner {
@@ -50,12 +48,11 @@ export interface CleanReport {
   result: CleanResult;
 }
 
-function key(topic: string, partition: number): string {
-  return `${topic}\0${partition}`;
-}
+const key = partitionKey;
 
 export class LogCleaner {
-  private readonly checkpoints = new Map<string, number>();
+  private readonly checkpoints: Map<string, number>;
+  private readonly checkpointFiles: DirCheckpoints;
   private readonly uncleanable = new Set<string>();
   /** Truncations seen per log: a cleaning that overlapped one is not swapped in. */
   private readonly truncations = new Map<string, number>();
@@ -64,19 +61,17 @@ export class LogCleaner {
   private swapping: Promise<unknown> = Promise.resolve();
   private busy = false;
   private stopped = false;
-  private checkpointWrite: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly dir: string,
+    dir: string,
     private readonly logs: { all(): Iterable<PartitionLog>; get(topic: string, partition: number): PartitionLog | undefined },
-    private readonly owns: (topic: string, partition: number) => boolean,
+    owns: (topic: string, partition: number) => boolean,
     private readonly files: FileCache,
     private readonly opts: LogCleanerOptions,
     private readonly logger: Logger,
   ) {
-    for (const [t, p, o] of readCheckpoint(path.join(dir, CLEANER_CHECKPOINT)) ?? []) {
-      if (owns(t!, Number(p))) this.checkpoints.set(key(t!, Number(p)), Number(o));
-    }
+    this.checkpointFiles = new DirCheckpoints(dir, files, owns);
+    this.checkpoints = this.checkpointFiles.read(CLEANER_CHECKPOINT);
   }
 
   start(): void {
@@ -128,7 +123,7 @@ export class LogCleaner {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.swapping;
-    await this.checkpointWrite;
+    await this.checkpointFiles.written();
   }
 
   private stat(log: PartitionLog): LogStat {
@@ -230,16 +225,13 @@ export class LogCleaner {
   }
 
   private writeCheckpoint(): Promise<void> {
-    this.checkpointWrite = this.checkpointWrite.then(() => {
-      const entries: Array<[string, number, number]> = [];
-      for (const [k, offset] of this.checkpoints) {
-        const [topic, partition] = k.split('\0') as [string, string];
-        entries.push([topic, Number(partition), offset]);
-      }
-      return this.files
-        .borrow(CHECKPOINT_DESCRIPTORS, () => updateCheckpoint(path.join(this.dir, CLEANER_CHECKPOINT), (e) => this.owns(e[0]!, Number(e[1])), entries))
-        .catch((err: unknown) => this.logger.error({ err }, 'cleaner-offset-checkpoint write failed'));
-    });
-    return this.checkpointWrite;
+    return this.checkpointFiles
+      .write(CLEANER_CHECKPOINT, () =>
+        [...this.checkpoints].map(([k, offset]) => {
+          const [topic, partition] = k.split('\0') as [string, string];
+          return [topic, Number(partition), offset] as const;
+        }),
+      )
+      .catch((err: unknown) => this.logger.error({ err }, 'cleaner-offset-checkpoint write failed'));
   }
 }
