@@ -12,13 +12,12 @@
  * responseSend, total. Each stage's percentiles are of that stage alone: they do not add up
  * to the total's, and the mean column does.
  */
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { HISTOGRAM_SLOTS, LogHistogram } from '../src/shared/metrics/log-histogram.js';
 import { keyValues, numberList } from './lib/args.js';
 import { parseBootstrap } from './lib/cluster.js';
+import { fsyncProbe } from './lib/fsync-probe.js';
 import { LATENCY_HEADERS, latencyCells, runLatencyCase } from './lib/latency-cases.js';
 import { pidListeningOn } from './lib/process-cpu.js';
 import { plainTable } from './lib/table.js';
@@ -57,28 +56,6 @@ function histogramOf(slots: number[] | undefined): LogHistogram {
   const h = new LogHistogram();
   if (slots && slots.length === HISTOGRAM_SLOTS) h.slots.set(slots);
   return h;
-}
-
-/** 4 KiB write + fdatasync, `count` times, in a fresh file: p50 and p99 in ms. */
-function fsyncProbe(dir: string, count: number): { p50: number; p99: number } {
-  const d = mkdtempSync(path.join(dir, 'fsync-probe-'));
-  const fd = openSync(path.join(d, 'probe'), 'w');
-  const block = Buffer.alloc(4096, 7);
-  const samples: number[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const t0 = performance.now();
-      writeSync(fd, block);
-      fdatasyncSync(fd);
-      samples.push(performance.now() - t0);
-    }
-  } finally {
-    closeSync(fd);
-    rmSync(d, { recursive: true, force: true });
-  }
-  samples.sort((a, b) => a - b);
-  const at = (q: number) => samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)]!;
-  return { p50: at(0.5), p99: at(0.99) };
 }
 
 const bootstrap = v.bootstrap!;

@@ -11,11 +11,12 @@
  *   npm run build && npm run bench:build && node dist-bench/bench/tls-cost.js
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { KAFKA_PEER_DIR, startKafka, startOurs, type RunningBroker } from './lib/brokers.js';
+import { fsyncProbe } from './lib/fsync-probe.js';
 import { processCpuSeconds } from './lib/process-cpu.js';
 import { fmt, markdownTable, plainTable, type Cell } from './lib/table.js';
 
@@ -67,28 +68,6 @@ function makePki(dir: string): Pki {
   const keystore = path.join(dir, 'server.keystore.pem');
   writeFileSync(keystore, readFileSync(path.join(dir, 'server.key'), 'utf8') + readFileSync(path.join(dir, 'server.pem'), 'utf8'));
   return { ca: path.join(dir, 'ca.pem'), keystore };
-}
-
-/** 4 KiB write + fdatasync, `count` times, in a fresh file: p50 and p99 in ms. */
-function fsyncProbe(dir: string, count: number): { p50: number; p99: number } {
-  const d = mkdtempSync(path.join(dir, 'fsync-probe-'));
-  const fd = openSync(path.join(d, 'probe'), 'w');
-  const block = Buffer.alloc(4096, 7);
-  const samples: number[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const t0 = performance.now();
-      writeSync(fd, block);
-      fdatasyncSync(fd);
-      samples.push(performance.now() - t0);
-    }
-  } finally {
-    closeSync(fd);
-    rmSync(d, { recursive: true, force: true });
-  }
-  samples.sort((a, b) => a - b);
-  const at = (q: number) => samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)]!;
-  return { p50: at(0.5), p99: at(0.99) };
 }
 
 interface Target {

@@ -17,7 +17,7 @@ export interface RunningBroker {
   stop(): Promise<void>;
 }
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const KAFKA_PEER_DIR = `${ROOT}bench/peers/kafka`;
 
 function portOpen(port: number): Promise<boolean> {
