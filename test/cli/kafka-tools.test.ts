@@ -7,29 +7,20 @@
 //
 // Optional: runs when `java` is installed and Kafka's jars are in bench/peers/kafka/lib (it
 // runs bench/peers/kafka/fetch.sh to get them); otherwise it says why it is skipped.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { Kafka, logLevel } from 'kafkajs';
-import { hasCommand, repoRoot } from '../helpers/broker.js';
+import { KAFKA_LIB, KAFKA_PEER, kafkaJarsMissing } from '../helpers/kafka-jars.js';
 import { run } from '../clients/harness.js';
 import { readPartition, WireClient } from '../clients/wire-client.js';
 import { metadata, startCluster, waitFor } from '../cluster/fixtures/cluster.js';
 
-const KAFKA = path.join(repoRoot, 'bench/peers/kafka');
 const TOPIC = 'tools';
 
-async function toolsReady(): Promise<string | null> {
-  if (!hasCommand('java')) return 'java is not installed';
-  // fetch.sh returns at once when the jars are there already.
-  const fetched = await run('bash', [path.join(KAFKA, 'fetch.sh')], { timeoutMs: 300_000 });
-  if (fetched.code !== 0 || !existsSync(path.join(KAFKA, 'lib'))) return `Kafka's jars could not be fetched: ${fetched.stderr.slice(-200)}`;
-  return null;
-}
-
 t.test('Kafka CLI tools operate the cluster', async (t) => {
-  const missing = await toolsReady();
+  const missing = await kafkaJarsMissing();
   if (missing !== null) {
     t.skip(`skipped: ${missing}`);
     return;
@@ -42,7 +33,7 @@ t.test('Kafka CLI tools operate the cluster', async (t) => {
   const bootstrap = cluster.brokers.map((b) => b.bootstrap).join(',');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'kafka-tools-'));
   const tool = async (cls: string, ...args: string[]): Promise<string> => {
-    const r = await run('java', ['-Dlog4j2.configurationFile=' + path.join(KAFKA, 'log4j2.properties'), '-cp', path.join(KAFKA, 'lib/*'), cls, '--bootstrap-server', bootstrap, ...args], { timeoutMs: 60_000 });
+    const r = await run('java', ['-Dlog4j2.configurationFile=' + path.join(KAFKA_PEER, 'log4j2.properties'), '-cp', path.join(KAFKA_LIB, '*'), cls, '--bootstrap-server', bootstrap, ...args], { timeoutMs: 60_000 });
     const out = r.stdout.toString();
     if (r.code !== 0) throw new Error(`${cls} ${args.join(' ')} exited ${r.code}:\n${out}\n${r.stderr}`);
     return out;

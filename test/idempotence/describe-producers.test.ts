@@ -3,26 +3,17 @@
 // broker answers NOT_LEADER_OR_FOLLOWER, an unknown topic or partition
 // UNKNOWN_TOPIC_OR_PARTITION. Kafka's own `kafka-transactions describe-producers` shows the
 // same producer when java and Kafka's jars (bench/peers/kafka) are there.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { buildRecordBatch } from '../../src/shared/record-batch.js';
 import type { DescribeProducersResponse } from '../../src/shared/protocol/generated/describe-producers-response.js';
-import { hasCommand, repoRoot } from '../helpers/broker.js';
+import { KAFKA_LIB, KAFKA_PEER, kafkaJarsMissing } from '../helpers/kafka-jars.js';
 import { run } from '../clients/harness.js';
 import { apiVersions, call, createTopics, metadata, startCluster, waitFor } from '../cluster/fixtures/cluster.js';
 
 const TOPIC = 'described';
-const KAFKA = path.join(repoRoot, 'bench/peers/kafka');
-
-async function kafkaTools(): Promise<string | null> {
-  if (!hasCommand('java')) return 'java is not installed';
-  const fetched = await run('bash', [path.join(KAFKA, 'fetch.sh')], { timeoutMs: 300_000 });
-  if (fetched.code !== 0 || !existsSync(path.join(KAFKA, 'lib'))) return `Kafka's jars could not be fetched: ${fetched.stderr.slice(-200)}`;
-  return null;
-}
 
 t.test('DescribeProducers lists the idempotent producers a partition leader remembers', async (t) => {
   const cluster = await startCluster({}, 2);
@@ -80,10 +71,10 @@ t.test('DescribeProducers lists the idempotent producers a partition leader reme
   t.same(fromOther.topics[0]!.partitions.map((p) => [p.partitionIndex, p.errorCode, p.activeProducers.length]),
     [[0, ErrorCode.NOT_LEADER_OR_FOLLOWER, 0], [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 0]], 'a broker that does not lead the partition says so');
 
-  const missing = await kafkaTools();
+  const missing = await kafkaJarsMissing();
   t.test('kafka-transactions describe-producers', { skip: missing ?? false }, async (t) => {
     const bootstrap = cluster.brokers.map((b) => b.bootstrap).join(',');
-    const r = await run('java', ['-Dlog4j2.configurationFile=' + path.join(KAFKA, 'log4j2.properties'), '-cp', path.join(KAFKA, 'lib/*'),
+    const r = await run('java', ['-Dlog4j2.configurationFile=' + path.join(KAFKA_PEER, 'log4j2.properties'), '-cp', path.join(KAFKA_LIB, '*'),
       'org.apache.kafka.tools.TransactionsCommand', '--bootstrap-server', bootstrap, 'describe-producers', '--topic', TOPIC, '--partition', '0'], { timeoutMs: 60_000 });
     t.equal(r.code, 0, `the tool exits cleanly ${r.code === 0 ? '' : r.stderr.toString().slice(-500)}`);
     const row = r.stdout.toString().split('\n').find((l) => l.trim().startsWith(`${producerId}`));

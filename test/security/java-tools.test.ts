@@ -3,22 +3,21 @@
 // mutual TLS: kafka-configs creates and describes a SCRAM user, kafka-acls grants it a family of
 // topics and a group and lists the ACLs, the console producer and consumer (Java client,
 // SCRAM-SHA-256) write and read back, and the user cannot manage ACLs. Optional: runs when
-// `java` and Kafka's jars (bench/peers/kafka/fetch.sh) are present.
+// `java` is installed (Kafka's jars are fetched by bench/peers/kafka/fetch.sh when missing).
 import t from 'tap';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, hasCommand, repoRoot, startBroker, waitForPort, type BrokerProcess } from '../helpers/broker.js';
+import { freePort, startBroker, waitForPort, type BrokerProcess } from '../helpers/broker.js';
+import { KAFKA_LIB, kafkaJarsMissing } from '../helpers/kafka-jars.js';
 import { brokerTeardown, run } from '../clients/harness.js';
 import { makePki } from './certs.js';
 
-const LIB = path.join(repoRoot, 'bench/peers/kafka/lib');
-const haveKafka = hasCommand('java') && existsSync(LIB) && readdirSync(LIB).some((f) => f.startsWith('kafka-tools-'));
+const missing = await kafkaJarsMissing();
 const SCRAM = (user: string, pw: string) => `org.apache.kafka.common.security.scram.ScramLoginModule required username="${user}" password="${pw}";`;
 
-if (!haveKafka) {
-  t.plan(1);
-  t.pass('java or Kafka\'s jars missing (bash bench/peers/kafka/fetch.sh): skipped');
+if (missing !== null) {
+  t.skip(`skipped: ${missing}`);
 } else {
   t.test('kafka-configs, kafka-acls and the Java client against a SASL_SSL cluster', async (t) => {
     const pki = makePki();
@@ -66,7 +65,7 @@ if (!haveKafka) {
     const admin = props('admin', 'SCRAM-SHA-512', 'admin', 'admin-secret');
     const alice = props('alice', 'SCRAM-SHA-256', 'alice', 'alice-secret');
     const java = async (main: string, args: string[], input?: string) => {
-      const r = await run('java', ['-cp', `${LIB}/*`, main, '--bootstrap-server', bootstrap, ...args], { input, timeoutMs: 60_000 });
+      const r = await run('java', ['-cp', `${KAFKA_LIB}/*`, main, '--bootstrap-server', bootstrap, ...args], { input, timeoutMs: 60_000 });
       return { code: r.code, out: `${r.stdout.toString()}${r.stderr}`.split('\n').filter((l) => !l.startsWith('SLF4J')).join('\n') };
     };
 
