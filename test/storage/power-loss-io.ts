@@ -89,7 +89,18 @@ export class PowerLossIo implements FileIo {
   /** Cuts the power; `into` gets the data dir as the disk holds it for good. */
   losePower(into: string): { restored: number; vanished: number } {
     this.lost = true;
-    fs.cpSync(this.root, into, { recursive: true });
+    // Producer snapshots and checkpoints are written outside this layer and may still be renaming
+    // a temporary file while the copy walks the dir; a file gone between the listing and its read
+    // means the copy starts over, on a listing taken after the rename.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        fs.cpSync(this.root, into, { recursive: true });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 5) throw err;
+        fs.rmSync(into, { recursive: true, force: true });
+      }
+    }
     let restored = 0;
     let vanished = 0;
     for (const [file, content] of this.durable) {
