@@ -14,22 +14,11 @@ import { brokerTeardown } from '../clients/harness.js';
 import { WireClient } from '../clients/wire-client.js';
 import { makePki } from './certs.js';
 import { scramLogin } from './sasl-client.js';
+import { rng } from '../protocol/schema-values.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1717);
 const ROUNDS = 300;
 const IDLE_MS = 1000;
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed with FUZZ_SEED. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = rng(SEED);
 const int = (n: number) => Math.floor(rand() * n);

@@ -15,16 +15,7 @@ import { LogManager } from '../../src/workers/partition/log/log-manager.js';
 import type { PartitionLog } from '../../src/workers/partition/log/partition-log.js';
 import { PowerLossIo } from './power-loss-io.js';
 import { batch, config, silent, splitBatches, tmpDir } from './helpers.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../protocol/schema-values.js';
 
 const FIRST_SEED = Number(process.env.POWER_LOSS_SEED ?? 1);
 const SEEDS = Number(process.env.POWER_LOSS_SEEDS ?? 200);

@@ -4,17 +4,7 @@ import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { LogManager } from '../../src/workers/partition/log/log-manager.js';
 import { batch, config, silent, splitBatches, tmpDir } from './helpers.js';
-
-/** Deterministic PRNG so that a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../protocol/schema-values.js';
 
 const SEED = Number(process.env.RECOVERY_SEED ?? 20240601);
 const CASES = 220;
