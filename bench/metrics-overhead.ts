@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { acksList, numberList, throughputOptions } from './lib/args.js';
 import { startOurs, type RunningBroker } from './lib/brokers.js';
-import { loadAverage, machineLines, writeResultsSection } from './lib/results-section.js';
+import { loadAverage, sectionOpening, writeResultsSection } from './lib/results-section.js';
 import { scrapes } from './lib/scrapes.js';
 import { markdownTable, plainTable, type Cell } from './lib/table.js';
 import { ackName, runThroughputCase, type ThroughputCase, type ThroughputRow, type ThroughputSettings } from './lib/throughput-cases.js';
@@ -188,20 +188,8 @@ async function main(): Promise<void> {
   console.log(plainTable(SUMMARY_HEADERS, summary));
   console.log(`load average before ${loadBefore}, after ${loadAfter}`);
 
-  const argv = process.argv.slice(2).join(' ');
   const text = [
-    SECTION,
-    '',
-    `Written by \`bench/metrics-overhead\` on ${startedAt.toISOString()} (run took ${((Date.now() - startedAt.getTime()) / 60_000).toFixed(1)} min).`,
-    '',
-    '```sh',
-    `node dist-bench/bench/metrics-overhead.js${argv ? ` ${argv}` : ''}`,
-    '```',
-    '',
-    '```',
-    ...machineLines(dataDir),
-    `Load average (1, 5, 15 min): ${loadBefore} before, ${loadAfter} after`,
-    '```',
+    ...sectionOpening(SECTION, 'metrics-overhead', startedAt, dataDir, loadBefore, loadAfter),
     '',
     (v.control
       ? 'A control run: two single-node brokers of this tree up together, each with its defaults, both with `metrics.listener=none` ' +

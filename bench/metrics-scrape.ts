@@ -28,7 +28,7 @@ import { createTopic } from './lib/cluster.js';
 import { runLoad, type LoadReport } from './lib/load-run.js';
 import { onFreshTopic } from './lib/plan.js';
 import { buildBatch, buildProduceFrame, PRODUCE_VERSION } from './lib/produce-frames.js';
-import { loadAverage, machineLines, writeResultsSection } from './lib/results-section.js';
+import { loadAverage, sectionOpening, writeResultsSection } from './lib/results-section.js';
 import { scrapes, type ScrapeResult } from './lib/scrapes.js';
 import { markdownTable, plainTable, type Cell } from './lib/table.js';
 import { recordsPerBatch } from './lib/throughput-cases.js';
@@ -185,20 +185,8 @@ async function main(): Promise<void> {
   console.log(plainTable(ROUND_HEADERS, rounds.map(roundCells)));
   console.log(`load average before ${loadBefore}, after ${loadAfter}`);
 
-  const argv = process.argv.slice(2).join(' ');
   const text = [
-    SECTION,
-    '',
-    `Written by \`bench/metrics-scrape\` on ${startedAt.toISOString()} (run took ${((Date.now() - startedAt.getTime()) / 60_000).toFixed(1)} min).`,
-    '',
-    '```sh',
-    `node dist-bench/bench/metrics-scrape.js${argv ? ` ${argv}` : ''}`,
-    '```',
-    '',
-    '```',
-    ...machineLines(dataDir),
-    `Load average (1, 5, 15 min): ${loadBefore} before, ${loadAfter} after`,
-    '```',
+    ...sectionOpening(SECTION, 'metrics-scrape', startedAt, dataDir, loadBefore, loadAfter),
     '',
     `One single-node broker of this tree with its defaults, \`/metrics\` on \`metrics.listener=http://127.0.0.1:${v['metrics-port']}\`; ` +
       `${topics} topics totalling ${totalPartitions} partitions, one batch of ten 100-byte records produced to each partition. ` +

@@ -31,3 +31,25 @@ export function machineLines(dataDir: string): string[] {
 export function loadAverage(): string {
   return loadavg().map((l) => l.toFixed(2)).join(' ');
 }
+
+/**
+ * The opening lines of a bench's section: its heading, when it ran, the command line as given,
+ * the machine and the load averages around the run.
+ */
+export function sectionOpening(heading: string, bench: string, startedAt: Date, dataDir: string, loadBefore: string, loadAfter: string): string[] {
+  const argv = process.argv.slice(2).join(' ');
+  return [
+    heading,
+    '',
+    `Written by \`bench/${bench}\` on ${startedAt.toISOString()} (run took ${((Date.now() - startedAt.getTime()) / 60_000).toFixed(1)} min).`,
+    '',
+    '```sh',
+    `node dist-bench/bench/${bench}.js${argv ? ` ${argv}` : ''}`,
+    '```',
+    '',
+    '```',
+    ...machineLines(dataDir),
+    `Load average (1, 5, 15 min): ${loadBefore} before, ${loadAfter} after`,
+    '```',
+  ];
+}
