@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { HIGH_WATERMARK_CHECKPOINT, LogManager } from '../../src/workers/partition/log/log-manager.js';
+import { HIGH_WATERMARK_CHECKPOINT } from '../../src/workers/partition/log/high-watermark-checkpoint.js';
+import { LogManager } from '../../src/workers/partition/log/log-manager.js';
 import type { PartitionLog } from '../../src/workers/partition/log/partition-log.js';
 import { batch, config, silent, tmpDir } from './helpers.js';
 

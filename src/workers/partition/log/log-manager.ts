@@ -50,6 +50,8 @@ import { createDir } from '../../../shared/create-dir.js';
 import { childLogger, type Logger } from '../../../shared/logger.js';
 import { syncDir } from './checkpoint-file.js';
 import { DirCheckpoints, partitionKey, type CheckpointEntry } from './dir-checkpoints.js';
+import { HighWatermarkCheckpoint } from './high-watermark-checkpoint.js';
+import { LogDirSync } from './log-dir-sync.js';
 import type { LogConfig } from '../../../shared/log-config.js';
 import { DataDir } from './data-dir.js';
 import { FileCache } from './file-cache.js';
@@ -65,7 +67,6 @@ export type { AppendResult, ReadResult } from './partition-log.js';
 
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 export const LOG_START_CHECKPOINT = 'log-start-offset-checkpoint';
-export const HIGH_WATERMARK_CHECKPOINT = 'replication-offset-checkpoint';
 
 const LOG_DIR_PATTERN = /^(.+)-(\d+)$/;
 
@@ -118,12 +119,9 @@ export class LogManager {
   private readonly timers: NodeJS.Timeout[] = [];
   private retentionRunning = false;
   private closed = false;
-  private dirSync: Promise<void> | undefined;
-  private nextDirSync: Promise<void> | undefined;
-  /** The high watermarks last checkpointed (read at start, updated at each write), by key. */
-  private readonly checkpointedHws = new Map<string, number>();
+  private readonly dirSync: LogDirSync;
   private readonly checkpoints: DirCheckpoints;
-  private highWatermarkSource: ((log: PartitionLog) => number | undefined) | undefined;
+  private readonly highWatermarks: HighWatermarkCheckpoint;
   /** Set when the manager cleans compacted logs. */
   cleaner: LogCleaner | undefined;
 
@@ -158,6 +156,8 @@ export class LogManager {
       snapshotSkipped: (log, err) => this.logger.warn({ err, log: log.name }, 'producer snapshot skipped: no file descriptor free'),
     };
     this.checkpoints = new DirCheckpoints(dir, files, owns);
+    this.highWatermarks = new HighWatermarkCheckpoint(this.logs, this.checkpoints, logger);
+    this.dirSync = new LogDirSync(dir, files);
     this.recovery = new OfflineRecoveryRunner(
       { probe: (log) => probeWrite(log.dir), recover: (log) => reopenOfflineLog(log, { files, logger }) },
       logger,
@@ -189,7 +189,7 @@ export class LogManager {
       await manager.loadAll(clean);
       manager.startTimers(opts.checkpointIntervalMs ?? 60_000);
       if (opts.highWatermarks) {
-        manager.highWatermarkSource = opts.highWatermarks.current;
+        manager.highWatermarks.setSource(opts.highWatermarks.current);
         manager.every(opts.highWatermarks.intervalMs, () => manager.writeHighWatermarkCheckpoint());
       }
       if (opts.cleaner) {
@@ -206,7 +206,6 @@ export class LogManager {
   private async loadAll(clean: boolean): Promise<void> {
     const recoveryPoints = this.checkpoints.read(RECOVERY_POINT_CHECKPOINT);
     const startOffsets = this.checkpoints.read(LOG_START_CHECKPOINT);
-    for (const [k, hw] of this.checkpoints.read(HIGH_WATERMARK_CHECKPOINT)) if (hw >= 0) this.checkpointedHws.set(k, hw);
     const started = Date.now();
     const mine: Array<{ name: string; topic: string; partition: number }> = [];
     for (const entry of await fs.readdir(this.dir, { withFileTypes: true })) {
@@ -253,37 +252,14 @@ export class LogManager {
     this.timers.push(t);
   }
 
-  /**
-   * The high watermark checkpointed for the partition, capped by the log's end (Kafka's rule on
-   * loading it: a mark above what the log holds would count records it does not have);
-   * undefined when none was.
-   */
+  /** The high watermark checkpointed for the partition (high-watermark-checkpoint.ts); undefined when none was. */
   checkpointedHighWatermark(topic: string, partition: number): number | undefined {
-    const hw = this.checkpointedHws.get(key(topic, partition));
-    const log = this.logs.get(key(topic, partition));
-    return hw === undefined || !log ? undefined : Math.max(log.logStartOffset, Math.min(hw, log.logEndOffset));
+    return this.highWatermarks.checkpointedHighWatermark(topic, partition);
   }
 
-  /**
-   * Writes every log's current high watermark (the last one checkpointed for a log whose
-   * replication has none yet) to replication-offset-checkpoint. Writes do not overlap: each
-   * starts after the previous one and reads the marks when it starts.
-   */
+  /** Writes every log's current high watermark to replication-offset-checkpoint. */
   writeHighWatermarkCheckpoint(): Promise<void> {
-    const source = this.highWatermarkSource;
-    if (!source) return Promise.resolve();
-    return this.checkpoints
-      .write(HIGH_WATERMARK_CHECKPOINT, () => {
-        const entries: CheckpointEntry[] = [];
-        for (const [k, log] of this.logs) {
-          const hw = source(log) ?? this.checkpointedHws.get(k);
-          if (hw === undefined || hw < 0) continue;
-          this.checkpointedHws.set(k, hw);
-          entries.push([log.topic, log.partition, hw]);
-        }
-        return entries;
-      })
-      .catch((err: unknown) => this.logger.error({ err }, 'replication-offset-checkpoint write failed'));
+    return this.highWatermarks.writeHighWatermarkCheckpoint();
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -311,7 +287,7 @@ export class LogManager {
     const p = (async () => {
       const made = await createDir(dir);
       try {
-        await this.syncLogDir();
+        await this.dirSync.syncLogDir();
         const log = await loadLog({
           topic,
           partition,
@@ -337,37 +313,12 @@ export class LogManager {
     return p;
   }
 
-  /**
-   * Makes the partition dirs made so far durable. Creations that overlap share one fsync of
-   * the log dir: one that arrives while a sync runs waits for the next, which starts when that
-   * one ends and covers every creation that arrived meanwhile.
-   */
-  private syncLogDir(): Promise<void> {
-    if (this.nextDirSync) return this.nextDirSync;
-    const start = (): Promise<void> => {
-      const sync = this.files.borrow(1, () => syncDir(this.dir)).finally(() => {
-        if (this.dirSync === sync) this.dirSync = undefined;
-      });
-      this.dirSync = sync;
-      return sync;
-    };
-    if (!this.dirSync) return start();
-    this.nextDirSync = this.dirSync
-      .catch(() => undefined)
-      .then(() => {
-        this.nextDirSync = undefined;
-        return start();
-      });
-    return this.nextDirSync;
-  }
-
   /** Closes the log and removes its dir. */
   async delete(topic: string, partition: number): Promise<void> {
     const log = this.logs.get(key(topic, partition));
     if (!log) return;
     this.logs.delete(key(topic, partition));
-    // A log created again under the same name starts from nothing, not from this one's mark.
-    this.checkpointedHws.delete(key(topic, partition));
+    this.highWatermarks.forget(topic, partition);
     this.groupCommit.forget(log);
     this.cleaner?.forget(log);
     // A swap of cleaned segments in progress ends first (and sees the log gone).
