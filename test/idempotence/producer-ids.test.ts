@@ -4,7 +4,8 @@
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
-import { Controller, PRODUCER_ID_BLOCK_SIZE } from '../../src/workers/raft/metadata/controller.js';
+import { Controller } from '../../src/workers/raft/metadata/controller.js';
+import { PRODUCER_ID_BLOCK_SIZE } from '../../src/workers/raft/metadata/producer-ids.js';
 import { MetadataImage } from '../../src/workers/raft/metadata/image.js';
 import { decodeBatch, encodeBatch } from '../../src/workers/raft/metadata/records.js';
 import { startBroker } from '../helpers/broker.js';

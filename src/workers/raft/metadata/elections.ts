@@ -60,3 +60,16 @@ function unclean(image: MetadataImage, p: PartitionState): Outcome {
   if (any === undefined) return { errorCode: ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, errorMessage: 'No live replica can lead the partition.' };
   return { leader: any, isr: [any] };
 }
+
+/** Moves each partition's leadership to its first replica when that one is live and in sync (auto.leader.rebalance.enable). */
+export function preferredLeaderChanges(image: MetadataImage): MetadataRecord[] {
+  const out: MetadataRecord[] = [];
+  for (const topic of image.topicsById.values()) {
+    for (const p of topic.partitions) {
+      const preferred = p.replicas[0];
+      if (preferred === undefined || p.leader === preferred || !p.isr.includes(preferred) || !image.isLive(preferred)) continue;
+      out.push({ type: 'partitionChange', topicId: topic.id, partition: p.partition, partitionEpoch: p.partitionEpoch, leader: preferred, isr: p.isr });
+    }
+  }
+  return out;
+}
