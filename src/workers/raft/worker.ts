@@ -14,14 +14,13 @@
  *   process died, most likely), the controller fences it `brokerFastFenceMs` later unless it
  *   heartbeats first; a broker whose connection with the leader closed or who sees a new
  *   leader heartbeats at once, so a live one is rarely fenced by mistake.
- * - Registers this broker with whichever node leads and heartbeats every
- *   `brokerHeartbeatIntervalMs`; registers again when the controller no longer knows it.
+ * - Registers this broker with whichever node leads and heartbeats (broker-heartbeats.ts).
  * - Forwards its main thread's requests to the leader when it does not lead, retrying across
  *   leader changes until the request's timeout; producer-id blocks are asked for in the name
  *   of this broker's registration.
  *
- * Messages with the main thread are typed in src/shared/metadata-types.ts; controller RPCs in
- * metadata/rpc.ts. No exception leaves this thread: a request that fails is answered with an
+ * Messages with the main thread are typed in src/shared/metadata-types.ts, its answers made in
+ * request-answers.ts; controller RPCs in metadata/rpc.ts. No exception leaves this thread: a request that fails is answered with an
  * error code, a start that fails with a `fatal` message.
  */
 import { RaftStats } from '../../shared/metrics/raft-stats.js';
@@ -29,23 +28,10 @@ import { recordThreadStats } from '../../shared/metrics/thread-stats.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { failAcls, failAllTopics, failConfigs, failElections, failUsers } from '../../shared/admin-results.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { childLogger } from '../../shared/logger.js';
-import type {
-  AdminRequest,
-  AllocateProducerIdsRequest,
-  AlterPartitionRequest,
-  AlterScramRequest,
-  AlterConfigsRequest,
-  ElectLeadersRequest,
-  AlterReassignmentsRequest,
-  CreateAclsRequest,
-  DeleteAclsRequest,
-  MainToRaftMessage,
-  RaftToMainMessage,
-  RaftWorkerData,
-} from '../../shared/metadata-types.js';
+import type { MainToRaftMessage, RaftToMainMessage, RaftWorkerData } from '../../shared/metadata-types.js';
+import { BrokerHeartbeats } from './broker-heartbeats.js';
 import { NotLeaderError, RaftDriver, type StateMachine } from './driver.js';
 import { MetadataCatchUp } from './metadata/catch-up.js';
 import { Controller, type ControllerRandom } from './metadata/controller.js';
@@ -53,15 +39,12 @@ import type { Decision } from './metadata/records.js';
 import { MetadataImage } from './metadata/image.js';
 import { decodeBatch, encodeBatch, type MetadataRecord } from './metadata/records.js';
 import { decodeRpc, decodeRpcReply, encodeRpc, type ControllerRpc, type RpcReplies, type RpcReply } from './metadata/rpc.js';
+import { carryOut, failedAnswer, type WorkerRequest } from './request-answers.js';
 
 /** Pause between attempts while there is no leader or it just changed. */
 const RETRY_MS = 50;
 /** Used when a request carries no timeout (Kafka clients send 0 to mean "do not wait"). */
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-/** How long a stopping broker waits for the controller to move its leaderships away. */
-const CONTROLLED_SHUTDOWN_MS = 2_000;
-/** While fenced, heartbeat this often so the broker is unfenced soon after it caught up. */
-const FENCED_HEARTBEAT_MS = 100;
 
 class TimeoutError extends Error {}
 
@@ -76,7 +59,6 @@ class RaftWorker {
   private readonly catchUp = new MetadataCatchUp();
   private published = false;
   private readonly stopping = new AbortController();
-  private readonly incarnationId = randomBytes(16).toString('hex');
   private driver: RaftDriver | undefined;
   private leaderId: number | undefined;
   /** Term this node leads in (-1: not leading); a Controller exists once it is activated. */
@@ -87,16 +69,24 @@ class RaftWorker {
   private tickQueued = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private fastFenceTimer: NodeJS.Timeout | undefined;
-  /** Ends the broker's wait for its next heartbeat, when it is waiting. */
-  private wakeHeartbeat: (() => void) | undefined;
-  private brokerEpoch = -1;
-  private fenced = true;
+  private readonly heartbeats: BrokerHeartbeats;
 
   constructor(
     private readonly data: RaftWorkerData,
     private readonly post: (msg: RaftToMainMessage) => void,
   ) {
     this.log = childLogger({ thread: 'raft', nodeId: data.nodeId });
+    this.heartbeats = new BrokerHeartbeats(
+      data,
+      (rpc, deadlineMs, signal) => this.callController(rpc, deadlineMs, signal),
+      () => this.image.offset,
+      (brokerEpoch) => {
+        this.catchUp.registered(brokerEpoch);
+        this.publish();
+      },
+      this.stopping.signal,
+      this.log,
+    );
   }
 
   async start(): Promise<void> {
@@ -129,7 +119,7 @@ class RaftWorker {
     this.publish();
     const tickMs = Math.max(10, Math.min(500, this.data.settings.brokerSessionTimeoutMs / 4));
     this.tickTimer = setInterval(() => this.queueTick(), tickMs);
-    void this.brokerLifecycle();
+    void this.heartbeats.run();
   }
 
   private applyEntries(entries: { index: number; data: Uint8Array }[]): void {
@@ -172,12 +162,12 @@ class RaftWorker {
     if (changed) {
       this.log.info({ leaderId, term }, 'metadata leader changed');
       this.publish();
-      this.wakeHeartbeat?.();
+      this.heartbeats.wake();
     }
   }
 
   private onPeerConnection(peerId: number, up: boolean): void {
-    if (peerId === this.leaderId) this.wakeHeartbeat?.();
+    if (peerId === this.leaderId) this.heartbeats.wake();
     if (up || this.controller === null) return;
     const closedAt = Date.now();
     void this.serially(async () => {
@@ -286,21 +276,17 @@ class RaftWorker {
   }
 
   /** Runs a request on whichever node leads, retrying across leader changes until the deadline. */
-  private async callController<K extends ControllerRpc['op']>(
-    rpc: ControllerRpc & { op: K },
-    deadlineMs: number,
-    signal?: AbortSignal,
-  ): Promise<RpcReplies[K]> {
+  private async callController<R extends ControllerRpc>(rpc: R, deadlineMs: number, signal?: AbortSignal): Promise<RpcReplies[R['op']]> {
     for (;;) {
       const remaining = deadlineMs - Date.now();
       if (remaining <= 0) throw new TimeoutError('timed out waiting for the controller');
       const driver = this.driver!;
-      let reply: RpcReply<K> | undefined;
+      let reply: RpcReply<R['op']> | undefined;
       try {
         if (driver.isLeader()) {
-          reply = (await withTimeout(this.executeOnLeader(rpc), remaining)) as RpcReply<K>;
+          reply = (await withTimeout(this.executeOnLeader(rpc), remaining)) as RpcReply<R['op']>;
         } else if (driver.leaderId !== undefined) {
-          reply = decodeRpcReply<K>(await driver.callLeader(encodeRpc(rpc), remaining));
+          reply = decodeRpcReply<R['op']>(await driver.callLeader(encodeRpc(rpc), remaining));
         }
       } catch (err) {
         if (err instanceof TimeoutError) throw err;
@@ -312,133 +298,21 @@ class RaftWorker {
     }
   }
 
-  private async brokerLifecycle(): Promise<void> {
-    const signal = this.stopping.signal;
-    const interval = this.data.settings.brokerHeartbeatIntervalMs;
-    while (!signal.aborted) {
-      const deadline = Date.now() + Math.max(interval * 2, 1000);
-      try {
-        if (this.brokerEpoch < 0) {
-          const r = await this.callController({
-            op: 'registerBroker',
-            registration: {
-              brokerId: this.data.nodeId, incarnationId: this.incarnationId,
-              host: this.data.advertised.host, port: this.data.advertised.port, listeners: this.data.advertisedListeners, rack: this.data.rack,
-            },
-          }, deadline, signal);
-          if (r.errorCode === ErrorCode.NONE) {
-            this.brokerEpoch = r.brokerEpoch;
-            this.log.info({ brokerEpoch: r.brokerEpoch, metadataOffset: this.image.offset }, 'broker registered');
-            this.catchUp.registered(r.brokerEpoch);
-            this.publish();
-            continue;
-          }
-        } else {
-          const r = await this.callController({
-            op: 'heartbeat',
-            heartbeat: { brokerId: this.data.nodeId, brokerEpoch: this.brokerEpoch, metadataOffset: this.image.offset, wantShutDown: false },
-          }, deadline, signal);
-          if (r.errorCode === ErrorCode.STALE_BROKER_EPOCH || r.errorCode === ErrorCode.BROKER_ID_NOT_REGISTERED) {
-            this.brokerEpoch = -1;
-            continue;
-          }
-          if (r.fenced !== this.fenced) this.log.info({ fenced: r.fenced }, r.fenced ? 'broker fenced' : 'broker unfenced');
-          this.fenced = r.fenced;
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        this.log.debug({ err }, 'broker heartbeat failed');
-      }
-      await this.untilNextHeartbeat(this.fenced ? Math.min(interval, FENCED_HEARTBEAT_MS) : interval);
-    }
-  }
-
-  /** Waits `ms`, or less when woken by a leader change or a closed connection with the leader. */
-  private untilNextHeartbeat(ms: number): Promise<void> {
-    const signal = this.stopping.signal;
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.wakeHeartbeat = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done);
-      this.wakeHeartbeat = done;
-    });
-  }
-
   async handleRequest(msg: { type: 'request'; id: number } & WorkerRequest): Promise<void> {
-    const { id, type: _type, ...rpc } = msg;
-    const deadline = Date.now() + (rpc.timeoutMs > 0 ? rpc.timeoutMs : DEFAULT_REQUEST_TIMEOUT_MS);
-    const code = (err: unknown): [number, string] => err instanceof TimeoutError
-      ? [ErrorCode.REQUEST_TIMED_OUT, 'The controller did not answer in time.']
-      : [ErrorCode.UNKNOWN_SERVER_ERROR, err instanceof Error ? err.message : String(err)];
-    if (rpc.op === 'allocateProducerIds') {
-      const fail = (errorCode: number, errorMessage: string): void =>
-        this.post({ type: 'allocateProducerIdsResponse', id, result: { errorCode, errorMessage, firstProducerId: -1, size: 0 } });
-      if (this.brokerEpoch < 0) return fail(ErrorCode.BROKER_ID_NOT_REGISTERED, 'This broker is not registered yet.');
-      try {
-        const own = { op: rpc.op, brokerId: this.data.nodeId, brokerEpoch: this.brokerEpoch };
-        this.post({ type: 'allocateProducerIdsResponse', id, result: await this.callController(own, deadline, this.stopping.signal) });
-      } catch (err) {
-        fail(...code(err));
-      }
-      return;
-    }
-    if (rpc.op === 'createAcls' || rpc.op === 'deleteAcls') {
-      try {
-        this.post({ type: 'aclResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
-      } catch (err) {
-        const [errorCode, errorMessage] = code(err);
-        this.post({ type: 'aclResponse', id, results: failAcls(rpc, errorCode, errorMessage) });
-      }
-      return;
-    }
-    if (rpc.op === 'alterConfigs') {
-      try {
-        this.post({ type: 'configResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
-      } catch (err) {
-        const [errorCode, errorMessage] = code(err);
-        this.post({ type: 'configResponse', id, results: failConfigs(rpc, errorCode, errorMessage) });
-      }
-      return;
-    }
-    if (rpc.op === 'electLeaders' || rpc.op === 'alterReassignments') {
-      try {
-        this.post({ type: 'electionResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
-      } catch (err) {
-        const [errorCode, errorMessage] = code(err);
-        this.post({ type: 'electionResponse', id, results: failElections(rpc, errorCode, errorMessage) });
-      }
-      return;
-    }
-    if (rpc.op === 'alterUserScramCredentials') {
-      try {
-        this.post({ type: 'userResponse', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
-      } catch (err) {
-        const [errorCode, errorMessage] = code(err);
-        this.post({ type: 'userResponse', id, results: failUsers(rpc, errorCode, errorMessage) });
-      }
-      return;
-    }
-    if (rpc.op === 'alterPartition') {
-      try {
-        // The ISR change is this broker's: it speaks with its own registration.
-        const own = { ...rpc, brokerId: this.data.nodeId, brokerEpoch: this.brokerEpoch };
-        this.post({ type: 'alterPartitionResponse', id, result: await this.callController(own, deadline, this.stopping.signal) });
-      } catch (err) {
-        const [errorCode, errorMessage] = code(err);
-        this.post({ type: 'alterPartitionResponse', id, result: { errorCode, errorMessage } });
-      }
+    const { type: _type, ...request } = msg;
+    const deadline = Date.now() + (request.timeoutMs > 0 ? request.timeoutMs : DEFAULT_REQUEST_TIMEOUT_MS);
+    if (request.op === 'allocateProducerIds' && this.heartbeats.brokerEpoch < 0) {
+      this.post(failedAnswer(request, ErrorCode.BROKER_ID_NOT_REGISTERED, 'This broker is not registered yet.'));
       return;
     }
     try {
-      this.post({ type: 'response', id, results: await this.callController(rpc, deadline, this.stopping.signal) });
+      const own = { brokerId: this.data.nodeId, brokerEpoch: this.heartbeats.brokerEpoch };
+      this.post(await carryOut(request, own, (rpc) => this.callController(rpc, deadline, this.stopping.signal)));
     } catch (err) {
-      const [errorCode, errorMessage] = code(err);
-      this.post({ type: 'response', id, results: failAllTopics(rpc, errorCode, errorMessage) });
+      const [errorCode, errorMessage] = err instanceof TimeoutError
+        ? [ErrorCode.REQUEST_TIMED_OUT, 'The controller did not answer in time.']
+        : [ErrorCode.UNKNOWN_SERVER_ERROR, err instanceof Error ? err.message : String(err)];
+      this.post(failedAnswer(request, errorCode, errorMessage));
     }
   }
 
@@ -447,16 +321,7 @@ class RaftWorker {
     clearInterval(this.tickTimer);
     clearTimeout(this.fastFenceTimer);
     if (this.driver === undefined) return;
-    if (this.brokerEpoch >= 0) {
-      try {
-        await this.callController({
-          op: 'heartbeat',
-          heartbeat: { brokerId: this.data.nodeId, brokerEpoch: this.brokerEpoch, metadataOffset: this.image.offset, wantShutDown: true },
-        }, Date.now() + CONTROLLED_SHUTDOWN_MS);
-      } catch (err) {
-        this.log.warn({ err }, 'controlled shutdown not acknowledged');
-      }
-    }
+    await this.heartbeats.controlledShutdown();
     this.leadingTerm = -1;
     this.controller = null;
     await this.driver.stop();
@@ -481,26 +346,9 @@ function decide(controller: Controller, rpc: ControllerRpc, nowMs: number): Deci
   }
 }
 
-type WorkerRequest = AdminRequest | AlterPartitionRequest | AllocateProducerIdsRequest | AlterScramRequest | CreateAclsRequest | DeleteAclsRequest | AlterConfigsRequest | ElectLeadersRequest | AlterReassignmentsRequest;
-
 /** Answers a request that will not be carried out, so that every request gets its response. */
 function refuse(msg: { id: number } & WorkerRequest, errorMessage: string): void {
-  const errorCode = ErrorCode.NOT_CONTROLLER;
-  if (msg.op === 'createAcls' || msg.op === 'deleteAcls') {
-    postToMain({ type: 'aclResponse', id: msg.id, results: failAcls(msg, errorCode, errorMessage) });
-  } else if (msg.op === 'electLeaders' || msg.op === 'alterReassignments') {
-    postToMain({ type: 'electionResponse', id: msg.id, results: failElections(msg, errorCode, errorMessage) });
-  } else if (msg.op === 'alterConfigs') {
-    postToMain({ type: 'configResponse', id: msg.id, results: failConfigs(msg, errorCode, errorMessage) });
-  } else if (msg.op === 'alterUserScramCredentials') {
-    postToMain({ type: 'userResponse', id: msg.id, results: failUsers(msg, errorCode, errorMessage) });
-  } else if (msg.op === 'allocateProducerIds') {
-    postToMain({ type: 'allocateProducerIdsResponse', id: msg.id, result: { errorCode, errorMessage, firstProducerId: -1, size: 0 } });
-  } else if (msg.op === 'alterPartition') {
-    postToMain({ type: 'alterPartitionResponse', id: msg.id, result: { errorCode, errorMessage } });
-  } else {
-    postToMain({ type: 'response', id: msg.id, results: failAllTopics(msg, errorCode, errorMessage) });
-  }
+  postToMain(failedAnswer(msg, ErrorCode.NOT_CONTROLLER, errorMessage));
 }
 
 function postToMain(msg: RaftToMainMessage): void {

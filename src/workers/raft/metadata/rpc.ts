@@ -11,7 +11,7 @@
 import type {
   AclResult, AdminRequest, AlterConfigsRequest, ConfigResult, ElectionResult, ElectLeadersRequest, AlterReassignmentsRequest, ReassignmentResult, AlterPartitionRequest, CreateAclsRequest, DeleteAclsRequest, AlterPartitionResult, AlterScramRequest, ProducerIdBlock, TopicResult, UserResult,
 } from '../../../shared/metadata-types.js';
-import type { BrokerHeartbeat, BrokerRegistration, HeartbeatReply } from './controller.js';
+import type { BrokerHeartbeat, BrokerRegistration, HeartbeatReply } from './broker-lifecycle.js';
 
 export interface RegistrationReply { errorCode: number; brokerEpoch: number }
 
