@@ -3,6 +3,7 @@
  * leader, the leader's partitions dealt round-robin over them. With fewer partitions than
  * connections, several connections write the same partition.
  */
+import { execFileSync } from 'node:child_process';
 import { createTopic, deleteTopic, type TopicLayout } from './cluster.js';
 import type { ConnectionPlan } from './load.js';
 import { waitUntilWritable } from './readiness.js';
@@ -40,12 +41,16 @@ export interface FreshTopic {
 /**
  * Creates the topic, waits until every partition takes writes at its leader, runs `load` with
  * the connection plan, and deletes the topic afterwards so that runs do not fill the disk.
+ * Before the load, `sync` writes back what earlier cases left dirty in the page cache: without
+ * it the kernel's writeback of one broker's case lands in the next case, often the other
+ * broker's, and is charged to it.
  */
 export async function onFreshTopic<T>(t: FreshTopic, load: (connections: ConnectionPlan[]) => Promise<T>): Promise<T> {
   const layout = await createTopic(t.bootstrap, t.name, t.partitions, t.replicationFactor, t.configs);
   try {
     const connections = planConnections(layout, t.connectionsPerBroker);
     await waitUntilWritable(t.name, connections);
+    execFileSync('sync');
     return await load(connections);
   } finally {
     const err = await deleteTopic(t.bootstrap, t.name);
