@@ -3,12 +3,8 @@
 // replayed into a fresh machine to see what a coordinator taking over would know.
 import t from 'tap';
 import { uniformAssign, rangeAssign } from '../../src/shared/groups/consumer-assignors.js';
-import {
-  ConsumerGroupStateMachine,
-  type ConsumerEffects,
-  type HeartbeatRequest,
-  type HeartbeatResult,
-} from '../../src/shared/groups/consumer-group-state-machine.js';
+import type { ConsumerEffects, HeartbeatRequest, HeartbeatResult } from '../../src/shared/groups/consumer-group-io.js';
+import { ConsumerGroupStateMachine } from '../../src/shared/groups/consumer-group-state-machine.js';
 import type { Write } from '../../src/shared/groups/group-io.js';
 import { ErrorCode } from '../../src/shared/errors.js';
 

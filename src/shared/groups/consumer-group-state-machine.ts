@@ -26,31 +26,25 @@
  * A member that does not heartbeat within the session timeout, or does not revoke within its
  * rebalance timeout, is removed and the group epoch bumped.
  */
+import { writeError } from '../coordinator-write-error.js';
 import { ErrorCode } from '../errors.js';
-import { ASSIGNORS, type AssignorTopic } from './consumer-assignors.js';
+import { heartbeatError, type ClassicPresence, type ConsumerEffects, type ConsumerGroupOptions, type ConsumerReply, type DescribedConsumerGroup, type HeartbeatRequest, type HeartbeatResult } from './consumer-group-io.js';
 import {
-  add,
+  blankMember,
+  currentValue,
   fromWire,
   groupState,
-  has,
-  isEmpty,
+  metadataValue,
   newConsumerGroup,
-  overlaps,
   sameAssignment,
   subsetOf,
   toWire,
   type ConsumerGroup,
   type ConsumerGroupState,
   type ConsumerMember,
-  type MemberState,
 } from './consumer-group.js';
 import {
   currentAssignmentRecord,
-  decodeConsumerKey,
-  decodeCurrentAssignmentValue,
-  decodeEpochValue,
-  decodeMemberMetadataValue,
-  decodeTargetMemberValue,
   groupEpochRecord,
   memberMetadataRecord,
   MemberStateCode,
@@ -58,83 +52,10 @@ import {
   targetMemberRecord,
   type Assignment,
 } from './consumer-records.js';
-import { writeError } from '../coordinator-write-error.js';
-import type { Write } from './group-io.js';
+import { reconcile } from './consumer-reconciliation.js';
+import { replayConsumerRecord } from './consumer-replay.js';
+import { assignorOf, bumpGroupEpoch, refreshTarget, subscribedTopics } from './consumer-target-assignment.js';
 import { encodeGroupKey, type GroupRecord } from './records.js';
-
-export interface ConsumerGroupOptions {
-  /** group.consumer.session.timeout.ms */
-  sessionTimeoutMs: number;
-  /** group.consumer.heartbeat.interval.ms */
-  heartbeatIntervalMs: number;
-  /** group.consumer.assignors: the first is used unless the members ask for another. */
-  assignors: string[];
-  /** group.consumer.max.size */
-  maxSize: number;
-  /** A member id for a v0 client that leaves it to the coordinator. */
-  newMemberId(): string;
-  /** The cluster's topics now: name -> id (Kafka's uuid string) and partition count. */
-  topics(): ReadonlyMap<string, AssignorTopic>;
-}
-
-export interface HeartbeatRequest {
-  groupId: string;
-  memberId: string;
-  memberEpoch: number;
-  instanceId: string | null;
-  rackId: string | null;
-  rebalanceTimeoutMs: number;
-  subscribedTopicNames: string[] | null;
-  subscribedTopicRegex: string | null;
-  serverAssignor: string | null;
-  topicPartitions: { topicId: string; partitions: number[] }[] | null;
-  clientId: string;
-  clientHost: string;
-}
-
-export interface HeartbeatResult {
-  errorCode: number;
-  errorMessage: string | null;
-  memberId: string | null;
-  memberEpoch: number;
-  heartbeatIntervalMs: number;
-  assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
-}
-
-/** What the classic machine holds under the group id: a consumer group may take over an empty one. */
-export type ClassicPresence = 'absent' | 'empty' | 'active';
-
-export interface DescribedConsumerGroup {
-  errorCode: number;
-  errorMessage: string | null;
-  groupId: string;
-  groupState: string;
-  groupEpoch: number;
-  assignmentEpoch: number;
-  assignorName: string;
-  members: {
-    memberId: string;
-    instanceId: string | null;
-    rackId: string | null;
-    memberEpoch: number;
-    clientId: string;
-    clientHost: string;
-    subscribedTopicNames: string[];
-    subscribedTopicRegex: string | null;
-    assignment: { topicPartitions: { topicId: string; topicName: string; partitions: number[] }[] };
-    targetAssignment: { topicPartitions: { topicId: string; topicName: string; partitions: number[] }[] };
-  }[];
-}
-
-export interface ConsumerReply {
-  to: number;
-  result: HeartbeatResult | { errorCode: number };
-}
-
-export interface ConsumerEffects {
-  replies: ConsumerReply[];
-  writes: Write[];
-}
 
 interface PendingWrite {
   /** Replies sent once this write (and so every earlier one) is durable. */
@@ -143,10 +64,6 @@ interface PendingWrite {
 
 const LEAVE = -1;
 const STATIC_LEAVE = -2;
-
-function heartbeatError(errorCode: number, errorMessage: string | null = null): HeartbeatResult {
-  return { errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
-}
 
 export class ConsumerGroupStateMachine {
   private readonly groups = new Map<string, ConsumerGroup>();
@@ -197,12 +114,12 @@ export class ConsumerGroupStateMachine {
     }
     member.expiresAt = now + this.opts.sessionTimeoutMs;
     this.updateMetadata(group, member, req);
-    this.refreshTarget(group);
+    refreshTarget(group, this.opts.topics(), this.opts.assignors, this.records);
     const before = this.snapshot(member);
     const owned = req.topicPartitions === null ? null : fromWire(req.topicPartitions);
-    this.reconcile(now, group, member, owned);
+    reconcile(now, group, member, owned);
     const changed = this.snapshot(member) !== before;
-    if (changed) this.records.push(currentAssignmentRecord(group.groupId, member.memberId, this.currentValue(member)));
+    if (changed) this.records.push(currentAssignmentRecord(group.groupId, member.memberId, currentValue(member)));
     const send = changed || full || (owned !== null && !sameAssignment(owned, member.assigned));
     return this.finish(now, to, {
       errorCode: ErrorCode.NONE,
@@ -238,7 +155,7 @@ export class ConsumerGroupStateMachine {
     const group = this.groups.get(groupId);
     if (!group) return false;
     const topics = this.opts.topics();
-    for (const m of group.members.values()) if (this.subscribedTopics(m, topics).has(topic)) return true;
+    for (const m of group.members.values()) if (subscribedTopics(m, topics).has(topic)) return true;
     return false;
   }
 
@@ -281,50 +198,7 @@ export class ConsumerGroupStateMachine {
 
   /** Applies one consumer group record read back from the log, in log order. */
   replay(now: number, key: Buffer, value: Buffer | null): void {
-    const k = decodeConsumerKey(key);
-    if (k.type === 4) return;
-    let group = this.groups.get(k.group);
-    if (k.type === 3) {
-      if (value === null) this.groups.delete(k.group);
-      else {
-        group ??= this.loadedGroup(k.group);
-        group.groupEpoch = decodeEpochValue(value);
-      }
-      return;
-    }
-    if (value === null && !group) return;
-    group ??= this.loadedGroup(k.group);
-    if (k.type === 6) {
-      group.assignmentEpoch = value === null ? 0 : decodeEpochValue(value);
-      return;
-    }
-    if (!('member' in k)) return;
-    if (k.type === 7) {
-      if (value === null) group.target.delete(k.member);
-      else group.target.set(k.member, decodeTargetMemberValue(value));
-      return;
-    }
-    if (k.type === 5 && value === null) {
-      const m = group.members.get(k.member);
-      group.members.delete(k.member);
-      if (m?.instanceId != null && group.staticMembers.get(m.instanceId) === k.member) group.staticMembers.delete(m.instanceId);
-      return;
-    }
-    if (value === null) return;
-    const member = group.members.get(k.member) ?? this.blankMember(k.member, now);
-    group.members.set(k.member, member);
-    if (k.type === 5) {
-      const v = decodeMemberMetadataValue(value);
-      Object.assign(member, v);
-      if (v.instanceId !== null) group.staticMembers.set(v.instanceId, k.member);
-    } else {
-      const v = decodeCurrentAssignmentValue(value);
-      member.memberEpoch = v.memberEpoch;
-      member.previousMemberEpoch = v.previousMemberEpoch;
-      member.state = (v.state <= 2 ? v.state : 0) as MemberState;
-      member.assigned = v.assigned;
-      member.pendingRevocation = v.pendingRevocation;
-    }
+    replayConsumerRecord(this.groups, key, value, now + this.opts.sessionTimeoutMs);
   }
 
   /** Loading is over: every member gets a full session (and rebalance timeout) from now. */
@@ -355,7 +229,7 @@ export class ConsumerGroupStateMachine {
       groupState: groupState(group),
       groupEpoch: group.groupEpoch,
       assignmentEpoch: group.assignmentEpoch,
-      assignorName: this.assignorOf(group),
+      assignorName: assignorOf(group, this.opts.assignors),
       members: [...group.members.values()].map((m) => ({
         memberId: m.memberId,
         instanceId: m.instanceId,
@@ -429,7 +303,7 @@ export class ConsumerGroupStateMachine {
       return existing;
     }
     if (group.members.size >= this.opts.maxSize) return ErrorCode.GROUP_MAX_SIZE_REACHED;
-    const member = this.blankMember(memberId, now);
+    const member = blankMember(memberId, now + this.opts.sessionTimeoutMs);
     member.instanceId = req.instanceId;
     group.members.set(memberId, member);
     if (req.instanceId !== null) group.staticMembers.set(req.instanceId, memberId);
@@ -449,8 +323,8 @@ export class ConsumerGroupStateMachine {
       group.target.set(memberId, target);
       this.records.push(targetMemberRecord(group.groupId, memberId, target));
     }
-    this.records.push(memberMetadataRecord(group.groupId, memberId, this.metadataValue(member)));
-    this.records.push(currentAssignmentRecord(group.groupId, memberId, this.currentValue(member)));
+    this.records.push(memberMetadataRecord(group.groupId, memberId, metadataValue(member)));
+    this.records.push(currentAssignmentRecord(group.groupId, memberId, currentValue(member)));
     return member;
   }
 
@@ -463,7 +337,7 @@ export class ConsumerGroupStateMachine {
       member.previousMemberEpoch = member.memberEpoch === STATIC_LEAVE ? member.previousMemberEpoch : member.memberEpoch;
       member.memberEpoch = STATIC_LEAVE;
       member.revokeBy = null;
-      this.records.push(currentAssignmentRecord(group.groupId, memberId, this.currentValue(member)));
+      this.records.push(currentAssignmentRecord(group.groupId, memberId, currentValue(member)));
     } else {
       this.removeMember(group, member);
     }
@@ -476,8 +350,8 @@ export class ConsumerGroupStateMachine {
     group.members.delete(member.memberId);
     group.target.delete(member.memberId);
     if (member.instanceId !== null && group.staticMembers.get(member.instanceId) === member.memberId) group.staticMembers.delete(member.instanceId);
-    this.bumpGroupEpoch(group);
-    this.refreshTarget(group);
+    bumpGroupEpoch(group, this.records);
+    refreshTarget(group, this.opts.topics(), this.opts.assignors, this.records);
   }
 
   private memberTombstones(groupId: string, memberId: string): GroupRecord[] {
@@ -495,7 +369,7 @@ export class ConsumerGroupStateMachine {
   // ---- subscriptions and the target assignment ---------------------------------------------
 
   private updateMetadata(group: ConsumerGroup, member: ConsumerMember, req: HeartbeatRequest): void {
-    const before = JSON.stringify(this.metadataValue(member));
+    const before = JSON.stringify(metadataValue(member));
     const subscriptionBefore = JSON.stringify([member.subscribedTopicNames, member.subscribedTopicRegex, member.serverAssignor]);
     if (req.subscribedTopicNames !== null) member.subscribedTopicNames = [...req.subscribedTopicNames].sort();
     if (req.subscribedTopicRegex !== null) member.subscribedTopicRegex = req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex;
@@ -505,122 +379,12 @@ export class ConsumerGroupStateMachine {
     member.clientId = req.clientId;
     member.clientHost = req.clientHost;
     const isNew = req.memberEpoch === 0 && member.memberEpoch === 0 && !group.target.has(member.memberId);
-    if (JSON.stringify(this.metadataValue(member)) !== before || isNew) {
-      this.records.push(memberMetadataRecord(group.groupId, member.memberId, this.metadataValue(member)));
+    if (JSON.stringify(metadataValue(member)) !== before || isNew) {
+      this.records.push(memberMetadataRecord(group.groupId, member.memberId, metadataValue(member)));
     }
     if (isNew || JSON.stringify([member.subscribedTopicNames, member.subscribedTopicRegex, member.serverAssignor]) !== subscriptionBefore) {
-      this.bumpGroupEpoch(group);
+      bumpGroupEpoch(group, this.records);
     }
-  }
-
-  private bumpGroupEpoch(group: ConsumerGroup): void {
-    group.groupEpoch++;
-    this.records.push(groupEpochRecord(group.groupId, group.groupEpoch));
-  }
-
-  private subscribedTopics(m: ConsumerMember, topics: ReadonlyMap<string, AssignorTopic>): Set<string> {
-    const out = new Set(m.subscribedTopicNames.filter((t) => topics.has(t)));
-    if (m.subscribedTopicRegex !== null) {
-      const re = new RegExp(`^(?:${m.subscribedTopicRegex})$`);
-      for (const name of topics.keys()) if (!name.startsWith('__') && re.test(name)) out.add(name);
-    }
-    return out;
-  }
-
-  /** Recomputes the target when the group epoch moved past it or a subscribed topic changed. */
-  private refreshTarget(group: ConsumerGroup): void {
-    const all = this.opts.topics();
-    const subscriptions = new Map([...group.members.values()].map((m) => [m.memberId, this.subscribedTopics(m, all)]));
-    const topics = new Map<string, AssignorTopic>();
-    for (const set of subscriptions.values()) for (const name of set) topics.set(name, all.get(name)!);
-    const seen = [...topics].map(([name, t]) => `${name}:${t.id}:${t.partitions}`).sort().join(',');
-    const compute = () =>
-      ASSIGNORS[this.assignorOf(group)]!(
-        [...group.members.values()].map((m) => ({ memberId: m.memberId, topics: [...subscriptions.get(m.memberId)!], previous: group.target.get(m.memberId) ?? new Map() })),
-        topics,
-      );
-    if (group.topicsSeen === null) {
-      // Just loaded: what the topics were is not stored, so a change shows as a changed target.
-      group.topicsSeen = seen;
-      const target = compute();
-      if (group.groupEpoch === group.assignmentEpoch && [...target].every(([id, a]) => sameAssignment(a, group.target.get(id) ?? new Map()))) return;
-      if (group.groupEpoch === group.assignmentEpoch) this.bumpGroupEpoch(group);
-    } else if (seen !== group.topicsSeen) {
-      group.topicsSeen = seen;
-      // A change already under way (a join, a new subscription) covers this one.
-      if (group.groupEpoch === group.assignmentEpoch) this.bumpGroupEpoch(group);
-    }
-    if (group.groupEpoch <= group.assignmentEpoch) return;
-    const target = compute();
-    for (const [id, a] of target) {
-      if (!sameAssignment(a, group.target.get(id) ?? new Map())) this.records.push(targetMemberRecord(group.groupId, id, a));
-    }
-    group.target = target;
-    group.assignmentEpoch = group.groupEpoch;
-    this.records.push(targetEpochRecord(group.groupId, group.assignmentEpoch));
-  }
-
-  /** The assignor most members ask for, else the first configured. */
-  private assignorOf(group: ConsumerGroup): string {
-    const votes = new Map<string, number>();
-    for (const m of group.members.values()) if (m.serverAssignor !== null) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1);
-    let best = this.opts.assignors[0]!;
-    let most = 0;
-    for (const name of this.opts.assignors) {
-      const n = votes.get(name) ?? 0;
-      if (n > most) [best, most] = [name, n];
-    }
-    return best;
-  }
-
-  // ---- reconciliation ----------------------------------------------------------------------
-
-  /** Moves the member one step towards its target assignment. */
-  private reconcile(now: number, group: ConsumerGroup, m: ConsumerMember, owned: Assignment | null): void {
-    if (m.state === MemberStateCode.UNREVOKED_PARTITIONS) {
-      // Still owning a partition to give up: wait (its rebalance timeout runs).
-      if (owned === null || overlaps(owned, m.pendingRevocation)) return;
-      m.pendingRevocation = new Map();
-    } else if (m.state === MemberStateCode.STABLE && m.memberEpoch === group.assignmentEpoch) {
-      return;
-    }
-    const target = group.target.get(m.memberId) ?? new Map<string, number[]>();
-    const kept: Assignment = new Map();
-    const revoke: Assignment = new Map();
-    for (const [t, ps] of m.assigned) for (const p of ps) add(has(target, t, p) ? kept : revoke, t, p);
-    if (!isEmpty(revoke)) {
-      m.assigned = kept;
-      m.pendingRevocation = revoke;
-      m.state = MemberStateCode.UNREVOKED_PARTITIONS;
-      m.revokeBy = now + m.rebalanceTimeoutMs;
-      return;
-    }
-    const held = this.heldByOthers(group, m.memberId);
-    let unreleased = false;
-    for (const [t, ps] of target) {
-      for (const p of ps) {
-        if (has(kept, t, p)) continue;
-        if (held.has(`${t}:${p}`)) unreleased = true;
-        else add(kept, t, p);
-      }
-    }
-    if (m.memberEpoch !== group.assignmentEpoch) {
-      m.previousMemberEpoch = m.memberEpoch;
-      m.memberEpoch = group.assignmentEpoch;
-    }
-    m.assigned = kept;
-    m.state = unreleased ? MemberStateCode.UNRELEASED_PARTITIONS : MemberStateCode.STABLE;
-    m.revokeBy = null;
-  }
-
-  /** "topicId:partition" of every partition another member owns or has yet to revoke. */
-  private heldByOthers(group: ConsumerGroup, memberId: string): Set<string> {
-    const out = new Set<string>();
-    for (const o of group.members.values()) {
-      if (o.memberId === memberId) continue;
-      for (const a of [o.assigned, o.pendingRevocation]) for (const [t, ps] of a) for (const p of ps) out.add(`${t}:${p}`);
-    }
-    return out;
   }
 
   // ---- expiry ------------------------------------------------------------------------------
@@ -637,51 +401,6 @@ export class ConsumerGroupStateMachine {
 
   private snapshot(m: ConsumerMember): string {
     return JSON.stringify([m.memberEpoch, m.previousMemberEpoch, m.state, [...m.assigned], [...m.pendingRevocation]]);
-  }
-
-  private metadataValue(m: ConsumerMember) {
-    return {
-      instanceId: m.instanceId,
-      rackId: m.rackId,
-      clientId: m.clientId,
-      clientHost: m.clientHost,
-      subscribedTopicNames: m.subscribedTopicNames,
-      subscribedTopicRegex: m.subscribedTopicRegex,
-      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-      serverAssignor: m.serverAssignor,
-    };
-  }
-
-  private currentValue(m: ConsumerMember) {
-    return { memberEpoch: m.memberEpoch, previousMemberEpoch: m.previousMemberEpoch, state: m.state, assigned: m.assigned, pendingRevocation: m.pendingRevocation };
-  }
-
-  private blankMember(memberId: string, now: number): ConsumerMember {
-    return {
-      memberId,
-      instanceId: null,
-      rackId: null,
-      clientId: '',
-      clientHost: '',
-      subscribedTopicNames: [],
-      subscribedTopicRegex: null,
-      rebalanceTimeoutMs: 0,
-      serverAssignor: null,
-      memberEpoch: 0,
-      previousMemberEpoch: 0,
-      state: MemberStateCode.STABLE,
-      assigned: new Map(),
-      pendingRevocation: new Map(),
-      expiresAt: now + this.opts.sessionTimeoutMs,
-      revokeBy: null,
-    };
-  }
-
-  private loadedGroup(groupId: string): ConsumerGroup {
-    const g = newConsumerGroup(groupId);
-    g.topicsSeen = null;
-    this.groups.set(groupId, g);
-    return g;
   }
 
   /**

@@ -8,7 +8,7 @@
  * it has caught up with. A member moves towards its target by first giving up (revoking) what
  * the target takes away, then receiving what another member has released.
  */
-import type { Assignment } from './consumer-records.js';
+import { MemberStateCode, type Assignment, type CurrentAssignmentValue, type MemberMetadataValue } from './consumer-records.js';
 
 export type MemberState = 0 | 1 | 2;
 export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable';
@@ -111,4 +111,44 @@ export function overlaps(a: Assignment, b: Assignment): boolean {
 export function subsetOf(a: Assignment, b: Assignment): boolean {
   for (const [t, ps] of a) for (const p of ps) if (!has(b, t, p)) return false;
   return true;
+}
+
+/** A member as its ConsumerGroupMemberMetadata record keeps it. */
+export function metadataValue(m: ConsumerMember): MemberMetadataValue {
+  return {
+    instanceId: m.instanceId,
+    rackId: m.rackId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    subscribedTopicNames: m.subscribedTopicNames,
+    subscribedTopicRegex: m.subscribedTopicRegex,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+    serverAssignor: m.serverAssignor,
+  };
+}
+
+/** A member as its ConsumerGroupCurrentMemberAssignment record keeps it. */
+export function currentValue(m: ConsumerMember): CurrentAssignmentValue {
+  return { memberEpoch: m.memberEpoch, previousMemberEpoch: m.previousMemberEpoch, state: m.state, assigned: m.assigned, pendingRevocation: m.pendingRevocation };
+}
+
+export function blankMember(memberId: string, expiresAt: number): ConsumerMember {
+  return {
+    memberId,
+    instanceId: null,
+    rackId: null,
+    clientId: '',
+    clientHost: '',
+    subscribedTopicNames: [],
+    subscribedTopicRegex: null,
+    rebalanceTimeoutMs: 0,
+    serverAssignor: null,
+    memberEpoch: 0,
+    previousMemberEpoch: 0,
+    state: MemberStateCode.STABLE,
+    assigned: new Map(),
+    pendingRevocation: new Map(),
+    expiresAt,
+    revokeBy: null,
+  };
 }
