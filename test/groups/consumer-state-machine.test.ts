@@ -36,6 +36,7 @@ class Harness {
       heartbeatIntervalMs: 5000,
       assignors,
       maxSize: 10,
+      migrationPolicy: 'bidirectional',
       newMemberId: () => `generated-${this.to}`,
       topics: () => this.topics,
     });

@@ -4,7 +4,9 @@
  * Pure types and helpers.
  */
 import type { AssignorTopic } from './consumer-assignors.js';
-import type { Write } from './group-io.js';
+import type { MigrationPolicy } from './group-conversion.js';
+import type { JoinResult, LeaveResult, SyncResult, Write } from './group-io.js';
+import type { Group } from './group.js';
 
 export interface ConsumerGroupOptions {
   /** group.consumer.session.timeout.ms */
@@ -13,6 +15,8 @@ export interface ConsumerGroupOptions {
   heartbeatIntervalMs: number;
   /** group.consumer.assignors: the first is used unless the members ask for another. */
   assignors: string[];
+  /** group.consumer.migration.policy */
+  migrationPolicy: MigrationPolicy;
   /** group.consumer.max.size */
   maxSize: number;
   /** A member id for a v0 client that leaves it to the coordinator. */
@@ -45,8 +49,11 @@ export interface HeartbeatResult {
   assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
 }
 
-/** What the classic machine holds under the group id: a consumer group may take over an empty one. */
-export type ClassicPresence = 'absent' | 'empty' | 'active';
+/**
+ * What the classic machine holds under the group id: nothing, an empty group (a consumer group
+ * takes it over), or a live group (which a consumer group may take over with its members).
+ */
+export type ClassicPresence = 'absent' | 'empty' | Group;
 
 export interface DescribedConsumerGroup {
   errorCode: number;
@@ -72,12 +79,20 @@ export interface DescribedConsumerGroup {
 
 export interface ConsumerReply {
   to: number;
-  result: HeartbeatResult | { errorCode: number };
+  result: HeartbeatResult | { errorCode: number } | JoinResult | SyncResult | LeaveResult;
 }
 
 export interface ConsumerEffects {
   replies: ConsumerReply[];
   writes: Write[];
+  /** Live classic groups now consumer groups: the classic machine lets them go. */
+  upgraded: string[];
+  /** Consumer groups now classic ones (their records written here): the classic machine takes them on. */
+  downgraded: Group[];
+}
+
+export function noEffects(): ConsumerEffects {
+  return { replies: [], writes: [], upgraded: [], downgraded: [] };
 }
 
 

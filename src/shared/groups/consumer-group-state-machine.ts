@@ -28,7 +28,18 @@
  */
 import { writeError } from '../coordinator-write-error.js';
 import { ErrorCode } from '../errors.js';
-import { heartbeatError, type ClassicPresence, type ConsumerEffects, type ConsumerGroupOptions, type ConsumerReply, type DescribedConsumerGroup, type HeartbeatRequest, type HeartbeatResult } from './consumer-group-io.js';
+import { classicHeartbeat, classicJoin, classicLeave, classicSync, type ConsumerGroupCore } from './consumer-classic-members.js';
+import {
+  heartbeatError,
+  noEffects,
+  type ClassicPresence,
+  type ConsumerEffects,
+  type ConsumerGroupOptions,
+  type ConsumerReply,
+  type DescribedConsumerGroup,
+  type HeartbeatRequest,
+  type HeartbeatResult,
+} from './consumer-group-io.js';
 import {
   blankMember,
   currentValue,
@@ -55,6 +66,8 @@ import {
 import { reconcile } from './consumer-reconciliation.js';
 import { replayConsumerRecord } from './consumer-replay.js';
 import { assignorOf, bumpGroupEpoch, refreshTarget, subscribedTopics } from './consumer-target-assignment.js';
+import { downgrade, downgradeWanted, upgrade, upgradeRefusal } from './group-conversion.js';
+import { joinError, syncError, type HeartbeatInput, type JoinInput, type MemberIdentity, type SyncInput } from './group-io.js';
 import { encodeGroupKey, type GroupRecord } from './records.js';
 
 interface PendingWrite {
@@ -69,13 +82,29 @@ export class ConsumerGroupStateMachine {
   private readonly groups = new Map<string, ConsumerGroup>();
   private readonly pendingWrites = new Map<number, PendingWrite>();
   private lastToken = 0;
-  private fx: ConsumerEffects = { replies: [], writes: [] };
+  private fx: ConsumerEffects = noEffects();
   private records: GroupRecord[] = [];
 
-  constructor(private readonly opts: ConsumerGroupOptions) {}
+  private readonly core: ConsumerGroupCore;
+
+  constructor(private readonly opts: ConsumerGroupOptions) {
+    this.core = {
+      newMemberId: () => opts.newMemberId(),
+      maxSize: () => opts.maxSize,
+      topics: () => opts.topics(),
+      admit: (now, group, memberId, instanceId) => this.join(now, group, memberId, instanceId),
+      update: (now, group, member, req) => this.advance(now, group, member, req),
+      removeMember: (now, group, member) => this.removeMember(now, group, member),
+    };
+  }
 
   has(groupId: string): boolean {
     return this.groups.has(groupId);
+  }
+
+  /** A consumer group with members: classic members joining it are served here. */
+  hasMembers(groupId: string): boolean {
+    return (this.groups.get(groupId)?.members.size ?? 0) > 0;
   }
 
   // ---- events ----------------------------------------------------------------------------
@@ -90,18 +119,26 @@ export class ConsumerGroupStateMachine {
     let group = this.groups.get(req.groupId);
     if (!group) {
       if (req.memberEpoch !== 0) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `consumer group ${req.groupId} not found`);
-      if (classic === 'active') return fail(ErrorCode.GROUP_ID_NOT_FOUND, `group ${req.groupId} is not a consumer group`);
-      group = newConsumerGroup(req.groupId);
+      if (typeof classic === 'object') {
+        const refusal = upgradeRefusal(classic, this.opts.migrationPolicy, this.opts.maxSize);
+        const upgraded = refusal === null ? upgrade(classic, this.opts.topics(), now) : null;
+        if (upgraded === null) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `group ${req.groupId} is not a consumer group: ${refusal ?? 'a member\'s embedded consumer protocol is malformed'}`);
+        group = upgraded.group;
+        this.records.push(...upgraded.records);
+        this.fx.upgraded.push(group.groupId);
+      } else {
+        group = newConsumerGroup(req.groupId);
+        // An empty classic group becomes this consumer group; its committed offsets stay.
+        if (classic === 'empty') this.records.push({ key: encodeGroupKey(group.groupId), value: null });
+      }
       this.groups.set(group.groupId, group);
-      // An empty classic group becomes this consumer group; its committed offsets stay.
-      if (classic === 'empty') this.records.push({ key: encodeGroupKey(group.groupId), value: null });
     }
     if (req.memberEpoch === LEAVE || req.memberEpoch === STATIC_LEAVE) return this.leave(now, to, group, req);
 
     let member: ConsumerMember;
     let full = req.memberEpoch === 0;
     if (req.memberEpoch === 0) {
-      const joined = this.join(now, group, req);
+      const joined = this.join(now, group, req.memberId === '' ? this.opts.newMemberId() : req.memberId, req.instanceId);
       if (typeof joined === 'number') return fail(joined);
       member = joined;
     } else {
@@ -113,13 +150,8 @@ export class ConsumerGroupStateMachine {
       full = req.subscribedTopicNames !== null && req.topicPartitions !== null && req.rebalanceTimeoutMs !== -1;
     }
     member.expiresAt = now + this.opts.sessionTimeoutMs;
-    this.updateMetadata(group, member, req);
-    refreshTarget(group, this.opts.topics(), this.opts.assignors, this.records);
-    const before = this.snapshot(member);
+    const changed = this.advance(now, group, member, req);
     const owned = req.topicPartitions === null ? null : fromWire(req.topicPartitions);
-    reconcile(now, group, member, owned);
-    const changed = this.snapshot(member) !== before;
-    if (changed) this.records.push(currentAssignmentRecord(group.groupId, member.memberId, currentValue(member)));
     const send = changed || full || (owned !== null && !sameAssignment(owned, member.assigned));
     return this.finish(now, to, {
       errorCode: ErrorCode.NONE,
@@ -131,6 +163,30 @@ export class ConsumerGroupStateMachine {
     });
   }
 
+  /** JoinGroup from a classic member of a non-empty consumer group (consumer-classic-members.ts). */
+  classicJoin(now: number, to: number, j: JoinInput): ConsumerEffects {
+    const group = this.groups.get(j.groupId)!;
+    const result = classicJoin(this.core, now, group, j);
+    return this.finish(now, to, result, (code) => joinError(code, result.memberId));
+  }
+
+  classicSync(now: number, to: number, s: SyncInput): ConsumerEffects {
+    const group = this.groups.get(s.groupId);
+    return this.finish(now, to, group ? classicSync(this.core, now, group, s) : syncError(ErrorCode.UNKNOWN_MEMBER_ID), syncError);
+  }
+
+  classicHeartbeat(now: number, to: number, h: HeartbeatInput): ConsumerEffects {
+    const group = this.groups.get(h.groupId);
+    const errorCode = group ? classicHeartbeat(now, group, h.memberId, h.groupInstanceId, h.generationId) : ErrorCode.UNKNOWN_MEMBER_ID;
+    return this.finish(now, to, { errorCode });
+  }
+
+  classicLeave(now: number, to: number, groupId: string, members: MemberIdentity[]): ConsumerEffects {
+    const group = this.groups.get(groupId);
+    const out = group ? classicLeave(this.core, now, group, members) : members.map((m) => ({ ...m, errorCode: ErrorCode.UNKNOWN_MEMBER_ID }));
+    return this.finish(now, to, { errorCode: ErrorCode.NONE, members: out }, (errorCode) => ({ errorCode, members: members.map((m) => ({ ...m, errorCode })) }));
+  }
+
   /** Kafka's ConsumerGroup.validateOffsetCommit: the member's current epoch, or an empty group. */
   validateCommit(groupId: string, memberId: string, memberEpoch: number): number {
     const group = this.groups.get(groupId);
@@ -138,7 +194,8 @@ export class ConsumerGroupStateMachine {
     if (memberEpoch < 0 && memberId === '' && group.members.size === 0) return ErrorCode.NONE;
     const member = group.members.get(memberId);
     if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
-    return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH;
+    if (memberEpoch === member.memberEpoch) return ErrorCode.NONE;
+    return member.classic !== null ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
   }
 
   /** Kafka's ConsumerGroup.validateOffsetFetch: a member asking must be current. */
@@ -164,10 +221,15 @@ export class ConsumerGroupStateMachine {
     const group = this.groups.get(groupId);
     if (!group) return this.finish(now, to, { errorCode: ErrorCode.GROUP_ID_NOT_FOUND });
     if (group.members.size > 0) return this.finish(now, to, { errorCode: ErrorCode.NON_EMPTY_GROUP });
-    for (const id of group.target.keys()) this.records.push(targetMemberRecord(groupId, id, null));
-    this.records.push(targetEpochRecord(groupId, null), groupEpochRecord(groupId, null));
-    this.groups.delete(groupId);
+    this.dropGroup(group);
     return this.finish(now, to, { errorCode: ErrorCode.NONE });
+  }
+
+  /** An empty consumer group gives way to a classic group joining under its id (its offsets stay). */
+  yieldEmpty(now: number, groupId: string): ConsumerEffects {
+    const group = this.groups.get(groupId);
+    if (group && group.members.size === 0) this.dropGroup(group);
+    return this.finish(now, null, null);
   }
 
   persisted(now: number, token: number, errorCode: number): ConsumerEffects {
@@ -190,7 +252,7 @@ export class ConsumerGroupStateMachine {
     this.pendingWrites.clear();
     this.groups.clear();
     const fx = this.fx;
-    this.fx = { replies: [], writes: [] };
+    this.fx = noEffects();
     return fx;
   }
 
@@ -253,8 +315,7 @@ export class ConsumerGroupStateMachine {
     let next = Infinity;
     for (const g of this.groups.values()) {
       for (const m of g.members.values()) {
-        next = Math.min(next, m.expiresAt);
-        if (m.revokeBy !== null) next = Math.min(next, m.revokeBy);
+        next = Math.min(next, m.expiresAt, m.revokeBy ?? Infinity, m.classicDeadline ?? Infinity);
       }
     }
     return next === Infinity ? null : next;
@@ -282,10 +343,9 @@ export class ConsumerGroupStateMachine {
     return null;
   }
 
-  private join(now: number, group: ConsumerGroup, req: HeartbeatRequest): ConsumerMember | number {
-    const memberId = req.memberId === '' ? this.opts.newMemberId() : req.memberId;
-    if (req.instanceId !== null) {
-      const heldBy = group.staticMembers.get(req.instanceId);
+  private join(now: number, group: ConsumerGroup, memberId: string, instanceId: string | null): ConsumerMember | number {
+    if (instanceId !== null) {
+      const heldBy = group.staticMembers.get(instanceId);
       const held = heldBy === undefined ? undefined : group.members.get(heldBy);
       if (held && heldBy !== memberId) {
         if (held.memberEpoch !== STATIC_LEAVE) return ErrorCode.UNRELEASED_INSTANCE_ID;
@@ -304,9 +364,9 @@ export class ConsumerGroupStateMachine {
     }
     if (group.members.size >= this.opts.maxSize) return ErrorCode.GROUP_MAX_SIZE_REACHED;
     const member = blankMember(memberId, now + this.opts.sessionTimeoutMs);
-    member.instanceId = req.instanceId;
+    member.instanceId = instanceId;
     group.members.set(memberId, member);
-    if (req.instanceId !== null) group.staticMembers.set(req.instanceId, memberId);
+    if (instanceId !== null) group.staticMembers.set(instanceId, memberId);
     return member;
   }
 
@@ -339,19 +399,45 @@ export class ConsumerGroupStateMachine {
       member.revokeBy = null;
       this.records.push(currentAssignmentRecord(group.groupId, memberId, currentValue(member)));
     } else {
-      this.removeMember(group, member);
+      this.removeMember(now, group, member);
     }
     const result: HeartbeatResult = { errorCode: ErrorCode.NONE, errorMessage: null, memberId, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
     return this.finish(now, to, result);
   }
 
-  private removeMember(group: ConsumerGroup, member: ConsumerMember): void {
+  /** Takes a member out (Kafka's consumerGroupFenceMember): the group epoch moves, or the group turns classic. */
+  private removeMember(now: number, group: ConsumerGroup, member: ConsumerMember): void {
+    if (downgradeWanted(group, member, this.opts.migrationPolicy)) {
+      const names = new Map([...this.opts.topics()].map(([name, t]) => [t.id, name]));
+      const classic = downgrade(group, member.memberId, names, now);
+      this.records.push(...classic.records);
+      this.groups.delete(group.groupId);
+      this.fx.downgraded.push(classic.group);
+      return;
+    }
     for (const r of this.memberTombstones(group.groupId, member.memberId)) this.records.push(r);
     group.members.delete(member.memberId);
     group.target.delete(member.memberId);
     if (member.instanceId !== null && group.staticMembers.get(member.instanceId) === member.memberId) group.staticMembers.delete(member.instanceId);
     bumpGroupEpoch(group, this.records);
     refreshTarget(group, this.opts.topics(), this.opts.assignors, this.records);
+  }
+
+  /** A heartbeat's worth of member data applied, the target refreshed, one step of reconciliation: did the member's assignment change? */
+  private advance(now: number, group: ConsumerGroup, member: ConsumerMember, req: HeartbeatRequest): boolean {
+    this.updateMetadata(group, member, req);
+    refreshTarget(group, this.opts.topics(), this.opts.assignors, this.records);
+    const before = this.snapshot(member);
+    reconcile(now, group, member, req.topicPartitions === null ? null : fromWire(req.topicPartitions));
+    const changed = this.snapshot(member) !== before;
+    if (changed) this.records.push(currentAssignmentRecord(group.groupId, member.memberId, currentValue(member)));
+    return changed;
+  }
+
+  private dropGroup(group: ConsumerGroup): void {
+    for (const id of group.target.keys()) this.records.push(targetMemberRecord(group.groupId, id, null));
+    this.records.push(targetEpochRecord(group.groupId, null), groupEpochRecord(group.groupId, null));
+    this.groups.delete(group.groupId);
   }
 
   private memberTombstones(groupId: string, memberId: string): GroupRecord[] {
@@ -392,7 +478,9 @@ export class ConsumerGroupStateMachine {
   private expire(now: number): void {
     for (const group of this.groups.values()) {
       for (const m of [...group.members.values()]) {
-        if (m.expiresAt <= now || (m.revokeBy !== null && m.revokeBy <= now)) this.removeMember(group, m);
+        if (this.groups.get(group.groupId) !== group) break;
+        const late = (at: number | null) => at !== null && at <= now;
+        if (group.members.get(m.memberId) === m && (m.expiresAt <= now || late(m.revokeBy) || late(m.classicDeadline))) this.removeMember(now, group, m);
       }
     }
   }
@@ -407,7 +495,7 @@ export class ConsumerGroupStateMachine {
    * Runs due deadlines, writes the records gathered, and sends `result` to `to` once every
    * record written so far is durable (at once when nothing is pending).
    */
-  private finish(now: number, to: number | null, result: ConsumerReply['result'] | null): ConsumerEffects {
+  private finish(now: number, to: number | null, result: ConsumerReply['result'] | null, failed: (errorCode: number) => ConsumerReply['result'] = (code) => ({ errorCode: code })): ConsumerEffects {
     this.expire(now);
     if (this.records.length > 0) {
       const token = ++this.lastToken;
@@ -417,12 +505,11 @@ export class ConsumerGroupStateMachine {
     }
     if (to !== null && result !== null) {
       const last = this.pendingWrites.get(this.lastToken);
-      const failed = (code: number) => ('memberEpoch' in result ? heartbeatError(code) : { errorCode: code });
-      if (last) last.replies.push({ to, ok: result, failed });
+      if (last) last.replies.push({ to, ok: result, failed: 'memberEpoch' in result ? (code) => heartbeatError(code) : failed });
       else this.fx.replies.push({ to, result });
     }
     const fx = this.fx;
-    this.fx = { replies: [], writes: [] };
+    this.fx = noEffects();
     return fx;
   }
 }

@@ -8,7 +8,7 @@
  * it has caught up with. A member moves towards its target by first giving up (revoking) what
  * the target takes away, then receiving what another member has released.
  */
-import { MemberStateCode, type Assignment, type CurrentAssignmentValue, type MemberMetadataValue } from './consumer-records.js';
+import { MemberStateCode, type Assignment, type ClassicMemberMetadata, type CurrentAssignmentValue, type MemberMetadataValue } from './consumer-records.js';
 
 export type MemberState = 0 | 1 | 2;
 export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable';
@@ -33,6 +33,13 @@ export interface ConsumerMember {
   expiresAt: number;
   /** Fenced unless it has revoked what it must by then (null when nothing is to revoke). */
   revokeBy: number | null;
+  /** A member on the classic protocol (JoinGroup, SyncGroup, Heartbeat): its session and protocols. */
+  classic: ClassicMemberMetadata | null;
+  /**
+   * A classic member is fenced unless it sends SyncGroup (after a JoinGroup) or JoinGroup
+   * (after being told to rejoin) by then: Kafka's sync and join timeouts.
+   */
+  classicDeadline: number | null;
 }
 
 export interface ConsumerGroup {
@@ -124,6 +131,7 @@ export function metadataValue(m: ConsumerMember): MemberMetadataValue {
     subscribedTopicRegex: m.subscribedTopicRegex,
     rebalanceTimeoutMs: m.rebalanceTimeoutMs,
     serverAssignor: m.serverAssignor,
+    classic: m.classic,
   };
 }
 
@@ -150,5 +158,7 @@ export function blankMember(memberId: string, expiresAt: number): ConsumerMember
     pendingRevocation: new Map(),
     expiresAt,
     revokeBy: null,
+    classic: null,
+    classicDeadline: null,
   };
 }

@@ -54,3 +54,16 @@ function heldByOthers(group: ConsumerGroup, memberId: string): Set<string> {
   }
   return out;
 }
+
+/**
+ * Kafka's ConsumerGroup.waitingOnUnreleasedPartition: is a partition of the member's target
+ * that it does not have yet still held by another member?
+ */
+export function waitsOnUnreleased(group: ConsumerGroup, m: ConsumerMember): boolean {
+  if (m.state !== MemberStateCode.UNRELEASED_PARTITIONS) return false;
+  const held = heldByOthers(group, m.memberId);
+  for (const [t, ps] of group.target.get(m.memberId) ?? new Map<string, number[]>()) {
+    for (const p of ps) if (!has(m.assigned, t, p) && held.has(`${t}:${p}`)) return true;
+  }
+  return false;
+}

@@ -233,11 +233,37 @@ export class GroupStateMachine {
     return this.finish(now);
   }
 
-  /** Is the group here a live classic group, an empty one (offsets, an old generation), or none? */
-  presence(groupId: string): 'absent' | 'empty' | 'active' {
+  /** Is the group here a live classic group (given, to be read only), an empty one (offsets, an old generation), or none? */
+  presence(groupId: string): 'absent' | 'empty' | Group {
     const g = this.groups.get(groupId);
     if (!g) return 'absent';
-    return g.state === 'Empty' && g.members.size === 0 && g.pending.size === 0 ? 'empty' : 'active';
+    return g.state === 'Empty' && g.members.size === 0 && g.pending.size === 0 ? 'empty' : g;
+  }
+
+  /**
+   * The live group has become a consumer group (whose records said so): members waiting in a
+   * join or sync are told to rejoin, and only the group's committed offsets stay here.
+   */
+  release(now: number, groupId: string): Effects {
+    const group = this.groups.get(groupId);
+    if (!group) return this.finish(now);
+    for (const m of group.members.values()) {
+      if (m.joinReply !== null) this.reply(m.joinReply, joinError(ErrorCode.REBALANCE_IN_PROGRESS, m.memberId));
+      if (m.syncReply !== null) this.reply(m.syncReply, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+    }
+    const left = newGroup(groupId, now);
+    left.offsets = group.offsets;
+    this.groups.set(groupId, left);
+    return this.finish(now);
+  }
+
+  /** A consumer group has become this classic group (its records written): it rebalances the classic way. */
+  adopt(now: number, group: Group): Effects {
+    const old = this.groups.get(group.groupId);
+    if (old) group.offsets = old.offsets;
+    this.groups.set(group.groupId, group);
+    this.rebalance.prepareRebalance(now, group);
+    return this.finish(now);
   }
 
   /** The outcome of a write this machine asked for. */
