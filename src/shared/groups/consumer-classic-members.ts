@@ -20,7 +20,7 @@ import type { HeartbeatRequest } from './consumer-group-io.js';
 import type { ConsumerGroup, ConsumerMember } from './consumer-group.js';
 import { decodeSubscription, encodeAssignment, protocolVersion } from './consumer-protocol.js';
 import { waitsOnUnreleased } from './consumer-reconciliation.js';
-import { MemberStateCode } from './consumer-records.js';
+import { MemberStateCode, type ClassicMemberMetadata } from './consumer-records.js';
 import { CONSUMER_PROTOCOL_TYPE } from './group-conversion.js';
 import { joinError, syncError, type JoinInput, type JoinResult, type MemberIdentity, type SyncInput, type SyncResult } from './group-io.js';
 
@@ -32,7 +32,7 @@ export interface ConsumerGroupCore {
   /** Gets or creates the member (a static one may replace its predecessor): or an error code. */
   admit(now: number, group: ConsumerGroup, memberId: string, instanceId: string | null): ConsumerMember | number;
   /** Applies a heartbeat's worth of member data, recomputes the target and reconciles. */
-  update(now: number, group: ConsumerGroup, member: ConsumerMember, req: HeartbeatRequest): void;
+  update(now: number, group: ConsumerGroup, member: ConsumerMember, req: HeartbeatRequest, classic?: ClassicMemberMetadata): void;
   removeMember(now: number, group: ConsumerGroup, member: ConsumerMember): void;
 }
 
@@ -63,7 +63,6 @@ export function classicJoin(core: ConsumerGroupCore, now: number, group: Consume
   const admitted = existing ?? core.admit(now, group, memberId, j.groupInstanceId);
   if (typeof admitted === 'number') return joinError(admitted, j.memberId);
   const member = admitted;
-  member.classic = { sessionTimeoutMs: j.sessionTimeoutMs, protocols: j.protocols };
   const topics = core.topics();
   const owned = subscription.ownedPartitions.flatMap((t) => {
     const topic = topics.get(t.topic);
@@ -82,7 +81,7 @@ export function classicJoin(core: ConsumerGroupCore, now: number, group: Consume
     topicPartitions: owned,
     clientId: j.clientId,
     clientHost: j.clientHost,
-  });
+  }, { sessionTimeoutMs: j.sessionTimeoutMs, protocols: j.protocols });
   // Classic members have no rebalance timer (they revoke by rejoining), only the sync timeout.
   member.revokeBy = null;
   member.classicDeadline = now + member.rebalanceTimeoutMs;

@@ -3,7 +3,10 @@
  * it takes and answers, ConsumerGroupDescribe's answer, and the effects each event returns.
  * Pure types and helpers.
  */
+import { ErrorCode } from '../errors.js';
 import type { AssignorTopic } from './consumer-assignors.js';
+import { groupState, toWire, type ConsumerGroup } from './consumer-group.js';
+import type { Assignment } from './consumer-records.js';
 import type { MigrationPolicy } from './group-conversion.js';
 import type { JoinResult, LeaveResult, SyncResult, Write } from './group-io.js';
 import type { Group } from './group.js';
@@ -98,4 +101,57 @@ export function noEffects(): ConsumerEffects {
 
 export function heartbeatError(errorCode: number, errorMessage: string | null = null): HeartbeatResult {
   return { errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+}
+
+export const LEAVE = -1;
+export const STATIC_LEAVE = -2;
+
+/** Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid: what is wrong with the request, or null. */
+export function checkRequest(req: HeartbeatRequest): string | null {
+  if (req.groupId === '') return 'GroupId can not be empty';
+  if (req.memberEpoch < STATIC_LEAVE) return `MemberEpoch ${req.memberEpoch} is invalid`;
+  if (req.memberEpoch === STATIC_LEAVE && req.instanceId === null) return 'InstanceId can not be null when leaving with MemberEpoch -2';
+  if (req.memberEpoch !== 0 && req.memberId === '') return 'MemberId can not be empty';
+  if (req.memberEpoch === 0) {
+    if (req.rebalanceTimeoutMs === -1) return 'RebalanceTimeoutMs must be provided when joining';
+    if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) return 'SubscribedTopicNames or SubscribedTopicRegex must be set when joining';
+    if (req.topicPartitions !== null && req.topicPartitions.length > 0) return 'TopicPartitions must be empty when joining';
+  }
+  if (req.subscribedTopicRegex !== null) {
+    try {
+      new RegExp(req.subscribedTopicRegex);
+    } catch {
+      return `SubscribedTopicRegex ${req.subscribedTopicRegex} is not a valid regular expression`;
+    }
+  }
+  return null;
+}
+
+/** ConsumerGroupDescribe's answer for a group. */
+export function describeGroup(group: ConsumerGroup, topics: ReadonlyMap<string, AssignorTopic>, assignorName: string): DescribedConsumerGroup {
+  const names = new Map([...topics].map(([name, t]) => [t.id, name]));
+  const named = (a: Assignment) => ({
+    topicPartitions: toWire(a).map((t) => ({ topicId: t.topicId, topicName: names.get(t.topicId) ?? '', partitions: t.partitions })),
+  });
+  return {
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    groupId: group.groupId,
+    groupState: groupState(group),
+    groupEpoch: group.groupEpoch,
+    assignmentEpoch: group.assignmentEpoch,
+    assignorName: assignorName,
+    members: [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      instanceId: m.instanceId,
+      rackId: m.rackId,
+      memberEpoch: m.memberEpoch,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      subscribedTopicNames: m.subscribedTopicNames,
+      subscribedTopicRegex: m.subscribedTopicRegex,
+      assignment: named(m.assigned),
+      targetAssignment: named(group.target.get(m.memberId) ?? new Map()),
+    })),
+  };
 }

@@ -30,7 +30,11 @@ import { writeError } from '../coordinator-write-error.js';
 import { ErrorCode } from '../errors.js';
 import { classicHeartbeat, classicJoin, classicLeave, classicSync, type ConsumerGroupCore } from './consumer-classic-members.js';
 import {
+  checkRequest,
+  describeGroup,
   heartbeatError,
+  LEAVE,
+  STATIC_LEAVE,
   noEffects,
   type ClassicPresence,
   type ConsumerEffects,
@@ -61,11 +65,11 @@ import {
   MemberStateCode,
   targetEpochRecord,
   targetMemberRecord,
-  type Assignment,
+  type ClassicMemberMetadata,
 } from './consumer-records.js';
 import { reconcile } from './consumer-reconciliation.js';
 import { replayConsumerRecord } from './consumer-replay.js';
-import { assignorOf, bumpGroupEpoch, refreshTarget, subscribedTopics } from './consumer-target-assignment.js';
+import { assignorOf, bumpGroupEpoch, refreshTarget, subscribedTopics, updateMember } from './consumer-target-assignment.js';
 import { downgrade, downgradeWanted, upgrade, upgradeRefusal } from './group-conversion.js';
 import { joinError, syncError, type HeartbeatInput, type JoinInput, type MemberIdentity, type SyncInput } from './group-io.js';
 import { encodeGroupKey, type GroupRecord } from './records.js';
@@ -74,9 +78,6 @@ interface PendingWrite {
   /** Replies sent once this write (and so every earlier one) is durable. */
   replies: { to: number; ok: ConsumerReply['result']; failed: (errorCode: number) => ConsumerReply['result'] }[];
 }
-
-const LEAVE = -1;
-const STATIC_LEAVE = -2;
 
 export class ConsumerGroupStateMachine {
   private readonly groups = new Map<string, ConsumerGroup>();
@@ -93,7 +94,7 @@ export class ConsumerGroupStateMachine {
       maxSize: () => opts.maxSize,
       topics: () => opts.topics(),
       admit: (now, group, memberId, instanceId) => this.join(now, group, memberId, instanceId),
-      update: (now, group, member, req) => this.advance(now, group, member, req),
+      update: (now, group, member, req, classic) => this.advance(now, group, member, req, classic),
       removeMember: (now, group, member) => this.removeMember(now, group, member),
     };
   }
@@ -111,7 +112,7 @@ export class ConsumerGroupStateMachine {
 
   heartbeat(now: number, to: number, req: HeartbeatRequest, classic: ClassicPresence): ConsumerEffects {
     const fail = (code: number, message: string | null = null): ConsumerEffects => this.finish(now, to, heartbeatError(code, message));
-    const invalid = this.checkRequest(req);
+    const invalid = checkRequest(req);
     if (invalid !== null) return fail(ErrorCode.INVALID_REQUEST, invalid);
     if (req.serverAssignor !== null && !this.opts.assignors.includes(req.serverAssignor)) {
       return fail(ErrorCode.UNSUPPORTED_ASSIGNOR, `assignor ${req.serverAssignor} is not one of ${this.opts.assignors.join(', ')}`);
@@ -280,31 +281,7 @@ export class ConsumerGroupStateMachine {
     if (!group) {
       return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `group ${groupId} is not a consumer group`, groupId, groupState: 'Dead', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [] };
     }
-    const names = new Map([...this.opts.topics()].map(([name, t]) => [t.id, name]));
-    const named = (a: Assignment) => ({
-      topicPartitions: toWire(a).map((t) => ({ topicId: t.topicId, topicName: names.get(t.topicId) ?? '', partitions: t.partitions })),
-    });
-    return {
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      groupId,
-      groupState: groupState(group),
-      groupEpoch: group.groupEpoch,
-      assignmentEpoch: group.assignmentEpoch,
-      assignorName: assignorOf(group, this.opts.assignors),
-      members: [...group.members.values()].map((m) => ({
-        memberId: m.memberId,
-        instanceId: m.instanceId,
-        rackId: m.rackId,
-        memberEpoch: m.memberEpoch,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        subscribedTopicNames: m.subscribedTopicNames,
-        subscribedTopicRegex: m.subscribedTopicRegex,
-        assignment: named(m.assigned),
-        targetAssignment: named(group.target.get(m.memberId) ?? new Map()),
-      })),
-    };
+    return describeGroup(group, this.opts.topics(), assignorOf(group, this.opts.assignors));
   }
 
   list(): { groupId: string; groupState: ConsumerGroupState }[] {
@@ -322,26 +299,6 @@ export class ConsumerGroupStateMachine {
   }
 
   // ---- joining and leaving -----------------------------------------------------------------
-
-  private checkRequest(req: HeartbeatRequest): string | null {
-    if (req.groupId === '') return 'GroupId can not be empty';
-    if (req.memberEpoch < STATIC_LEAVE) return `MemberEpoch ${req.memberEpoch} is invalid`;
-    if (req.memberEpoch === STATIC_LEAVE && req.instanceId === null) return 'InstanceId can not be null when leaving with MemberEpoch -2';
-    if (req.memberEpoch !== 0 && req.memberId === '') return 'MemberId can not be empty';
-    if (req.memberEpoch === 0) {
-      if (req.rebalanceTimeoutMs === -1) return 'RebalanceTimeoutMs must be provided when joining';
-      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) return 'SubscribedTopicNames or SubscribedTopicRegex must be set when joining';
-      if (req.topicPartitions !== null && req.topicPartitions.length > 0) return 'TopicPartitions must be empty when joining';
-    }
-    if (req.subscribedTopicRegex !== null) {
-      try {
-        new RegExp(req.subscribedTopicRegex);
-      } catch {
-        return `SubscribedTopicRegex ${req.subscribedTopicRegex} is not a valid regular expression`;
-      }
-    }
-    return null;
-  }
 
   private join(now: number, group: ConsumerGroup, memberId: string, instanceId: string | null): ConsumerMember | number {
     if (instanceId !== null) {
@@ -424,8 +381,8 @@ export class ConsumerGroupStateMachine {
   }
 
   /** A heartbeat's worth of member data applied, the target refreshed, one step of reconciliation: did the member's assignment change? */
-  private advance(now: number, group: ConsumerGroup, member: ConsumerMember, req: HeartbeatRequest): boolean {
-    this.updateMetadata(group, member, req);
+  private advance(now: number, group: ConsumerGroup, member: ConsumerMember, req: HeartbeatRequest, classic?: ClassicMemberMetadata): boolean {
+    updateMember(group, member, req, classic, this.records);
     refreshTarget(group, this.opts.topics(), this.opts.assignors, this.records);
     const before = this.snapshot(member);
     reconcile(now, group, member, req.topicPartitions === null ? null : fromWire(req.topicPartitions));
@@ -453,25 +410,6 @@ export class ConsumerGroupStateMachine {
   }
 
   // ---- subscriptions and the target assignment ---------------------------------------------
-
-  private updateMetadata(group: ConsumerGroup, member: ConsumerMember, req: HeartbeatRequest): void {
-    const before = JSON.stringify(metadataValue(member));
-    const subscriptionBefore = JSON.stringify([member.subscribedTopicNames, member.subscribedTopicRegex, member.serverAssignor]);
-    if (req.subscribedTopicNames !== null) member.subscribedTopicNames = [...req.subscribedTopicNames].sort();
-    if (req.subscribedTopicRegex !== null) member.subscribedTopicRegex = req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex;
-    if (req.serverAssignor !== null) member.serverAssignor = req.serverAssignor;
-    if (req.rackId !== null) member.rackId = req.rackId;
-    if (req.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-    member.clientId = req.clientId;
-    member.clientHost = req.clientHost;
-    const isNew = req.memberEpoch === 0 && member.memberEpoch === 0 && !group.target.has(member.memberId);
-    if (JSON.stringify(metadataValue(member)) !== before || isNew) {
-      this.records.push(memberMetadataRecord(group.groupId, member.memberId, metadataValue(member)));
-    }
-    if (isNew || JSON.stringify([member.subscribedTopicNames, member.subscribedTopicRegex, member.serverAssignor]) !== subscriptionBefore) {
-      bumpGroupEpoch(group, this.records);
-    }
-  }
 
   // ---- expiry ------------------------------------------------------------------------------
 

@@ -5,8 +5,9 @@
  * epoch. Pure: the records to write are pushed onto the `records` given.
  */
 import { ASSIGNORS, type AssignorTopic } from './consumer-assignors.js';
-import { sameAssignment, type ConsumerGroup, type ConsumerMember } from './consumer-group.js';
-import { groupEpochRecord, targetEpochRecord, targetMemberRecord } from './consumer-records.js';
+import type { HeartbeatRequest } from './consumer-group-io.js';
+import { metadataValue, sameAssignment, type ConsumerGroup, type ConsumerMember } from './consumer-group.js';
+import { groupEpochRecord, memberMetadataRecord, targetEpochRecord, targetMemberRecord, type ClassicMemberMetadata } from './consumer-records.js';
 import type { GroupRecord } from './records.js';
 
 export function bumpGroupEpoch(group: ConsumerGroup, records: GroupRecord[]): void {
@@ -68,3 +69,27 @@ export function assignorOf(group: ConsumerGroup, assignors: readonly string[]): 
   return best;
 }
 
+/**
+ * Applies a heartbeat's member data (and, for a member on the classic protocol, its JoinGroup's
+ * session and protocols); writes the member's record when it changed, and moves the group epoch
+ * when the member is new or its subscription changed.
+ */
+export function updateMember(group: ConsumerGroup, member: ConsumerMember, req: HeartbeatRequest, classic: ClassicMemberMetadata | undefined, records: GroupRecord[]): void {
+  const before = JSON.stringify(metadataValue(member));
+  const subscriptionBefore = JSON.stringify([member.subscribedTopicNames, member.subscribedTopicRegex, member.serverAssignor]);
+  if (req.subscribedTopicNames !== null) member.subscribedTopicNames = [...req.subscribedTopicNames].sort();
+  if (req.subscribedTopicRegex !== null) member.subscribedTopicRegex = req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex;
+  if (req.serverAssignor !== null) member.serverAssignor = req.serverAssignor;
+  if (req.rackId !== null) member.rackId = req.rackId;
+  if (req.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+  member.clientId = req.clientId;
+  member.clientHost = req.clientHost;
+  if (classic !== undefined) member.classic = classic;
+  const isNew = req.memberEpoch === 0 && member.memberEpoch === 0 && !group.target.has(member.memberId);
+  if (JSON.stringify(metadataValue(member)) !== before || isNew) {
+    records.push(memberMetadataRecord(group.groupId, member.memberId, metadataValue(member)));
+  }
+  if (isNew || JSON.stringify([member.subscribedTopicNames, member.subscribedTopicRegex, member.serverAssignor]) !== subscriptionBefore) {
+    bumpGroupEpoch(group, records);
+  }
+}
