@@ -109,6 +109,7 @@ export const SETTINGS: Record<string, Setting> = {
   'group.consumer.heartbeat.interval.ms': { kind: 'int', default: '5000', doc: 'How often consumer-protocol group members are told to heartbeat.', min: 1 },
   'group.consumer.assignors': { kind: 'string', default: 'uniform,range', doc: 'Server-side assignors of consumer-protocol groups (uniform, range), comma-separated; the first is the default.' },
   'group.consumer.max.size': { kind: 'int', default: '2147483647', doc: 'Most members a consumer-protocol group may have.', min: 1 },
+  'group.consumer.migration.policy': { kind: 'string', default: 'bidirectional', doc: 'Which live groups may change protocol: bidirectional, upgrade (a classic group becomes a consumer group when a consumer-protocol member joins), downgrade (back to classic when the last one leaves), or disabled.' },
   'cluster.id': { kind: 'string', default: '', doc: 'Cluster id; chosen by the first controller when empty.' },
   'authorizer.class.name': { kind: 'string', default: '', doc: `Set to ${STANDARD_AUTHORIZER} to check every request against the ACLs; empty: no authorization.` },
   'super.users': { kind: 'string', default: '', doc: 'Principals allowed everything, separated by ";" (e.g. User:admin;User:CN=broker1).' },

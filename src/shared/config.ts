@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { LONG_MAX } from './dynamic-config.js';
 import { ASSIGNORS } from './groups/consumer-assignors.js';
+import { MIGRATION_POLICIES, type MigrationPolicy } from './groups/group-conversion.js';
 import { IGNORED_SETTINGS, JAAS_SETTING, SETTINGS, STANDARD_AUTHORIZER } from './config-settings.js';
 import {
   interBrokerSettings, isListenerSetting, listenerSecurity, listenerValue, tlsSettings, type InterBrokerSettings, type ListenerSecurity, type TlsSettings,
@@ -88,6 +89,7 @@ export interface BrokerConfig {
   groupConsumerHeartbeatIntervalMs: number;
   groupConsumerAssignors: string[];
   groupConsumerMaxSize: number;
+  groupConsumerMigrationPolicy: MigrationPolicy;
   txnTopicPartitions: number;
   txnTopicReplicationFactor: number;
   txnMaxTimeoutMs: number;
@@ -353,6 +355,7 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
     groupConsumerHeartbeatIntervalMs: num('group.consumer.heartbeat.interval.ms'),
     groupConsumerAssignors: namesFrom(str('group.consumer.assignors'), 'group.consumer.assignors', Object.keys(ASSIGNORS), problems),
     groupConsumerMaxSize: num('group.consumer.max.size'),
+    groupConsumerMigrationPolicy: migrationPolicy(str('group.consumer.migration.policy'), problems),
     txnTopicPartitions: num('transaction.state.log.num.partitions'),
     txnTopicReplicationFactor: num('transaction.state.log.replication.factor'),
     txnMaxTimeoutMs: num('transaction.max.timeout.ms'),
@@ -364,6 +367,13 @@ function buildConfig(raw: Map<string, string>, problems: string[]): BrokerConfig
 }
 
 /** A comma-separated list of names, each one of `known`, at least one. */
+function migrationPolicy(value: string, problems: string[]): MigrationPolicy {
+  const policy = MIGRATION_POLICIES.find((p) => p === value.trim().toLowerCase());
+  if (policy !== undefined) return policy;
+  problems.push(`group.consumer.migration.policy: ${JSON.stringify(value)} must be one of ${MIGRATION_POLICIES.join(', ')}`);
+  return 'bidirectional';
+}
+
 function namesFrom(value: string, key: string, known: string[], problems: string[]): string[] {
   const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
   const unknown = names.filter((n) => !known.includes(n));

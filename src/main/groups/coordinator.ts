@@ -18,7 +18,8 @@ import { writeError } from '../../shared/coordinator-write-error.js';
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../shared/errors.js';
 import { OFFSETS_TOPIC } from '../../shared/groups/coordinator-partition.js';
-import { ConsumerGroupStateMachine, type ConsumerEffects, type DescribedConsumerGroup, type HeartbeatRequest, type HeartbeatResult } from '../../shared/groups/consumer-group-state-machine.js';
+import type { ConsumerEffects, DescribedConsumerGroup, HeartbeatRequest, HeartbeatResult } from '../../shared/groups/consumer-group-io.js';
+import { ConsumerGroupStateMachine } from '../../shared/groups/consumer-group-state-machine.js';
 import { CONSUMER_RECORD_TYPES, recordType } from '../../shared/groups/consumer-records.js';
 import { hexToWireUuid } from '../../shared/topic-id.js';
 import { ControlType } from '../../shared/control-records.js';
@@ -117,11 +118,16 @@ export class GroupCoordinator {
     return this.partitions.locate(groupId);
   }
 
+  /**
+   * A consumer group with members serves classic members itself; an empty one gives way to the
+   * classic group (Kafka's classicGroupJoin).
+   */
   join(j: JoinInput): Promise<JoinResult> {
-    return this.call(j.groupId, (code) => joinError(code, j.memberId), (m, now, to, slot) =>
-      // A consumer group takes no classic members (Kafka's migration of live groups is not served).
-      slot.consumers.has(j.groupId) ? this.refuse(to, joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, j.memberId)) : m.join(now, to, j),
-    );
+    return this.send(j.groupId, (code) => joinError(code, j.memberId), (slot, now, to) => {
+      if (slot.consumers.hasMembers(j.groupId)) return this.apply(slot, slot.consumers.classicJoin(now, to, j), 'consumer');
+      if (slot.consumers.has(j.groupId)) this.apply(slot, slot.consumers.yieldEmpty(now, j.groupId), 'consumer');
+      this.apply(slot, slot.machine.join(now, to, j), 'classic');
+    });
   }
 
   consumerHeartbeat(req: HeartbeatRequest): Promise<HeartbeatResult> {
@@ -146,18 +152,23 @@ export class GroupCoordinator {
   }
 
   sync(s: SyncInput): Promise<SyncResult> {
-    return this.call(s.groupId, syncError, (m, now, to) => m.sync(now, to, s));
+    return this.send(s.groupId, syncError, (slot, now, to) =>
+      slot.consumers.has(s.groupId) ? this.apply(slot, slot.consumers.classicSync(now, to, s), 'consumer') : this.apply(slot, slot.machine.sync(now, to, s), 'classic'),
+    );
   }
 
   heartbeat(h: HeartbeatInput): Promise<{ errorCode: number }> {
-    return this.call(h.groupId, (errorCode) => ({ errorCode }), (m, now, to) => m.heartbeat(now, to, h));
+    return this.send(h.groupId, (errorCode) => ({ errorCode }), (slot, now, to) =>
+      slot.consumers.has(h.groupId) ? this.apply(slot, slot.consumers.classicHeartbeat(now, to, h), 'consumer') : this.apply(slot, slot.machine.heartbeat(now, to, h), 'classic'),
+    );
   }
 
   leave(groupId: string, members: MemberIdentity[]): Promise<LeaveResult> {
-    return this.call(
+    return this.send(
       groupId,
       (errorCode) => ({ errorCode, members: members.map((m) => ({ ...m, errorCode })) }),
-      (m, now, to) => m.leave(now, to, groupId, members),
+      (slot, now, to) =>
+        slot.consumers.has(groupId) ? this.apply(slot, slot.consumers.classicLeave(now, to, groupId, members), 'consumer') : this.apply(slot, slot.machine.leave(now, to, groupId, members), 'classic'),
     );
   }
 
@@ -325,6 +336,17 @@ export class GroupCoordinator {
           else this.apply(slot, slot.consumers.persisted(now, w.token, errorCode), from);
         });
     }
+    if ('upgraded' in fx) {
+      // A group that changed protocol (its records now on their way): the classic machine lets it go, or takes it on.
+      for (const groupId of fx.upgraded) {
+        this.log.info({ groupId }, 'classic group upgraded to a consumer group');
+        this.apply(slot, slot.machine.release(Date.now(), groupId), 'classic');
+      }
+      for (const group of fx.downgraded) {
+        this.log.info({ groupId: group.groupId }, 'consumer group downgraded to a classic group');
+        this.apply(slot, slot.machine.adopt(Date.now(), group), 'classic');
+      }
+    }
     this.arm(slot);
   }
 
@@ -364,6 +386,7 @@ export class GroupCoordinator {
         heartbeatIntervalMs: this.deps.config.groupConsumerHeartbeatIntervalMs,
         assignors: this.deps.config.groupConsumerAssignors,
         maxSize: this.deps.config.groupConsumerMaxSize,
+        migrationPolicy: this.deps.config.groupConsumerMigrationPolicy,
         newMemberId: () => Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url'),
         topics: () => new Map(this.deps.metadata.topics().map((t) => [t.name, { id: hexToWireUuid(t.id), partitions: t.partitions.length }])),
       }),

@@ -26,146 +26,93 @@
  * A member that does not heartbeat within the session timeout, or does not revoke within its
  * rebalance timeout, is removed and the group epoch bumped.
  */
+import { writeError } from '../coordinator-write-error.js';
 import { ErrorCode } from '../errors.js';
-import { ASSIGNORS, type AssignorTopic } from './consumer-assignors.js';
+import { classicHeartbeat, classicJoin, classicLeave, classicSync, type ConsumerGroupCore } from './consumer-classic-members.js';
 import {
-  add,
+  checkRequest,
+  describeGroup,
+  heartbeatError,
+  LEAVE,
+  STATIC_LEAVE,
+  noEffects,
+  type ClassicPresence,
+  type ConsumerEffects,
+  type ConsumerGroupOptions,
+  type ConsumerReply,
+  type DescribedConsumerGroup,
+  type HeartbeatRequest,
+  type HeartbeatResult,
+} from './consumer-group-io.js';
+import {
+  blankMember,
+  currentValue,
   fromWire,
   groupState,
-  has,
-  isEmpty,
+  metadataValue,
   newConsumerGroup,
-  overlaps,
   sameAssignment,
   subsetOf,
   toWire,
   type ConsumerGroup,
   type ConsumerGroupState,
   type ConsumerMember,
-  type MemberState,
 } from './consumer-group.js';
 import {
   currentAssignmentRecord,
-  decodeConsumerKey,
-  decodeCurrentAssignmentValue,
-  decodeEpochValue,
-  decodeMemberMetadataValue,
-  decodeTargetMemberValue,
   groupEpochRecord,
   memberMetadataRecord,
   MemberStateCode,
   targetEpochRecord,
   targetMemberRecord,
-  type Assignment,
+  type ClassicMemberMetadata,
 } from './consumer-records.js';
-import { writeError } from '../coordinator-write-error.js';
-import type { Write } from './group-io.js';
+import { reconcile } from './consumer-reconciliation.js';
+import { replayConsumerRecord } from './consumer-replay.js';
+import { assignorOf, bumpGroupEpoch, refreshTarget, subscribedTopics, updateMember } from './consumer-target-assignment.js';
+import { downgrade, downgradeWanted, upgrade, upgradeRefusal } from './group-conversion.js';
+import { joinError, syncError, type HeartbeatInput, type JoinInput, type MemberIdentity, type SyncInput } from './group-io.js';
 import { encodeGroupKey, type GroupRecord } from './records.js';
-
-export interface ConsumerGroupOptions {
-  /** group.consumer.session.timeout.ms */
-  sessionTimeoutMs: number;
-  /** group.consumer.heartbeat.interval.ms */
-  heartbeatIntervalMs: number;
-  /** group.consumer.assignors: the first is used unless the members ask for another. */
-  assignors: string[];
-  /** group.consumer.max.size */
-  maxSize: number;
-  /** A member id for a v0 client that leaves it to the coordinator. */
-  newMemberId(): string;
-  /** The cluster's topics now: name -> id (Kafka's uuid string) and partition count. */
-  topics(): ReadonlyMap<string, AssignorTopic>;
-}
-
-export interface HeartbeatRequest {
-  groupId: string;
-  memberId: string;
-  memberEpoch: number;
-  instanceId: string | null;
-  rackId: string | null;
-  rebalanceTimeoutMs: number;
-  subscribedTopicNames: string[] | null;
-  subscribedTopicRegex: string | null;
-  serverAssignor: string | null;
-  topicPartitions: { topicId: string; partitions: number[] }[] | null;
-  clientId: string;
-  clientHost: string;
-}
-
-export interface HeartbeatResult {
-  errorCode: number;
-  errorMessage: string | null;
-  memberId: string | null;
-  memberEpoch: number;
-  heartbeatIntervalMs: number;
-  assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
-}
-
-/** What the classic machine holds under the group id: a consumer group may take over an empty one. */
-export type ClassicPresence = 'absent' | 'empty' | 'active';
-
-export interface DescribedConsumerGroup {
-  errorCode: number;
-  errorMessage: string | null;
-  groupId: string;
-  groupState: string;
-  groupEpoch: number;
-  assignmentEpoch: number;
-  assignorName: string;
-  members: {
-    memberId: string;
-    instanceId: string | null;
-    rackId: string | null;
-    memberEpoch: number;
-    clientId: string;
-    clientHost: string;
-    subscribedTopicNames: string[];
-    subscribedTopicRegex: string | null;
-    assignment: { topicPartitions: { topicId: string; topicName: string; partitions: number[] }[] };
-    targetAssignment: { topicPartitions: { topicId: string; topicName: string; partitions: number[] }[] };
-  }[];
-}
-
-export interface ConsumerReply {
-  to: number;
-  result: HeartbeatResult | { errorCode: number };
-}
-
-export interface ConsumerEffects {
-  replies: ConsumerReply[];
-  writes: Write[];
-}
 
 interface PendingWrite {
   /** Replies sent once this write (and so every earlier one) is durable. */
   replies: { to: number; ok: ConsumerReply['result']; failed: (errorCode: number) => ConsumerReply['result'] }[];
 }
 
-const LEAVE = -1;
-const STATIC_LEAVE = -2;
-
-function heartbeatError(errorCode: number, errorMessage: string | null = null): HeartbeatResult {
-  return { errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
-}
-
 export class ConsumerGroupStateMachine {
   private readonly groups = new Map<string, ConsumerGroup>();
   private readonly pendingWrites = new Map<number, PendingWrite>();
   private lastToken = 0;
-  private fx: ConsumerEffects = { replies: [], writes: [] };
+  private fx: ConsumerEffects = noEffects();
   private records: GroupRecord[] = [];
 
-  constructor(private readonly opts: ConsumerGroupOptions) {}
+  private readonly core: ConsumerGroupCore;
+
+  constructor(private readonly opts: ConsumerGroupOptions) {
+    this.core = {
+      newMemberId: () => opts.newMemberId(),
+      maxSize: () => opts.maxSize,
+      topics: () => opts.topics(),
+      admit: (now, group, memberId, instanceId) => this.join(now, group, memberId, instanceId),
+      update: (now, group, member, req, classic) => this.advance(now, group, member, req, classic),
+      removeMember: (now, group, member) => this.removeMember(now, group, member),
+    };
+  }
 
   has(groupId: string): boolean {
     return this.groups.has(groupId);
+  }
+
+  /** A consumer group with members: classic members joining it are served here. */
+  hasMembers(groupId: string): boolean {
+    return (this.groups.get(groupId)?.members.size ?? 0) > 0;
   }
 
   // ---- events ----------------------------------------------------------------------------
 
   heartbeat(now: number, to: number, req: HeartbeatRequest, classic: ClassicPresence): ConsumerEffects {
     const fail = (code: number, message: string | null = null): ConsumerEffects => this.finish(now, to, heartbeatError(code, message));
-    const invalid = this.checkRequest(req);
+    const invalid = checkRequest(req);
     if (invalid !== null) return fail(ErrorCode.INVALID_REQUEST, invalid);
     if (req.serverAssignor !== null && !this.opts.assignors.includes(req.serverAssignor)) {
       return fail(ErrorCode.UNSUPPORTED_ASSIGNOR, `assignor ${req.serverAssignor} is not one of ${this.opts.assignors.join(', ')}`);
@@ -173,18 +120,26 @@ export class ConsumerGroupStateMachine {
     let group = this.groups.get(req.groupId);
     if (!group) {
       if (req.memberEpoch !== 0) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `consumer group ${req.groupId} not found`);
-      if (classic === 'active') return fail(ErrorCode.GROUP_ID_NOT_FOUND, `group ${req.groupId} is not a consumer group`);
-      group = newConsumerGroup(req.groupId);
+      if (typeof classic === 'object') {
+        const refusal = upgradeRefusal(classic, this.opts.migrationPolicy, this.opts.maxSize);
+        const upgraded = refusal === null ? upgrade(classic, this.opts.topics(), now) : null;
+        if (upgraded === null) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `group ${req.groupId} is not a consumer group: ${refusal ?? 'a member\'s embedded consumer protocol is malformed'}`);
+        group = upgraded.group;
+        this.records.push(...upgraded.records);
+        this.fx.upgraded.push(group.groupId);
+      } else {
+        group = newConsumerGroup(req.groupId);
+        // An empty classic group becomes this consumer group; its committed offsets stay.
+        if (classic === 'empty') this.records.push({ key: encodeGroupKey(group.groupId), value: null });
+      }
       this.groups.set(group.groupId, group);
-      // An empty classic group becomes this consumer group; its committed offsets stay.
-      if (classic === 'empty') this.records.push({ key: encodeGroupKey(group.groupId), value: null });
     }
     if (req.memberEpoch === LEAVE || req.memberEpoch === STATIC_LEAVE) return this.leave(now, to, group, req);
 
     let member: ConsumerMember;
     let full = req.memberEpoch === 0;
     if (req.memberEpoch === 0) {
-      const joined = this.join(now, group, req);
+      const joined = this.join(now, group, req.memberId === '' ? this.opts.newMemberId() : req.memberId, req.instanceId);
       if (typeof joined === 'number') return fail(joined);
       member = joined;
     } else {
@@ -196,13 +151,8 @@ export class ConsumerGroupStateMachine {
       full = req.subscribedTopicNames !== null && req.topicPartitions !== null && req.rebalanceTimeoutMs !== -1;
     }
     member.expiresAt = now + this.opts.sessionTimeoutMs;
-    this.updateMetadata(group, member, req);
-    this.refreshTarget(group);
-    const before = this.snapshot(member);
+    const changed = this.advance(now, group, member, req);
     const owned = req.topicPartitions === null ? null : fromWire(req.topicPartitions);
-    this.reconcile(now, group, member, owned);
-    const changed = this.snapshot(member) !== before;
-    if (changed) this.records.push(currentAssignmentRecord(group.groupId, member.memberId, this.currentValue(member)));
     const send = changed || full || (owned !== null && !sameAssignment(owned, member.assigned));
     return this.finish(now, to, {
       errorCode: ErrorCode.NONE,
@@ -214,6 +164,30 @@ export class ConsumerGroupStateMachine {
     });
   }
 
+  /** JoinGroup from a classic member of a non-empty consumer group (consumer-classic-members.ts). */
+  classicJoin(now: number, to: number, j: JoinInput): ConsumerEffects {
+    const group = this.groups.get(j.groupId)!;
+    const result = classicJoin(this.core, now, group, j);
+    return this.finish(now, to, result, (code) => joinError(code, result.memberId));
+  }
+
+  classicSync(now: number, to: number, s: SyncInput): ConsumerEffects {
+    const group = this.groups.get(s.groupId);
+    return this.finish(now, to, group ? classicSync(this.core, now, group, s) : syncError(ErrorCode.UNKNOWN_MEMBER_ID), syncError);
+  }
+
+  classicHeartbeat(now: number, to: number, h: HeartbeatInput): ConsumerEffects {
+    const group = this.groups.get(h.groupId);
+    const errorCode = group ? classicHeartbeat(now, group, h.memberId, h.groupInstanceId, h.generationId) : ErrorCode.UNKNOWN_MEMBER_ID;
+    return this.finish(now, to, { errorCode });
+  }
+
+  classicLeave(now: number, to: number, groupId: string, members: MemberIdentity[]): ConsumerEffects {
+    const group = this.groups.get(groupId);
+    const out = group ? classicLeave(this.core, now, group, members) : members.map((m) => ({ ...m, errorCode: ErrorCode.UNKNOWN_MEMBER_ID }));
+    return this.finish(now, to, { errorCode: ErrorCode.NONE, members: out }, (errorCode) => ({ errorCode, members: members.map((m) => ({ ...m, errorCode })) }));
+  }
+
   /** Kafka's ConsumerGroup.validateOffsetCommit: the member's current epoch, or an empty group. */
   validateCommit(groupId: string, memberId: string, memberEpoch: number): number {
     const group = this.groups.get(groupId);
@@ -221,7 +195,8 @@ export class ConsumerGroupStateMachine {
     if (memberEpoch < 0 && memberId === '' && group.members.size === 0) return ErrorCode.NONE;
     const member = group.members.get(memberId);
     if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
-    return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH;
+    if (memberEpoch === member.memberEpoch) return ErrorCode.NONE;
+    return member.classic !== null ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
   }
 
   /** Kafka's ConsumerGroup.validateOffsetFetch: a member asking must be current. */
@@ -238,7 +213,7 @@ export class ConsumerGroupStateMachine {
     const group = this.groups.get(groupId);
     if (!group) return false;
     const topics = this.opts.topics();
-    for (const m of group.members.values()) if (this.subscribedTopics(m, topics).has(topic)) return true;
+    for (const m of group.members.values()) if (subscribedTopics(m, topics).has(topic)) return true;
     return false;
   }
 
@@ -247,10 +222,15 @@ export class ConsumerGroupStateMachine {
     const group = this.groups.get(groupId);
     if (!group) return this.finish(now, to, { errorCode: ErrorCode.GROUP_ID_NOT_FOUND });
     if (group.members.size > 0) return this.finish(now, to, { errorCode: ErrorCode.NON_EMPTY_GROUP });
-    for (const id of group.target.keys()) this.records.push(targetMemberRecord(groupId, id, null));
-    this.records.push(targetEpochRecord(groupId, null), groupEpochRecord(groupId, null));
-    this.groups.delete(groupId);
+    this.dropGroup(group);
     return this.finish(now, to, { errorCode: ErrorCode.NONE });
+  }
+
+  /** An empty consumer group gives way to a classic group joining under its id (its offsets stay). */
+  yieldEmpty(now: number, groupId: string): ConsumerEffects {
+    const group = this.groups.get(groupId);
+    if (group && group.members.size === 0) this.dropGroup(group);
+    return this.finish(now, null, null);
   }
 
   persisted(now: number, token: number, errorCode: number): ConsumerEffects {
@@ -273,7 +253,7 @@ export class ConsumerGroupStateMachine {
     this.pendingWrites.clear();
     this.groups.clear();
     const fx = this.fx;
-    this.fx = { replies: [], writes: [] };
+    this.fx = noEffects();
     return fx;
   }
 
@@ -281,50 +261,7 @@ export class ConsumerGroupStateMachine {
 
   /** Applies one consumer group record read back from the log, in log order. */
   replay(now: number, key: Buffer, value: Buffer | null): void {
-    const k = decodeConsumerKey(key);
-    if (k.type === 4) return;
-    let group = this.groups.get(k.group);
-    if (k.type === 3) {
-      if (value === null) this.groups.delete(k.group);
-      else {
-        group ??= this.loadedGroup(k.group);
-        group.groupEpoch = decodeEpochValue(value);
-      }
-      return;
-    }
-    if (value === null && !group) return;
-    group ??= this.loadedGroup(k.group);
-    if (k.type === 6) {
-      group.assignmentEpoch = value === null ? 0 : decodeEpochValue(value);
-      return;
-    }
-    if (!('member' in k)) return;
-    if (k.type === 7) {
-      if (value === null) group.target.delete(k.member);
-      else group.target.set(k.member, decodeTargetMemberValue(value));
-      return;
-    }
-    if (k.type === 5 && value === null) {
-      const m = group.members.get(k.member);
-      group.members.delete(k.member);
-      if (m?.instanceId != null && group.staticMembers.get(m.instanceId) === k.member) group.staticMembers.delete(m.instanceId);
-      return;
-    }
-    if (value === null) return;
-    const member = group.members.get(k.member) ?? this.blankMember(k.member, now);
-    group.members.set(k.member, member);
-    if (k.type === 5) {
-      const v = decodeMemberMetadataValue(value);
-      Object.assign(member, v);
-      if (v.instanceId !== null) group.staticMembers.set(v.instanceId, k.member);
-    } else {
-      const v = decodeCurrentAssignmentValue(value);
-      member.memberEpoch = v.memberEpoch;
-      member.previousMemberEpoch = v.previousMemberEpoch;
-      member.state = (v.state <= 2 ? v.state : 0) as MemberState;
-      member.assigned = v.assigned;
-      member.pendingRevocation = v.pendingRevocation;
-    }
+    replayConsumerRecord(this.groups, key, value, now + this.opts.sessionTimeoutMs);
   }
 
   /** Loading is over: every member gets a full session (and rebalance timeout) from now. */
@@ -344,31 +281,7 @@ export class ConsumerGroupStateMachine {
     if (!group) {
       return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `group ${groupId} is not a consumer group`, groupId, groupState: 'Dead', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [] };
     }
-    const names = new Map([...this.opts.topics()].map(([name, t]) => [t.id, name]));
-    const named = (a: Assignment) => ({
-      topicPartitions: toWire(a).map((t) => ({ topicId: t.topicId, topicName: names.get(t.topicId) ?? '', partitions: t.partitions })),
-    });
-    return {
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      groupId,
-      groupState: groupState(group),
-      groupEpoch: group.groupEpoch,
-      assignmentEpoch: group.assignmentEpoch,
-      assignorName: this.assignorOf(group),
-      members: [...group.members.values()].map((m) => ({
-        memberId: m.memberId,
-        instanceId: m.instanceId,
-        rackId: m.rackId,
-        memberEpoch: m.memberEpoch,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        subscribedTopicNames: m.subscribedTopicNames,
-        subscribedTopicRegex: m.subscribedTopicRegex,
-        assignment: named(m.assigned),
-        targetAssignment: named(group.target.get(m.memberId) ?? new Map()),
-      })),
-    };
+    return describeGroup(group, this.opts.topics(), assignorOf(group, this.opts.assignors));
   }
 
   list(): { groupId: string; groupState: ConsumerGroupState }[] {
@@ -379,8 +292,7 @@ export class ConsumerGroupStateMachine {
     let next = Infinity;
     for (const g of this.groups.values()) {
       for (const m of g.members.values()) {
-        next = Math.min(next, m.expiresAt);
-        if (m.revokeBy !== null) next = Math.min(next, m.revokeBy);
+        next = Math.min(next, m.expiresAt, m.revokeBy ?? Infinity, m.classicDeadline ?? Infinity);
       }
     }
     return next === Infinity ? null : next;
@@ -388,30 +300,9 @@ export class ConsumerGroupStateMachine {
 
   // ---- joining and leaving -----------------------------------------------------------------
 
-  private checkRequest(req: HeartbeatRequest): string | null {
-    if (req.groupId === '') return 'GroupId can not be empty';
-    if (req.memberEpoch < STATIC_LEAVE) return `MemberEpoch ${req.memberEpoch} is invalid`;
-    if (req.memberEpoch === STATIC_LEAVE && req.instanceId === null) return 'InstanceId can not be null when leaving with MemberEpoch -2';
-    if (req.memberEpoch !== 0 && req.memberId === '') return 'MemberId can not be empty';
-    if (req.memberEpoch === 0) {
-      if (req.rebalanceTimeoutMs === -1) return 'RebalanceTimeoutMs must be provided when joining';
-      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) return 'SubscribedTopicNames or SubscribedTopicRegex must be set when joining';
-      if (req.topicPartitions !== null && req.topicPartitions.length > 0) return 'TopicPartitions must be empty when joining';
-    }
-    if (req.subscribedTopicRegex !== null) {
-      try {
-        new RegExp(req.subscribedTopicRegex);
-      } catch {
-        return `SubscribedTopicRegex ${req.subscribedTopicRegex} is not a valid regular expression`;
-      }
-    }
-    return null;
-  }
-
-  private join(now: number, group: ConsumerGroup, req: HeartbeatRequest): ConsumerMember | number {
-    const memberId = req.memberId === '' ? this.opts.newMemberId() : req.memberId;
-    if (req.instanceId !== null) {
-      const heldBy = group.staticMembers.get(req.instanceId);
+  private join(now: number, group: ConsumerGroup, memberId: string, instanceId: string | null): ConsumerMember | number {
+    if (instanceId !== null) {
+      const heldBy = group.staticMembers.get(instanceId);
       const held = heldBy === undefined ? undefined : group.members.get(heldBy);
       if (held && heldBy !== memberId) {
         if (held.memberEpoch !== STATIC_LEAVE) return ErrorCode.UNRELEASED_INSTANCE_ID;
@@ -429,10 +320,10 @@ export class ConsumerGroupStateMachine {
       return existing;
     }
     if (group.members.size >= this.opts.maxSize) return ErrorCode.GROUP_MAX_SIZE_REACHED;
-    const member = this.blankMember(memberId, now);
-    member.instanceId = req.instanceId;
+    const member = blankMember(memberId, now + this.opts.sessionTimeoutMs);
+    member.instanceId = instanceId;
     group.members.set(memberId, member);
-    if (req.instanceId !== null) group.staticMembers.set(req.instanceId, memberId);
+    if (instanceId !== null) group.staticMembers.set(instanceId, memberId);
     return member;
   }
 
@@ -449,8 +340,8 @@ export class ConsumerGroupStateMachine {
       group.target.set(memberId, target);
       this.records.push(targetMemberRecord(group.groupId, memberId, target));
     }
-    this.records.push(memberMetadataRecord(group.groupId, memberId, this.metadataValue(member)));
-    this.records.push(currentAssignmentRecord(group.groupId, memberId, this.currentValue(member)));
+    this.records.push(memberMetadataRecord(group.groupId, memberId, metadataValue(member)));
+    this.records.push(currentAssignmentRecord(group.groupId, memberId, currentValue(member)));
     return member;
   }
 
@@ -463,21 +354,47 @@ export class ConsumerGroupStateMachine {
       member.previousMemberEpoch = member.memberEpoch === STATIC_LEAVE ? member.previousMemberEpoch : member.memberEpoch;
       member.memberEpoch = STATIC_LEAVE;
       member.revokeBy = null;
-      this.records.push(currentAssignmentRecord(group.groupId, memberId, this.currentValue(member)));
+      this.records.push(currentAssignmentRecord(group.groupId, memberId, currentValue(member)));
     } else {
-      this.removeMember(group, member);
+      this.removeMember(now, group, member);
     }
     const result: HeartbeatResult = { errorCode: ErrorCode.NONE, errorMessage: null, memberId, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
     return this.finish(now, to, result);
   }
 
-  private removeMember(group: ConsumerGroup, member: ConsumerMember): void {
+  /** Takes a member out (Kafka's consumerGroupFenceMember): the group epoch moves, or the group turns classic. */
+  private removeMember(now: number, group: ConsumerGroup, member: ConsumerMember): void {
+    if (downgradeWanted(group, member, this.opts.migrationPolicy)) {
+      const names = new Map([...this.opts.topics()].map(([name, t]) => [t.id, name]));
+      const classic = downgrade(group, member.memberId, names, now);
+      this.records.push(...classic.records);
+      this.groups.delete(group.groupId);
+      this.fx.downgraded.push(classic.group);
+      return;
+    }
     for (const r of this.memberTombstones(group.groupId, member.memberId)) this.records.push(r);
     group.members.delete(member.memberId);
     group.target.delete(member.memberId);
     if (member.instanceId !== null && group.staticMembers.get(member.instanceId) === member.memberId) group.staticMembers.delete(member.instanceId);
-    this.bumpGroupEpoch(group);
-    this.refreshTarget(group);
+    bumpGroupEpoch(group, this.records);
+    refreshTarget(group, this.opts.topics(), this.opts.assignors, this.records);
+  }
+
+  /** A heartbeat's worth of member data applied, the target refreshed, one step of reconciliation: did the member's assignment change? */
+  private advance(now: number, group: ConsumerGroup, member: ConsumerMember, req: HeartbeatRequest, classic?: ClassicMemberMetadata): boolean {
+    updateMember(group, member, req, classic, this.records);
+    refreshTarget(group, this.opts.topics(), this.opts.assignors, this.records);
+    const before = this.snapshot(member);
+    reconcile(now, group, member, req.topicPartitions === null ? null : fromWire(req.topicPartitions));
+    const changed = this.snapshot(member) !== before;
+    if (changed) this.records.push(currentAssignmentRecord(group.groupId, member.memberId, currentValue(member)));
+    return changed;
+  }
+
+  private dropGroup(group: ConsumerGroup): void {
+    for (const id of group.target.keys()) this.records.push(targetMemberRecord(group.groupId, id, null));
+    this.records.push(targetEpochRecord(group.groupId, null), groupEpochRecord(group.groupId, null));
+    this.groups.delete(group.groupId);
   }
 
   private memberTombstones(groupId: string, memberId: string): GroupRecord[] {
@@ -494,141 +411,14 @@ export class ConsumerGroupStateMachine {
 
   // ---- subscriptions and the target assignment ---------------------------------------------
 
-  private updateMetadata(group: ConsumerGroup, member: ConsumerMember, req: HeartbeatRequest): void {
-    const before = JSON.stringify(this.metadataValue(member));
-    const subscriptionBefore = JSON.stringify([member.subscribedTopicNames, member.subscribedTopicRegex, member.serverAssignor]);
-    if (req.subscribedTopicNames !== null) member.subscribedTopicNames = [...req.subscribedTopicNames].sort();
-    if (req.subscribedTopicRegex !== null) member.subscribedTopicRegex = req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex;
-    if (req.serverAssignor !== null) member.serverAssignor = req.serverAssignor;
-    if (req.rackId !== null) member.rackId = req.rackId;
-    if (req.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-    member.clientId = req.clientId;
-    member.clientHost = req.clientHost;
-    const isNew = req.memberEpoch === 0 && member.memberEpoch === 0 && !group.target.has(member.memberId);
-    if (JSON.stringify(this.metadataValue(member)) !== before || isNew) {
-      this.records.push(memberMetadataRecord(group.groupId, member.memberId, this.metadataValue(member)));
-    }
-    if (isNew || JSON.stringify([member.subscribedTopicNames, member.subscribedTopicRegex, member.serverAssignor]) !== subscriptionBefore) {
-      this.bumpGroupEpoch(group);
-    }
-  }
-
-  private bumpGroupEpoch(group: ConsumerGroup): void {
-    group.groupEpoch++;
-    this.records.push(groupEpochRecord(group.groupId, group.groupEpoch));
-  }
-
-  private subscribedTopics(m: ConsumerMember, topics: ReadonlyMap<string, AssignorTopic>): Set<string> {
-    const out = new Set(m.subscribedTopicNames.filter((t) => topics.has(t)));
-    if (m.subscribedTopicRegex !== null) {
-      const re = new RegExp(`^(?:${m.subscribedTopicRegex})$`);
-      for (const name of topics.keys()) if (!name.startsWith('__') && re.test(name)) out.add(name);
-    }
-    return out;
-  }
-
-  /** Recomputes the target when the group epoch moved past it or a subscribed topic changed. */
-  private refreshTarget(group: ConsumerGroup): void {
-    const all = this.opts.topics();
-    const subscriptions = new Map([...group.members.values()].map((m) => [m.memberId, this.subscribedTopics(m, all)]));
-    const topics = new Map<string, AssignorTopic>();
-    for (const set of subscriptions.values()) for (const name of set) topics.set(name, all.get(name)!);
-    const seen = [...topics].map(([name, t]) => `${name}:${t.id}:${t.partitions}`).sort().join(',');
-    const compute = () =>
-      ASSIGNORS[this.assignorOf(group)]!(
-        [...group.members.values()].map((m) => ({ memberId: m.memberId, topics: [...subscriptions.get(m.memberId)!], previous: group.target.get(m.memberId) ?? new Map() })),
-        topics,
-      );
-    if (group.topicsSeen === null) {
-      // Just loaded: what the topics were is not stored, so a change shows as a changed target.
-      group.topicsSeen = seen;
-      const target = compute();
-      if (group.groupEpoch === group.assignmentEpoch && [...target].every(([id, a]) => sameAssignment(a, group.target.get(id) ?? new Map()))) return;
-      if (group.groupEpoch === group.assignmentEpoch) this.bumpGroupEpoch(group);
-    } else if (seen !== group.topicsSeen) {
-      group.topicsSeen = seen;
-      // A change already under way (a join, a new subscription) covers this one.
-      if (group.groupEpoch === group.assignmentEpoch) this.bumpGroupEpoch(group);
-    }
-    if (group.groupEpoch <= group.assignmentEpoch) return;
-    const target = compute();
-    for (const [id, a] of target) {
-      if (!sameAssignment(a, group.target.get(id) ?? new Map())) this.records.push(targetMemberRecord(group.groupId, id, a));
-    }
-    group.target = target;
-    group.assignmentEpoch = group.groupEpoch;
-    this.records.push(targetEpochRecord(group.groupId, group.assignmentEpoch));
-  }
-
-  /** The assignor most members ask for, else the first configured. */
-  private assignorOf(group: ConsumerGroup): string {
-    const votes = new Map<string, number>();
-    for (const m of group.members.values()) if (m.serverAssignor !== null) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1);
-    let best = this.opts.assignors[0]!;
-    let most = 0;
-    for (const name of this.opts.assignors) {
-      const n = votes.get(name) ?? 0;
-      if (n > most) [best, most] = [name, n];
-    }
-    return best;
-  }
-
-  // ---- reconciliation ----------------------------------------------------------------------
-
-  /** Moves the member one step towards its target assignment. */
-  private reconcile(now: number, group: ConsumerGroup, m: ConsumerMember, owned: Assignment | null): void {
-    if (m.state === MemberStateCode.UNREVOKED_PARTITIONS) {
-      // Still owning a partition to give up: wait (its rebalance timeout runs).
-      if (owned === null || overlaps(owned, m.pendingRevocation)) return;
-      m.pendingRevocation = new Map();
-    } else if (m.state === MemberStateCode.STABLE && m.memberEpoch === group.assignmentEpoch) {
-      return;
-    }
-    const target = group.target.get(m.memberId) ?? new Map<string, number[]>();
-    const kept: Assignment = new Map();
-    const revoke: Assignment = new Map();
-    for (const [t, ps] of m.assigned) for (const p of ps) add(has(target, t, p) ? kept : revoke, t, p);
-    if (!isEmpty(revoke)) {
-      m.assigned = kept;
-      m.pendingRevocation = revoke;
-      m.state = MemberStateCode.UNREVOKED_PARTITIONS;
-      m.revokeBy = now + m.rebalanceTimeoutMs;
-      return;
-    }
-    const held = this.heldByOthers(group, m.memberId);
-    let unreleased = false;
-    for (const [t, ps] of target) {
-      for (const p of ps) {
-        if (has(kept, t, p)) continue;
-        if (held.has(`${t}:${p}`)) unreleased = true;
-        else add(kept, t, p);
-      }
-    }
-    if (m.memberEpoch !== group.assignmentEpoch) {
-      m.previousMemberEpoch = m.memberEpoch;
-      m.memberEpoch = group.assignmentEpoch;
-    }
-    m.assigned = kept;
-    m.state = unreleased ? MemberStateCode.UNRELEASED_PARTITIONS : MemberStateCode.STABLE;
-    m.revokeBy = null;
-  }
-
-  /** "topicId:partition" of every partition another member owns or has yet to revoke. */
-  private heldByOthers(group: ConsumerGroup, memberId: string): Set<string> {
-    const out = new Set<string>();
-    for (const o of group.members.values()) {
-      if (o.memberId === memberId) continue;
-      for (const a of [o.assigned, o.pendingRevocation]) for (const [t, ps] of a) for (const p of ps) out.add(`${t}:${p}`);
-    }
-    return out;
-  }
-
   // ---- expiry ------------------------------------------------------------------------------
 
   private expire(now: number): void {
     for (const group of this.groups.values()) {
       for (const m of [...group.members.values()]) {
-        if (m.expiresAt <= now || (m.revokeBy !== null && m.revokeBy <= now)) this.removeMember(group, m);
+        if (this.groups.get(group.groupId) !== group) break;
+        const late = (at: number | null) => at !== null && at <= now;
+        if (group.members.get(m.memberId) === m && (m.expiresAt <= now || late(m.revokeBy) || late(m.classicDeadline))) this.removeMember(now, group, m);
       }
     }
   }
@@ -639,56 +429,11 @@ export class ConsumerGroupStateMachine {
     return JSON.stringify([m.memberEpoch, m.previousMemberEpoch, m.state, [...m.assigned], [...m.pendingRevocation]]);
   }
 
-  private metadataValue(m: ConsumerMember) {
-    return {
-      instanceId: m.instanceId,
-      rackId: m.rackId,
-      clientId: m.clientId,
-      clientHost: m.clientHost,
-      subscribedTopicNames: m.subscribedTopicNames,
-      subscribedTopicRegex: m.subscribedTopicRegex,
-      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-      serverAssignor: m.serverAssignor,
-    };
-  }
-
-  private currentValue(m: ConsumerMember) {
-    return { memberEpoch: m.memberEpoch, previousMemberEpoch: m.previousMemberEpoch, state: m.state, assigned: m.assigned, pendingRevocation: m.pendingRevocation };
-  }
-
-  private blankMember(memberId: string, now: number): ConsumerMember {
-    return {
-      memberId,
-      instanceId: null,
-      rackId: null,
-      clientId: '',
-      clientHost: '',
-      subscribedTopicNames: [],
-      subscribedTopicRegex: null,
-      rebalanceTimeoutMs: 0,
-      serverAssignor: null,
-      memberEpoch: 0,
-      previousMemberEpoch: 0,
-      state: MemberStateCode.STABLE,
-      assigned: new Map(),
-      pendingRevocation: new Map(),
-      expiresAt: now + this.opts.sessionTimeoutMs,
-      revokeBy: null,
-    };
-  }
-
-  private loadedGroup(groupId: string): ConsumerGroup {
-    const g = newConsumerGroup(groupId);
-    g.topicsSeen = null;
-    this.groups.set(groupId, g);
-    return g;
-  }
-
   /**
    * Runs due deadlines, writes the records gathered, and sends `result` to `to` once every
    * record written so far is durable (at once when nothing is pending).
    */
-  private finish(now: number, to: number | null, result: ConsumerReply['result'] | null): ConsumerEffects {
+  private finish(now: number, to: number | null, result: ConsumerReply['result'] | null, failed: (errorCode: number) => ConsumerReply['result'] = (code) => ({ errorCode: code })): ConsumerEffects {
     this.expire(now);
     if (this.records.length > 0) {
       const token = ++this.lastToken;
@@ -698,12 +443,11 @@ export class ConsumerGroupStateMachine {
     }
     if (to !== null && result !== null) {
       const last = this.pendingWrites.get(this.lastToken);
-      const failed = (code: number) => ('memberEpoch' in result ? heartbeatError(code) : { errorCode: code });
-      if (last) last.replies.push({ to, ok: result, failed });
+      if (last) last.replies.push({ to, ok: result, failed: 'memberEpoch' in result ? (code) => heartbeatError(code) : failed });
       else this.fx.replies.push({ to, result });
     }
     const fx = this.fx;
-    this.fx = { replies: [], writes: [] };
+    this.fx = noEffects();
     return fx;
   }
 }

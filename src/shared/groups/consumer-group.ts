@@ -8,7 +8,7 @@
  * it has caught up with. A member moves towards its target by first giving up (revoking) what
  * the target takes away, then receiving what another member has released.
  */
-import type { Assignment } from './consumer-records.js';
+import { MemberStateCode, type Assignment, type ClassicMemberMetadata, type CurrentAssignmentValue, type MemberMetadataValue } from './consumer-records.js';
 
 export type MemberState = 0 | 1 | 2;
 export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable';
@@ -33,6 +33,13 @@ export interface ConsumerMember {
   expiresAt: number;
   /** Fenced unless it has revoked what it must by then (null when nothing is to revoke). */
   revokeBy: number | null;
+  /** A member on the classic protocol (JoinGroup, SyncGroup, Heartbeat): its session and protocols. */
+  classic: ClassicMemberMetadata | null;
+  /**
+   * A classic member is fenced unless it sends SyncGroup (after a JoinGroup) or JoinGroup
+   * (after being told to rejoin) by then: Kafka's sync and join timeouts.
+   */
+  classicDeadline: number | null;
 }
 
 export interface ConsumerGroup {
@@ -111,4 +118,47 @@ export function overlaps(a: Assignment, b: Assignment): boolean {
 export function subsetOf(a: Assignment, b: Assignment): boolean {
   for (const [t, ps] of a) for (const p of ps) if (!has(b, t, p)) return false;
   return true;
+}
+
+/** A member as its ConsumerGroupMemberMetadata record keeps it. */
+export function metadataValue(m: ConsumerMember): MemberMetadataValue {
+  return {
+    instanceId: m.instanceId,
+    rackId: m.rackId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    subscribedTopicNames: m.subscribedTopicNames,
+    subscribedTopicRegex: m.subscribedTopicRegex,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+    serverAssignor: m.serverAssignor,
+    classic: m.classic,
+  };
+}
+
+/** A member as its ConsumerGroupCurrentMemberAssignment record keeps it. */
+export function currentValue(m: ConsumerMember): CurrentAssignmentValue {
+  return { memberEpoch: m.memberEpoch, previousMemberEpoch: m.previousMemberEpoch, state: m.state, assigned: m.assigned, pendingRevocation: m.pendingRevocation };
+}
+
+export function blankMember(memberId: string, expiresAt: number): ConsumerMember {
+  return {
+    memberId,
+    instanceId: null,
+    rackId: null,
+    clientId: '',
+    clientHost: '',
+    subscribedTopicNames: [],
+    subscribedTopicRegex: null,
+    rebalanceTimeoutMs: 0,
+    serverAssignor: null,
+    memberEpoch: 0,
+    previousMemberEpoch: 0,
+    state: MemberStateCode.STABLE,
+    assigned: new Map(),
+    pendingRevocation: new Map(),
+    expiresAt,
+    revokeBy: null,
+    classic: null,
+    classicDeadline: null,
+  };
 }

@@ -5,13 +5,16 @@
  *
  * A key is an int16 record type then fixed-layout (non-flexible) strings; a value is an int16
  * version (0 here) then a flexible struct: compact strings and arrays, uuid = 16 bytes,
- * closed by tagged fields (none written; any read are skipped). A null value deletes the key.
+ * closed by tagged fields (only the classic member metadata is written; any other read is
+ * skipped). A null value deletes the key.
  *
  *   type 3  ConsumerGroupMetadata                 key: group        value: epoch int32
  *   type 5  ConsumerGroupMemberMetadata           key: group, member
  *           value: instanceId ?string | rackId ?string | clientId string | clientHost string
  *                  | subscribedTopicNames []string | subscribedTopicRegex ?string
  *                  | rebalanceTimeoutMs int32 | serverAssignor ?string
+ *                  | tag 0: classicMemberMetadata (a member on the classic protocol) {
+ *                      sessionTimeoutMs int32 | supportedProtocols [] { name string | metadata bytes } }
  *   type 6  ConsumerGroupTargetAssignmentMetadata key: group        value: assignmentEpoch int32
  *   type 7  ConsumerGroupTargetAssignmentMember   key: group, member
  *           value: topicPartitions [] { topicId uuid | partitions []int32 }
@@ -44,6 +47,14 @@ export interface MemberMetadataValue {
   subscribedTopicRegex: string | null;
   rebalanceTimeoutMs: number;
   serverAssignor: string | null;
+  /** Set for a member that joined with JoinGroup (the classic protocol). */
+  classic: ClassicMemberMetadata | null;
+}
+
+export interface ClassicMemberMetadata {
+  sessionTimeoutMs: number;
+  /** The member's JoinGroup protocols, in its order of preference. */
+  protocols: { name: string; metadata: Buffer }[];
 }
 
 export interface CurrentAssignmentValue {
@@ -66,11 +77,16 @@ function key(type: number, group: string, member?: string): Buffer {
   return w.toBuffer();
 }
 
-function value(body: (w: Writer) => void): Buffer {
+/** A value: version 0, the body, then tag 0 when `tag0` is given. */
+function value(body: (w: Writer) => void, tag0: Buffer | null = null): Buffer {
   const w = new Writer(128);
   w.int16(0);
   body(w);
-  w.emptyTaggedFields();
+  if (tag0 === null) w.emptyTaggedFields();
+  else {
+    w.unsignedVarint(1);
+    w.taggedField(0, tag0);
+  }
   return w.toBuffer();
 }
 
@@ -104,8 +120,33 @@ export function memberMetadataRecord(group: string, member: string, v: MemberMet
             w.compactNullableString(v.subscribedTopicRegex);
             w.int32(v.rebalanceTimeoutMs);
             w.compactNullableString(v.serverAssignor);
-          }),
+          }, v.classic === null ? null : classicField(v.classic)),
   };
+}
+
+function classicField(c: ClassicMemberMetadata): Buffer {
+  const w = new Writer(64);
+  w.int32(c.sessionTimeoutMs);
+  w.compactArrayLength(c.protocols.length);
+  for (const p of c.protocols) {
+    w.compactString(p.name);
+    w.compactBytes(p.metadata);
+    w.emptyTaggedFields();
+  }
+  w.emptyTaggedFields();
+  return w.toBuffer();
+}
+
+function readClassicField(r: Reader): ClassicMemberMetadata {
+  const sessionTimeoutMs = r.int32();
+  const protocols: ClassicMemberMetadata['protocols'] = [];
+  for (let i = r.compactArrayLength(); i > 0; i--) {
+    const name = r.compactString();
+    protocols.push({ name, metadata: Buffer.from(r.compactBytes()) });
+    skipTaggedFields(r);
+  }
+  skipTaggedFields(r);
+  return { sessionTimeoutMs, protocols };
 }
 
 export function targetEpochRecord(group: string, assignmentEpoch: number | null): GroupRecord {
@@ -192,8 +233,14 @@ export function decodeMemberMetadataValue(b: Buffer): MemberMetadataValue {
   const subscribedTopicRegex = r.compactNullableString();
   const rebalanceTimeoutMs = r.int32();
   const serverAssignor = r.compactNullableString();
-  skipTaggedFields(r);
-  return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor };
+  let classic: ClassicMemberMetadata | null = null;
+  for (let n = r.taggedFieldCount(); n > 0; n--) {
+    const tag = r.unsignedVarint();
+    const end = r.taggedFieldEnd();
+    if (tag === 0) classic = readClassicField(r);
+    r.endTaggedField(end);
+  }
+  return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor, classic };
 }
 
 export function decodeTargetMemberValue(b: Buffer): Assignment {

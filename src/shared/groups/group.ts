@@ -4,7 +4,8 @@
  * choice, the group's record). Protocol metadata and assignments are opaque bytes: the
  * assignor runs in the group leader, so eager and cooperative protocols look alike here.
  */
-import { encodeGroupKey, encodeGroupValue, type GroupRecord } from './records.js';
+import { Reader } from '../protocol/reader.js';
+import { encodeGroupKey, encodeGroupValue, type GroupRecord, type GroupValue } from './records.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -148,4 +149,60 @@ export function groupRecord(g: Group, assignments: ReadonlyMap<string, Buffer> |
       })),
     }),
   };
+}
+
+export function setState(g: Group, state: GroupState, now: number): void {
+  g.state = state;
+  g.stateTimestamp = now;
+}
+
+/** Fills `group` (fresh, maybe holding offsets) from its GroupMetadata record read back from the log. */
+export function loadGroupValue(group: Group, v: GroupValue, now: number): void {
+  group.protocolType = v.protocolType === '' && v.members.length === 0 ? null : v.protocolType;
+  group.generationId = v.generationId;
+  group.protocolName = v.protocolName;
+  group.leaderId = v.leaderId;
+  group.stateTimestamp = v.stateTimestamp >= 0 ? v.stateTimestamp : now;
+  for (const m of v.members) {
+    group.members.set(m.memberId, {
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      sessionTimeoutMs: m.sessionTimeoutMs,
+      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+      protocols: [{ name: v.protocolName ?? '', metadata: m.subscription }],
+      assignment: m.assignment,
+      joinReply: null,
+      syncReply: null,
+      expiresAt: now + m.sessionTimeoutMs,
+    });
+    if (m.groupInstanceId !== null) group.staticMembers.set(m.groupInstanceId, m.memberId);
+  }
+  group.state = group.members.size > 0 ? 'Stable' : 'Empty';
+}
+
+/**
+ * The topics a classic `consumer` group's members subscribe to, read from their protocol
+ * metadata (Kafka's ConsumerProtocolSubscription: version int16, then topics as an int32
+ * count of int16-length strings); metadata that does not read as one is passed over.
+ */
+export function subscribedTopics(g: Group): Set<string> {
+  const topics = new Set<string>();
+  for (const m of g.members.values()) {
+    try {
+      const r = new Reader(memberMetadata(m, g.protocolName));
+      r.int16();
+      const n = r.arrayLength();
+      for (let i = 0; i < n; i++) topics.add(r.string());
+    } catch {
+      continue;
+    }
+  }
+  return topics;
+}
+
+/** A group that never formed a generation and holds no offsets: nothing worth keeping. */
+export function unused(g: Group): boolean {
+  return g.state === 'Empty' && g.generationId === 0 && g.members.size === 0 && g.pending.size === 0 && g.offsets.size === 0;
 }
