@@ -180,6 +180,7 @@ export class Broker {
           topics: b.topicMetrics,
           partitions: partitionStats,
           rings: workers.rings,
+          replicationQuotas: throttles,
           raft: raftStats,
           metadata,
           groupStates: () => b.groups?.list().groups.map((g) => g.groupState) ?? [],

@@ -4,13 +4,16 @@
 // With leader.replication.throttled.rate at 1 MB/s on broker 1, broker 3's copy grows at about
 // that rate; with the leader's bound lifted and follower.replication.throttled.rate at 1 MB/s on
 // broker 3 instead, still at about that rate; once every throttle is removed (as --verify does)
-// the copy completes faster than the throttle would let it. A producer writes with acks=all throughout, and broker 3, made
+// the copy completes faster than the throttle would let it. Broker 1's metrics show the leader
+// throttle's byte rate, broker 3's the follower one's. A producer writes with acks=all throughout, and broker 3, made
 // leader at the end, holds every acknowledged record.
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { buildRecordBatch } from '../../src/shared/record-batch.js';
 import { readPartition, WireClient } from '../clients/wire-client.js';
+import { freePort } from '../helpers/broker.js';
+import { scrape, value } from '../metrics/metrics-helpers.js';
 import { call, metadata, startCluster, waitFor, type Cluster } from './fixtures/cluster.js';
 
 const TOPIC = 'throttled';
@@ -26,9 +29,11 @@ const SET = 0;
 const DELETE = 1;
 
 let cluster: Cluster;
+const metricsPorts: number[] = [];
 
 t.before(async () => {
-  cluster = await startCluster({ 'auto.leader.rebalance.enable': 'false' });
+  for (let i = 0; i < 3; i++) metricsPorts.push(await freePort());
+  cluster = await startCluster((id) => ({ 'auto.leader.rebalance.enable': 'false', 'metrics.listener': `http://127.0.0.1:${metricsPorts[id - 1]}` }));
 });
 t.teardown(() => {
   if (!t.passing()) console.error(cluster?.output());
@@ -113,25 +118,30 @@ t.test('a new replica catches up at the throttled rate, and at full speed once t
   await new Promise((r) => setTimeout(r, 1000));
   const leaderThrottled = await rateOver(3000);
   t.ok(leaderThrottled > RATE * BAND[0] && leaderThrottled < RATE * BAND[1], `with the leader throttled at ${mb(RATE)}, broker 3 copies at ${mb(leaderThrottled)}`);
+  const leaderMetric = value(await scrape(metricsPorts[0]!), 'kafka_server_leaderreplication_byte_rate');
+  t.ok(leaderMetric > RATE * BAND[0] && leaderMetric < RATE * BAND[1], `broker 1 reports a leader replication byte rate of ${mb(leaderMetric)}`);
 
   await alter(BROKER_RESOURCE, '1', [['leader.replication.throttled.rate', null]]);
   await alter(BROKER_RESOURCE, '3', [['follower.replication.throttled.rate', String(RATE)]]);
   const followerThrottled = await rateOver(3000);
   t.ok(followerThrottled > RATE * BAND[0] && followerThrottled < RATE * BAND[1], `with the follower throttled at ${mb(RATE)}, broker 3 copies at ${mb(followerThrottled)}`);
+  const followerMetric = value(await scrape(metricsPorts[2]!), 'kafka_server_followerreplication_byte_rate');
+  t.ok(followerMetric > RATE * BAND[0] && followerMetric < RATE * BAND[1], `broker 3 reports a follower replication byte rate of ${mb(followerMetric)}`);
 
   // What --verify clears once the move is done; cleared here while it still runs.
   const left = total - (await copied());
   const cleared = Date.now();
   await alter(BROKER_RESOURCE, '3', [['follower.replication.throttled.rate', null]]);
   await alter(TOPIC_RESOURCE, TOPIC, [['leader.replication.throttled.replicas', null], ['follower.replication.throttled.replicas', null]]);
+  await waitFor('broker 3 to copy what was left', 30_000, async () => ((await copied()) >= total ? true : undefined), 50);
+  const took = Date.now() - cleared;
+  const unthrottled = left / (took / 1000);
+  t.ok(left > 5 * 1024 * 1024, `${(left / 1024 / 1024).toFixed(1)} MB were left to copy when the throttles were removed`);
+  t.ok(unthrottled > RATE * BAND[1], `then broker 3 copied them in ${took} ms, at ${mb(unthrottled)}`);
   const done = await waitFor('the reassignment to finish', 30_000, async () => {
     const p = (await metadata(cluster.broker(2).port, [TOPIC])).topics[0]!.partitions[0]!;
     return p.isrNodes.length === 2 ? p : undefined;
   }, 50);
-  t.comment(`caught up in ${Date.now() - cleared} ms`);
-  const unthrottled = left / ((Date.now() - cleared) / 1000);
-  t.ok(left > 5 * 1024 * 1024, `${(left / 1024 / 1024).toFixed(1)} MB were left to copy when the throttles were removed`);
-  t.ok(unthrottled > RATE * BAND[1], `then broker 3 caught up at ${mb(unthrottled)}`);
   t.same([[...done.replicaNodes].sort(), [...done.isrNodes].sort()], [[1, 3], [1, 3]], 'the partition lives on brokers 1 and 3, both in sync');
   writing = false;
   await load;
