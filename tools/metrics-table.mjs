@@ -21,6 +21,7 @@ export async function metricsTable() {
   const { threadStatsLayout } = await import(path.join(root, 'dist/shared/metrics/thread-stats.js'));
   const { partitionStatsBuffer } = await import(path.join(root, 'dist/shared/metrics/partition-stats.js'));
   const { raftStatsBuffer } = await import(path.join(root, 'dist/shared/metrics/raft-stats.js'));
+  const { ReplicationThrottles } = await import(path.join(root, 'dist/main/replication-throttles.js'));
   const registry = metricsRegistry({
     nodeId: 1,
     requests: new RequestMetrics(),
@@ -29,6 +30,7 @@ export async function metricsTable() {
     partitions: partitionStatsBuffer(1),
     rings: [],
     raft: raftStatsBuffer(),
+    replicationQuotas: new ReplicationThrottles(1),
     metadata: new MetadataCache(1),
     groupStates: () => [],
     ready: () => true,

@@ -39,6 +39,7 @@ import { AccessControl } from './security/access-control.js';
 import { SaslSession } from './security/sasl-session.js';
 import { ANONYMOUS, interBrokerClient, principalRules, quorumTls, tlsPrincipal, tlsServerOptions } from './security/tls.js';
 import { TopicMetrics } from './topic-metrics.js';
+import { ReplicationThrottles } from './replication-throttles.js';
 import { brokerLayers, topicSettings } from './effective-config.js';
 import { partitionStatsBuffer } from '../shared/metrics/partition-stats.js';
 import { raftStatsBuffer } from '../shared/metrics/raft-stats.js';
@@ -74,6 +75,7 @@ export class Broker {
     /** Resolves with the reason once a worker thread died. */
     readonly failed: Promise<string>,
     private readonly cleanerPool: CleanerPool | null,
+    private readonly throttles: ReplicationThrottles,
   ) {
     void failed.then(() => (this.crashed = true));
   }
@@ -95,6 +97,7 @@ export class Broker {
     const threadStats = threadStatsLayout(['main', 'raft', ...Array.from({ length: config.partitionWorkers }, (_, i) => `partition-worker-${i}`)]);
     recordThreadStats(threadStats, 0);
     const partitionStats = partitionStatsBuffer(config.partitionWorkers);
+    const throttles = new ReplicationThrottles(config.nodeId);
     const raftStats = raftStatsBuffer();
     let broker: Broker | undefined;
     let fail!: (reason: string) => void;
@@ -150,6 +153,7 @@ export class Broker {
       logger: log,
       threadStats,
       partitionStats,
+      followerQuota: throttles.followerBuffer,
       onAlterIsr: async (e) => {
         const r = await raft.alterPartition({ topicId: e.topicId, partition: e.partition, leaderEpoch: e.leaderEpoch, partitionEpoch: e.partitionEpoch, isr: e.isr });
         if (r.errorCode !== 0) log.info({ topicId: e.topicId, partition: e.partition, errorCode: r.errorCode, err: r.errorMessage }, 'ISR change refused');
@@ -159,7 +163,7 @@ export class Broker {
     });
     const first = raft.firstMetadata();
     await workers.start();
-    broker = new Broker(config, dataDir, metadata, raft, workers, failed, cleanerPool);
+    broker = new Broker(config, dataDir, metadata, raft, workers, failed, cleanerPool, throttles);
     broker.applyHosted([]);
     // `first` fails the start when the metadata quorum cannot run at all.
     await Promise.all([first, broker.registered()]);
@@ -176,6 +180,7 @@ export class Broker {
           topics: b.topicMetrics,
           partitions: partitionStats,
           rings: workers.rings,
+          replicationQuotas: throttles,
           raft: raftStats,
           metadata,
           groupStates: () => b.groups?.list().groups.map((g) => g.groupState) ?? [],
@@ -220,7 +225,8 @@ export class Broker {
   /** Sends the partition workers what the cached metadata says this broker hosts. */
   private applyHosted(removed: string[]): void {
     const layers = brokerLayers(this.config, this.metadata.brokerConfigs());
-    const hosted = this.metadata.hostedPartitions((t) => topicSettings(t.configs, layers));
+    this.throttles.update(this.metadata.topics(), layers);
+    const hosted = this.metadata.hostedPartitions((t) => ({ ...topicSettings(t.configs, layers), followerThrottled: this.throttles.followerThrottled(t.configs, layers) }));
     const brokers = this.metadata.brokerEndpoints();
     this.hostedChain = this.hostedChain
       .then(() => this.workers.setHosted(hosted, removed, brokers))
@@ -238,6 +244,7 @@ export class Broker {
       hostingFailures: () => this.unhosted,
       topicMetrics: this.topicMetrics,
       requestMetrics: this.requestMetrics,
+      throttles: this.throttles,
     };
     this.groups = new GroupCoordinator(deps);
     this.groups.start();

@@ -8,6 +8,7 @@ import type { GroupCoordinator } from './groups/coordinator.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { PartitionWorkers } from './partition-workers.js';
 import type { RaftClient } from './raft-client.js';
+import type { ReplicationThrottles } from './replication-throttles.js';
 import type { RequestMetrics } from './request-metrics.js';
 import type { AccessControl } from './security/access-control.js';
 import type { TopicMetrics } from './topic-metrics.js';
@@ -37,4 +38,6 @@ export interface BrokerContext {
   topicMetrics: TopicMetrics;
   /** Per-API request figures; the dispatcher counts each response's error codes into it. */
   requestMetrics: RequestMetrics;
+  /** The leader side of the replication throttles, applied to follower fetches. */
+  throttles: ReplicationThrottles;
 }

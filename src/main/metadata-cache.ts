@@ -111,10 +111,10 @@ export class MetadataCache {
   }
 
   /** The partitions with a replica on this broker, with what their replicas need to know. */
-  hostedPartitions(settingsOf: (t: TopicMetadata) => TopicSettings): HostedPartition[] {
+  hostedPartitions(settingsOf: (t: TopicMetadata) => TopicSettings & { followerThrottled?: '*' | ReadonlySet<number> }): HostedPartition[] {
     const out: HostedPartition[] = [];
     for (const t of this.snapshot.topics) {
-      const { minIsr, logConfig } = settingsOf(t);
+      const { minIsr, logConfig, followerThrottled } = settingsOf(t);
       for (const p of t.partitions) {
         if (!p.replicas.includes(this.nodeId)) continue;
         out.push({
@@ -128,6 +128,7 @@ export class MetadataCache {
           isr: p.isr,
           minIsr,
           logConfig,
+          followerThrottled: followerThrottled === '*' || (followerThrottled?.has(p.partition) ?? false),
         });
       }
     }

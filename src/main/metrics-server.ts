@@ -6,7 +6,8 @@
  * `kafka_server_brokertopicmetrics_bytesin_total{topic="t"}` ...): request stages as
  * histograms in milliseconds with a bucket at every power of two microseconds (exact bounds of
  * the recording histograms), per-topic traffic (topic-metrics.ts), the partition workers'
- * replica gauges and group-commit rounds (partition-stats.ts), the controller's view of the
+ * replica gauges and group-commit rounds (partition-stats.ts), the replication throttles'
+ * byte rates (replication-quota.ts), the controller's view of the
  * cluster, the metadata quorum's commit and election latencies and leader changes
  * (raft-stats.ts), consumer groups by state, the rings between the main thread and the
  * partition workers (ring.ts), errors by code per request type, and every thread's GC pauses
@@ -26,6 +27,7 @@ import { ThreadStats, type ThreadStatsLayout } from '../shared/metrics/thread-st
 import { LogHistogram, OCTAVES } from '../shared/metrics/log-histogram.js';
 import { PartitionStats, partitionStatsWorkers } from '../shared/metrics/partition-stats.js';
 import { RaftStats } from '../shared/metrics/raft-stats.js';
+import type { ReplicationQuota } from '../shared/replication-quota.js';
 import { ringStats, type RingStats } from '../shared/ring.js';
 import type { GroupState } from '../shared/groups/group.js';
 import type { RequestMetrics, Stage } from './request-metrics.js';
@@ -45,6 +47,8 @@ export interface MetricsSources {
   rings: readonly WorkerRing[];
   /** The raft worker's figures (raft-stats.ts). */
   raft: SharedArrayBuffer;
+  /** The replication throttles' rates (the follower one shared with the partition workers). */
+  replicationQuotas: { leader: ReplicationQuota; follower: ReplicationQuota };
   metadata: MetadataCache;
   /** The state of every consumer group this broker coordinates. */
   groupStates(): string[];
@@ -239,6 +243,15 @@ function replicaMetrics(buffer: SharedArrayBuffer) {
   ];
 }
 
+/** Kafka's replication quota sensors (kafka.server:type=LeaderReplication and FollowerReplication, byte-rate). */
+function throttleMetrics(q: MetricsSources['replicationQuotas']) {
+  const rate = (quota: ReplicationQuota) => () => [{ value: quota.rate(Date.now()) }];
+  return [
+    custom('kafka_server_leaderreplication_byte_rate', 'Bytes/s of throttled replicas sent to followers, over the leader throttle\'s sample windows.', 'gauge', rate(q.leader)),
+    custom('kafka_server_followerreplication_byte_rate', 'Bytes/s of throttled replicas fetched from leaders, over the follower throttle\'s sample windows.', 'gauge', rate(q.follower)),
+  ];
+}
+
 const GROUP_STATES: Array<[GroupState, string]> = [
   ['PreparingRebalance', 'preparingrebalance'],
   ['CompletingRebalance', 'completingrebalance'],
@@ -301,7 +314,7 @@ export function metricsRegistry(s: MetricsSources): Registry {
     registry.removeSingleMetric('process_open_fds');
     registry.registerMetric(openFdsMetric() as never);
   }
-  for (const m of [...topicMetrics(s.topics), ...replicaMetrics(s.partitions), ...clusterMetrics(s), ...raftMetrics(s.raft), ...ringMetrics(s.rings)]) registry.registerMetric(m as never);
+  for (const m of [...topicMetrics(s.topics), ...replicaMetrics(s.partitions), ...throttleMetrics(s.replicationQuotas), ...clusterMetrics(s), ...raftMetrics(s.raft), ...ringMetrics(s.rings)]) registry.registerMetric(m as never);
   for (const m of threadMetrics(threads)) registry.registerMetric(m as never);
   for (const [stage, suffix] of Object.entries(STAGE_NAMES) as [Stage, string][]) {
     registry.registerMetric(histogramMetric(`kafka_network_requestmetrics_${suffix}`, STAGE_HELP[stage], stage, requests) as never);

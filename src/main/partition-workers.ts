@@ -92,6 +92,7 @@ export class PartitionWorkers {
       logger: Logger;
       threadStats: ThreadStatsLayout;
       partitionStats: SharedArrayBuffer;
+      followerQuota: SharedArrayBuffer;
       /** Sends a worker's ISR change to the controller; resolves with the controller's error code (NONE: taken). */
       onAlterIsr: (e: Extract<WorkerEvent, { type: 'alter-isr' }>) => Promise<number>;
       /** A worker exited without being asked to. */
@@ -120,6 +121,7 @@ export class PartitionWorkers {
         workers: this.count,
         threadStats: this.opts.threadStats,
         partitionStats: this.opts.partitionStats,
+        followerQuota: this.opts.followerQuota,
       };
       const thread = `partition-worker-${i}`;
       const worker = new Worker(new URL('../workers/partition/worker.js', import.meta.url), { workerData, name: thread });

@@ -22,6 +22,8 @@ export interface ConfigDef {
   max?: number;
   /** Allowed values (each element of a list). */
   choices?: readonly string[];
+  /** Why a value of the right kind is still not valid, or null. */
+  check?: (value: string) => string | null;
 }
 
 interface BrokerDef extends ConfigDef {
@@ -62,8 +64,8 @@ export const DYNAMIC_BROKER_CONFIGS: Readonly<Record<string, BrokerDef>> = {
   'unclean.leader.election.enable': { kind: 'bool', default: 'false' },
   'log.local.retention.ms': { kind: 'long', min: -2, default: '-2' },
   'log.local.retention.bytes': { kind: 'long', min: -2, default: '-2' },
-  // Replication throttles of Kafka's reassignment tool, which sets them with --throttle and
-  // clears them on --verify: stored and described, but replication here is not throttled.
+  // Replication throttles (bytes/s) of the replicas the topics' throttled replica lists name,
+  // as Kafka's reassignment tool sets them with --throttle and clears them on --verify.
   'leader.replication.throttled.rate': { kind: 'long', min: 0, default: LONG_MAX },
   'follower.replication.throttled.rate': { kind: 'long', min: 0, default: LONG_MAX },
   'replica.alter.log.dirs.io.max.bytes.per.second': { kind: 'long', min: 0, default: LONG_MAX },
@@ -108,13 +110,37 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicDef>> = {
   'write.caching': synonymOf('log.write.caching'),
   'local.retention.ms': synonymOf('log.local.retention.ms'),
   'local.retention.bytes': synonymOf('log.local.retention.bytes'),
-  'follower.replication.throttled.replicas': { kind: 'list', synonym: null, default: '' },
-  'leader.replication.throttled.replicas': { kind: 'list', synonym: null, default: '' },
+  'follower.replication.throttled.replicas': { kind: 'list', synonym: null, default: '', check: throttledReplicasError('follower.replication.throttled.replicas') },
+  'leader.replication.throttled.replicas': { kind: 'list', synonym: null, default: '', check: throttledReplicasError('leader.replication.throttled.replicas') },
   'remote.storage.enable': { kind: 'bool', synonym: null, default: 'false' },
   // Removed in Kafka 4 but still sent by older tools; accepted and kept, with no effect.
   'message.timestamp.difference.max.ms': { kind: 'long', min: 0, synonym: null, default: LONG_MAX },
   'message.downconversion.enable': { kind: 'bool', synonym: null, default: 'true' },
 };
+
+/** Kafka's ThrottledReplicaListValidator: the literal "*" or partitionId:brokerId pairs. */
+function throttledReplicasError(name: string): (value: string) => string | null {
+  return (value) => {
+    const items = value.split(',').map((s) => s.trim());
+    return items.every((i) => /^(\d+:\d+)?$/.test(i)) || items.join('') === '*'
+      ? null
+      : `${name} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...`;
+  };
+}
+
+/**
+ * The partitions of a topic whose replica on `brokerId` a throttled replica list names:
+ * '*' for all of them (Kafka's ConfigHandler.parseThrottledPartitions).
+ */
+export function throttledPartitions(value: string, brokerId: number): '*' | Set<number> {
+  if (value.trim() === '*') return '*';
+  const out = new Set<number>();
+  for (const item of listItems(value)) {
+    const [partition, broker] = item.split(':').map(Number);
+    if (broker === brokerId && Number.isInteger(partition)) out.add(partition!);
+  }
+  return out;
+}
 
 export function configType(def: ConfigDef | undefined): number {
   return def === undefined ? 0 : CONFIG_TYPE[def.kind];
@@ -123,6 +149,8 @@ export function configType(def: ConfigDef | undefined): number {
 /** Why `value` is not valid for a config of this definition, or null. */
 export function configValueError(name: string, def: ConfigDef, value: string): string | null {
   const bad = (why: string): string => `Invalid value ${value} for configuration ${name}: ${why}`;
+  const wrong = def.check?.(value);
+  if (wrong) return bad(wrong);
   switch (def.kind) {
     case 'bool':
       return /^(true|false)$/i.test(value.trim()) ? null : bad('Expected value to be either true or false');

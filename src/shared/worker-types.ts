@@ -34,6 +34,8 @@ export interface PartitionWorkerData {
   threadStats: ThreadStatsLayout;
   /** Where this worker counts its replicas and group-commit rounds (partition-stats.ts, slot `index`). */
   partitionStats: SharedArrayBuffer;
+  /** The broker's follower replication throttle, shared by every worker's fetchers (replication-quota.ts). */
+  followerQuota: SharedArrayBuffer;
 }
 
 export interface HostedPartition {
@@ -50,6 +52,8 @@ export interface HostedPartition {
   minIsr: number;
   /** The topic's log settings where they differ from the broker's (its configs, dynamic broker settings). */
   logConfig: Partial<LogConfig>;
+  /** This broker's replica is in the topic's follower.replication.throttled.replicas. */
+  followerThrottled: boolean;
 }
 
 /** A hosted partition whose log could not be opened or created (it stays unavailable). */

@@ -1,7 +1,8 @@
 // Kafka 4.3's own operator tools against a three-broker cluster: kafka-configs alters and
 // describes topic and cluster-default configs, kafka-delete-records trims a partition,
-// kafka-reassign-partitions moves it (--execute with a throttle, then --verify until done,
-// which also clears the throttles), kafka-leader-election hands leadership to the preferred
+// kafka-reassign-partitions moves it (--execute with a throttle, which sets the throttled
+// replicas of the move and the rate on its brokers, then --verify until done, which clears
+// them), kafka-leader-election hands leadership to the preferred
 // replica and kafka-log-dirs reports it on its new brokers. Every record from the deletion
 // point on is still there at the end.
 //
@@ -63,11 +64,16 @@ t.test('Kafka CLI tools operate the cluster', async (t) => {
 
   const plan = json('reassign.json', { version: 1, partitions: [{ topic: TOPIC, partition: 0, replicas: [3, 2] }] });
   t.match(await tool('org.apache.kafka.tools.reassign.ReassignPartitionsCommand', '--execute', '--throttle', '50000000', '--reassignment-json-file', plan), /Successfully started partition reassignment for tools-0/);
+  const throttled = await tool('kafka.admin.ConfigCommand', '--describe', '--entity-type', 'topics', '--entity-name', TOPIC);
+  t.match(throttled, /leader\.replication\.throttled\.replicas=0:1,0:2 /, 'the throttle covers the replicas the move copies from');
+  t.match(throttled, /follower\.replication\.throttled\.replicas=0:3 /, 'and the one it copies to');
+  t.match(await tool('kafka.admin.ConfigCommand', '--describe', '--entity-type', 'brokers', '--entity-name', '3'), /follower\.replication\.throttled\.rate=50000000 .*DYNAMIC_BROKER_CONFIG/, 'at the rate given, on each broker of the move');
   const verified = await waitFor('kafka-reassign-partitions --verify to report completion', 60_000, async () => {
     const out = await tool('org.apache.kafka.tools.reassign.ReassignPartitionsCommand', '--verify', '--reassignment-json-file', plan);
     return /Reassignment of partition tools-0 is completed/.test(out) ? out : undefined;
   }, 500);
   t.match(verified, /Clearing broker-level throttles/, '--verify clears the throttles once the move is done');
+  t.notMatch(await tool('kafka.admin.ConfigCommand', '--describe', '--entity-type', 'topics', '--entity-name', TOPIC), /throttled/, 'no throttled replicas are left on the topic');
   const moved = (await metadata(cluster.broker(2).port, [TOPIC])).topics[0]!.partitions[0]!;
   t.same([[...moved.replicaNodes].sort(), moved.leaderId], [[2, 3], 3], 'the partition lives on brokers 2 and 3, led by 3');
 

@@ -2,6 +2,7 @@
 // and that the records it writes rebuild the same configs from a snapshot.
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
+import { throttledPartitions } from '../../src/shared/dynamic-config.js';
 import { ConfigOp, ConfigResourceType as Res, type ConfigResourceChange } from '../../src/shared/metadata-types.js';
 import { MetadataImage } from '../../src/workers/raft/metadata/image.js';
 import { cluster, commit } from './fixtures/cluster.js';
@@ -74,4 +75,22 @@ t.test('broker settings per broker and cluster default survive a snapshot', asyn
   t.same(snap.brokerConfigs, { '': { 'log.retention.ms': '60000' }, '2': { 'message.max.bytes': '5000' } });
   commit(image, controller.alterConfigs({ resources: [broker('2', [{ name: 'message.max.bytes', op: ConfigOp.DELETE, value: null }])], incremental: true, validateOnly: false }).records);
   t.same(image.toMetadataSnapshot(1).brokerConfigs, { '': { 'log.retention.ms': '60000' } }, 'deleting the last setting of a broker leaves nothing for it');
+});
+
+t.test('throttled replica lists are "*" or partition:broker pairs, as Kafka validates them', async (t) => {
+  const { controller } = withTopic();
+  const lists = ['0:1,0:2', '*', '', 'all', '0:1,*', '0-1', '1:a'];
+  const d = controller.alterConfigs({
+    resources: lists.map((v) => topic([set('leader.replication.throttled.replicas', v), set('follower.replication.throttled.replicas', '0:3')])),
+    incremental: true,
+    validateOnly: true,
+  });
+  t.same(d.result.map((r) => r.errorCode), [ErrorCode.NONE, ErrorCode.NONE, ErrorCode.NONE, ErrorCode.INVALID_CONFIG, ErrorCode.INVALID_CONFIG, ErrorCode.INVALID_CONFIG, ErrorCode.INVALID_CONFIG]);
+  t.match(d.result[3]!.errorMessage, /Invalid value all for configuration leader.replication.throttled.replicas: leader.replication.throttled.replicas must be the literal '\*' or a list of replicas in the following format: \[partitionId\]:\[brokerId\]/);
+});
+
+t.test('a throttled replica list throttles on a broker the partitions it names with that broker', async (t) => {
+  t.same([...(throttledPartitions('0:1,1:2,2:1', 1) as Set<number>)], [0, 2]);
+  t.same([...(throttledPartitions('0:1,1:2', 3) as Set<number>)], []);
+  t.equal(throttledPartitions(' * ', 3), '*', 'the wildcard: every partition, on every broker');
 });

@@ -6,6 +6,7 @@ import { metricsRegistry } from '../../src/main/metrics-server.js';
 import { MetadataCache } from '../../src/main/metadata-cache.js';
 import { RequestMetrics } from '../../src/main/request-metrics.js';
 import { TopicMetrics } from '../../src/main/topic-metrics.js';
+import { ReplicationThrottles } from '../../src/main/replication-throttles.js';
 import { threadStatsLayout } from '../../src/shared/metrics/thread-stats.js';
 import { partitionStatsBuffer } from '../../src/shared/metrics/partition-stats.js';
 import { raftStatsBuffer } from '../../src/shared/metrics/raft-stats.js';
@@ -19,6 +20,7 @@ t.test('the event loop turns between the metrics of one scrape', async (t) => {
     partitions: partitionStatsBuffer(1),
     rings: [],
     raft: raftStatsBuffer(),
+    replicationQuotas: new ReplicationThrottles(1),
     metadata: new MetadataCache(1),
     groupStates: () => [],
     ready: () => true,

@@ -11,6 +11,7 @@ import { decodeRequestHeader } from '../../src/shared/protocol/headers.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { LogManager } from '../../src/workers/partition/log/log-manager.js';
 import { ReplicaFetcher } from '../../src/workers/partition/replica-fetcher.js';
+import { ReplicationQuota, replicationQuotaBuffer } from '../../src/shared/replication-quota.js';
 import { config, silent, tmpDir } from '../storage/helpers.js';
 
 /** A leader that answers every Fetch with one batch (offset 0, epoch 5) for partitions 0 and 1 of `topic`. */
@@ -65,10 +66,10 @@ t.test('a fetcher stopped while it applies a response appends nothing more of it
       }
     },
     highWatermark: () => undefined,
-  }, silent);
+  }, new ReplicationQuota(replicationQuotaBuffer()), silent);
   fetcher.setPartitions(new Map([
-    ['moved\u00000', { log: first, leaderEpoch: 5 }],
-    ['moved\u00001', { log: second, leaderEpoch: 5 }],
+    ['moved\u00000', { log: first, leaderEpoch: 5, throttled: false }],
+    ['moved\u00001', { log: second, leaderEpoch: 5, throttled: false }],
   ]));
   await new Promise<void>((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error('the fetcher applied nothing within 10 s')), 10_000);

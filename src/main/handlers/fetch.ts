@@ -8,6 +8,12 @@
  * `max_bytes` bounds the response as Kafka does: partitions are filled in request order and
  * the first non-empty partition is kept whole even when it alone exceeds the limit.
  *
+ * A follower's fetch (replica id >= 0) meets the leader side of the replication throttles
+ * (replication-throttles.ts): in each read round, a throttled partition of a follower outside
+ * the ISR gives no records while the leader rate is above its bound (the partition is not
+ * failed, and its bytes do not count towards `min_bytes`, so the fetch waits as Kafka's
+ * delayed fetch does); the records of throttled partitions sent are counted against the rate.
+ *
  * isolation_level 1 (read_committed, v4+): each partition is read up to its last stable
  * offset, and the answer lists the aborted transactions within what was read, which the
  * client uses to drop their records.
@@ -41,6 +47,8 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
   const readCommitted = h.apiVersion >= 4 && req.isolationLevel === 1 && replicaId < 0;
   const names: (string | null)[] = req.topics.map((t) => (byId ? (ctx.metadata.topicById(wireUuidToHex(t.topicId))?.name ?? null) : t.topic));
   const parts: Part[] = [];
+  /** Each part's partition, and whether the leader throttle applies to it (a follower's fetch). */
+  const targets: { topic: string; partition: number; throttled: boolean }[] = [];
   const items: Item[][] = req.topics.map((t, ti) =>
     t.partitions.map((p) => {
       const name = names[ti];
@@ -49,6 +57,7 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
       else item.error = leaderError(ctx.metadata.partition(name, p.partition), ctx.config.nodeId, p.currentLeaderEpoch);
       if (name !== null && item.error === ErrorCode.NONE) {
         item.part = parts.length;
+        targets.push({ topic: name, partition: p.partition, throttled: replicaId >= 0 && ctx.throttles.isLeaderThrottled(name, p.partition) });
         parts.push({
           worker: ctx.workers.ownerOf(name, p.partition),
           msg: {
@@ -68,9 +77,19 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
       return item;
     }),
   );
+  const hold = targets.some((x) => x.throttled) ? (results: FetchResultMsg[]): FetchResultMsg[] => {
+    const now = Date.now();
+    return results.map((r, i) => {
+      const { topic, partition, throttled } = targets[i]!;
+      if (!throttled || r.records.length === 0) return r;
+      const isr = ctx.metadata.partition(topic, partition)?.isr ?? [];
+      return ctx.throttles.withholds(topic, partition, replicaId, isr, now) ? { ...r, records: EMPTY_BYTES } : r;
+    });
+  } : undefined;
   const respond = (results: (FetchResultMsg | undefined)[]): Encodable<FetchResponse> => {
     let budget = req.maxBytes;
     let first = true;
+    let throttledBytes = 0;
     const responses = req.topics.map((t, ti) => ({
       topic: names[ti] ?? t.topic,
       topicId: byId ? t.topicId : names[ti] ? hexToWireUuid(ctx.metadata.topic(names[ti]!)?.id ?? '') : t.topicId,
@@ -82,6 +101,7 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
           budget -= records.length;
           first = false;
           ctx.topicMetrics.fetched(names[ti]!, records.length, replicaId >= 0);
+          if (targets[it.part]!.throttled) throttledBytes += records.length;
         }
         const meta = names[ti] ? ctx.metadata.partition(names[ti]!, it.partition) : undefined;
         const errorCode = r ? r.error : it.error;
@@ -99,15 +119,19 @@ export function handleFetch(ctx: BrokerContext, req: FetchRequest, h: RequestHea
         };
       }),
     }));
+    if (throttledBytes > 0) ctx.throttles.leader.record(throttledBytes, Date.now());
     const named = responses.flatMap((t) => t.partitions.map((p) => p.currentLeader));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: leaderEndpoints(named, (id) => ctx.metadata.endpoint(id, conn.listener)) };
   };
   if (parts.length === 0) return respond([]);
-  return longPoll(ctx, parts, req.minBytes, req.maxWaitMs).then(respond);
+  return longPoll(ctx, parts, req.minBytes, req.maxWaitMs, hold).then(respond);
 }
 
-/** Runs read rounds until `minBytes` are there or `maxWaitMs` passed; resolves with the last round. */
-function longPoll(ctx: BrokerContext, parts: Part[], minBytes: number, maxWaitMs: number): Promise<FetchResultMsg[]> {
+/**
+ * Runs read rounds until `minBytes` are there or `maxWaitMs` passed; resolves with the last
+ * round, after `hold` took from each round what the throttles withhold.
+ */
+function longPoll(ctx: BrokerContext, parts: Part[], minBytes: number, maxWaitMs: number, hold?: (round: FetchResultMsg[]) => FetchResultMsg[]): Promise<FetchResultMsg[]> {
   const workers = ctx.workers;
   return new Promise((resolve) => {
     const deadline = Date.now() + Math.max(0, maxWaitMs);
@@ -146,10 +170,10 @@ function longPoll(ctx: BrokerContext, parts: Part[], minBytes: number, maxWaitMs
       if (m.type !== MsgType.FETCH_RESULT || results[m.part] !== undefined) return;
       results[m.part] = m;
       if (--remaining > 0) return;
-      complete = results;
+      complete = hold ? hold(results) : results;
       let bytes = 0;
       let failed = false;
-      for (const r of results) {
+      for (const r of complete) {
         bytes += r.records.length;
         if (r.error !== ErrorCode.NONE) failed = true;
       }

@@ -6,6 +6,13 @@
  * data that is durable on it. A log in write-caching mode fetches on once the write is done:
  * its position then counts data in its page cache, fsynced by the log's flush limits.
  *
+ * Replication throttle (the follower side of Kafka's replication quota): a partition in the
+ * topic's follower.replication.throttled.replicas for this broker is left out of the fetch
+ * while the broker's follower rate (shared by every worker's fetchers) is above its bound,
+ * unless the replica has caught up with the leader's high watermark (Kafka throttles only
+ * replicas still catching up, so an in-sync one is never pushed out of the ISR); the bytes
+ * fetched for throttled partitions count against the rate whether caught up or not.
+ *
  * Divergence after a leader change: each fetch names the epoch of the follower's last batch
  * (lastFetchedEpoch); a leader whose log disagrees answers with a diverging epoch and end
  * offset, and the follower truncates to that point before it fetches again.
@@ -18,6 +25,7 @@ import type { Encodable } from '../../shared/protocol/codec.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { FetchRequest } from '../../shared/protocol/generated/fetch-request.js';
 import type { FetchResponse } from '../../shared/protocol/generated/fetch-response.js';
+import type { ReplicationQuota } from '../../shared/replication-quota.js';
 import type { LogManager } from './log/log-manager.js';
 import type { PartitionLog } from './log/partition-log.js';
 import { truncationPoint } from './replication/partition-replica.js';
@@ -34,6 +42,8 @@ export interface FollowedPartition {
   log: PartitionLog;
   /** The leader epoch metadata gives this partition now. */
   leaderEpoch: number;
+  /** Named for this broker in the topic's follower.replication.throttled.replicas. */
+  throttled: boolean;
 }
 
 export interface FetcherHooks {
@@ -48,6 +58,8 @@ export class ReplicaFetcher {
   private conn: ClientConnection | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
+  /** How far each log was below the leader's high watermark after its last fetch (Kafka's fetcher lag). */
+  private readonly lag = new WeakMap<PartitionLog, number>();
 
   constructor(
     readonly leaderId: number,
@@ -56,6 +68,7 @@ export class ReplicaFetcher {
     private readonly security: InterBrokerClient,
     private readonly manager: LogManager,
     private readonly hooks: FetcherHooks,
+    private readonly quota: ReplicationQuota,
     private readonly log: Logger,
   ) {
     void this.run();
@@ -109,7 +122,13 @@ export class ReplicaFetcher {
   }
 
   private async fetchOnce(): Promise<void> {
-    const parts = [...this.partitions.values()];
+    const now = Date.now();
+    const parts = [...this.partitions.values()].filter((p) => !this.held(p, now));
+    if (parts.length === 0) {
+      // Every partition waits for the throttle: as Kafka's fetcher, back off instead of asking for nothing.
+      await sleep(BACKOFF_MS);
+      return;
+    }
     const byTopic = new Map<string, FollowedPartition[]>();
     for (const p of parts) {
       const list = byTopic.get(p.log.topic);
@@ -156,9 +175,15 @@ export class ReplicaFetcher {
           continue;
         }
         await this.applyPartition(p, r.divergingEpoch, r.records, r.highWatermark, r.logStartOffset);
+        if (p.throttled && r.records && r.records.length > 0) this.quota.record(r.records.length, Date.now());
       }
     }
     if (backoff) await sleep(BACKOFF_MS);
+  }
+
+  /** Kafka's shouldFollowerThrottle. */
+  private held(p: FollowedPartition, nowMs: number): boolean {
+    return p.throttled && this.lag.get(p.log) !== 0 && this.quota.exceeded(nowMs);
   }
 
   private async applyPartition(
@@ -186,6 +211,7 @@ export class ReplicaFetcher {
       if (!log.config.writeCaching) await this.hooks.durable(log, r.lastOffset + 1);
     }
     this.hooks.highWatermark(log, leaderHw);
+    this.lag.set(log, Math.max(0, leaderHw - log.logEndOffset));
     // Records the leader deleted (DeleteRecords, retention) go here too, up to what this replica holds.
     const start = Math.min(leaderLogStart, log.logEndOffset);
     if (start > log.logStartOffset) await log.deleteRecordsBefore(start);

@@ -13,6 +13,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { PartitionStats } from '../../shared/metrics/partition-stats.js';
 import { partitionOwner } from '../../shared/partition-owner.js';
 import { MsgType, type WakeMsg } from '../../shared/thread-messages.js';
+import { ReplicationQuota } from '../../shared/replication-quota.js';
 import { METADATA_TOPIC } from '../../shared/topic-name.js';
 import type { BrokerEndpoint, HostedPartition, HostingFailure, PartitionWorkerData, WorkerEvent } from '../../shared/worker-types.js';
 import type { LogManager } from './log/log-manager.js';
@@ -43,8 +44,12 @@ export class ReplicaManager<P> {
   /** Replica fetchers of the partitions this worker follows, by leader broker. */
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   private readonly durableWaiters = new Map<PartitionLog, { offset: number; resolve: () => void }[]>();
+  /** The broker's follower replication throttle, shared with the other workers' fetchers. */
+  private readonly followerQuota: ReplicationQuota;
 
-  constructor(private readonly d: ReplicaManagerDeps<P>) {}
+  constructor(private readonly d: ReplicaManagerDeps<P>) {
+    this.followerQuota = new ReplicationQuota(d.data.followerQuota);
+  }
 
   get(topic: string, partition: number): PartitionReplica<P> | undefined {
     return this.replicas.get(replicaKey(topic, partition));
@@ -217,7 +222,7 @@ export class ReplicaManager<P> {
       if (leader !== undefined) {
         let m = follow.get(leader);
         if (!m) follow.set(leader, (m = new Map()));
-        m.set(k, { log: l, leaderEpoch: p.leaderEpoch });
+        m.set(k, { log: l, leaderEpoch: p.leaderEpoch, throttled: p.followerThrottled });
       }
     }
     const movedAway = [...this.replicas.keys()].filter((k) => !seen.has(k));
@@ -254,7 +259,7 @@ export class ReplicaManager<P> {
         f = new ReplicaFetcher(leaderId, ep, this.d.data.nodeId, this.d.data.interBroker, this.d.logs(), {
           durable: (l, offset) => this.whenDurable(l, offset),
           highWatermark: (l, hw) => this.get(l.topic, l.partition)?.learnedHighWatermark(hw, l),
-        }, this.d.log);
+        }, this.followerQuota, this.d.log);
         this.fetchers.set(leaderId, f);
       } else {
         f.setEndpoint(ep.host, ep.port);
