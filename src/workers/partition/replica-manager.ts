@@ -116,13 +116,25 @@ export class ReplicaManager<P> {
   /** The ISR changes the leaders here should propose now go to the controller. */
   checkIsr(): void {
     const now = Date.now();
-    for (const rep of this.replicas.values()) {
-      const p = rep.proposeIsr(now, this.d.data.replicaLagTimeMaxMs);
-      if (!p) continue;
-      const { topic, topicId, partition } = rep.metadata!;
-      this.d.log.info({ topic, partition, from: rep.isr, to: p.isr }, 'proposing ISR change');
-      this.d.post({ type: 'alter-isr', topicId, partition, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: p.isr });
-    }
+    for (const rep of this.replicas.values()) this.proposeIsr(rep, now);
+  }
+
+  /**
+   * A follower outside the ISR fetched: it may have just caught up, and it joins as soon as it
+   * has (Kafka's maybeExpandIsr on the fetch) rather than at the next periodic check, which
+   * under steady writes may find the high watermark moved past its last fetch again.
+   */
+  outsiderFetched(topic: string, partition: number): void {
+    const rep = this.replicas.get(replicaKey(topic, partition));
+    if (rep) this.proposeIsr(rep, Date.now());
+  }
+
+  private proposeIsr(rep: PartitionReplica<P>, now: number): void {
+    const p = rep.proposeIsr(now, this.d.data.replicaLagTimeMaxMs);
+    if (!p) return;
+    const { topic, topicId, partition } = rep.metadata!;
+    this.d.log.info({ topic, partition, from: rep.isr, to: p.isr }, 'proposing ISR change');
+    this.d.post({ type: 'alter-isr', topicId, partition, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: p.isr });
   }
 
   isrChangeRefused(topicId: string, partition: number, leaderEpoch: number, partitionEpoch: number, errorCode: number): void {

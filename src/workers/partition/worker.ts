@@ -181,6 +181,7 @@ function fetch(m: FetchMsg): void {
       return;
     }
     replicas.settle(m.topic, m.partition, ans);
+    if (!rep.isr.includes(m.replicaId)) replicas.outsiderFetched(m.topic, m.partition);
     upper = ans.upper;
   } else {
     const c = rep.consumerUpper();
