@@ -107,10 +107,11 @@ export class TxnCoordinator {
     return this.call(r.slot, (m, now, to) => m.initProducerId(now, to, { transactionalId, timeoutMs, producerId, producerEpoch, freshProducerId: fresh })) as Promise<InitResult>;
   }
 
-  async addPartitions(i: TxnInput, partitions: TopicPartitions[]): Promise<number> {
+  /** `clientVersion` 2: the implicit add of a v2 transaction's partition (Produce v12+, TxnOffsetCommit v5+). */
+  async addPartitions(i: TxnInput, partitions: TopicPartitions[], clientVersion = 0): Promise<number> {
     const r = this.route(i.transactionalId);
     if ('errorCode' in r) return r.errorCode;
-    const res = await this.call(r.slot, (m, now, to) => m.addPartitions(now, to, i, partitions));
+    const res = await this.call(r.slot, (m, now, to) => m.addPartitions(now, to, i, partitions, clientVersion));
     return res.errorCode;
   }
 
@@ -139,11 +140,19 @@ export class TxnCoordinator {
     return inTxn ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
   }
 
-  async endTxn(i: TxnInput, commit: boolean): Promise<number> {
-    const r = this.route(i.transactionalId);
-    if ('errorCode' in r) return r.errorCode;
-    const res = await this.call(r.slot, (m, now, to) => m.endTxn(now, to, i, commit));
-    return res.errorCode;
+  /** EndTxn; `clientVersion` 2 for EndTxn v5+, whose end bumps the epoch (the answer names the new one). */
+  async endTxn(i: TxnInput, commit: boolean, clientVersion: number): Promise<EndResult> {
+    let r = this.route(i.transactionalId);
+    if ('errorCode' in r) return { errorCode: r.errorCode };
+    let fresh = -1;
+    if (r.slot.machine.endNeedsProducerId(i.transactionalId, clientVersion)) {
+      const id = await this.deps.raft.producerId();
+      if (id.errorCode !== ErrorCode.NONE) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+      fresh = id.producerId;
+      r = this.route(i.transactionalId);
+      if ('errorCode' in r) return { errorCode: r.errorCode };
+    }
+    return this.call(r.slot, (m, now, to) => m.endTxn(now, to, i, commit, clientVersion, fresh));
   }
 
   describe(transactionalId: string): { errorCode: number; txn: DescribedTxn | undefined } {
