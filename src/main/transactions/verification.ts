@@ -11,8 +11,9 @@
  * Transactions v2 (Produce v12+, TxnOffsetCommit v5+): the client adds no partitions itself;
  * the leader asks the coordinator to add the partition (AddPartitionsToTxn v5, not verify
  * only). The client may start its next transaction while the coordinator still writes the
- * markers of the last one; such an add is tried again here for a short while, as Kafka's
- * broker does, before the produce is answered with an error the client retries.
+ * markers of the last one; such an add is tried again here once that transaction has ended
+ * (as Kafka's broker retries it), up to a bound, before the produce is answered with an
+ * error the client retries after its backoff.
  */
 import { ErrorCode } from '../../shared/errors.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
@@ -23,9 +24,14 @@ import type { InterBrokerRequests } from './inter-broker.js';
 
 const VERIFY_VERSION = 4;
 const ADD_VERSION = 5;
-/** Kafka's add.partitions.to.txn.retry.backoff.max.ms: how long an add waits out CONCURRENT_TRANSACTIONS. */
-const ADD_RETRY_MAX_MS = 100;
-const ADD_RETRY_FIRST_MS = 2;
+/**
+ * How long an add waits out CONCURRENT_TRANSACTIONS. Kafka's bound is 100 ms
+ * (add.partitions.to.txn.retry.backoff.max.ms), where markers are not synced to disk; here
+ * they are, and the client's own retry would cost its 100 ms backoff.
+ */
+const ADD_RETRY_MAX_MS = 1000;
+/** The pause between adds when the coordinator is another broker (Kafka's add.partitions.to.txn.retry.backoff.ms). */
+const ADD_RETRY_BACKOFF_MS = 20;
 
 export interface PartitionToVerify {
   topic: string;
@@ -97,12 +103,14 @@ export class TxnVerifier {
 
   /** Asks for the add until it is not refused for a transaction still ending, or the time is up. */
   private async add(transactionalId: string, producerId: number, producerEpoch: number, topics: { topic: string; partitions: number[] }[]): Promise<Map<string, number>> {
-    const start = Date.now();
-    for (let wait = ADD_RETRY_FIRST_MS; ; wait *= 2) {
+    const deadline = Date.now() + ADD_RETRY_MAX_MS;
+    for (;;) {
       const answers = await this.ask(transactionalId, producerId, producerEpoch, topics, true);
       const busy = [...answers.values()].some((c) => c === ErrorCode.CONCURRENT_TRANSACTIONS);
-      if (!busy || Date.now() - start + wait > ADD_RETRY_MAX_MS) return answers;
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      const left = deadline - Date.now();
+      if (!busy || left <= 0) return answers;
+      if (this.deps.txns.coordinatorOf(transactionalId) === this.deps.nodeId) await this.deps.txns.settled(transactionalId, left);
+      else await new Promise((resolve) => setTimeout(resolve, Math.min(ADD_RETRY_BACKOFF_MS, left)));
     }
   }
 
