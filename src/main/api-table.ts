@@ -38,7 +38,7 @@ import { handleDescribeLogDirs, handleElectLeaders } from './handlers/replicas.j
 import { handleAlterUserScramCredentials, handleDescribeUserScramCredentials, handleSaslAuthenticate, handleSaslHandshake } from './handlers/sasl.js';
 
 const table: ServedApi[] = [
-  api({ apiKey: ApiKey.Produce, minVersion: 3, maxVersion: 11, handler: handleProduce, errorResponse: produceError }),
+  api({ apiKey: ApiKey.Produce, minVersion: 3, maxVersion: 12, handler: handleProduce, errorResponse: produceError }),
   api({ apiKey: ApiKey.Fetch, minVersion: 4, maxVersion: 15, handler: handleFetch, errorResponse: fetchError }),
   api({ apiKey: ApiKey.ListOffsets, minVersion: 1, maxVersion: 8, handler: handleListOffsets, errorResponse: listOffsetsError }),
   api({ apiKey: ApiKey.DeleteRecords, minVersion: 0, maxVersion: 2, handler: handleDeleteRecords, errorResponse: deleteRecordsError }),
@@ -75,7 +75,7 @@ const table: ServedApi[] = [
   api({ apiKey: ApiKey.AddOffsetsToTxn, minVersion: 0, maxVersion: 4, handler: handleAddOffsetsToTxn, errorResponse: onlyErrorCode }),
   api({ apiKey: ApiKey.EndTxn, minVersion: 0, maxVersion: 5, handler: handleEndTxn, errorResponse: onlyErrorCode }),
   api({ apiKey: ApiKey.WriteTxnMarkers, minVersion: 0, maxVersion: 1, handler: handleWriteTxnMarkers, errorResponse: writeTxnMarkersError }),
-  api({ apiKey: ApiKey.TxnOffsetCommit, minVersion: 0, maxVersion: 4, handler: handleTxnOffsetCommit, errorResponse: txnOffsetCommitError }),
+  api({ apiKey: ApiKey.TxnOffsetCommit, minVersion: 0, maxVersion: 5, handler: handleTxnOffsetCommit, errorResponse: txnOffsetCommitError }),
   api({ apiKey: ApiKey.DescribeTransactions, minVersion: 0, maxVersion: 0, handler: handleDescribeTransactions, errorResponse: describeTransactionsError }),
   api({ apiKey: ApiKey.DescribeProducers, minVersion: 0, maxVersion: 0, handler: handleDescribeProducers, errorResponse: describeProducersError }),
   api({ apiKey: ApiKey.ListTransactions, minVersion: 0, maxVersion: 1, handler: handleListTransactions, errorResponse: onlyErrorCode }),

@@ -3,26 +3,14 @@
 // RFC 5802 nonce (Debian's 2.0.2 repeats its own nonce; sasl.test.ts covers that one). Skipped
 // when pip cannot reach its registry.
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, hasCommand, startBroker } from '../helpers/broker.js';
+import { freePort, startBroker } from '../helpers/broker.js';
+import { venvPython } from '../helpers/current-librdkafka.js';
 import { brokerTeardown, run } from '../clients/harness.js';
 import { makePki } from './certs.js';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'secure_roundtrip.py');
-
-async function venvPython(): Promise<string | null> {
-  if (!hasCommand('python3')) return null;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ck-venv-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const made = await run('python3', ['-m', 'venv', dir], { timeoutMs: 60_000 });
-  if (made.code !== 0) return null;
-  const python = path.join(dir, 'bin/python');
-  const pip = await run(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', 'confluent-kafka'], { timeoutMs: 120_000 });
-  return pip.code === 0 ? python : null;
-}
 
 const python = await venvPython();
 if (python === null) {

@@ -1,15 +1,17 @@
 // The Java client (Kafka 4.3's kafka-clients) as a transactional producer: committed and
 // aborted transactions over 3 partitions, a zombie fenced by a successor with the same
 // transactional.id, and a read_committed consumer that sees exactly the committed records in
-// order (the zombie's open transaction is aborted when the successor initializes). Runs when
-// java, javac and mvn are installed.
+// order (the zombie's open transaction is aborted when the successor initializes). The client
+// runs transactions v2, as against Kafka 4.x: it adds no partitions itself (no
+// AddPartitionsToTxn reaches the broker), its produce adds them. Runs when java, javac and mvn
+// are installed.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Kafka, logLevel } from 'kafkajs';
-import { hasCommand, startBroker } from '../helpers/broker.js';
+import { freePort, hasCommand, startBroker } from '../helpers/broker.js';
 import { brokerTeardown, run } from '../clients/harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -27,7 +29,8 @@ t.test('Java transactional producer and read_committed consumer', { skip: !haveJ
   const classes = path.join(here, 'java/classes');
   execFileSync('javac', ['-cp', `${lib}/*`, '-d', classes, path.join(here, 'java/TransactionalClient.java')], { timeout: 120_000 });
 
-  const broker = await startBroker({ overrides: { 'transaction.state.log.num.partitions': 2 } });
+  const metricsPort = await freePort();
+  const broker = await startBroker({ overrides: { 'transaction.state.log.num.partitions': 2, 'metrics.listener': `http://127.0.0.1:${metricsPort}` } });
   brokerTeardown(t, broker);
   const admin = new Kafka({ clientId: 'java-txn-admin', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
@@ -43,4 +46,9 @@ t.test('Java transactional producer and read_committed consumer', { skip: !haveJ
   for (let txn = 0; txn < TXNS; txn += 2) for (let j = 0; j < 4; j++) expected.push(`${(txn + j) % PARTITIONS} c-${txn}-${j}`);
   const byPartition = (xs: string[]) => [0, 1, 2].map((p) => xs.filter((x) => x.startsWith(`${p} `)));
   t.same(byPartition(lines), byPartition(expected), 'read_committed: exactly the committed records, in order per partition');
+
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const requests = (request: string): number => Number(new RegExp(`^kafka_network_requestmetrics_requests_total\\{request="${request}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
+  t.ok(requests('EndTxn') >= TXNS, 'every transaction ended with EndTxn');
+  t.equal(requests('AddPartitionsToTxn'), 0, 'transactions v2: the client sent no AddPartitionsToTxn, its produce added the partitions');
 });

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { decodeTxnKey, decodeTxnValue, TxnState } from '../../src/shared/transactions/records.js';
-import { MAX_PRODUCER_EPOCH, TxnStateMachine, type Effects, type InitResult, type Markers, type Write } from '../../src/shared/transactions/txn-state-machine.js';
+import { MAX_PRODUCER_EPOCH, TxnStateMachine, type Effects, type EndResult, type InitResult, type Markers, type Write } from '../../src/shared/transactions/txn-state-machine.js';
 
 const TIMEOUT = 60_000;
 
@@ -45,16 +45,22 @@ class Harness {
     return this.replies.get(to) as InitResult;
   }
 
-  add(id: string, p: InitResult, topic = 'out', partitions = [0, 1]): number {
-    const to = this.send((now, to) => this.m.addPartitions(now, to, { transactionalId: id, producerId: p.producerId, producerEpoch: p.producerEpoch }, [{ topic, partitions }]));
+  add(id: string, p: InitResult, topic = 'out', partitions = [0, 1], clientVersion = 0): number {
+    const to = this.send((now, to) => this.m.addPartitions(now, to, { transactionalId: id, producerId: p.producerId, producerEpoch: p.producerEpoch }, [{ topic, partitions }], clientVersion));
     this.persistAll();
     return (this.replies.get(to) as { errorCode: number }).errorCode;
   }
 
   end(id: string, p: InitResult, commit: boolean): number {
-    const to = this.send((now, to) => this.m.endTxn(now, to, { transactionalId: id, producerId: p.producerId, producerEpoch: p.producerEpoch }, commit));
+    return this.endWith(id, p, commit, 0).errorCode;
+  }
+
+  /** EndTxn of a client of this transaction version; the answer names the producer to go on with. */
+  endWith(id: string, p: InitResult, commit: boolean, clientVersion: number): EndResult {
+    const fresh = this.m.endNeedsProducerId(id, clientVersion) ? this.ids++ : -1;
+    const to = this.send((now, to) => this.m.endTxn(now, to, { transactionalId: id, producerId: p.producerId, producerEpoch: p.producerEpoch }, commit, clientVersion, fresh));
     this.persistAll();
-    return (this.replies.get(to) as { errorCode: number }).errorCode;
+    return this.replies.get(to) as EndResult;
   }
 
   /** Writes every pending marker set, as the shell does once the partitions acknowledged them. */
@@ -163,7 +169,7 @@ t.test('timeouts beyond transaction.max.timeout.ms are refused', async (t) => {
 t.test('at the last epoch the id gets a fresh producer id', async (t) => {
   const h = new Harness();
   const p = h.init('tx');
-  h.m.replay('tx', { producerId: p.producerId, producerEpoch: MAX_PRODUCER_EPOCH - 1, timeoutMs: TIMEOUT, state: TxnState.CompleteCommit, partitions: [], lastUpdateMs: h.now, startMs: h.now });
+  h.m.replay('tx', { producerId: p.producerId, producerEpoch: MAX_PRODUCER_EPOCH - 1, timeoutMs: TIMEOUT, state: TxnState.CompleteCommit, partitions: [], lastUpdateMs: h.now, startMs: h.now, previousProducerId: -1, nextProducerId: -1, clientVersion: 0 });
   const q = h.init('tx');
   t.same(q, { errorCode: ErrorCode.NONE, producerId: p.producerId + 1, producerEpoch: 0 });
 });
@@ -222,4 +228,68 @@ t.test('an id idle past transactional.id.expiration.ms is removed with a tombsto
   t.equal(h.m.describe('busy')!.state, 'Ongoing', 'the id with a transaction in progress stays');
   t.equal(h.reload().m.get('idle'), undefined, 'a reload does not bring it back');
   t.equal(h.add('idle', p), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+});
+
+// ---- transactions v2 (KIP-890): every end bumps the epoch --------------------------------
+
+const V2 = 2;
+
+t.test('v2: every end bumps the epoch, the markers carry it and the answer hands it to the client', async (t) => {
+  const h = new Harness();
+  const p0 = h.init('tx');
+  t.equal(h.add('tx', p0, 'out', [0], V2), ErrorCode.NONE, 'a partition leader adds the partition of a v2 transaction');
+  const p1 = h.endWith('tx', p0, true, V2);
+  t.same(p1, { errorCode: ErrorCode.NONE, producerId: p0.producerId, producerEpoch: 1 });
+  t.same(h.markers.map((m) => [m.commit, m.producerId, m.producerEpoch]), [[true, p0.producerId, 1]], 'the commit markers carry the bumped epoch');
+  t.same(h.endWith('tx', p0, true, V2), { errorCode: ErrorCode.CONCURRENT_TRANSACTIONS, producerId: -1, producerEpoch: -1 }, 'a retry while the markers are out waits');
+  h.completeMarkers();
+  t.same(h.endWith('tx', p0, true, V2), p1, 'a retry after completion gets the same answer');
+  t.equal(h.endWith('tx', p0, false, V2).errorCode, ErrorCode.INVALID_TXN_STATE, 'an abort under the old epoch after a commit is refused');
+  t.equal(h.add('tx', p0, 'out', [1], V2), ErrorCode.PRODUCER_FENCED, 'the ended transaction\'s epoch can add nothing more');
+  const q = { ...p1, errorCode: ErrorCode.NONE };
+  t.equal(h.add('tx', q, 'out', [1], V2), ErrorCode.NONE, 'the next transaction, under the new epoch');
+  const p2 = h.endWith('tx', q, false, V2);
+  t.same(p2, { errorCode: ErrorCode.NONE, producerId: p0.producerId, producerEpoch: 2 });
+  h.completeMarkers();
+  const r = h.reload();
+  t.same(r.endWith('tx', q, false, V2), p2, 'a reloaded coordinator still takes the retry of the last end');
+  t.equal(r.m.get('tx')!.clientVersion, V2);
+});
+
+t.test('v2: an abort with nothing added bumps the epoch; a commit with nothing added is refused', async (t) => {
+  const h = new Harness();
+  const p0 = h.init('tx');
+  t.equal(h.endWith('tx', p0, true, V2).errorCode, ErrorCode.INVALID_TXN_STATE);
+  const p1 = h.endWith('tx', p0, false, V2);
+  t.same(p1, { errorCode: ErrorCode.NONE, producerId: p0.producerId, producerEpoch: 1 });
+  t.same(h.markers.map((m) => m.partitions), [[]], 'no partition gets a marker');
+  h.completeMarkers();
+  t.equal(h.m.describe('tx')!.state, 'CompleteAbort');
+  t.same(h.endWith('tx', p0, false, V2), p1, 'a retry of that abort gets the same answer');
+  t.equal(h.endWith('tx', { ...p0, producerEpoch: 5 }, false, V2).errorCode, ErrorCode.PRODUCER_FENCED, 'an epoch the coordinator never gave is fenced');
+});
+
+t.test('v2: the end at the last epoch hands out a fresh producer id', async (t) => {
+  const h = new Harness();
+  const p = h.init('tx');
+  const last = MAX_PRODUCER_EPOCH - 1;
+  h.m.replay('tx', { producerId: p.producerId, producerEpoch: last, timeoutMs: TIMEOUT, state: TxnState.Ongoing, partitions: [{ topic: 'out', partitions: [0] }], lastUpdateMs: h.now, startMs: h.now, previousProducerId: -1, nextProducerId: -1, clientVersion: V2 });
+  const old = { errorCode: ErrorCode.NONE, producerId: p.producerId, producerEpoch: last };
+  const next = h.endWith('tx', old, true, V2);
+  t.same(next, { errorCode: ErrorCode.NONE, producerId: p.producerId + 1, producerEpoch: 0 });
+  t.same(h.markers.map((m) => [m.producerId, m.producerEpoch]), [[p.producerId, MAX_PRODUCER_EPOCH]], 'the markers end the old producer id\'s transaction');
+  h.completeMarkers();
+  t.same([h.m.get('tx')!.producerId, h.m.get('tx')!.producerEpoch], [p.producerId + 1, 0]);
+  t.same(h.endWith('tx', old, true, V2), next, 'a retry under the old producer id gets the fresh one again');
+  t.equal(h.reload().m.get('tx')!.previousProducerId, p.producerId, 'the old producer id is in the log');
+});
+
+t.test('v2: a timed-out transaction is aborted two epochs on, so the client\'s own abort is fenced', async (t) => {
+  const h = new Harness();
+  const p = h.init('tx', -1, -1, 10_000);
+  h.add('tx', p, 'out', [0], V2);
+  h.advance(10_000);
+  t.same(h.markers.map((m) => [m.commit, m.producerEpoch]), [[false, 2]]);
+  h.completeMarkers();
+  t.equal(h.endWith('tx', p, false, V2).errorCode, ErrorCode.PRODUCER_FENCED);
 });

@@ -1,7 +1,8 @@
 /**
  * Produce: each partition's records go to the worker that owns the partition; the response
  * joins their results. acks=0 gets no response at all, as Kafka's broker does. Transactional
- * records are first verified with their transaction's coordinator (KIP-890).
+ * records are first verified with their transaction's coordinator, or added to their
+ * transaction from Produce v12 on (KIP-890).
  */
 import { TRANSACTIONAL_FLAG } from '../../shared/control-records.js';
 import { ErrorCode } from '../../shared/errors.js';
@@ -42,10 +43,11 @@ function transactionalProducer(records: Buffer): { producerId: number; producerE
 }
 
 /**
- * Transactional records are checked against their transaction's coordinator first
- * (verification.ts); a partition that fails gets the error, the others go ahead.
+ * Transactional records are checked against their transaction's coordinator first, or added
+ * to the transaction (`add`, verification.ts); a partition that fails gets the error, the
+ * others go ahead.
  */
-async function verifyTransactional(ctx: BrokerContext, transactionalId: string | null, candidates: Candidate[]): Promise<void> {
+async function verifyTransactional(ctx: BrokerContext, transactionalId: string | null, candidates: Candidate[], add: boolean): Promise<void> {
   const byProducer = new Map<string, { producerId: number; producerEpoch: number; parts: Candidate[] }>();
   for (const c of candidates) {
     const producer = transactionalProducer(c.records);
@@ -60,14 +62,14 @@ async function verifyTransactional(ctx: BrokerContext, transactionalId: string |
     byProducer.set(k, group);
   }
   await Promise.all([...byProducer.values()].map(async (g) => {
-    const codes = await ctx.txnVerifier.verify(transactionalId!, g.producerId, g.producerEpoch, g.parts);
+    const codes = await ctx.txnVerifier.verify(transactionalId!, g.producerId, g.producerEpoch, g.parts, add);
     g.parts.forEach((c, i) => {
       c.slot.error = codes[i]!;
     });
   }));
 }
 
-export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, conn: Connection, timing: RequestTiming): Promise<Encodable<ProduceResponse> | null> {
+export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, h: RequestHeaderInfo, conn: Connection, timing: RequestTiming): Promise<Encodable<ProduceResponse> | null> {
   const acks = req.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1) return produceError(req, ErrorCode.INVALID_REQUIRED_ACKS);
   const unknown = req.topicData.filter((t) => !ctx.metadata.topic(t.name)).map((t) => t.name);
@@ -87,7 +89,8 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h:
       return slot;
     });
   });
-  await verifyTransactional(ctx, req.transactionalId, candidates);
+  // From v12 a client of transactions v2 sends no AddPartitionsToTxn: the partition is added here.
+  await verifyTransactional(ctx, req.transactionalId, candidates, h.apiVersion >= 12);
   const parts: Part[] = [];
   for (const c of candidates) {
     if (c.slot.error !== ErrorCode.NONE) continue;

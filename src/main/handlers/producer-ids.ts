@@ -8,12 +8,13 @@
  * - InitProducerId with a transactional id, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn,
  *   DescribeTransactions and ListTransactions: the transaction coordinator
  *   (transactions/coordinator.ts) of the `__transaction_state` partitions this broker leads.
- *   AddPartitionsToTxn v4+ is the broker-to-broker form: batched, with verify-only checks.
+ *   AddPartitionsToTxn v4+ is the broker-to-broker form: batched, verify-only checks of v1
+ *   transactions and the implicit adds of v2 ones. EndTxn v5 ends a v2 transaction.
  * - WriteTxnMarkers (from a transaction coordinator to a partition leader): the markers are
  *   appended to the partitions this broker leads (transactions/markers.ts).
  * - TxnOffsetCommit: once the group's offsets partition is verified to be in the producer's
- *   transaction, the group coordinator writes the offsets inside it; the group sees them once
- *   the transaction commits.
+ *   transaction (added to it, from v5), the group coordinator writes the offsets inside it;
+ *   the group sees them once the transaction commits.
  */
 import { ErrorCode } from '../../shared/errors.js';
 import type { AddOffsetsToTxnRequest } from '../../shared/protocol/generated/add-offsets-to-txn-request.js';
@@ -27,6 +28,7 @@ import type { WriteTxnMarkersRequest } from '../../shared/protocol/generated/wri
 import type { RequestHeaderInfo } from '../../shared/protocol/headers.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../../shared/groups/coordinator-partition.js';
 import { TXN_STATE_NAMES } from '../../shared/transactions/records.js';
+import { EPOCH_BUMP_VERSION } from '../../shared/transactions/txn-metadata.js';
 import type { BrokerContext } from '../context.js';
 import { appendLocalMarkers } from '../transactions/markers.js';
 import type { Encodable } from '../../shared/protocol/codec.js';
@@ -81,23 +83,24 @@ function unknownPartitions(ctx: BrokerContext, topics: AddPartitionsToTxnRequest
   }));
 }
 
-async function addForTransaction(ctx: BrokerContext, transactionalId: string, producerId: number, producerEpoch: number, topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[], verifyOnly: boolean, knowsFenced: boolean): Promise<Encodable<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>[]> {
+async function addForTransaction(ctx: BrokerContext, transactionalId: string, producerId: number, producerEpoch: number, topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[], verifyOnly: boolean, knowsFenced: boolean, clientVersion: number): Promise<Encodable<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>[]> {
   const unknown = unknownPartitions(ctx, topics);
   if (unknown) return unknown;
   const i = { transactionalId, producerId, producerEpoch };
   const partitions = topics.map((t) => ({ topic: t.name, partitions: t.partitions }));
-  const errorCode = verifyOnly ? ctx.txns.verify(i, partitions) : await ctx.txns.addPartitions(i, partitions);
+  const errorCode = verifyOnly ? ctx.txns.verify(i, partitions) : await ctx.txns.addPartitions(i, partitions, clientVersion);
   return partitionResults(topics, fenced(errorCode, knowsFenced));
 }
 
 export async function handleAddPartitionsToTxn(ctx: BrokerContext, req: AddPartitionsToTxnRequest, h: RequestHeaderInfo): Promise<Encodable<AddPartitionsToTxnResponse>> {
   if (h.apiVersion <= 3) {
-    const results = await addForTransaction(ctx, req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics, false, h.apiVersion >= 2);
+    const results = await addForTransaction(ctx, req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics, false, h.apiVersion >= 2, 0);
     return { throttleTimeMs: 0, resultsByTopicV3AndBelow: results };
   }
   const resultsByTransaction = await Promise.all(req.transactions.map(async (t) => ({
     transactionalId: t.transactionalId,
-    topicResults: await addForTransaction(ctx, t.transactionalId, t.producerId, t.producerEpoch, t.topics, t.verifyOnly, true),
+    // From a partition leader: an add (not verify-only) is the implicit add of a v2 transaction.
+    topicResults: await addForTransaction(ctx, t.transactionalId, t.producerId, t.producerEpoch, t.topics, t.verifyOnly, true, EPOCH_BUMP_VERSION),
   })));
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction };
 }
@@ -107,22 +110,25 @@ export async function handleAddOffsetsToTxn(ctx: BrokerContext, req: AddOffsetsT
   return { throttleTimeMs: 0, errorCode: fenced(errorCode, h.apiVersion >= 2) };
 }
 
+/** EndTxn v5 is a v2 client's: its end bumps the epoch, and the answer names the producer id and epoch to go on with. */
 export async function handleEndTxn(ctx: BrokerContext, req: EndTxnRequest, h: RequestHeaderInfo): Promise<Encodable<EndTxnResponse>> {
-  const errorCode = await ctx.txns.endTxn({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch }, req.committed);
-  return { throttleTimeMs: 0, errorCode: fenced(errorCode, h.apiVersion >= 2), producerId: -1, producerEpoch: -1 };
+  const clientVersion = h.apiVersion >= 5 ? EPOCH_BUMP_VERSION : 0;
+  const r = await ctx.txns.endTxn({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch }, req.committed, clientVersion);
+  return { throttleTimeMs: 0, errorCode: fenced(r.errorCode, h.apiVersion >= 2), producerId: r.producerId ?? -1, producerEpoch: r.producerEpoch ?? -1 };
 }
 
 /**
  * The group's offsets partition must be in the producer's ongoing transaction (AddOffsetsToTxn),
  * checked with the transaction's coordinator as transactional produce is: a late commit would
- * otherwise stage offsets that no marker ever settles. Null when it is; else one error per offset.
+ * otherwise stage offsets that no marker ever settles. From v5 (a v2 client, which sends no
+ * AddOffsetsToTxn) the coordinator adds it instead. Null when it is in; else one error per offset.
  */
-async function verifyOffsetsPartition(ctx: BrokerContext, req: TxnOffsetCommitRequest): Promise<number[] | null> {
+async function verifyOffsetsPartition(ctx: BrokerContext, req: TxnOffsetCommitRequest, add: boolean): Promise<number[] | null> {
   const offsetsTopic = ctx.metadata.topic(OFFSETS_TOPIC);
   if (!offsetsTopic || offsetsTopic.partitions.length === 0) return null;
   const partition = partitionForGroup(req.groupId, offsetsTopic.partitions.length);
   const leaderEpoch = offsetsTopic.partitions[partition]!.leaderEpoch;
-  const [code] = await ctx.txnVerifier.verify(req.transactionalId, req.producerId, req.producerEpoch, [{ topic: OFFSETS_TOPIC, partition, leaderEpoch }]);
+  const [code] = await ctx.txnVerifier.verify(req.transactionalId, req.producerId, req.producerEpoch, [{ topic: OFFSETS_TOPIC, partition, leaderEpoch }], add);
   if (code === ErrorCode.NONE) return null;
   const errorCode = code === ErrorCode.INVALID_PRODUCER_EPOCH ? ErrorCode.PRODUCER_FENCED : code === ErrorCode.NOT_ENOUGH_REPLICAS ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : code;
   return req.topics.flatMap((t) => t.partitions.map(() => errorCode));
@@ -136,7 +142,7 @@ export async function handleTxnOffsetCommit(ctx: BrokerContext, req: TxnOffsetCo
     leaderEpoch: h.apiVersion >= 2 ? p.committedLeaderEpoch : -1,
     metadata: p.committedMetadata,
   })));
-  const codes = await verifyOffsetsPartition(ctx, req) ?? await ctx.groups.commitTxnOffsets(req.groupId, req.producerId, req.producerEpoch, offsets);
+  const codes = await verifyOffsetsPartition(ctx, req, h.apiVersion >= 5) ?? await ctx.groups.commitTxnOffsets(req.groupId, req.producerId, req.producerEpoch, offsets);
   let i = 0;
   return {
     throttleTimeMs: 0,

@@ -53,6 +53,8 @@ type Routed = { slot: Slot } | { errorCode: number };
 export class TxnCoordinator {
   private readonly partitions: CoordinatorPartitions<Slot>;
   private readonly waiting = new Map<number, (result: InitResult | EndResult) => void>();
+  /** transactional id → those waiting for its transaction to finish ending (`settled`). */
+  private readonly settling = new Map<string, Set<() => void>>();
   private nextReply = 1;
   private readonly log: Logger = childLogger({ thread: 'main', component: 'transactions' });
 
@@ -107,10 +109,11 @@ export class TxnCoordinator {
     return this.call(r.slot, (m, now, to) => m.initProducerId(now, to, { transactionalId, timeoutMs, producerId, producerEpoch, freshProducerId: fresh })) as Promise<InitResult>;
   }
 
-  async addPartitions(i: TxnInput, partitions: TopicPartitions[]): Promise<number> {
+  /** `clientVersion` 2: the implicit add of a v2 transaction's partition (Produce v12+, TxnOffsetCommit v5+). */
+  async addPartitions(i: TxnInput, partitions: TopicPartitions[], clientVersion = 0): Promise<number> {
     const r = this.route(i.transactionalId);
     if ('errorCode' in r) return r.errorCode;
-    const res = await this.call(r.slot, (m, now, to) => m.addPartitions(now, to, i, partitions));
+    const res = await this.call(r.slot, (m, now, to) => m.addPartitions(now, to, i, partitions, clientVersion));
     return res.errorCode;
   }
 
@@ -139,11 +142,48 @@ export class TxnCoordinator {
     return inTxn ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
   }
 
-  async endTxn(i: TxnInput, commit: boolean): Promise<number> {
-    const r = this.route(i.transactionalId);
-    if ('errorCode' in r) return r.errorCode;
-    const res = await this.call(r.slot, (m, now, to) => m.endTxn(now, to, i, commit));
-    return res.errorCode;
+  /** EndTxn; `clientVersion` 2 for EndTxn v5+, whose end bumps the epoch (the answer names the new one). */
+  /**
+   * Resolves once the id's last transaction is no longer ending here (its markers written and
+   * its completion recorded), or after `timeoutMs`: a v2 producer's next transaction may start
+   * before that.
+   */
+  settled(transactionalId: string, timeoutMs: number): Promise<void> {
+    if (!this.ending(transactionalId)) return Promise.resolve();
+    return new Promise((resolve) => {
+      let waiters = this.settling.get(transactionalId);
+      if (!waiters) this.settling.set(transactionalId, (waiters = new Set()));
+      const w = waiters;
+      const done = (): void => {
+        clearTimeout(timer);
+        w.delete(done);
+        if (w.size === 0 && this.settling.get(transactionalId) === w) this.settling.delete(transactionalId);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      w.add(done);
+    });
+  }
+
+  private ending(transactionalId: string): boolean {
+    const r = this.route(transactionalId);
+    if ('errorCode' in r) return false;
+    const t = r.slot.machine.get(transactionalId);
+    return t !== undefined && (t.pending || t.state === TxnState.PrepareCommit || t.state === TxnState.PrepareAbort);
+  }
+
+  async endTxn(i: TxnInput, commit: boolean, clientVersion: number): Promise<EndResult> {
+    let r = this.route(i.transactionalId);
+    if ('errorCode' in r) return { errorCode: r.errorCode };
+    let fresh = -1;
+    if (r.slot.machine.endNeedsProducerId(i.transactionalId, clientVersion)) {
+      const id = await this.deps.raft.producerId();
+      if (id.errorCode !== ErrorCode.NONE) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+      fresh = id.producerId;
+      r = this.route(i.transactionalId);
+      if ('errorCode' in r) return { errorCode: r.errorCode };
+    }
+    return this.call(r.slot, (m, now, to) => m.endTxn(now, to, i, commit, clientVersion, fresh));
   }
 
   describe(transactionalId: string): { errorCode: number; txn: DescribedTxn | undefined } {
@@ -196,6 +236,7 @@ export class TxnCoordinator {
     }
     for (const m of fx.markers) void this.writeMarkers(slot, m);
     this.arm(slot);
+    for (const [id, waiters] of this.settling) if (!this.ending(id)) for (const done of [...waiters]) done();
   }
 
   /** Writes one transaction's markers until every partition took them or the partition is no longer coordinated here. */

@@ -6,7 +6,8 @@
  * partitions of a transaction that is ending (their completion comes back through
  * `markersWritten`). The caller re-arms one timer at `nextDeadline()` and calls `tick`.
  *
- * States of a transactional id and the moves between them (Kafka's, transactions v1):
+ * States of a transactional id and the moves between them (Kafka's; txn-metadata.ts has the
+ * rules of an end, and how transactions v2 bump the epoch there):
  *
  *   (new) ─InitProducerId─> Empty ─AddPartitions/AddOffsets─> Ongoing ─EndTxn(commit)─> PrepareCommit
  *                             ^                                  │                         │ markers
@@ -22,7 +23,9 @@
  *   (PRODUCER_FENCED on its next request here, INVALID_PRODUCER_EPOCH at the partitions once
  *   the markers carry the new epoch). At the last epoch the id gets a fresh producer id.
  * - An Ongoing transaction past its timeout, or one whose id is initialized again, is aborted
- *   by the coordinator with the epoch bumped first, so its producer cannot go on writing.
+ *   by the coordinator with the epoch bumped first, so its producer cannot go on writing
+ *   (twice for a v2 transaction, whose end bumps it once more: the producer's retry of its
+ *   own end is then fenced, not taken for the coordinator's).
  * - After a load, transactions found in PrepareCommit or PrepareAbort get their markers again:
  *   markers are idempotent at the partitions.
  * - An id with no transaction in progress (Empty, CompleteCommit, CompleteAbort) and no
@@ -30,33 +33,19 @@
  */
 import { writeError } from '../coordinator-write-error.js';
 import { ErrorCode } from '../errors.js';
-import { encodeTxnKey, encodeTxnValue, TXN_STATE_NAMES, TxnState, type TopicPartitions } from './records.js';
-import type { TxnLogValue } from './records.js';
+import { encodeTxnKey, encodeTxnValue, TXN_STATE_NAMES, TxnState, type TopicPartitions, type TxnLogValue } from './records.js';
+import {
+  afterEnd, completeEnd, copyTxn, decideEnd, endExhaustsEpochs, EPOCH_BUMP_VERSION, fromLogValue, listPartitions,
+  MAX_PRODUCER_EPOCH, prepareEnd, toLogValue, type TxnInput, type TxnMetadata,
+} from './txn-metadata.js';
 
-/** Epochs are int16; the last one is kept back so a fence can still bump once (Kafka's rule). */
-export const MAX_PRODUCER_EPOCH = 32_766;
+export { MAX_PRODUCER_EPOCH, type TxnInput, type TxnMetadata } from './txn-metadata.js';
 
 export interface TxnOptions {
   /** transaction.max.timeout.ms */
   maxTimeoutMs: number;
   /** transactional.id.expiration.ms: an id without a transaction for this long is forgotten. */
   idExpirationMs: number;
-}
-
-export interface TxnMetadata {
-  transactionalId: string;
-  producerId: number;
-  producerEpoch: number;
-  /** The epoch before the last bump: a producer retrying its InitProducerId still has it. */
-  lastProducerEpoch: number;
-  timeoutMs: number;
-  state: TxnState;
-  /** topic → partitions in the transaction. */
-  partitions: Map<string, Set<number>>;
-  startMs: number;
-  lastUpdateMs: number;
-  /** A transition is being written. */
-  pending: boolean;
 }
 
 export interface InitInput {
@@ -69,12 +58,6 @@ export interface InitInput {
   freshProducerId: number;
 }
 
-export interface TxnInput {
-  transactionalId: string;
-  producerId: number;
-  producerEpoch: number;
-}
-
 export interface InitResult {
   errorCode: number;
   producerId: number;
@@ -83,6 +66,9 @@ export interface InitResult {
 
 export interface EndResult {
   errorCode: number;
+  /** The producer id and epoch of the client's next transaction (transactions v2), else -1. */
+  producerId?: number;
+  producerEpoch?: number;
 }
 
 export interface Reply {
@@ -125,14 +111,6 @@ function effects(): Effects {
   return { replies: [], writes: [], markers: [] };
 }
 
-function listPartitions(m: Map<string, Set<number>>): TopicPartitions[] {
-  return [...m].map(([topic, ps]) => ({ topic, partitions: [...ps].sort((a, b) => a - b) }));
-}
-
-function copy(t: TxnMetadata): TxnMetadata {
-  return { ...t, partitions: new Map([...t.partitions].map(([k, v]) => [k, new Set(v)])) };
-}
-
 interface PendingWrite {
   transactionalId: string;
   /** null: a tombstone, the id goes. */
@@ -158,6 +136,12 @@ export class TxnStateMachine {
     return t === undefined || t.producerEpoch >= MAX_PRODUCER_EPOCH - 1;
   }
 
+  /** Whether an EndTxn of this client version for this id needs a fresh producer id (v2, the last epoch reached). */
+  endNeedsProducerId(transactionalId: string, clientVersion: number): boolean {
+    const t = this.txns.get(transactionalId);
+    return t !== undefined && endExhaustsEpochs(t, clientVersion);
+  }
+
   // ---- client requests ---------------------------------------------------------------------
 
   initProducerId(now: number, to: number, i: InitInput): Effects {
@@ -175,6 +159,9 @@ export class TxnStateMachine {
         producerId: i.freshProducerId,
         producerEpoch: 0,
         lastProducerEpoch: -1,
+        previousProducerId: -1,
+        nextProducerId: -1,
+        clientVersion: 0,
         timeoutMs: i.timeoutMs,
         state: TxnState.Empty,
         partitions: new Map(),
@@ -199,7 +186,7 @@ export class TxnStateMachine {
       this.fenceAndAbort(fx, now, t);
       return reply(ErrorCode.CONCURRENT_TRANSACTIONS);
     }
-    const target = copy(t);
+    const target = copyTxn(t);
     if (t.producerEpoch >= MAX_PRODUCER_EPOCH - 1) {
       if (i.freshProducerId < 0) return reply(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
       target.producerId = i.freshProducerId;
@@ -218,8 +205,11 @@ export class TxnStateMachine {
     return fx;
   }
 
-  /** AddPartitionsToTxn and AddOffsetsToTxn (the group's offsets partition): one error for all. */
-  addPartitions(now: number, to: number, i: TxnInput, partitions: TopicPartitions[]): Effects {
+  /**
+   * AddPartitionsToTxn and AddOffsetsToTxn (the group's offsets partition): one error for all.
+   * `clientVersion` 2: a partition leader adding the partitions of a v2 transaction.
+   */
+  addPartitions(now: number, to: number, i: TxnInput, partitions: TopicPartitions[], clientVersion = 0): Effects {
     const fx = effects();
     const reply = (errorCode: number): Effects => {
       fx.replies.push({ to, result: { errorCode } });
@@ -232,12 +222,13 @@ export class TxnStateMachine {
     if (t.state === TxnState.Ongoing && partitions.every((tp) => tp.partitions.every((p) => t.partitions.get(tp.topic)?.has(p)))) {
       return reply(ErrorCode.NONE);
     }
-    const target = copy(t);
+    const target = copyTxn(t);
     if (t.state !== TxnState.Ongoing) {
       target.partitions = new Map();
       target.startMs = now;
     }
     target.state = TxnState.Ongoing;
+    target.clientVersion = clientVersion;
     target.lastUpdateMs = now;
     for (const tp of partitions) {
       let set = target.partitions.get(tp.topic);
@@ -248,34 +239,25 @@ export class TxnStateMachine {
     return fx;
   }
 
-  endTxn(now: number, to: number, i: TxnInput, commit: boolean): Effects {
+  /**
+   * EndTxn. `freshProducerId`: one from the controller when `endNeedsProducerId` said so. The
+   * answer names the producer id and epoch the client goes on with (v2 bumps them).
+   */
+  endTxn(now: number, to: number, i: TxnInput, commit: boolean, clientVersion = 0, freshProducerId = -1): Effects {
     const fx = effects();
-    const reply = (errorCode: number): Effects => {
-      fx.replies.push({ to, result: { errorCode } });
+    const reply = (errorCode: number, producerId = -1, producerEpoch = -1): Effects => {
+      fx.replies.push({ to, result: { errorCode, producerId, producerEpoch } });
       return fx;
     };
-    const check = this.validate(i);
-    if (check !== null) return reply(check);
-    const t = this.txns.get(i.transactionalId)!;
-    switch (t.state) {
-      case TxnState.Ongoing:
-        break;
-      case TxnState.CompleteCommit:
-        return reply(commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE);
-      case TxnState.CompleteAbort:
-        return reply(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE);
-      case TxnState.PrepareCommit:
-        return reply(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
-      case TxnState.PrepareAbort:
-        return reply(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
-      default:
-        return reply(ErrorCode.INVALID_TXN_STATE);
-    }
-    const target = copy(t);
-    target.state = commit ? TxnState.PrepareCommit : TxnState.PrepareAbort;
-    target.lastUpdateMs = now;
+    const t = this.txns.get(i.transactionalId);
+    const d = decideEnd(t, i, commit, clientVersion);
+    if (d.kind === 'error') return reply(d.errorCode);
+    if (d.kind === 'done') return reply(ErrorCode.NONE, t!.producerId, t!.producerEpoch);
+    if (endExhaustsEpochs(t!, clientVersion) && freshProducerId < 0) return reply(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    const target = prepareEnd(t!, d, clientVersion, freshProducerId, now);
     this.write(fx, target, (out, err) => {
-      out.replies.push({ to, result: { errorCode: err } });
+      const next = afterEnd(target);
+      out.replies.push({ to, result: err === ErrorCode.NONE ? { errorCode: err, ...next } : { errorCode: err, producerId: -1, producerEpoch: -1 } });
       if (err === ErrorCode.NONE) out.markers.push(this.markersOf(target));
     });
     return fx;
@@ -287,11 +269,7 @@ export class TxnStateMachine {
     const t = this.txns.get(m.transactionalId);
     if (t === undefined || t.pending || t.producerId !== m.producerId || t.producerEpoch !== m.producerEpoch) return fx;
     if (t.state !== (m.commit ? TxnState.PrepareCommit : TxnState.PrepareAbort)) return fx;
-    const target = copy(t);
-    target.state = m.commit ? TxnState.CompleteCommit : TxnState.CompleteAbort;
-    target.partitions = new Map();
-    target.lastUpdateMs = now;
-    this.write(fx, target, (out, err) => {
+    this.write(fx, completeEnd(t, now), (out, err) => {
       // A completion that failed to persist is redone from the markers, which are idempotent.
       if (err !== ErrorCode.NONE) out.markers.push(m);
     });
@@ -341,19 +319,7 @@ export class TxnStateMachine {
       this.txns.delete(transactionalId);
       return;
     }
-    const prev = this.txns.get(transactionalId);
-    this.txns.set(transactionalId, {
-      transactionalId,
-      producerId: v.producerId,
-      producerEpoch: v.producerEpoch,
-      lastProducerEpoch: prev && prev.producerId === v.producerId && prev.producerEpoch !== v.producerEpoch ? prev.producerEpoch : prev?.lastProducerEpoch ?? -1,
-      timeoutMs: v.timeoutMs,
-      state: v.state,
-      partitions: new Map(v.partitions.map((tp) => [tp.topic, new Set(tp.partitions)])),
-      startMs: v.startMs,
-      lastUpdateMs: v.lastUpdateMs,
-      pending: false,
-    });
+    this.txns.set(transactionalId, fromLogValue(transactionalId, v, this.txns.get(transactionalId)));
   }
 
   /** The partition is loaded: transactions caught between prepare and complete get their markers again. */
@@ -420,9 +386,10 @@ export class TxnStateMachine {
 
   /** Bumps the epoch of an Ongoing transaction and aborts it with the new epoch. */
   private fenceAndAbort(fx: Effects, now: number, t: TxnMetadata): void {
-    const target = copy(t);
-    target.lastProducerEpoch = t.producerEpoch;
-    target.producerEpoch = Math.min(t.producerEpoch + 1, MAX_PRODUCER_EPOCH);
+    const target = copyTxn(t);
+    const bumps = t.clientVersion >= EPOCH_BUMP_VERSION ? 2 : 1;
+    target.lastProducerEpoch = Math.min(t.producerEpoch + bumps - 1, MAX_PRODUCER_EPOCH);
+    target.producerEpoch = Math.min(t.producerEpoch + bumps, MAX_PRODUCER_EPOCH);
     target.state = TxnState.PrepareAbort;
     target.lastUpdateMs = now;
     this.write(fx, target, (out, err) => {
@@ -455,15 +422,7 @@ export class TxnStateMachine {
     fx.writes.push({
       token,
       key: encodeTxnKey(target.transactionalId),
-      value: encodeTxnValue({
-        producerId: target.producerId,
-        producerEpoch: target.producerEpoch,
-        timeoutMs: target.timeoutMs,
-        state: target.state,
-        partitions: listPartitions(target.partitions),
-        lastUpdateMs: target.lastUpdateMs,
-        startMs: target.startMs,
-      }),
+      value: encodeTxnValue(toLogValue(target)),
     });
   }
 }

@@ -114,7 +114,7 @@ const v = (minVersion: number, maxVersion: number, flexibleFrom: number | null):
 
 /** Indexed by API key; undefined where no API has that key. */
 export const apiInfoByKey: readonly (ApiInfo | undefined)[] = [
-  { apiKey: 0, name: 'Produce', listeners: ['zkBroker', 'broker'], request: v(0, 11, 9), response: v(0, 11, 9) },
+  { apiKey: 0, name: 'Produce', listeners: ['zkBroker', 'broker'], request: v(0, 12, 9), response: v(0, 12, 9) },
   { apiKey: 1, name: 'Fetch', listeners: ['zkBroker', 'broker', 'controller'], request: v(0, 17, 12), response: v(0, 17, 12) },
   { apiKey: 2, name: 'ListOffsets', listeners: ['zkBroker', 'broker'], request: v(0, 10, 6), response: v(0, 10, 6) },
   { apiKey: 3, name: 'Metadata', listeners: ['zkBroker', 'broker'], request: v(0, 12, 9), response: v(0, 12, 9) },
@@ -142,7 +142,7 @@ export const apiInfoByKey: readonly (ApiInfo | undefined)[] = [
   { apiKey: 25, name: 'AddOffsetsToTxn', listeners: ['zkBroker', 'broker'], request: v(0, 4, 3), response: v(0, 4, 3) },
   { apiKey: 26, name: 'EndTxn', listeners: ['zkBroker', 'broker'], request: v(0, 5, 3), response: v(0, 5, 3) },
   { apiKey: 27, name: 'WriteTxnMarkers', listeners: ['zkBroker', 'broker'], request: v(0, 1, 1), response: v(0, 1, 1) },
-  { apiKey: 28, name: 'TxnOffsetCommit', listeners: ['zkBroker', 'broker'], request: v(0, 4, 3), response: v(0, 4, 3) },
+  { apiKey: 28, name: 'TxnOffsetCommit', listeners: ['zkBroker', 'broker'], request: v(0, 5, 3), response: v(0, 5, 3) },
   { apiKey: 29, name: 'DescribeAcls', listeners: ['zkBroker', 'broker', 'controller'], request: v(0, 3, 2), response: v(0, 3, 2) },
   { apiKey: 30, name: 'CreateAcls', listeners: ['zkBroker', 'broker', 'controller'], request: v(0, 3, 2), response: v(0, 3, 2) },
   { apiKey: 31, name: 'DeleteAcls', listeners: ['zkBroker', 'broker', 'controller'], request: v(0, 3, 2), response: v(0, 3, 2) },
