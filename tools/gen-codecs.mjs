@@ -29,6 +29,18 @@ const outDir = path.resolve(repoRoot, 'src/shared/protocol/generated');
 // The codec tests draw random messages from the schemas; they read this trimmed copy so
 // they run without the schema folder too.
 const testSchemaFile = path.resolve(repoRoot, 'test/protocol/fixtures/schemas.json');
+/**
+ * Versions Kafka 4.x serves that the schema folder predates. Each new version here has the
+ * wire layout of the one before it and differs only in meaning (KIP-890's transactions v2:
+ * Produce v12 and TxnOffsetCommit v5 add the partition or group to the transaction at the
+ * broker), so widening the range is the whole change to the schema.
+ */
+const NEWER_VERSIONS = {
+  ProduceRequest: '0-12',
+  ProduceResponse: '0-12',
+  TxnOffsetCommitRequest: '0-5',
+  TxnOffsetCommitResponse: '0-5',
+};
 const SCHEMA_KEYS = ['name', 'apiKey', 'type', 'validVersions', 'flexibleVersions', 'fields', 'commonStructs'];
 const FIELD_KEYS = ['name', 'type', 'versions', 'nullableVersions', 'taggedVersions', 'tag', 'default', 'ignorable', 'flexibleVersions', 'fields'];
 
@@ -577,6 +589,7 @@ function main() {
   const trimmed = [];
   for (const file of files) {
     const schema = JSON.parse(stripComments(fs.readFileSync(path.join(schemaDir, file), 'utf8')));
+    if (NEWER_VERSIONS[schema.name]) schema.validVersions = NEWER_VERSIONS[schema.name];
     const moduleName = kebab(schema.name);
     fs.writeFileSync(path.join(outDir, `${moduleName}.ts`), generateMessage(schema, file));
     modules.push({ moduleName, schema });
