@@ -5,6 +5,12 @@
  * and calls `advance()`. Time is ticks; randomness (election jitter) is a passed-in
  * seeded generator, so a whole cluster replays from one seed.
  *
+ * This class holds the node's term, vote and log, switches roles and routes each message to
+ * the role that handles it. A leader's bookkeeping is a `LeaderState` made for its term
+ * (leader-state.ts), an election's vote count a `CandidateState` (candidate-state.ts), the
+ * election timeout an `ElectionTimer`, and a follower's handling of Appends and snapshots
+ * follower-replication.ts.
+ *
  * Roles and the only allowed changes between them:
  *
  *   Follower     -> PreCandidate  election timeout without hearing from a leader
@@ -25,7 +31,10 @@
  * - with check-quorum a node that heard from a leader within the election timeout
  *   ignores (pre-)vote requests, so a partitioned node rejoining cannot depose it.
  */
-import { Progress, ProgressState } from './progress.js';
+import { CandidateState } from './candidate-state.js';
+import { ElectionTimer } from './election-timer.js';
+import { type AppendAnswer, acceptAppend, acceptSnapshot } from './follower-replication.js';
+import { type LeaderContext, LeaderState } from './leader-state.js';
 import type { Random } from './prng.js';
 import { RaftLog } from './raft-log.js';
 import { type Entry, type HardState, type Message, MessageType, type Ready, Role, type Snapshot, message } from './types.js';
@@ -60,16 +69,12 @@ export class Raft {
   lead = 0;
   readonly log: RaftLog;
 
-  private readonly electionTicks: number;
-  private readonly heartbeatTicks: number;
-  private readonly random: Random;
-  private readonly maxEntries: number;
-  private readonly snapshotResend: number;
-  private electionElapsed = 0;
-  private heartbeatElapsed = 0;
-  private randomizedElectionTimeout = 0;
-  private progress = new Map<number, Progress>();
-  private votes = new Map<number, boolean>();
+  private readonly electionTimer: ElectionTimer;
+  private readonly leaderContext: LeaderContext;
+  /** Set while this node leads `term`. */
+  private leader: LeaderState | undefined;
+  /** Set while this node is a pre-candidate or candidate. */
+  private candidate: CandidateState | undefined;
   /** The latest snapshot on disk, sent to followers that need compacted entries. */
   private snapshot: Snapshot | undefined;
   private msgs: Message[] = [];
@@ -81,17 +86,24 @@ export class Raft {
     if (!cfg.voters.includes(cfg.id)) throw new Error(`node ${cfg.id} is not among the voters`);
     this.id = cfg.id;
     this.voters = [...cfg.voters];
-    this.electionTicks = cfg.electionTicks;
-    this.heartbeatTicks = cfg.heartbeatTicks;
-    this.random = cfg.random;
-    this.maxEntries = cfg.maxEntriesPerAppend ?? 256;
-    this.snapshotResend = cfg.snapshotResendHeartbeats ?? 10;
+    this.electionTimer = new ElectionTimer(cfg.electionTicks, cfg.random);
     const hs = cfg.hardState ?? { term: 0, vote: 0, commit: 0 };
     this.term = hs.term;
     this.vote = hs.vote;
     this.snapshot = cfg.snapshot;
     this.log = new RaftLog(cfg.snapshot?.index ?? 0, cfg.snapshot?.term ?? 0, cfg.entries ?? [], hs.commit);
     this.persisted = { ...hs };
+    this.leaderContext = {
+      id: this.id,
+      voters: this.voters,
+      quorum: this.quorum,
+      log: this.log,
+      heartbeatTicks: cfg.heartbeatTicks,
+      maxEntriesPerAppend: cfg.maxEntriesPerAppend ?? 256,
+      snapshotResendHeartbeats: cfg.snapshotResendHeartbeats ?? 10,
+      latestSnapshot: () => this.snapshot,
+      send: (m) => this.send(m),
+    };
     this.becomeFollower(this.term, 0);
   }
 
@@ -106,8 +118,8 @@ export class Raft {
   // ---- inputs ----
 
   tick(): void {
-    if (this.role === Role.Leader) this.tickLeader();
-    else this.tickElection();
+    if (this.leader) this.tickLeader(this.leader);
+    else if (this.electionTimer.tick()) this.campaign();
   }
 
   /**
@@ -127,10 +139,10 @@ export class Raft {
   }
 
   propose(data: Uint8Array): ProposeResult {
-    if (this.role !== Role.Leader) return { ok: false, leaderId: this.lead || undefined };
+    if (!this.leader) return { ok: false, leaderId: this.lead || undefined };
     const index = this.log.lastIndex() + 1;
     this.log.append([{ index, term: this.term, data }]);
-    this.broadcastAppend();
+    this.leader.broadcastAppend();
     return { ok: true, index, term: this.term };
   }
 
@@ -162,18 +174,9 @@ export class Raft {
       this.handleVoteRequest(m);
       return;
     }
-    switch (this.role) {
-      case Role.Leader:
-        this.stepLeader(m);
-        break;
-      case Role.PreCandidate:
-      case Role.Candidate:
-        this.stepCandidate(m);
-        break;
-      case Role.Follower:
-        this.stepFollower(m);
-        break;
-    }
+    if (this.leader) this.leader.step(m);
+    else if (this.candidate) this.stepCandidate(this.candidate, m);
+    else this.stepFollower(m);
   }
 
   // ---- outputs ----
@@ -242,22 +245,9 @@ export class Raft {
       this.vote = 0;
     }
     this.lead = 0;
-    this.electionElapsed = 0;
-    this.heartbeatElapsed = 0;
-    this.randomizedElectionTimeout = this.drawElectionTimeout();
-    this.votes.clear();
-    this.progress.clear();
-  }
-
-  /**
-   * A timeout in [electionTicks + 2, 2 * electionTicks). Voters refuse a pre-vote while they
-   * heard from a leader less than electionTicks ago, and the nodes' ticks are not in phase: a
-   * candidate that fired at exactly electionTicks could meet a voter one tick short and lose a
-   * whole extra timeout. Two ticks of margin keep a failover within two election timeouts.
-   */
-  private drawElectionTimeout(): number {
-    const margin = Math.min(2, this.electionTicks - 1);
-    return this.electionTicks + margin + this.random.int(this.electionTicks - margin);
+    this.electionTimer.restart();
+    this.candidate = undefined;
+    this.leader = undefined;
   }
 
   private becomeFollower(term: number, lead: number): void {
@@ -268,33 +258,28 @@ export class Raft {
 
   private becomePreCandidate(): void {
     // Term, vote and leader stay as they are until a real election starts.
-    this.votes.clear();
+    this.candidate = new CandidateState(true, this.voters.length, this.quorum);
     this.lead = 0;
-    this.electionElapsed = 0;
-    this.randomizedElectionTimeout = this.drawElectionTimeout();
+    this.electionTimer.restart();
     this.role = Role.PreCandidate;
   }
 
   private becomeCandidate(): void {
     this.reset(this.term + 1);
     this.vote = this.id;
+    this.candidate = new CandidateState(false, this.voters.length, this.quorum);
     this.role = Role.Candidate;
   }
 
-  private becomeLeader(): void {
+  /** A new leader appends an empty entry of its term, through which earlier entries commit (§5.4.2). */
+  private becomeLeader(): LeaderState {
     this.reset(this.term);
     this.lead = this.id;
     this.role = Role.Leader;
-    const next = this.log.lastIndex() + 1;
-    for (const v of this.voters) {
-      const pr = new Progress(next);
-      if (v === this.id) {
-        pr.match = this.log.stableIndex;
-        pr.state = ProgressState.Replicate;
-      }
-      this.progress.set(v, pr);
-    }
-    this.log.append([{ index: next, term: this.term, data: EMPTY }]);
+    const leader = new LeaderState(this.term, this.leaderContext);
+    this.leader = leader;
+    this.log.append([{ index: this.log.lastIndex() + 1, term: this.term, data: EMPTY }]);
+    return leader;
   }
 
   private startElection(preVote: boolean): void {
@@ -320,7 +305,7 @@ export class Raft {
   }
 
   private inLease(): boolean {
-    return this.lead !== 0 && this.electionElapsed < this.electionTicks;
+    return this.lead !== 0 && this.electionTimer.withinTimeout();
   }
 
   private handleVoteRequest(m: Message): void {
@@ -330,7 +315,7 @@ export class Raft {
     if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
       this.send(message({ type: respType, from: this.id, to: m.from, term: m.term }));
       if (!isPre) {
-        this.electionElapsed = 0;
+        this.electionTimer.heard();
         this.vote = m.from;
       }
     } else {
@@ -341,26 +326,29 @@ export class Raft {
   private stepFollower(m: Message): void {
     switch (m.type) {
       case MessageType.Append:
-        this.electionElapsed = 0;
+        this.electionTimer.heard();
         this.lead = m.from;
-        this.handleAppend(m);
+        this.answerAppend(m.from, acceptAppend(this.log, m));
         break;
       case MessageType.Heartbeat:
-        this.electionElapsed = 0;
+        this.electionTimer.heard();
         this.lead = m.from;
         this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
         this.send(message({ type: MessageType.HeartbeatResp, from: this.id, to: m.from, term: this.term }));
         break;
       case MessageType.InstallSnapshot:
-        this.electionElapsed = 0;
+        this.electionTimer.heard();
         this.lead = m.from;
-        this.handleSnapshot(m);
+        this.answerAppend(m.from, acceptSnapshot(this.log, m));
         break;
     }
   }
 
-  private stepCandidate(m: Message): void {
-    const myResp = this.role === Role.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
+  private answerAppend(to: number, answer: AppendAnswer | undefined): void {
+    if (answer) this.send(message({ type: MessageType.AppendResp, from: this.id, to, term: this.term, ...answer }));
+  }
+
+  private stepCandidate(candidate: CandidateState, m: Message): void {
     switch (m.type) {
       case MessageType.Append:
       case MessageType.Heartbeat:
@@ -371,19 +359,12 @@ export class Raft {
         break;
       case MessageType.PreVoteResp:
       case MessageType.VoteResp: {
-        if (m.type !== myResp) return;
-        if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
-        let granted = 0;
-        for (const g of this.votes.values()) if (g) granted++;
-        const rejected = this.votes.size - granted;
-        if (granted >= this.quorum) {
-          if (this.role === Role.PreCandidate) {
-            this.startElection(false);
-          } else {
-            this.becomeLeader();
-            this.broadcastAppend();
-          }
-        } else if (rejected > this.voters.length - this.quorum) {
+        if (m.type !== candidate.responseType) return;
+        const outcome = candidate.record(m.from, !m.reject);
+        if (outcome === 'won') {
+          if (candidate.preVote) this.startElection(false);
+          else this.becomeLeader().broadcastAppend();
+        } else if (outcome === 'lost') {
           this.becomeFollower(this.term, 0);
         }
         break;
@@ -391,161 +372,14 @@ export class Raft {
     }
   }
 
-  private stepLeader(m: Message): void {
-    const pr = this.progress.get(m.from);
-    if (!pr) return;
-    if (m.from === this.id) {
-      if (m.type === MessageType.AppendResp && pr.maybeUpdate(m.index) && this.maybeCommit()) this.broadcastAppend();
-      return;
-    }
-    switch (m.type) {
-      case MessageType.AppendResp:
-        pr.recentActive = true;
-        if (m.reject) {
-          if (pr.maybeDecrTo(m.index, m.rejectHint)) {
-            if (pr.state === ProgressState.Replicate) pr.becomeProbe();
-            this.sendAppend(m.from, true);
-          }
-          return;
-        }
-        if (pr.maybeUpdate(m.index)) {
-          if (pr.state === ProgressState.Probe) pr.becomeReplicate();
-          else if (pr.state === ProgressState.Snapshot && pr.match >= pr.pendingSnapshot) {
-            pr.becomeProbe();
-            pr.becomeReplicate();
-          }
-          if (this.maybeCommit()) this.broadcastAppend();
-          else this.sendAppend(m.from, false);
-        }
-        break;
-      case MessageType.HeartbeatResp:
-        pr.recentActive = true;
-        pr.probeSent = false;
-        if (pr.state === ProgressState.Snapshot) {
-          if (++pr.snapshotWait < this.snapshotResend) return;
-          pr.retrySnapshot();
-        }
-        if (pr.match < this.log.lastIndex()) {
-          // Appends may have been lost: fall back to probing from what the follower confirmed.
-          if (pr.state === ProgressState.Replicate) pr.becomeProbe();
-          this.sendAppend(m.from, true);
-        }
-        break;
-    }
-  }
-
-  // ---- follower log handling ----
-
-  private handleAppend(m: Message): void {
-    const respond = (fields: Partial<Message>): void =>
-      this.send(message({ type: MessageType.AppendResp, from: this.id, to: m.from, term: this.term, ...fields }));
-    if (m.index < this.log.committed) {
-      respond({ index: this.log.committed });
-      return;
-    }
-    if (this.log.matchTerm(m.index, m.logTerm)) {
-      const lastNew = this.log.mergeFrom(m.index, m.entries);
-      this.log.commitTo(Math.min(m.commit, lastNew));
-      respond({ index: lastNew });
-      return;
-    }
-    const hint = this.log.findConflictByTerm(m.index, m.logTerm);
-    respond({ index: m.index, reject: true, rejectHint: hint });
-  }
-
-  private handleSnapshot(m: Message): void {
-    const s = m.snapshot;
-    if (!s) return;
-    if (s.index > this.log.committed) {
-      if (this.log.matchTerm(s.index, s.term)) this.log.commitTo(s.index);
-      else this.log.restore(s);
-    }
-    this.send(message({ type: MessageType.AppendResp, from: this.id, to: m.from, term: this.term, index: this.log.committed }));
-  }
-
-  // ---- leader replication ----
-
-  private sendAppend(to: number, sendIfEmpty: boolean): void {
-    const pr = this.progress.get(to);
-    if (!pr || pr.isPaused()) return;
-    const last = this.log.lastIndex();
-    if (pr.next > last + 1) pr.next = last + 1;
-    const prevIndex = pr.next - 1;
-    const prevTerm = this.log.term(prevIndex);
-    if (prevTerm === undefined) {
-      const snap = this.snapshot;
-      if (!snap) return;
-      this.send(message({ type: MessageType.InstallSnapshot, from: this.id, to, term: this.term, snapshot: snap }));
-      pr.becomeSnapshot(snap.index);
-      return;
-    }
-    const entries = pr.next <= last ? this.log.slice(pr.next, last, this.maxEntries) : [];
-    if (entries.length === 0 && !sendIfEmpty) return;
-    this.send(
-      message({ type: MessageType.Append, from: this.id, to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed }),
-    );
-    if (pr.state === ProgressState.Replicate && entries.length > 0) pr.next = entries[entries.length - 1].index + 1;
-    else if (pr.state === ProgressState.Probe) pr.probeSent = true;
-  }
-
-  private broadcastAppend(): void {
-    for (const v of this.voters) if (v !== this.id) this.sendAppend(v, true);
-  }
-
-  private broadcastHeartbeat(): void {
-    for (const v of this.voters) {
-      if (v === this.id) continue;
-      const pr = this.progress.get(v);
-      const commit = Math.min(pr?.match ?? 0, this.log.committed);
-      this.send(message({ type: MessageType.Heartbeat, from: this.id, to: v, term: this.term, commit }));
-    }
-  }
-
-  /** Advance the commit index to what a quorum has, but only through an entry of this term (§5.4.2). */
-  private maybeCommit(): boolean {
-    const matches = this.voters.map((v) => this.progress.get(v)?.match ?? 0).sort((a, b) => b - a);
-    const candidate = matches[this.quorum - 1];
-    if (candidate > this.log.committed && this.log.term(candidate) === this.term) {
-      this.log.commitTo(candidate);
-      return true;
-    }
-    return false;
-  }
-
   // ---- timers ----
 
-  private tickElection(): void {
-    this.electionElapsed++;
-    if (this.electionElapsed >= this.randomizedElectionTimeout) {
-      this.electionElapsed = 0;
-      this.campaign();
+  private tickLeader(leader: LeaderState): void {
+    if (this.electionTimer.tickRound() && !leader.checkQuorum()) {
+      this.becomeFollower(this.term, 0);
+      return;
     }
-  }
-
-  private tickLeader(): void {
-    this.heartbeatElapsed++;
-    this.electionElapsed++;
-    if (this.electionElapsed >= this.electionTicks) {
-      this.electionElapsed = 0;
-      if (!this.checkQuorum()) {
-        this.becomeFollower(this.term, 0);
-        return;
-      }
-    }
-    if (this.heartbeatElapsed >= this.heartbeatTicks) {
-      this.heartbeatElapsed = 0;
-      this.broadcastHeartbeat();
-    }
-  }
-
-  /** True when a majority (counting this leader) was heard from since the last round. */
-  private checkQuorum(): boolean {
-    let active = 0;
-    for (const [id, pr] of this.progress) {
-      if (id === this.id || pr.recentActive) active++;
-      if (id !== this.id) pr.recentActive = false;
-    }
-    return active >= this.quorum;
+    leader.tickHeartbeat();
   }
 
   // ---- plumbing ----

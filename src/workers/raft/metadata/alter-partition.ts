@@ -9,6 +9,7 @@ import type { AlterPartitionRequest, AlterPartitionResult } from '../../../share
 import type { MetadataImage, PartitionState } from './image.js';
 import { finished, targetOf } from './reassignments.js';
 import type { Decision, PartitionChangeRecord } from './records.js';
+import { sameMembers } from './replica-sets.js';
 
 export function decideAlterPartition(image: MetadataImage, req: Omit<AlterPartitionRequest, 'op' | 'timeoutMs'>): Decision<AlterPartitionResult> {
   const fail = (errorCode: number, errorMessage: string, partition?: PartitionState): Decision<AlterPartitionResult> => ({
@@ -45,10 +46,6 @@ export function decideAlterPartition(image: MetadataImage, req: Omit<AlterPartit
     delete after.reassignment;
   }
   return { records: [change], result: { errorCode: ErrorCode.NONE, errorMessage: null, partition: after } };
-}
-
-export function sameMembers(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 function copyPartition(p: PartitionState): PartitionState {

@@ -18,10 +18,10 @@
  */
 import { ErrorCode } from '../../../shared/errors.js';
 import type { ListenerEndpoint } from '../../../shared/metadata-types.js';
-import { sameMembers } from './alter-partition.js';
 import type { ControllerSettings } from './controller-settings.js';
 import type { MetadataImage } from './image.js';
 import type { Decision, MetadataRecord } from './records.js';
+import { sameMembers } from './replica-sets.js';
 
 export interface BrokerRegistration {
   brokerId: number;
