@@ -177,7 +177,7 @@ export class Workload {
    * Whether a value read is this workload's: the topic may hold records of earlier runs (of
    * other tags), which it neither wrote nor checks.
    */
-  mine(value: string): boolean {
+  private mine(value: string): boolean {
     return value.startsWith(this.prefix);
   }
 

@@ -17,7 +17,6 @@ export interface FaultContext extends FaultLog {
 
 export type Fault = (ctx: FaultContext) => Promise<void>;
 
-export { RECOVERY_BOUND_MS };
 const ISR_BOUND_MS = 45_000;
 
 async function partitionsLedBy(ctx: FaultContext, broker: number): Promise<number[]> {
