@@ -3,9 +3,8 @@
  * names the rule it broke, and the summary table in the test log.
  */
 import type { Test } from 'tap';
-import { fullReport } from './report.js';
-import { RECOVERY_BOUND_MS } from './faults.js';
-import type { RunReport } from './scenario.js';
+import { RECOVERY_BOUND_MS } from '../../src/checker/faults.js';
+import { fullReport, type RunReport } from '../../src/checker/report.js';
 
 export function assertRun(t: Test, r: RunReport): void {
   t.comment(`\n${fullReport([r])}`);

@@ -5,14 +5,17 @@
  *   broker i ──Q_j────> broker j client port           (advertised.listeners = Q_j: replica fetches)
  *   broker i ──R_ij───> broker j controller port       (broker i's controller.quorum.voters names R_ij)
  *
- * Isolating broker X cuts every proxied connection from or to X, so X can neither fetch,
- * be fetched from, vote, nor heartbeat, while the checker's clients still reach all three:
- * the checker sees both sides of the partition, as Jepsen's clients do.
+ * Isolating broker X cuts every proxied connection between X and another broker, so X can
+ * neither fetch, be fetched from, vote, nor heartbeat, while the checker's clients (which follow
+ * the advertised addresses, through the Q proxies) still reach all three: the checker sees both
+ * sides of the partition, as Jepsen's clients do.
+ *
+ * `view` is the fault injector's view, not the clients': it asks every running broker and takes
+ * the newest answer per partition, so faults pick their victims from the truth.
  */
 import { freePort, startBroker, waitForPort, type BrokerProcess } from '../helpers/broker.js';
-import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { activeController } from '../cluster/fixtures/cluster.js';
-import { BrokerLinks, type PartitionState } from './client.js';
+import { BrokerLinks, type Address, type PartitionState } from '../../src/checker/client.js';
 import { brokerBySocket, FaultProxy } from './proxy.js';
 
 /** The settings every checker run uses (one partition worker: three brokers share two cores). */
@@ -98,6 +101,11 @@ export class CheckerCluster {
     return this.brokers[id - 1]!;
   }
 
+  /** Every broker's client port, as the workload's bootstrap list. */
+  bootstrap(): Address[] {
+    return this.brokers.map((b) => addressOf(b));
+  }
+
   running(): BrokerProcess[] {
     return this.brokers.filter(isRunning);
   }
@@ -110,13 +118,9 @@ export class CheckerCluster {
 
   /** CreateTopics v7 with replication factor 3, then waits until every partition has a leader and a full ISR. */
   async createTopic(topic: string, partitions: number): Promise<void> {
-    const r = await this.admin.call<{ topics: { errorCode: number; errorMessage: string | null }[] }>(this.brokers[0]!.port, ApiKey.CreateTopics, 7, {
-      topics: [{ name: topic, numPartitions: partitions, replicationFactor: 3, assignments: [], configs: [] }],
-      timeoutMs: 15_000,
-      validateOnly: false,
-    }, 30_000);
-    if (r.kind !== 'ok') throw new Error(`CreateTopics ${topic}: ${r.reason}`);
-    if (r.value.topics[0]!.errorCode !== 0) throw new Error(`CreateTopics ${topic}: error ${r.value.topics[0]!.errorCode} ${r.value.topics[0]!.errorMessage ?? ''}`);
+    const r = await this.admin.createTopic(addressOf(this.brokers[0]!), topic, partitions, 3);
+    if (r.kind === 'unknown') throw new Error(`CreateTopics ${topic}: ${r.reason}`);
+    if (r.kind === 'error') throw new Error(`CreateTopics ${topic}: error ${r.errorCode}`);
     await this.waitFullIsr(topic, 30_000);
   }
 
@@ -125,7 +129,7 @@ export class CheckerCluster {
    * highest leader epoch, so a broker cut off with a stale view never wins.
    */
   async view(topic: string, links: BrokerLinks = this.admin): Promise<PartitionState[]> {
-    const answers = await Promise.all(this.running().map((b) => links.metadata(b.port, topic, 1500)));
+    const answers = await Promise.all(this.running().map((b) => links.metadata(addressOf(b), topic, 1500)));
     const best = new Map<number, PartitionState>();
     for (const a of answers) {
       if (a.kind !== 'ok') continue;
@@ -154,7 +158,7 @@ export class CheckerCluster {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
-      const answers = await Promise.all(this.running().map((b) => this.admin.metadata(b.port, topic, 1500)));
+      const answers = await Promise.all(this.running().map((b) => this.admin.metadata(addressOf(b), topic, 1500)));
       const ok = answers.length === 3 && answers.every((a) => a.kind === 'ok' && a.value.partitions.length > 0 &&
         a.value.partitions.every((p) => p.leader > 0 && p.isr.length === 3));
       if (ok) return;
@@ -173,6 +177,10 @@ export class CheckerCluster {
     for (const p of this.proxies) p.close();
     for (const b of this.brokers) b.cleanup();
   }
+}
+
+function addressOf(b: BrokerProcess): Address {
+  return `127.0.0.1:${b.port}`;
 }
 
 export function isRunning(b: BrokerProcess): boolean {

@@ -1,49 +1,26 @@
 /**
- * The faults a checker run injects, each a function over a running cluster and workload. A
- * fault records when it struck and which partitions it hit (for the recovery figures), notes
- * what it saw, and lists broken expectations that the history alone cannot show (an exit
- * code, an acks=all success while two brokers are down).
+ * The faults a checker run injects on the in-process cluster, each a function over the running
+ * cluster and workload. A fault records when it struck and which partitions it hit (for the
+ * recovery figures), notes what it saw, and lists broken expectations that the history alone
+ * cannot show (an exit code, an acks=all success while two brokers are down). Victims are
+ * picked from the cluster's own view (every broker asked), not from the clients'.
  */
+import { awaitAcks, RECOVERY_BOUND_MS, strike, type FaultLog } from '../../src/checker/faults.js';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { sleep, type CheckerCluster } from './cluster.js';
-import type { FaultEvent } from './history.js';
-import type { Workload } from './workload.js';
 
-export interface FaultContext {
+export interface FaultContext extends FaultLog {
   cluster: CheckerCluster;
-  workload: Workload;
   topic: string;
   partitions: number;
-  faults: FaultEvent[];
-  notes: string[];
-  violations: string[];
 }
 
 export type Fault = (ctx: FaultContext) => Promise<void>;
 
-/** How long a fault may leave its partitions without an acks=all acknowledgement. */
-export const RECOVERY_BOUND_MS = 15_000;
 const ISR_BOUND_MS = 45_000;
 
 async function partitionsLedBy(ctx: FaultContext, broker: number): Promise<number[]> {
   return (await ctx.cluster.view(ctx.topic)).filter((p) => p.leader === broker).map((p) => p.partition);
-}
-
-/** Waits until each partition has an acks=all acknowledgement for a request sent after `since`. */
-async function awaitAcks(ctx: FaultContext, partitions: number[], since: number, boundMs: number): Promise<boolean> {
-  const deadline = since + boundMs;
-  while (Date.now() < deadline) {
-    const done = partitions.every((p) => ctx.workload.writes.some((w) => w.partition === p && w.acks === -1 && w.outcome === 'ok' && w.sentAt >= since));
-    if (done) return true;
-    await sleep(50);
-  }
-  return false;
-}
-
-function strike(ctx: FaultContext, name: string, partitions: number[], detail: string): FaultEvent {
-  const e: FaultEvent = { name, at: Date.now(), partitions, detail };
-  ctx.faults.push(e);
-  return e;
 }
 
 /** SIGKILL the leader of a partition `kills` times (rotating partitions), restarting it each time. */
@@ -67,6 +44,37 @@ export function killBroker(kills: number, victimOf: 'leader' | 'controller', mea
       await ctx.cluster.broker(victim).kill('SIGKILL');
       if (!(await awaitAcks(ctx, hit, e.at, RECOVERY_BOUND_MS))) ctx.notes.push(`kill ${i + 1}: partitions ${hit} of broker ${victim} not writable within ${RECOVERY_BOUND_MS} ms`);
       await ctx.cluster.broker(victim).restart();
+      await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
+    }
+  };
+}
+
+/**
+ * Overlapping kills, `rounds` times: SIGKILL a partition leader, wait until every partition
+ * takes writes again, restart it, and as soon as it listens (still catching up, maybe not yet
+ * in any ISR) SIGKILL the leader of another partition; then restart that one. While the first
+ * is behind and the second is down, a partition whose ISR held both has one replica in sync:
+ * acks=all must fail until the first catches up, and nothing acknowledged may be lost.
+ * Recovery counts on every partition, for each kill.
+ */
+export function overlappingKills(rounds: number): Fault {
+  return async (ctx) => {
+    const every = Array.from({ length: ctx.partitions }, (_, p) => p);
+    for (let i = 0; i < rounds; i++) {
+      const first = (await ctx.cluster.view(ctx.topic))[i % ctx.partitions]!.leader;
+      const e = strike(ctx, 'overlap-first', every, `broker ${first}`);
+      await ctx.cluster.broker(first).kill('SIGKILL');
+      if (!(await awaitAcks(ctx, every, e.at, RECOVERY_BOUND_MS))) ctx.notes.push(`round ${i + 1}: not writable within ${RECOVERY_BOUND_MS} ms of killing broker ${first}`);
+      await ctx.cluster.broker(first).restart();
+      const second = (await ctx.cluster.view(ctx.topic)).map((p) => p.leader).find((id) => id > 0 && id !== first);
+      if (second === undefined) {
+        ctx.violations.push(`round ${i + 1}: no partition led by a broker other than the restarted ${first}`);
+        continue;
+      }
+      const e2 = strike(ctx, 'overlap-second', every, `broker ${second} while broker ${first} catches up`);
+      await ctx.cluster.broker(second).kill('SIGKILL');
+      if (!(await awaitAcks(ctx, every, e2.at, RECOVERY_BOUND_MS))) ctx.notes.push(`round ${i + 1}: not writable within ${RECOVERY_BOUND_MS} ms of killing broker ${second}`);
+      await ctx.cluster.broker(second).restart();
       await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
     }
   };

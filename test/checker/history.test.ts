@@ -1,7 +1,7 @@
 // The checks over a history, on hand-made histories: each anomaly is found, and a clean
 // history passes.
 import t from 'tap';
-import { check, median, type History, type WriteOp } from './history.js';
+import { check, median, type History, type WriteOp } from '../../src/checker/history.js';
 
 function w(value: string, partition: number, offset: number, outcome: WriteOp['outcome'] = 'ok', acks: -1 | 1 = -1, at = 0): WriteOp {
   return { value, partition, acks, broker: 1, sentAt: at, doneAt: at + 5, outcome, offset: outcome === 'ok' ? offset : -1, errorCode: outcome === 'ok' ? 0 : 7 };

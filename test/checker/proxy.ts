@@ -15,7 +15,10 @@ import net from 'node:net';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface ProxyLink {
-  /** Broker id the traffic comes from, or a function naming it per connection (0: unknown). */
+  /**
+   * Broker id the traffic comes from, or a function naming it per connection: 0 for the
+   * checker's own clients, which are never cut off, -1 for a connection no process owns.
+   */
   from: number | ((peerPort: number) => number);
   /** Broker id the traffic goes to. */
   to: number;
@@ -61,7 +64,7 @@ export class FaultProxy {
   }
 
   private cut(from: number): boolean {
-    return this.isolated.has(this.link.to) || this.isolated.has(from);
+    return from !== CHECKER && (this.isolated.has(this.link.to) || this.isolated.has(from));
   }
 
   private accept(a: net.Socket): void {
@@ -126,16 +129,21 @@ function processOwns(pid: number, inode: string): boolean {
   return false;
 }
 
+/** The `from` of the checker's own connections (this process's). */
+const CHECKER = 0;
+
 /**
  * A `from` resolver for a proxy listening on `proxyPort`: which broker process (id -> pid)
- * holds the client end of the connection whose peer port is given; 0 when none does (the
- * checker's own clients).
+ * holds the client end of the connection whose peer port is given; CHECKER when this process
+ * does (the checker's clients, which follow the advertised proxy addresses); -1 when no
+ * process can be named, cut like a broker's connection so nothing leaks past a partition.
  */
 export function brokerBySocket(proxyPort: () => number, pids: () => Map<number, number | undefined>): (peerPort: number) => number {
   return (peerPort) => {
     const inode = socketInode(peerPort, proxyPort());
-    if (inode === undefined) return 0;
+    if (inode === undefined) return -1;
+    if (processOwns(process.pid, inode)) return CHECKER;
     for (const [id, pid] of pids()) if (pid !== undefined && processOwns(pid, inode)) return id;
-    return 0;
+    return -1;
   };
 }

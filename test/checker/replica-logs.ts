@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseRecordSet, type ReadRecord } from '../clients/wire-client.js';
+import { parseRecordSet, type ReadRecord } from '../../src/checker/record-set.js';
 
 export interface ReplicaLog {
   /** The batches whose last offset is below the high watermark, joined. */

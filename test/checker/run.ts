@@ -7,7 +7,8 @@
  *     [--kills=20] [--faults=sigkill,sigstop,rolling,partition,divergent,two-down] [--idempotent]
  *     [--set=broker.session.timeout.ms=9000 ...]
  *
- * Besides those six, `sigkill-follower` (SIGKILL a leader, recovery counted on the partitions
+ * Besides those six, `overlap` (a second SIGKILL while the first victim catches up, a quarter
+ * as many rounds as kills), `sigkill-follower` (SIGKILL a leader, recovery counted on the partitions
  * it only followed) and `sigkill-controller` (SIGKILL the active controller, recovery counted
  * on every partition) measure the other failovers. `--set` overrides a broker setting of the
  * checker's (short sessions by default); `--set=broker.session.timeout.ms=9000
@@ -17,10 +18,9 @@
  * check, which `npx tsc -p . --noEmit` style checks cover.) Exits 1 when any run broke a rule.
  */
 import { parseArgs } from 'node:util';
-import { divergentOldLeader, isolateLeader, killBroker, killLeader, pauseLeader, rollingRestart, twoDown, type Fault } from './faults.js';
-import { median } from './history.js';
-import { fullReport } from './report.js';
-import { problems, runScenario, type RunReport } from './scenario.js';
+import { failoverSummary, fullReport, problems, type RunReport } from '../../src/checker/report.js';
+import { divergentOldLeader, isolateLeader, killBroker, killLeader, overlappingKills, pauseLeader, rollingRestart, twoDown, type Fault } from './faults.js';
+import { runScenario } from './scenario.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +43,7 @@ const FAULTS: Record<string, { fault: Fault; direct: boolean }> = {
   sigstop: { fault: pauseLeader(6000), direct: true },
   rolling: { fault: rollingRestart(), direct: true },
   'two-down': { fault: twoDown(8000), direct: true },
+  overlap: { fault: overlappingKills(Math.max(1, Math.round(Number(values.kills) / 4))), direct: true },
   partition: { fault: isolateLeader(8000), direct: false },
   divergent: { fault: divergentOldLeader(), direct: false },
 };
@@ -68,9 +69,6 @@ const FAILOVERS: Record<string, string> = {
 };
 for (const [name, what] of Object.entries(FAILOVERS)) {
   const kills = reports.find((r) => r.name === name);
-  if (!kills) continue;
-  const ms = kills.result.recoveries.filter((x) => x.fault.partitions.length > 0).map((x) => x.ms).filter((x): x is number => x !== null);
-  console.log(`\nfailover, ${what} (slowest partition), ${ms.length} of ${kills.result.recoveries.length} kills:`);
-  if (ms.length) console.log(`  median ${median(ms).toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms; each: ${ms.map((x) => x.toFixed(0)).join(' ')}`);
+  if (kills) console.log(`\n${failoverSummary(kills, what)}`);
 }
 process.exitCode = reports.length === values.faults.split(',').length && reports.every((r) => problems(r).length === 0) ? 0 : 1;

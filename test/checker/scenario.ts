@@ -6,11 +6,12 @@
  *      which must be byte-identical on all three (and counts as one more observer).
  * The history then goes through check() (history.ts).
  */
+import { check } from '../../src/checker/history.js';
+import type { RunReport } from '../../src/checker/report.js';
+import { Workload, type WorkloadOptions } from '../../src/checker/workload.js';
 import { CheckerCluster, sleep } from './cluster.js';
 import type { Fault, FaultContext } from './faults.js';
-import { check, type CheckResult, type FaultEvent } from './history.js';
 import { readReplicaLog } from './replica-logs.js';
-import { Workload } from './workload.js';
 
 export interface ScenarioOptions {
   partitions?: number;
@@ -23,18 +24,8 @@ export interface ScenarioOptions {
   onError?: (output: string) => void;
   /** Broker settings over CHECKER_SETTINGS. */
   settings?: Record<string, string | number>;
-}
-
-export interface RunReport {
-  name: string;
-  idempotent: boolean;
-  result: CheckResult;
-  /** Partitions whose replicas differ below the high watermark: "partition p: broker a != broker b at byte n". */
-  replicaMismatches: string[];
-  faults: FaultEvent[];
-  notes: string[];
-  violations: string[];
-  durationMs: number;
+  /** Workload settings over the defaults (batch size, requests in flight). */
+  workload?: Partial<WorkloadOptions>;
 }
 
 const FINAL = 'final-read';
@@ -46,7 +37,7 @@ export async function runScenario(name: string, fault: Fault, opts: ScenarioOpti
   const cluster = await CheckerCluster.start(opts.settings ?? {}, opts.direct);
   try {
     await cluster.createTopic(topic, partitions);
-    const workload = new Workload(cluster, { topic, partitions, idempotent: opts.idempotent, tag: name });
+    const workload = new Workload({ ...opts.workload, bootstrap: cluster.bootstrap(), topic, partitions, idempotent: opts.idempotent, tag: name });
     await workload.start();
     await sleep(opts.warmupMs ?? 2000);
     const ctx: FaultContext = { cluster, workload, topic, partitions, faults: [], notes: [], violations: [] };
@@ -83,20 +74,4 @@ export async function runScenario(name: string, fault: Fault, opts: ScenarioOpti
   } finally {
     cluster.cleanup();
   }
-}
-
-/** Everything in a report that breaks a rule (empty when the run passed). */
-export function problems(r: RunReport): string[] {
-  const out: string[] = [...r.violations, ...r.replicaMismatches];
-  const c = r.result;
-  if (c.lost.length) out.push(`${c.lost.length} acknowledged acks=all values lost: ${c.lost.slice(0, 10).join(', ')}`);
-  if (c.duplicated.length) out.push(`${c.duplicated.length} values at two offsets: ${c.duplicated.slice(0, 5).map((d) => `${d.value}@${d.offsets}`).join(', ')}`);
-  if (c.conflicts.length) out.push(`${c.conflicts.length} offsets with two values: ${c.conflicts.slice(0, 5).map((x) => `p${x.partition}@${x.offset}=${x.values.join('|')}`).join(', ')}`);
-  if (c.reordered.length) out.push(`${c.reordered.length} order disagreements: ${c.reordered.slice(0, 5).map((x) => `${x.a}/${x.b} p${x.partition} ${x.value}`).join(', ')}`);
-  if (c.hwBack.length) out.push(`${c.hwBack.length} high watermark regressions: ${c.hwBack.slice(0, 5).map((x) => `${x.observer} p${x.partition} ${x.from}(b${x.fromBroker})->${x.to}(b${x.toBroker})`).join(', ')}`);
-  if (c.unexpected.length) out.push(`${c.unexpected.length} values read that were never written: ${c.unexpected.slice(0, 5).join(', ')}`);
-  for (const rec of c.recoveries) {
-    if (rec.fault.partitions.length > 0 && rec.ms === null) out.push(`${rec.fault.name} (${rec.fault.detail}): partitions ${rec.fault.partitions} never took an acks=all write again`);
-  }
-  return out;
 }

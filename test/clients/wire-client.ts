@@ -4,16 +4,16 @@
  * generated response codecs). It also reads a partition back record by record, which is how
  * tests check what clients without a group-less consumer (kafkajs) have written.
  *
- * Record batches are parsed here rather than trusted to the broker's own decoder, so a test
- * checks the bytes a consumer would see. Supported compression: none and gzip (node:zlib);
- * other codecs are read back through librdkafka in the tests that produce them.
+ * Record batches are parsed by the checker's consumer-side reader (src/checker/record-set.ts),
+ * not by the broker's own log code, so a test checks the bytes a consumer would see.
  */
 import net from 'node:net';
-import { gunzipSync } from 'node:zlib';
 import { ClientConnection } from '../../src/shared/client-connection.js';
 import type { ApiMessages } from '../../src/shared/protocol/generated/codecs.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
-import { readVarint, readVarlong, type Cursor } from '../../src/shared/record-batch.js';
+import { parseRecordSet, type ReadRecord } from '../../src/checker/record-set.js';
+
+export { parseRecordSet, type ReadRecord };
 
 /** The shared client connection with untyped requests, as tests send bodies by API key number. */
 export class WireClient {
@@ -47,58 +47,6 @@ export class WireClient {
   close(): void {
     this.socket.destroy();
   }
-}
-
-export interface ReadRecord {
-  offset: number;
-  key: Buffer | null;
-  value: Buffer | null;
-}
-
-function readBytes(buf: Buffer, cur: Cursor, end: number): Buffer | null {
-  const len = readVarint(buf, cur, end);
-  if (len === undefined) throw new Error('truncated record');
-  if (len < 0) return null;
-  const b = buf.subarray(cur.pos, cur.pos + len);
-  cur.pos += len;
-  return b;
-}
-
-/**
- * The records of a fetch response's record set (v2 batches). A partial batch at the end,
- * which a fetch may return when the size limit cuts it, is skipped.
- */
-export function parseRecordSet(records: Buffer): ReadRecord[] {
-  const out: ReadRecord[] = [];
-  let pos = 0;
-  while (pos + 12 <= records.length) {
-    const baseOffset = records.readInt32BE(pos) * 0x1_0000_0000 + records.readUInt32BE(pos + 4);
-    const end = pos + 12 + records.readInt32BE(pos + 8);
-    if (end > records.length) break;
-    if (records.readInt8(pos + 16) !== 2) throw new Error(`magic ${records.readInt8(pos + 16)} at ${pos}`);
-    const attributes = records.readInt16BE(pos + 21);
-    const count = records.readInt32BE(pos + 57);
-    const codec = attributes & 0x07;
-    let body: Buffer;
-    if (codec === 0) body = records.subarray(pos + 61, end);
-    else if (codec === 1) body = gunzipSync(records.subarray(pos + 61, end));
-    else throw new Error(`compression codec ${codec} is not readable here`);
-    const cur: Cursor = { pos: 0 };
-    for (let i = 0; i < count; i++) {
-      const len = readVarint(body, cur, body.length);
-      if (len === undefined) throw new Error('truncated record length');
-      const recordEnd = cur.pos + len;
-      cur.pos += 1;
-      readVarlong(body, cur, recordEnd);
-      const offsetDelta = readVarint(body, cur, recordEnd)!;
-      const key = readBytes(body, cur, recordEnd);
-      const value = readBytes(body, cur, recordEnd);
-      out.push({ offset: baseOffset + offsetDelta, key, value });
-      cur.pos = recordEnd;
-    }
-    pos = end;
-  }
-  return out;
 }
 
 /** The offset after the last whole batch of a record set (its last offset delta counts, not its records). */

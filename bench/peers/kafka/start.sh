@@ -2,16 +2,18 @@
 # Formats storage for and starts Apache Kafka in KRaft mode (combined broker+controller nodes)
 # on loopback ports, from the jars fetch.sh copied into lib/.
 #
-#   start.sh [--brokers 1|3] [--port 29092] [--dir /tmp/kafka-peer] [--heap 1g] [--set key=value]... [--keep]
+#   start.sh [--brokers 1|3] [--port 29092] [--dir /tmp/kafka-peer] [--heap 1g] [--set key=value]... [--keep] [--node N]
 #
 # Node i (1-based) listens for clients on port+2(i-1) and for the quorum on port+2(i-1)+1.
 # Each start wipes --dir, unless --keep: then the nodes start again on the data and
-# properties a previous start left there (the other flags must be the same). Prints the bootstrap address, then one "pid N" line per node;
+# properties a previous start left there (the other flags must be the same). --node N (--keep
+# implied) starts node N alone, as after a crash, and leaves the others as they are. Prints
+# the bootstrap address, then one "pid N" line per node started;
 # stop.sh --dir DIR stops them. Kafka's flush settings are left at Kafka's defaults (no fsync
 # before acknowledging) unless given with --set, e.g. --set log.flush.interval.messages=1.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-brokers=1 port=29092 dir=/tmp/kafka-peer heap=1g keep=0
+brokers=1 port=29092 dir=/tmp/kafka-peer heap=1g keep=0 only=""
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -21,6 +23,7 @@ while [ $# -gt 0 ]; do
     --heap) heap="$2"; shift 2 ;;
     --set) extra+=("$2"); shift 2 ;;
     --keep) keep=1; shift ;;
+    --node) only="$2"; keep=1; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -29,8 +32,10 @@ cp="$here/lib/*"
 jvm=(-Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
      -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true -Dlog4j2.configurationFile="$here/log4j2.properties")
 
-"$here/stop.sh" --dir "$dir" >/dev/null 2>&1 || true
-if [ "$keep" = 0 ]; then rm -rf "$dir"; fi
+if [ -z "$only" ]; then
+  "$here/stop.sh" --dir "$dir" >/dev/null 2>&1 || true
+  if [ "$keep" = 0 ]; then rm -rf "$dir"; fi
+fi
 mkdir -p "$dir"
 voters=""
 for i in $(seq 1 "$brokers"); do
@@ -38,7 +43,9 @@ for i in $(seq 1 "$brokers"); do
 done
 rf=$(( brokers < 3 ? brokers : 3 ))
 cluster_id=""
-for i in $(seq 1 "$brokers"); do
+nodes=$(seq 1 "$brokers")
+if [ -n "$only" ]; then nodes="$only"; fi
+for i in $nodes; do
   p=$((port + 2 * (i - 1)))
   for q in "$p" "$((p + 1))"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$q") 2>/dev/null; then echo "port $q is already in use" >&2; exit 1; fi
@@ -72,7 +79,7 @@ PROPS
   nohup java "${jvm[@]}" -cp "$cp" kafka.Kafka "$props" > "$dir/node$i.out" 2>&1 &
   echo $! > "$dir/node$i.pid"
 done
-for i in $(seq 1 "$brokers"); do
+for i in $nodes; do
   p=$((port + 2 * (i - 1)))
   for _ in $(seq 1 120); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then break; fi
@@ -85,4 +92,4 @@ done
 bootstrap=""
 for i in $(seq 1 "$brokers"); do bootstrap+="${bootstrap:+,}127.0.0.1:$((port + 2 * (i - 1)))"; done
 echo "bootstrap $bootstrap"
-for i in $(seq 1 "$brokers"); do echo "pid $(cat "$dir/node$i.pid")"; done
+for i in $nodes; do echo "pid $(cat "$dir/node$i.pid")"; done
