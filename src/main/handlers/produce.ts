@@ -68,6 +68,21 @@ async function verifyTransactional(ctx: BrokerContext, transactionalId: string |
 }
 
 export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h: RequestHeaderInfo, conn: Connection, timing: RequestTiming): Promise<Encodable<ProduceResponse> | null> {
+  const turn = conn.takeProduceTurn();
+  try {
+    return await produceInTurn(ctx, req, conn, timing, turn);
+  } finally {
+    turn.dispatched();
+  }
+}
+
+async function produceInTurn(
+  ctx: BrokerContext,
+  req: ProduceRequest,
+  conn: Connection,
+  timing: RequestTiming,
+  turn: { ready: Promise<void>; dispatched: () => void },
+): Promise<Encodable<ProduceResponse> | null> {
   const acks = req.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1) return produceError(req, ErrorCode.INVALID_REQUIRED_ACKS);
   const unknown = req.topicData.filter((t) => !ctx.metadata.topic(t.name)).map((t) => t.name);
@@ -88,6 +103,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h:
     });
   });
   await verifyTransactional(ctx, req.transactionalId, candidates);
+  await turn.ready;
   const parts: Part[] = [];
   for (const c of candidates) {
     if (c.slot.error !== ErrorCode.NONE) continue;
@@ -104,7 +120,9 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, _h:
     }
     return null;
   }
-  const results = await scatter<ProduceResultMsg>(ctx.workers, parts.filter((p) => p.worker >= 0));
+  const answered = scatter<ProduceResultMsg>(ctx.workers, parts.filter((p) => p.worker >= 0));
+  turn.dispatched();
+  const results = await answered;
   attributeParts(timing, results);
   for (let i = 0; i < parts.length; i++) {
     const m = parts[i]!.msg;
