@@ -39,8 +39,9 @@ import org.apache.kafka.streams.kstream.Produced;
  *     the word, value the count as a long; no record cache, so no count is skipped). Prints "state <STATE>" on every state change and runs
  *     until SIGTERM, when it closes cleanly (committing what it has processed).
  *   produce <bootstrap> <input>
- *     An idempotent producer (acks=all): every line read from stdin is one record; an empty
- *     line flushes and prints "acked <lines so far>".
+ *     An idempotent producer (acks=all): every line read from stdin is one record, keyed by
+ *     its number so the lines spread over every partition; an empty line flushes and prints
+ *     "acked <lines so far>".
  *   dump <bootstrap> <topic>
  *     A read_committed consumer that reads every partition of <topic> from the start to its
  *     end (the last stable offset) and prints "<partition> <key> <long value>" per record.
@@ -105,7 +106,7 @@ public class WordCount {
           System.out.println("acked " + sent);
           System.out.flush();
         } else {
-          producer.send(new ProducerRecord<>(input, line), (meta, err) -> {
+          producer.send(new ProducerRecord<>(input, Long.toString(sent), line), (meta, err) -> {
             if (err != null) {
               err.printStackTrace();
               System.exit(2);
