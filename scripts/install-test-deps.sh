@@ -16,6 +16,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# The suites of the Java client and Kafka Streams run when a JDK and Maven are there (their jars
+# come from Maven Central on the first run); they are skipped otherwise.
+for cmd in java javac mvn; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "the Java client and Kafka Streams tests need java, javac and mvn (Debian: default-jdk-headless maven); those tests are skipped without them" >&2
+    break
+  fi
+done
+
 # fs-ext is built by node-gyp; without internet it needs the local Node headers.
 if [ -d /usr/include/node ]; then export npm_config_nodedir=/usr; fi
 npm ci --no-audit --no-fund

@@ -78,6 +78,8 @@ export class Connection {
   private queuedBytes = 0;
   private flushScheduled = false;
   private paused = false;
+  /** Settles once the latest produce request has reached the partition workers. */
+  private produceDispatched: Promise<void> = Promise.resolve();
   closed = false;
 
   constructor(
@@ -115,6 +117,20 @@ export class Connection {
 
   get remote(): string {
     return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
+  /**
+   * A produce request's place in line, taken when it arrives: it goes to the partition workers
+   * after the one before it on this connection (`ready`) and calls `dispatched` once it has.
+   * Kafka serves a connection's requests one at a time; here they are served side by side, and
+   * one that waits before it appends (topic creation, the check of a transaction with its
+   * coordinator) would otherwise let a producer's next batch in first, refused as out of order.
+   */
+  takeProduceTurn(): { ready: Promise<void>; dispatched: () => void } {
+    const ready = this.produceDispatched;
+    let dispatched!: () => void;
+    this.produceDispatched = new Promise((r) => (dispatched = r));
+    return { ready, dispatched };
   }
 
   get inFlight(): number {

@@ -231,6 +231,11 @@ export function readBaseOffset(buf: Buffer, pos: number): number {
   return readInt64(buf, pos);
 }
 
+/** The offset of the last record of the batch at `pos` (baseOffset + lastOffsetDelta). */
+export function readLastOffset(buf: Buffer, pos: number): number {
+  return readInt64(buf, pos) + buf.readInt32BE(pos + 23);
+}
+
 export function setBaseOffset(buf: Buffer, pos: number, offset: number): void {
   writeInt64(buf, pos, offset);
 }

@@ -1,7 +1,9 @@
 // DeleteRecords on a three-broker cluster: kafkajs deletes the records of a replicated
 // partition below an offset; the earliest offset follows, a fetch below it is out of range,
 // the segments wholly below it are gone and the log-start-offset checkpoint holds it on every
-// replica. Offsets past the high watermark are refused; -1 deletes up to it.
+// replica. Offsets past the high watermark are refused; -1 deletes up to it. A replica that
+// was down while records were deleted up to an offset inside a batch starts over there and
+// comes back in sync.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -10,7 +12,7 @@ import { ErrorCode } from '../../src/shared/errors.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { readPartition, WireClient } from '../clients/wire-client.js';
 import { eventually } from '../clients/harness.js';
-import { startCluster, type Cluster } from './fixtures/cluster.js';
+import { metadata, startCluster, type Cluster } from './fixtures/cluster.js';
 
 const TOPIC = 'trimmed';
 let cluster: Cluster;
@@ -76,4 +78,35 @@ t.test('kafkajs deletes records on every replica', async (t) => {
   t.teardown(() => fromFollower.close());
   const refused = await fromFollower.request(ApiKey.DeleteRecords, 0, { topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, offset: 20 }] }], timeoutMs: 5000 });
   t.equal(refused.topics[0].partitions[0].errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'a follower sends the client to the leader');
+});
+
+t.test('a replica that starts over at a log start inside a batch comes back in sync', async (t) => {
+  const topic = 'trimmed-mid-batch';
+  const kafka = new Kafka({ clientId: 'delete-records-mid-batch', brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true });
+  const isrOf = async (): Promise<number[]> => (await metadata(cluster.running()[0]!.port, [topic])).topics[0]!.partitions[0]!.isrNodes;
+  await eventually('every replica in sync', async () => (await isrOf()).length === 3);
+  const md = await admin.fetchTopicMetadata({ topics: [topic] });
+  const follower = cluster.brokers.find((b) => b.nodeId !== md.topics[0]!.partitions[0]!.leader)!;
+  await follower.stop();
+  await eventually(`broker ${follower.nodeId} out of the ISR`, async () => !(await isrOf()).includes(follower.nodeId), 20_000);
+
+  // Ten records in one batch (offsets 0 to 9), deleted below 5: the leader's log starts mid-batch.
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ value: `r${i}` })) });
+  await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '5' }] });
+
+  await follower.restart();
+  await eventually(`broker ${follower.nodeId} back in the ISR`, async () => (await isrOf()).includes(follower.nodeId), 20_000);
+  t.pass(`broker ${follower.nodeId} fetched the batch holding the log start and is in sync again`);
+  await eventually(`broker ${follower.nodeId} to checkpoint log start 5`, () => {
+    const file = path.join(follower.dataDir, 'log-start-offset-checkpoint');
+    return existsSync(file) && readFileSync(file, 'utf8').split('\n').some((l) => l === `${topic} 0 5`);
+  });
+  t.pass('its log starts at 5, as the leader\'s does');
 });

@@ -70,6 +70,22 @@ async function verifyTransactional(ctx: BrokerContext, transactionalId: string |
 }
 
 export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, h: RequestHeaderInfo, conn: Connection, timing: RequestTiming): Promise<Encodable<ProduceResponse> | null> {
+  const turn = conn.takeProduceTurn();
+  try {
+    return await produceInTurn(ctx, req, h, conn, timing, turn);
+  } finally {
+    turn.dispatched();
+  }
+}
+
+async function produceInTurn(
+  ctx: BrokerContext,
+  req: ProduceRequest,
+  h: RequestHeaderInfo,
+  conn: Connection,
+  timing: RequestTiming,
+  turn: { ready: Promise<void>; dispatched: () => void },
+): Promise<Encodable<ProduceResponse> | null> {
   const acks = req.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1) return produceError(req, ErrorCode.INVALID_REQUIRED_ACKS);
   const unknown = req.topicData.filter((t) => !ctx.metadata.topic(t.name)).map((t) => t.name);
@@ -91,6 +107,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, h: 
   });
   // From v12 a client of transactions v2 sends no AddPartitionsToTxn: the partition is added here.
   await verifyTransactional(ctx, req.transactionalId, candidates, h.apiVersion >= 12);
+  await turn.ready;
   const parts: Part[] = [];
   for (const c of candidates) {
     if (c.slot.error !== ErrorCode.NONE) continue;
@@ -107,7 +124,9 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, h: 
     }
     return null;
   }
-  const results = await scatter<ProduceResultMsg>(ctx.workers, parts.filter((p) => p.worker >= 0));
+  const answered = scatter<ProduceResultMsg>(ctx.workers, parts.filter((p) => p.worker >= 0));
+  turn.dispatched();
+  const results = await answered;
   attributeParts(timing, results);
   for (let i = 0; i < parts.length; i++) {
     const m = parts[i]!.msg;

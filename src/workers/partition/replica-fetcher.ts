@@ -25,6 +25,7 @@ import type { Encodable } from '../../shared/protocol/codec.js';
 import { ApiKey } from '../../shared/protocol/generated/api-keys.js';
 import type { FetchRequest } from '../../shared/protocol/generated/fetch-request.js';
 import type { FetchResponse } from '../../shared/protocol/generated/fetch-response.js';
+import { BATCH_HEADER_SIZE, readBaseOffset, readLastOffset } from '../../shared/record-batch.js';
 import type { ReplicationQuota } from '../../shared/replication-quota.js';
 import type { LogManager } from './log/log-manager.js';
 import type { PartitionLog } from './log/partition-log.js';
@@ -203,6 +204,7 @@ export class ReplicaFetcher {
       return;
     }
     if (records && records.length > 0) {
+      await this.startAtFirstBatch(log, records);
       const r = await this.manager.appendAsFollower(log, records);
       if (r.errorCode !== ErrorCode.NONE) {
         this.log.warn({ log: log.name, errorCode: r.errorCode, err: r.errorMessage }, 'follower append failed');
@@ -215,6 +217,21 @@ export class ReplicaFetcher {
     // Records the leader deleted (DeleteRecords, retention) go here too, up to what this replica holds.
     const start = Math.min(leaderLogStart, log.logEndOffset);
     if (start > log.logStartOffset) await log.deleteRecordsBefore(start);
+  }
+
+  /**
+   * DeleteRecords takes any offset, so the leader's log may start inside a batch, and a fetch
+   * from there brings the whole batch. A log that holds nothing yet (it just started over at
+   * the leader's log start) starts at the batch's first offset instead, as Kafka's follower
+   * does; once the batch is in, its log start moves up to the leader's again.
+   */
+  private async startAtFirstBatch(log: PartitionLog, records: Buffer): Promise<void> {
+    if (log.logEndOffset !== log.logStartOffset || records.length < BATCH_HEADER_SIZE) return;
+    const base = readBaseOffset(records, 0);
+    if (base < log.logEndOffset && readLastOffset(records, 0) >= log.logEndOffset) {
+      this.log.info({ log: log.name, leader: this.leaderId, from: log.logEndOffset, to: base }, 'follower log starts at the first offset of the leader\'s batch holding its start');
+      await log.startOverAt(base);
+    }
   }
 
   private async call(body: Encodable<FetchRequest>): Promise<FetchResponse> {

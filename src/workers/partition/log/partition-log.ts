@@ -476,14 +476,16 @@ export class PartitionLog {
   /**
    * A follower whose whole log lies below the leader's log start (a new replica, or one that
    * fell behind retention or DeleteRecords) empties it and starts over there, as Kafka's
-   * follower does on OFFSET_OUT_OF_RANGE.
+   * follower does on OFFSET_OUT_OF_RANGE. A log that holds nothing may also start over lower:
+   * at the first offset of the leader's batch that holds its start.
    */
   startOverAt(offset: number): Promise<void> {
     return this.withSegmentsLocked(() => this.startOverLocked(offset));
   }
 
   private async startOverLocked(offset: number): Promise<void> {
-    if (offset <= this.logEndOffset || this.offline) return;
+    const empty = this.logEndOffset === this.logStartOffset;
+    if (this.offline || offset === this.logEndOffset || (offset < this.logEndOffset && !empty)) return;
     this.truncating = true;
     try {
       await this.whenIdle();
