@@ -19,6 +19,7 @@ import { ErrorCode } from '../../shared/errors.js';
 import { partitionForGroup } from '../../shared/groups/coordinator-partition.js';
 import { childLogger, type Logger } from '../../shared/logger.js';
 import { decodeTxnKey, decodeTxnValue, TxnState, type TopicPartitions } from '../../shared/transactions/records.js';
+import { EPOCH_BUMP_VERSION } from '../../shared/transactions/txn-metadata.js';
 import {
   TxnStateMachine,
   type DescribedTxn,
@@ -106,7 +107,9 @@ export class TxnCoordinator {
       r = this.route(transactionalId);
       if ('errorCode' in r) return failed(r.errorCode);
     }
-    return this.call(r.slot, (m, now, to) => m.initProducerId(now, to, { transactionalId, timeoutMs, producerId, producerEpoch, freshProducerId: fresh })) as Promise<InitResult>;
+    const res = await this.call(r.slot, (m, now, to) => m.initProducerId(now, to, { transactionalId, timeoutMs, producerId, producerEpoch, freshProducerId: fresh })) as InitResult;
+    this.noteFenced('InitProducerId', { transactionalId, producerId, producerEpoch }, res.errorCode);
+    return res;
   }
 
   /** `clientVersion` 2: the implicit add of a v2 transaction's partition (Produce v12+, TxnOffsetCommit v5+). */
@@ -114,6 +117,7 @@ export class TxnCoordinator {
     const r = this.route(i.transactionalId);
     if ('errorCode' in r) return r.errorCode;
     const res = await this.call(r.slot, (m, now, to) => m.addPartitions(now, to, i, partitions, clientVersion));
+    this.noteFenced(clientVersion >= EPOCH_BUMP_VERSION ? 'AddPartitionsToTxn (implicit, transactions v2)' : 'AddPartitionsToTxn', i, res.errorCode);
     return res.errorCode;
   }
 
@@ -183,7 +187,21 @@ export class TxnCoordinator {
       r = this.route(i.transactionalId);
       if ('errorCode' in r) return { errorCode: r.errorCode };
     }
-    return this.call(r.slot, (m, now, to) => m.endTxn(now, to, i, commit, clientVersion, fresh));
+    const res = await this.call(r.slot, (m, now, to) => m.endTxn(now, to, i, commit, clientVersion, fresh));
+    this.noteFenced(`EndTxn (${commit ? 'commit' : 'abort'}, client version ${clientVersion})`, i, res.errorCode);
+    return res;
+  }
+
+  /**
+   * A fenced producer cannot go on, and why is gone once its next request succeeds: the
+   * refusal is logged with what the coordinator held (rare, so off the hot path).
+   */
+  private noteFenced(request: string, i: TxnInput, errorCode: number): void {
+    if (errorCode !== ErrorCode.PRODUCER_FENCED && errorCode !== ErrorCode.INVALID_PRODUCER_EPOCH) return;
+    const r = this.route(i.transactionalId);
+    const t = 'errorCode' in r ? undefined : r.slot.machine.get(i.transactionalId);
+    const held = t && { producerId: t.producerId, producerEpoch: t.producerEpoch, lastProducerEpoch: t.lastProducerEpoch, state: TxnState[t.state], pending: t.pending };
+    this.log.warn({ request, transactionalId: i.transactionalId, producerId: i.producerId, producerEpoch: i.producerEpoch, errorCode, held }, 'producer fenced');
   }
 
   describe(transactionalId: string): { errorCode: number; txn: DescribedTxn | undefined } {
