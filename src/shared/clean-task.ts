@@ -4,10 +4,14 @@
  * workers/partition/log/cleaner/clean-log.ts).
  */
 
-/** A transaction the log aborted: its producer and the offset its batches start at. */
+/** A transaction the log aborted, as its marker's segment's transaction index holds it. */
 export interface AbortedRange {
   producerId: number;
+  /** The offset its batches start at. */
   firstOffset: number;
+  /** The offset of its ABORT marker. */
+  lastOffset: number;
+  lastStableOffset: number;
 }
 
 export interface ProducerLastBatch {
@@ -54,6 +58,8 @@ export interface CleanedSegment {
   lastBatchBaseOffset: number;
   index: Uint8Array;
   timeIndex: Uint8Array;
+  /** The transaction index's entries, in file layout (no file when empty). */
+  txnIndex: Uint8Array;
 }
 
 export interface CleanStats {

@@ -118,13 +118,12 @@ t.test('snapshot encoding round-trips and rejects damage', async (t) => {
   const s = new ProducerStateManager();
   for (let i = 0; i < 7; i++) append(s, [b(2 ** 40 + 3, 5, i * 2, 2)], i * 2);
   append(s, [b(11, 0, 0, 1)], 14);
-  const aborted = [{ producerId: 11, firstOffset: 3, lastOffset: 9, lastStableOffset: 2 }];
-  const bytes = encodeSnapshot(s.entries(), aborted);
-  t.same(decodeSnapshot(bytes), { entries: s.entries(), aborted }, 'same entries back');
+  const bytes = encodeSnapshot(s.entries());
+  t.same(decodeSnapshot(bytes), { entries: s.entries(), legacyAborted: [] }, 'same entries back');
   const restored = new ProducerStateManager();
   restored.restore(decodeSnapshot(bytes)!.entries);
   t.same(restored.checkAppend([b(2 ** 40 + 3, 5, 8, 2)], 15), { kind: 'duplicate', firstOffset: 8, lastOffset: 9 }, 'duplicates found after a restore');
-  t.same(decodeSnapshot(encodeSnapshot([], [])), { entries: [], aborted: [] }, 'an empty state');
+  t.same(decodeSnapshot(encodeSnapshot([])), { entries: [], legacyAborted: [] }, 'an empty state');
   for (const at of [0, 3, 7, 20, bytes.length - 1]) {
     const bad = Buffer.from(bytes);
     bad[at] = bad[at]! ^ 0x40;

@@ -1,11 +1,12 @@
 // Transactions in a partition's producer state: open transactions bound the last stable
-// offset, markers end them (commit or abort), aborted ones are indexed for read_committed,
-// zombies are fenced by a coordinator's newer epoch, and all of it survives a snapshot.
+// offset, markers end them (commit or abort), aborted ones yield their transaction index
+// entries, zombies are fenced by a coordinator's newer epoch, and all of it survives a snapshot.
 import t from 'tap';
 import { ControlType } from '../../src/shared/control-records.js';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/workers/partition/log/producer-snapshot.js';
 import { ProducerStateManager, type AppendCheck, type ProducerBatch } from '../../src/workers/partition/log/producer-state.js';
+import { TxnIndex, type AbortedTxn } from '../../src/workers/partition/log/txn-index.js';
 
 const TXN = 0x10;
 const CONTROL = 0x30;
@@ -18,10 +19,18 @@ function marker(producerId: number, epoch: number, commit: boolean): ProducerBat
   return { producerId, producerEpoch: epoch, baseSequence: -1, lastOffsetDelta: 0, maxTimestamp: 1_000, attributes: CONTROL, controlType: commit ? ControlType.COMMIT : ControlType.ABORT };
 }
 
-function append(s: ProducerStateManager, batches: ProducerBatch[], offset: number, markers = false): AppendCheck {
+function append(s: ProducerStateManager, batches: ProducerBatch[], offset: number, markers = false, aborted: AbortedTxn[] = []): AppendCheck {
   const r = s.checkAppend(batches, offset, markers);
-  if (r.kind === 'append') s.commit(r.updates, r.ended);
+  if (r.kind === 'append') aborted.push(...s.commit(r.updates, r.ended));
   return r;
+}
+
+function overlapping(entries: AbortedTxn[], from: number, to: number): AbortedTxn[] {
+  const index = new TxnIndex();
+  for (const e of entries) index.add(e);
+  const out: AbortedTxn[] = [];
+  index.collect(from, to, out);
+  return out;
 }
 
 t.test('open transactions hold the last stable offset; markers release it', async (t) => {
@@ -31,14 +40,16 @@ t.test('open transactions hold the last stable offset; markers release it', asyn
   append(s, [data(2, 0, 0, 2)], 3);
   append(s, [data(1, 0, 3, 1)], 5);
   t.equal(s.firstUnstableOffset(), 0);
-  t.equal(append(s, [marker(1, 0, true)], 6, true).kind, 'append');
+  const aborted: AbortedTxn[] = [];
+  t.equal(append(s, [marker(1, 0, true)], 6, true, aborted).kind, 'append');
+  t.same(aborted, [], 'a commit is not indexed');
   t.equal(s.firstUnstableOffset(), 3, 'the commit of producer 1 leaves producer 2 open');
-  append(s, [marker(2, 0, false)], 7, true);
+  append(s, [marker(2, 0, false)], 7, true, aborted);
   t.equal(s.firstUnstableOffset(), null);
-  t.same(s.aborted(), [{ producerId: 2, firstOffset: 3, lastOffset: 7, lastStableOffset: 8 }]);
-  t.same(s.abortedIn(0, 3), [], 'a fetch below the aborted records sees none');
-  t.same(s.abortedIn(4, 9).map((a) => a.producerId), [2]);
-  t.same(s.abortedIn(8, 20), [], 'a fetch past the marker sees none');
+  t.same(aborted, [{ producerId: 2, firstOffset: 3, lastOffset: 7, lastStableOffset: 8 }]);
+  t.same(overlapping(aborted, 0, 3), [], 'a fetch below the aborted records sees none');
+  t.same(overlapping(aborted, 4, 9).map((a) => a.producerId), [2]);
+  t.same(overlapping(aborted, 8, 20), [], 'a fetch past the marker sees none');
   // The next transaction of producer 1 starts at its next batch.
   append(s, [data(1, 0, 4)], 8);
   t.equal(s.firstUnstableOffset(), 8);
@@ -56,8 +67,9 @@ t.test('clients may not write markers, nor leave their transaction with plain ba
 t.test('a fencing marker with a newer epoch shuts out the zombie', async (t) => {
   const s = new ProducerStateManager();
   append(s, [data(1, 0, 0)], 0);
-  append(s, [marker(1, 1, false)], 1, true);
-  t.same(s.aborted(), [{ producerId: 1, firstOffset: 0, lastOffset: 1, lastStableOffset: 2 }]);
+  const aborted: AbortedTxn[] = [];
+  append(s, [marker(1, 1, false)], 1, true, aborted);
+  t.same(aborted, [{ producerId: 1, firstOffset: 0, lastOffset: 1, lastStableOffset: 2 }]);
   const zombie = append(s, [data(1, 0, 1)], 2);
   t.equal(zombie.kind === 'error' && zombie.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
   const stale = append(s, [marker(1, 0, true)], 2, true);
@@ -68,16 +80,14 @@ t.test('a fencing marker with a newer epoch shuts out the zombie', async (t) => 
 t.test('replay rebuilds the same transactions, and a snapshot keeps them', async (t) => {
   const s = new ProducerStateManager();
   const batches: [ProducerBatch, number][] = [[data(1, 0, 0, 2), 0], [data(2, 0, 0), 2], [marker(1, 0, false), 3], [data(3, 0, 0), 4]];
-  for (const [b, o] of batches) s.replay(b, o);
-  t.same(s.aborted(), [{ producerId: 1, firstOffset: 0, lastOffset: 3, lastStableOffset: 2 }], 'the stable offset stops at producer 2');
+  const aborted = batches.flatMap(([b, o]) => s.replay(b, o) ?? []);
+  t.same(aborted, [{ producerId: 1, firstOffset: 0, lastOffset: 3, lastStableOffset: 2 }], 'the stable offset stops at producer 2');
   t.equal(s.firstUnstableOffset(), 2);
-  const snap = decodeSnapshot(encodeSnapshot(s.entries(), s.aborted()))!;
+  const snap = decodeSnapshot(encodeSnapshot(s.entries()))!;
   const r = new ProducerStateManager();
-  r.restore(snap.entries, snap.aborted);
+  r.restore(snap.entries);
   t.equal(r.firstUnstableOffset(), 2);
-  t.same(r.aborted(), s.aborted());
   t.equal(r.removeExpired(1_000 + 86_400_000), 1, 'only the producer without an open transaction expires');
   r.truncateHead(4);
-  t.same(r.aborted(), [], 'retention passes the aborted transaction');
   t.equal(r.firstUnstableOffset(), 4, 'an open transaction whose start is gone starts at the log start');
 });

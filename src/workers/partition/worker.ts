@@ -201,7 +201,7 @@ function fetch(m: FetchMsg): void {
   }
   const maxBytes = Math.min(Math.max(m.maxBytes, 0), outboxLimit);
   const aborted = m.readCommitted && !follower
-    ? l.producers.abortedIn(m.offset, upper).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
+    ? l.abortedTxns(m.offset, upper).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
     : undefined;
   void manager.read(l, m.offset, maxBytes, upper).then((r) => {
     const records = r.records.length > outboxLimit ? EMPTY : r.records;

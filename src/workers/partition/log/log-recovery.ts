@@ -10,7 +10,11 @@
  * last index entry are checked, which also yields the log end offset.
  *
  * The producer state is then rebuilt from the newest producer snapshot at or below the log
- * end offset and the batch headers after it (producer-state-recovery.ts).
+ * end offset and the batch headers after it (producer-state-recovery.ts). The transaction
+ * indexes (txn-index.ts) were fsynced before the recovery point passed their entries: after a
+ * crash the entries of markers from the recovery point on are dropped and rebuilt by that
+ * replay, which then starts from a snapshot at or below the recovery point. After a clean
+ * shutdown every entry is trusted.
  *
  * The scan runs on the calling thread rather than in a piscina pool: it is CPU-bound, the
  * partition workers already run one scan per core, and it reads only what follows the
@@ -31,6 +35,7 @@ import { loadProducerState } from './producer-state-recovery.js';
 import { ProducerStateManager } from './producer-state.js';
 import { LogSegment, segmentFileName } from './segment.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
+import { decodeTxnEntries, TxnIndex } from './txn-index.js';
 import { recoverSwaps } from './cleaner/swap.js';
 
 const SCAN_CHUNK = 8 * 1024 * 1024;
@@ -248,15 +253,21 @@ async function recoverLog(given: RecoverOptions): Promise<RecoveredLog> {
   const swapped = await recoverSwaps(dir, given.logger);
   const opts = swapped === undefined ? given : { ...given, cleanShutdown: false, recoveryPoint: Math.min(given.recoveryPoint, swapped) };
   const epochs = opts.epochs ?? LeaderEpochCache.load(dir, (err) => opts.logger.error({ err, dir }, 'leader-epoch-checkpoint write failed'), files);
-  const bases = readdirSync(dir)
-    .filter((n) => /^\d{20}\.log$/.test(n))
-    .map((n) => Number(n.slice(0, 20)))
-    .sort((a, b) => a - b);
+  const names = readdirSync(dir);
+  const baseOf = (suffix: string): number[] => names.filter((n) => n.length === 20 + suffix.length && n.endsWith(suffix) && /^\d{20}/.test(n)).map((n) => Number(n.slice(0, 20)));
+  const bases = baseOf('.log').sort((a, b) => a - b);
+  const txnIndexed = new Set(baseOf('.txnindex'));
+  // A transaction index whose segment is gone (a crash while deleting it) would be taken for the index of a segment created there later.
+  const orphans = [...txnIndexed].filter((b) => !bases.includes(b));
+  await Promise.all(orphans.map((b) => fs.rm(path.join(dir, segmentFileName(b, '.txnindex')), { force: true })));
   const segments = bases.length
     ? bases.map((b) => LogSegment.openSync(dir, b, files))
     : [LogSegment.createSync(dir, Math.max(0, opts.logStartOffset), files)];
+  // A swap finished above lowers the recovery point for the offset and time indexes only: the swapped transaction index was fsynced whole.
+  const txnIndexedBelow = given.cleanShutdown ? Number.MAX_SAFE_INTEGER : given.recoveryPoint;
   try {
-    return await recoverSegments(opts, epochs, segments);
+    for (const seg of segments) if (txnIndexed.has(seg.baseOffset)) loadTxnIndex(seg, txnIndexedBelow);
+    return await recoverSegments(opts, epochs, segments, txnIndexedBelow);
   } catch (err) {
     // A reopen that fails is tried again later: it must not leave files open behind.
     await Promise.all(segments.map((s) => s.close()));
@@ -264,8 +275,15 @@ async function recoverLog(given: RecoverOptions): Promise<RecoveredLog> {
   }
 }
 
+/** Loads the transaction index of `seg`, without the entries of markers from `trustedBelow` on. */
+function loadTxnIndex(seg: LogSegment, trustedBelow: number): void {
+  const bytes = readIndexFile(seg.txnIndexFile.path);
+  seg.txnIndex = new TxnIndex(decodeTxnEntries(bytes, seg.baseOffset), bytes.length);
+  seg.txnIndex.truncateTo(trustedBelow);
+}
+
 /** The tail check of recoverLog, on the segments it opened. */
-async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, segments: LogSegment[]): Promise<RecoveredLog> {
+async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, segments: LogSegment[], txnIndexedBelow: number): Promise<RecoveredLog> {
   const { dir, config } = opts;
   const last = segments.length - 1;
   let firstScanned = last;
@@ -336,13 +354,29 @@ async function recoverSegments(opts: RecoverOptions, epochs: LeaderEpochCache, s
   const logStartOffset = Math.min(Math.max(opts.logStartOffset, segments[0]!.baseOffset), logEndOffset);
   epochs.truncateFromEnd(logEndOffset);
   epochs.truncateFromStart(logStartOffset);
-  const producers = await loadProducerState({ dir, segments, logStartOffset, logEndOffset, nowMs: Date.now(), expirationMs: opts.producerExpirationMs });
-  if (producers.replayedBatches > 0) {
+  const producers = await loadProducerState({
+    dir,
+    segments,
+    logStartOffset,
+    logEndOffset,
+    nowMs: Date.now(),
+    expirationMs: opts.producerExpirationMs,
+    txnIndexedBelow,
+  });
+  if (producers.replayedBatches > 0 || producers.indexedTxns > 0) {
     opts.logger.info(
-      { log: path.basename(dir), fromSnapshot: producers.snapshotOffset ?? null, batches: producers.replayedBatches, producers: producers.state.size },
+      {
+        log: path.basename(dir),
+        fromSnapshot: producers.snapshotOffset ?? null,
+        batches: producers.replayedBatches,
+        producers: producers.state.size,
+        abortedTxnsIndexed: producers.indexedTxns,
+      },
       'producer state rebuilt from the log',
     );
   }
+  // Rebuilt entries are durable before a checkpoint can vouch for them; so are those a snapshot from before the transaction indexes listed.
+  await Promise.all(segments.map((s) => s.syncTxnIndex()));
   return { segments, leaderEpochCache: epochs, logStartOffset, logEndOffset, producers: producers.state, recoveryPoint: opts.recoveryPoint };
 }
 

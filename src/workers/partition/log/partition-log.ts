@@ -24,6 +24,8 @@
  * already recognised. A retry is answered with the original's offsets once the original is
  * as far along as the retry's acks ask (written, or fsynced). The state is snapshotted
  * (producer-snapshot.ts) at each segment roll and at close, and rebuilt after a truncation.
+ * An ABORT marker, a leader's or a follower's, adds its entry to the aborted-transaction index
+ * of the segment it goes to (txn-index.ts), which read_committed fetches are answered from.
  */
 import { uncompressedLimit } from '../../../shared/compression.js';
 import { CONTROL_FLAG, controlTypeAt } from '../../../shared/control-records.js';
@@ -40,6 +42,7 @@ import { LogWriter } from './log-writer.js';
 import { RetryWaiters } from './retry-waiters.js';
 import { SegmentList } from './segment-list.js';
 import type { LogSegment } from './segment.js';
+import type { AbortedTxn } from './txn-index.js';
 
 export type { Acks, AppendResult, PendingAppend, ReadResult } from './append-result.js';
 
@@ -213,9 +216,9 @@ export class PartitionLog {
         this.leaderEpochCache.assign(b.partitionLeaderEpoch, b.baseOffset);
       }
     }
-    return this.place(records, checked.batches, checked.batches[0]!.baseOffset, expected - 1, 1, () => {
-      for (const b of withControlTypes(records, checked.batches)) this.producers.replay(b, b.baseOffset);
-    });
+    return this.place(records, checked.batches, checked.batches[0]!.baseOffset, expected - 1, 1, () =>
+      withControlTypes(records, checked.batches).flatMap((b) => this.producers.replay(b, b.baseOffset) ?? []),
+    );
   }
 
   /**
@@ -241,14 +244,17 @@ export class PartitionLog {
     return { batches: v.batches };
   }
 
-  /** `updateProducers` runs once the batches are sure to go in, after a roll (whose snapshot must not hold them). */
+  /**
+   * `updateProducers` runs once the batches are sure to go in, after a roll (whose snapshot
+   * must not hold them); the aborted transactions it returns go to the active segment's index.
+   */
   private place(
     records: Buffer,
     batches: BatchInfo[],
     baseOffset: number,
     lastOffset: number,
     acks: Acks,
-    updateProducers: () => void,
+    updateProducers: () => readonly AbortedTxn[],
   ): Promise<AppendResult> {
     try {
       this.maybeRoll(records.length, lastOffset, Math.max(...batches.map((b) => b.maxTimestamp)));
@@ -256,8 +262,8 @@ export class PartitionLog {
       this.goOffline(err);
       return Promise.resolve(errorResult(ErrorCode.KAFKA_STORAGE_ERROR, this.logStartOffset, String(err)));
     }
-    updateProducers();
     const segment = this.active;
+    for (const a of updateProducers()) segment.txnIndex.add(a);
     const position = segment.size;
     for (const b of batches) {
       segment.trackBatch(b, b.baseOffset, position + b.position, this.config.indexIntervalBytes);
@@ -311,7 +317,7 @@ export class PartitionLog {
    */
   private snapshotProducers(durable = true): void {
     const offset = this.logEndOffset;
-    const bytes = encodeSnapshot(this.producers.entries(), this.producers.aborted());
+    const bytes = encodeSnapshot(this.producers.entries());
     this.snapshotWrites = this.snapshotWrites
       .then(() => this.files.borrow(1, () => writeSnapshot(this.dir, offset, bytes, durable)))
       .catch((err: unknown) => (isDescriptorExhaustion(err) ? this.hooks.snapshotSkipped(this, err) : this.goOffline(err)));
@@ -358,7 +364,7 @@ export class PartitionLog {
     this.logEndOffset = recovered.logEndOffset;
     this.writtenEndOffset = recovered.logEndOffset;
     this.recoveryPoint = Math.min(this.recoveryPoint, recovered.logEndOffset);
-    this.producers.restore(recovered.producers.entries(), recovered.producers.aborted());
+    this.producers.restore(recovered.producers.entries());
     this.writer.reset();
     this.offline = false;
     this.durableEndOffset = recovered.logEndOffset;
@@ -388,6 +394,11 @@ export class PartitionLog {
       this.goOffline(err);
       return answer(ErrorCode.KAFKA_STORAGE_ERROR, Buffer.alloc(0));
     }
+  }
+
+  /** The aborted transactions a read_committed fetch of [fetchOffset, upperBound) must skip. */
+  abortedTxns(fetchOffset: number, upperBound: number): AbortedTxn[] {
+    return this.local.abortedTxns(fetchOffset, upperBound);
   }
 
   maxTimestamp(): { offset: number; timestamp: number } {
@@ -464,7 +475,7 @@ export class PartitionLog {
         nowMs: Date.now(),
         expirationMs: this.producers.expirationMs,
       });
-      this.producers.restore(loaded.state.entries(), loaded.state.aborted());
+      this.producers.restore(loaded.state.entries());
     } catch (err) {
       this.goOffline(err);
       throw err;

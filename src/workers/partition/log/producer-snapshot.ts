@@ -7,7 +7,7 @@
  *
  * Layout, big-endian:
  *
- *    0  version        int16   2
+ *    0  version        int16   3
  *    2  crc            uint32  CRC32C of bytes [6, end)
  *    6  producerCount  int32
  *   10  producers, each:
@@ -15,11 +15,12 @@
  *         | batchCount int8 (0..5)
  *         batches, oldest first, each:
  *           firstSeq int32 | lastSeq int32 | firstOffset int64 | lastOffset int64 | timestamp int64
- *       abortedCount int32, then the aborted transactions, oldest first, each:
- *         producerId int64 | firstOffset int64 | lastOffset int64 | lastStableOffset int64
  *
- * Version 1 (no open transactions, no aborted ones: txnFirstOffset absent, batchCount 1..5,
- * no aborted list) is still read.
+ * Older versions are still read. Version 2 is version 3 followed by the partition's aborted
+ * transactions (abortedCount int32, then producerId | firstOffset | lastOffset |
+ * lastStableOffset, int64 each), from before they had their segments' transaction indexes
+ * (txn-index.ts): a recovery that loads such a snapshot adds them to those indexes. Version 1
+ * has no transactions: no txnFirstOffset, batchCount 1..5, no aborted list.
  *
  * Kafka's own snapshot keeps only each producer's last batch; this one keeps the five the
  * duplicate check uses, so a retry still finds its batch after a restart.
@@ -33,9 +34,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '../../../shared/crc32c.js';
 import { replaceFile } from './checkpoint-file.js';
-import { BATCHES_PER_PRODUCER, type AbortedTxn, type BatchMetadata, type ProducerEntry } from './producer-state.js';
+import { BATCHES_PER_PRODUCER, type BatchMetadata, type ProducerEntry } from './producer-state.js';
+import type { AbortedTxn } from './txn-index.js';
 
-const VERSION = 2;
+const VERSION = 3;
+const VERSION_WITH_ABORTED = 2;
 const HEADER_SIZE = 10;
 const PRODUCER_SIZE = 8 + 2 + 8 + 8 + 1;
 const PRODUCER_SIZE_V1 = 8 + 2 + 8 + 1;
@@ -44,7 +47,8 @@ const ABORTED_SIZE = 8 + 8 + 8 + 8;
 
 export interface SnapshotContents {
   entries: ProducerEntry[];
-  aborted: AbortedTxn[];
+  /** The aborted transactions a version 2 snapshot lists (none in later versions). */
+  legacyAborted: AbortedTxn[];
 }
 const SNAPSHOT_PATTERN = /^(\d{20})\.snapshot$/;
 
@@ -52,8 +56,8 @@ export function snapshotFileName(offset: number): string {
   return `${String(offset).padStart(20, '0')}.snapshot`;
 }
 
-export function encodeSnapshot(entries: readonly ProducerEntry[], aborted: readonly AbortedTxn[]): Buffer {
-  let size = HEADER_SIZE + 4 + aborted.length * ABORTED_SIZE;
+export function encodeSnapshot(entries: readonly ProducerEntry[]): Buffer {
+  let size = HEADER_SIZE;
   for (const e of entries) size += PRODUCER_SIZE + e.batches.length * BATCH_SIZE;
   const buf = Buffer.alloc(size);
   buf.writeInt16BE(VERSION, 0);
@@ -75,15 +79,6 @@ export function encodeSnapshot(entries: readonly ProducerEntry[], aborted: reado
       p += BATCH_SIZE;
     }
   }
-  buf.writeInt32BE(aborted.length, p);
-  p += 4;
-  for (const a of aborted) {
-    buf.writeBigInt64BE(BigInt(a.producerId), p);
-    buf.writeBigInt64BE(BigInt(a.firstOffset), p + 8);
-    buf.writeBigInt64BE(BigInt(a.lastOffset), p + 16);
-    buf.writeBigInt64BE(BigInt(a.lastStableOffset), p + 24);
-    p += ABORTED_SIZE;
-  }
   buf.writeUInt32BE(crc32c(buf, 6, size), 2);
   return buf;
 }
@@ -92,7 +87,7 @@ export function encodeSnapshot(entries: readonly ProducerEntry[], aborted: reado
 export function decodeSnapshot(buf: Buffer): SnapshotContents | undefined {
   if (buf.length < HEADER_SIZE) return undefined;
   const version = buf.readInt16BE(0);
-  if (version !== VERSION && version !== 1) return undefined;
+  if (version < 1 || version > VERSION) return undefined;
   if (crc32c(buf, 6, buf.length) !== buf.readUInt32BE(2)) return undefined;
   const count = buf.readInt32BE(6);
   const entries: ProducerEntry[] = [];
@@ -121,7 +116,7 @@ export function decodeSnapshot(buf: Buffer): SnapshotContents | undefined {
     entries.push({ producerId, epoch, batches, lastTimestamp, txnFirstOffset });
   }
   const aborted: AbortedTxn[] = [];
-  if (version === 1) return p === buf.length ? { entries, aborted } : undefined;
+  if (version !== VERSION_WITH_ABORTED) return p === buf.length ? { entries, legacyAborted: aborted } : undefined;
   if (p + 4 > buf.length) return undefined;
   const abortedCount = buf.readInt32BE(p);
   p += 4;
@@ -135,7 +130,7 @@ export function decodeSnapshot(buf: Buffer): SnapshotContents | undefined {
     });
     p += ABORTED_SIZE;
   }
-  return { entries, aborted };
+  return { entries, legacyAborted: aborted };
 }
 
 /**

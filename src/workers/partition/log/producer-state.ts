@@ -21,16 +21,17 @@
  * the transaction coordinator writes. Until then the producer may not write non-transactional
  * batches (INVALID_TXN_STATE). A marker with an older epoch than the producer's is refused
  * (INVALID_PRODUCER_EPOCH); a newer one (a coordinator's fence) takes the producer to that
- * epoch, so its zombie's next batch is refused. Aborted transactions are kept as Kafka's
- * aborted-transaction index does (producer, first and last offset, and the last stable offset
- * when the marker went in), for read_committed fetches, until retention passes them. The
- * first offset of the oldest open transaction bounds the last stable offset.
+ * epoch, so its zombie's next batch is refused. An ABORT marker yields the entry of Kafka's
+ * aborted-transaction index (producer, first and last offset, and the last stable offset
+ * when the marker went in), which the log adds to the index of the marker's segment
+ * (txn-index.ts). The first offset of the oldest open transaction bounds the last stable offset.
  *
  * Batches replayed from the log (recovery, a follower's appends) are taken as they are.
  */
 import { ControlType } from '../../../shared/control-records.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import type { ActiveProducer } from '../../../shared/worker-types.js';
+import type { AbortedTxn } from './txn-index.js';
 
 /** Batches remembered per producer (Kafka's NUM_BATCHES_TO_RETAIN; clients keep at most 5 in flight). */
 export const BATCHES_PER_PRODUCER = 5;
@@ -60,16 +61,6 @@ export interface ProducerEntry {
   lastTimestamp: number;
   /** The first offset of the producer's open transaction here; -1 when none is open. */
   txnFirstOffset: number;
-}
-
-/** One entry of the aborted-transaction index. */
-export interface AbortedTxn {
-  producerId: number;
-  firstOffset: number;
-  /** The offset of the ABORT marker. */
-  lastOffset: number;
-  /** The last stable offset once the marker went in. */
-  lastStableOffset: number;
 }
 
 /** A transaction a marker ends. */
@@ -120,8 +111,6 @@ function fail(errorCode: number, errorMessage: string): AppendCheck {
 
 export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerEntry>();
-  /** Oldest first. */
-  private abortedTxns: AbortedTxn[] = [];
 
   constructor(readonly expirationMs = DEFAULT_PRODUCER_ID_EXPIRATION_MS) {}
 
@@ -152,10 +141,6 @@ export class ProducerStateManager {
     }));
   }
 
-  aborted(): AbortedTxn[] {
-    return [...this.abortedTxns];
-  }
-
   /** The first offset of the oldest open transaction, or null when none is open. */
   firstUnstableOffset(): number | null {
     let first: number | null = null;
@@ -163,11 +148,6 @@ export class ProducerStateManager {
       if (e.txnFirstOffset !== NO_TXN && (first === null || e.txnFirstOffset < first)) first = e.txnFirstOffset;
     }
     return first;
-  }
-
-  /** The aborted transactions with records in [from, to): what a read_committed fetch of that range must skip. */
-  abortedIn(from: number, to: number): AbortedTxn[] {
-    return this.abortedTxns.filter((a) => a.lastOffset >= from && a.firstOffset < to);
   }
 
   /**
@@ -282,32 +262,39 @@ export class ProducerStateManager {
     return { entry, ended };
   }
 
-  /** Applies the updates of an accepted append (checkAppend's answer, unchanged since). */
-  commit(updates: ReadonlyMap<number, ProducerEntry>, ended: readonly EndedTxn[] = []): void {
+  /**
+   * Applies the updates of an accepted append (checkAppend's answer, unchanged since); returns
+   * the aborted-transaction index entries of its ABORT markers.
+   */
+  commit(updates: ReadonlyMap<number, ProducerEntry>, ended: readonly EndedTxn[] = []): AbortedTxn[] {
     for (const [id, entry] of updates) this.producers.set(id, entry);
-    this.recordEnded(ended);
+    return this.abortedEntries(ended);
   }
 
-  private recordEnded(ended: readonly EndedTxn[]): void {
-    if (ended.length === 0) return;
+  private abortedEntries(ended: readonly EndedTxn[]): AbortedTxn[] {
+    if (ended.length === 0) return [];
     const unstable = this.firstUnstableOffset();
+    const out: AbortedTxn[] = [];
     for (const e of ended) {
       if (e.commit) continue;
       const lastStableOffset = unstable === null ? e.markerOffset + 1 : Math.min(unstable, e.markerOffset + 1);
-      this.abortedTxns.push({ producerId: e.producerId, firstOffset: e.firstOffset, lastOffset: e.markerOffset, lastStableOffset });
+      out.push({ producerId: e.producerId, firstOffset: e.firstOffset, lastOffset: e.markerOffset, lastStableOffset });
     }
+    return out;
   }
 
-  /** Takes a batch from the log as it is (recovery, replication): no checks. */
-  replay(b: ProducerBatch, baseOffset: number): void {
-    if (b.producerId < 0) return;
+  /**
+   * Takes a batch from the log as it is (recovery, replication): no checks. Returns the
+   * aborted-transaction index entry when the batch is an ABORT marker ending a transaction.
+   */
+  replay(b: ProducerBatch, baseOffset: number): AbortedTxn | undefined {
+    if (b.producerId < 0) return undefined;
     const current = this.producers.get(b.producerId);
     if ((b.attributes & CONTROL_FLAG) !== 0) {
-      if (b.controlType === undefined) return;
+      if (b.controlType === undefined) return undefined;
       const { entry, ended } = this.markerEntry(b, baseOffset, current);
       this.producers.set(b.producerId, entry);
-      if (ended) this.recordEnded([ended]);
-      return;
+      return ended ? this.abortedEntries([ended])[0] : undefined;
     }
     let base: ProducerEntry = current !== undefined && current.epoch === b.producerEpoch
       ? current
@@ -315,7 +302,7 @@ export class ProducerStateManager {
     if ((b.attributes & TRANSACTIONAL_FLAG) !== 0 && base.txnFirstOffset === NO_TXN) base = { ...base, txnFirstOffset: baseOffset };
     if (b.baseSequence === NO_SEQUENCE) {
       this.producers.set(b.producerId, { ...base, lastTimestamp: Math.max(base.lastTimestamp, b.maxTimestamp) });
-      return;
+      return undefined;
     }
     const meta = {
       firstSeq: b.baseSequence,
@@ -325,11 +312,11 @@ export class ProducerStateManager {
       timestamp: b.maxTimestamp,
     };
     this.producers.set(b.producerId, withBatch(base, meta));
+    return undefined;
   }
 
   /** The log now starts at `logStartOffset`: producers whose last batch is gone are forgotten. */
   truncateHead(logStartOffset: number): void {
-    this.abortedTxns = this.abortedTxns.filter((a) => a.lastOffset >= logStartOffset);
     for (const [id, e] of this.producers) {
       const last = e.batches[e.batches.length - 1];
       if (e.txnFirstOffset !== NO_TXN && e.txnFirstOffset < logStartOffset) e.txnFirstOffset = logStartOffset;
@@ -353,10 +340,9 @@ export class ProducerStateManager {
     return n;
   }
 
-  /** Replaces the whole state (a snapshot's entries and aborted transactions). */
-  restore(entries: readonly ProducerEntry[], aborted: readonly AbortedTxn[] = []): void {
+  /** Replaces the whole state (a snapshot's entries). */
+  restore(entries: readonly ProducerEntry[]): void {
     this.producers.clear();
     for (const e of entries) this.producers.set(e.producerId, { ...e, batches: e.batches.map((m) => ({ ...m })) });
-    this.abortedTxns = aborted.map((a) => ({ ...a }));
   }
 }

@@ -12,6 +12,7 @@ import { checkBatchAt, isCompressed, recordTimestamps } from '../../../shared/re
 import type { FileCache } from './file-cache.js';
 import { floorIndexBy } from './offset-index.js';
 import { LogSegment } from './segment.js';
+import type { AbortedTxn } from './txn-index.js';
 
 const baseOffsetOf = (s: LogSegment): number => s.baseOffset;
 
@@ -53,6 +54,20 @@ export class SegmentList {
       }
     }
     return Buffer.alloc(0);
+  }
+
+  /**
+   * The aborted transactions overlapping [fetchOffset, upperBound), from the transaction
+   * indexes of the segment holding `fetchOffset` and of the later ones as far as needed
+   * (Kafka's collectAbortedTransactions): a transaction's entry is in its marker's segment,
+   * which may come after the segments holding its records.
+   */
+  abortedTxns(fetchOffset: number, upperBound: number): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    for (let i = this.indexFor(fetchOffset); i < this.segments.length; i++) {
+      if (this.segments[i]!.txnIndex.collect(fetchOffset, upperBound, out)) break;
+    }
+    return out;
   }
 
   maxTimestamp(): { offset: number; timestamp: number } {

@@ -1,7 +1,8 @@
 /**
  * One segment of a partition log: `<baseOffset>.log` (record batches back to back, exactly as
- * appended), `<baseOffset>.index` and `<baseOffset>.timeindex` (see offset-index.ts and
- * time-index.ts). File names are the base offset in 20 zero-padded digits, as in Kafka.
+ * appended), `<baseOffset>.index`, `<baseOffset>.timeindex` and, once the segment holds an
+ * ABORT marker, `<baseOffset>.txnindex` (see offset-index.ts, time-index.ts and
+ * txn-index.ts). File names are the base offset in 20 zero-padded digits, as in Kafka.
  *
  * The descriptors come from the worker's file cache (file-cache.ts), opened when an operation
  * needs them. The indexes live in memory; their files are only written (new entries appended
@@ -30,6 +31,7 @@ import { BATCH_HEADER_SIZE, readBaseOffset, type BatchInfo } from '../../../shar
 import type { CachedFile, FileCache } from './file-cache.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
+import { TXN_INDEX_ENTRY_SIZE, TxnIndex } from './txn-index.js';
 
 /** Zeros written past the data in one write (and re-used: never written to). */
 const ZEROS = Buffer.alloc(256 * 1024);
@@ -40,7 +42,9 @@ export const ZERO_AHEAD_FROM = 64 * 1024;
 /** Bytes read per step while walking batch headers from an index position. */
 const HEADER_SCAN_CHUNK = 64 * 1024;
 
-export function segmentFileName(baseOffset: number, ext: '.log' | '.index' | '.timeindex'): string {
+export type SegmentFileExt = '.log' | '.index' | '.timeindex' | '.txnindex';
+
+export function segmentFileName(baseOffset: number, ext: SegmentFileExt): string {
   return String(baseOffset).padStart(20, '0') + ext;
 }
 
@@ -95,6 +99,12 @@ export class LogSegment {
   private fileSize: number;
   private deleted = false;
   private indexWrites: Promise<void> = Promise.resolve();
+  /** The aborted transactions whose markers are in this segment; loaded by recovery. */
+  txnIndex = new TxnIndex();
+  /** The transaction index's writes, one at a time: a truncation rewrites the file's tail. */
+  private txnIndexWrites: Promise<void> = Promise.resolve();
+  /** The transaction index file was created since the dir was last synced. */
+  private txnIndexNamed = true;
   /**
    * The segment's files are named in its dir for good. A new segment's are not until the dir is
    * synced: fdatasync of a file makes its bytes durable, not its name (POSIX), so after a power
@@ -109,6 +119,7 @@ export class LogSegment {
     readonly logFile: CachedFile,
     readonly indexFile: CachedFile,
     readonly timeIndexFile: CachedFile,
+    readonly txnIndexFile: CachedFile,
     size: number,
     public index: OffsetIndex,
     public timeIndex: TimeIndex,
@@ -121,10 +132,10 @@ export class LogSegment {
 
   /** An existing segment; nothing is opened until used. */
   static openSync(dir: string, baseOffset: number, files: FileCache): LogSegment {
-    const file = (ext: '.log' | '.index' | '.timeindex'): CachedFile => files.file(path.join(dir, segmentFileName(baseOffset, ext)));
+    const file = (ext: SegmentFileExt): CachedFile => files.file(path.join(dir, segmentFileName(baseOffset, ext)));
     const log = file('.log');
     const size = fs.statSync(log.path).size;
-    return new LogSegment(dir, baseOffset, files, log, file('.index'), file('.timeindex'), size, new OffsetIndex(), new TimeIndex());
+    return new LogSegment(dir, baseOffset, files, log, file('.index'), file('.timeindex'), file('.txnindex'), size, new OffsetIndex(), new TimeIndex());
   }
 
   /**
@@ -136,7 +147,9 @@ export class LogSegment {
     const create = (ext: '.log' | '.index' | '.timeindex'): CachedFile =>
       files.createSync(path.join(dir, segmentFileName(baseOffset, ext)), ext === '.log', !newLog);
     const log = create('.log');
-    const segment = new LogSegment(dir, baseOffset, files, log, create('.index'), create('.timeindex'), 0, new OffsetIndex(), new TimeIndex());
+    // The transaction index file comes with the segment's first ABORT marker.
+    const txnIndexFile = files.file(path.join(dir, segmentFileName(baseOffset, '.txnindex')));
+    const segment = new LogSegment(dir, baseOffset, files, log, create('.index'), create('.timeindex'), txnIndexFile, 0, new OffsetIndex(), new TimeIndex());
     segment.named = false;
     return segment;
   }
@@ -244,8 +257,9 @@ export class LogSegment {
   persistIndexes(): Promise<void> {
     const idx = this.index;
     const tix = this.timeIndex;
-    if (idx.persisted === idx.entries && tix.persisted === tix.entries) return this.indexWrites;
+    if (idx.persisted === idx.entries && tix.persisted === tix.entries && !this.txnIndex.dirty) return this.indexWrites;
     const writes: Promise<void>[] = [];
+    if (this.txnIndex.dirty) writes.push(this.persistTxnIndex());
     if (idx.persisted < idx.entries) {
       writes.push(this.files.writev(this.indexFile, [idx.encode(idx.persisted)], idx.persisted * OFFSET_INDEX_ENTRY_SIZE));
       idx.persisted = idx.entries;
@@ -259,12 +273,47 @@ export class LogSegment {
     return this.indexWrites;
   }
 
+  /**
+   * Makes the transaction index file hold exactly the entries in memory: the entries not yet
+   * in it written at their positions, the file cut after a truncation. Not synced.
+   */
+  persistTxnIndex(): Promise<void> {
+    const write = async (): Promise<void> => {
+      const txn = this.txnIndex;
+      if (!txn.dirty) return;
+      const from = txn.persisted;
+      const bytes = txn.unpersisted();
+      const cut = txn.fileEntries > txn.entries;
+      if (txn.fileEntries === 0) this.txnIndexNamed = false;
+      txn.persisted = txn.entries;
+      txn.fileEntries = txn.entries;
+      if (bytes.length > 0) await this.files.writev(this.txnIndexFile, [bytes], from * TXN_INDEX_ENTRY_SIZE);
+      if (cut) await this.files.truncate(this.txnIndexFile, txn.entries * TXN_INDEX_ENTRY_SIZE);
+    };
+    this.txnIndexWrites = this.txnIndexWrites.then(write);
+    return this.txnIndexWrites;
+  }
+
   /** Writes and syncs the index entries not yet durable, then lets the index files close. */
   async syncIndexes(): Promise<void> {
     await this.persistIndexes();
-    await Promise.all([this.files.fdatasync(this.indexFile), this.files.fdatasync(this.timeIndexFile)]);
+    await Promise.all([this.files.fdatasync(this.indexFile), this.files.fdatasync(this.timeIndexFile), this.syncTxnIndex()]);
     this.files.closeIfIdle(this.indexFile);
     this.files.closeIfIdle(this.timeIndexFile);
+  }
+
+  /**
+   * Writes and syncs the transaction index alone (a recovery that rebuilt entries), its name
+   * too when the file is new: its entries are trusted once the recovery point passes them.
+   */
+  async syncTxnIndex(): Promise<void> {
+    await this.persistTxnIndex();
+    await this.files.fdatasync(this.txnIndexFile);
+    if (!this.txnIndexNamed) {
+      await this.files.syncDir(this.dir);
+      this.txnIndexNamed = true;
+    }
+    this.files.closeIfIdle(this.txnIndexFile);
   }
 
   /**
@@ -333,8 +382,10 @@ export class LogSegment {
   async truncateTo(position: number, offset: number): Promise<void> {
     this.index.truncateToPosition(position);
     this.timeIndex.truncateToOffset(offset - this.baseOffset);
+    this.txnIndex.truncateTo(offset);
     await this.indexWrites;
     await Promise.all([
+      this.persistTxnIndex(),
       this.files.truncate(this.logFile, position),
       this.files.truncate(this.indexFile, this.index.entries * OFFSET_INDEX_ENTRY_SIZE),
       this.files.truncate(this.timeIndexFile, this.timeIndex.entries * TIME_INDEX_ENTRY_SIZE),
@@ -376,10 +427,9 @@ export class LogSegment {
     if (this.deleted) return;
     this.deleted = true;
     await this.files.holdForPinned(this.logFile);
-    await Promise.all(
-      [this.logFile, this.indexFile, this.timeIndexFile].map((f) => fs.promises.rm(f.path, { force: true })),
-    );
-    for (const f of [this.logFile, this.indexFile, this.timeIndexFile]) this.files.discard(f);
+    const all = [this.logFile, this.indexFile, this.timeIndexFile, this.txnIndexFile];
+    await Promise.all(all.map((f) => fs.promises.rm(f.path, { force: true })));
+    for (const f of all) this.files.discard(f);
   }
 
   /** Syncs and closes the files of a segment that stays on disk (shutdown, log deletion). */
@@ -387,9 +437,10 @@ export class LogSegment {
     if (this.deleted) return;
     this.deleted = true;
     await this.indexWrites.catch(() => undefined);
+    await this.txnIndexWrites.catch(() => undefined);
     // The zeros go before the final sync: a clean shutdown leaves every file its data's size.
     await this.cutZeros().catch(() => undefined);
     // A failed sync already took the log offline; closing goes on regardless.
-    await Promise.all([this.logFile, this.indexFile, this.timeIndexFile].map((f) => this.files.retire(f).catch(() => undefined)));
+    await Promise.all([this.logFile, this.indexFile, this.timeIndexFile, this.txnIndexFile].map((f) => this.files.retire(f).catch(() => undefined)));
   }
 }

@@ -1,8 +1,9 @@
 /**
  * One cleaning of one log, run in a thread of the cleaner pool (clean-task.ts): reads the
  * segments the partition worker named, builds the offset map of their dirty section, and writes
- * the cleaned segments next to them as `<base>.log.cleaned`, `<base>.index.cleaned` and
- * `<base>.timeindex.cleaned`, fsynced. It changes no other file: the partition worker, which
+ * the cleaned segments next to them as `<base>.log.cleaned`, `<base>.index.cleaned`,
+ * `<base>.timeindex.cleaned` and, when one of its ABORT markers stays, `<base>.txnindex.cleaned`
+ * (the entries of those markers, from the replaced segments' transaction indexes), fsynced. It changes no other file: the partition worker, which
  * owns the log, swaps them in (swap.ts), or deletes them when the log changed meanwhile.
  *
  * The segments are below the active one and below the high watermark, so nothing appends to
@@ -14,9 +15,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BATCH_LENGTH_PREFIX, checkBatchAt, type BatchInfo } from '../../../../shared/record-batch.js';
 import { OffsetIndex } from '../offset-index.js';
-import { segmentFileName } from '../segment.js';
+import { segmentFileName, type SegmentFileExt } from '../segment.js';
 import { TimeIndex } from '../time-index.js';
-import type { CleanedSegment, CleanResult, CleanStats, CleanTask, SegmentToClean } from '../../../../shared/clean-task.js';
+import { encodeTxnEntries } from '../txn-index.js';
+import type { AbortedRange, CleanedSegment, CleanResult, CleanStats, CleanTask, SegmentToClean } from '../../../../shared/clean-task.js';
 import { cleanBatch, mapBatch, OffsetMap, TransactionTracker } from './compaction.js';
 import { groupSegments } from './selection.js';
 import type { Throttler } from './throttle.js';
@@ -31,7 +33,7 @@ export const CLEANED_SUFFIX = '.cleaned';
 
 
 /** Paths of a segment's cleaned files. */
-export function cleanedPath(dir: string, baseOffset: number, ext: '.log' | '.index' | '.timeindex'): string {
+export function cleanedPath(dir: string, baseOffset: number, ext: SegmentFileExt): string {
   return path.join(dir, segmentFileName(baseOffset, ext) + CLEANED_SUFFIX);
 }
 
@@ -128,8 +130,8 @@ class CleanedWriter {
     this.pendingBytes = 0;
   }
 
-  /** Writes out the rest and the indexes, fsyncs all three files. */
-  finish(replaces: number[]): CleanedSegment {
+  /** Writes out the rest and the indexes (`aborted`: the entries of the ABORT markers kept), fsyncs every file. */
+  finish(replaces: number[], aborted: readonly AbortedRange[]): CleanedSegment {
     this.flush();
     fs.fdatasyncSync(this.fd);
     fs.closeSync(this.fd);
@@ -137,7 +139,10 @@ class CleanedWriter {
     if (this.maxTimestamp > this.timeIndex.lastTimestamp()) this.timeIndex.maybeAppend(this.maxTimestamp, this.lastBatchBaseOffset - this.baseOffset);
     const index = this.index.encode(0);
     const timeIndex = this.timeIndex.encode(0);
-    for (const [ext, data] of [['.index', index], ['.timeindex', timeIndex]] as const) {
+    const txnIndex = encodeTxnEntries(aborted);
+    const files: Array<['.index' | '.timeindex' | '.txnindex', Buffer]> = [['.index', index], ['.timeindex', timeIndex]];
+    if (txnIndex.length > 0) files.push(['.txnindex', txnIndex]);
+    for (const [ext, data] of files) {
       const fd = fs.openSync(cleanedPath(this.dir, this.baseOffset, ext), 'w');
       try {
         fs.writeSync(fd, data);
@@ -155,6 +160,7 @@ class CleanedWriter {
       lastBatchBaseOffset: this.lastBatchBaseOffset,
       index,
       timeIndex,
+      txnIndex,
     };
   }
 
@@ -212,7 +218,7 @@ export function cleanLog(task: CleanTask, throttler: Throttler, clock: () => num
           return true;
         });
       }
-      cleaned.push(writer.finish(group.map((s) => s.baseOffset)));
+      cleaned.push(writer.finish(group.map((s) => s.baseOffset), txns.takeRetained()));
       stats.bytesWritten += writer.size;
     } catch (err) {
       writer.abandon();

@@ -71,18 +71,19 @@ export class OffsetMap {
   }
 }
 
-/** An aborted transaction of the producer state (its first offset and its ABORT marker's). */
-
 /**
  * Transactions as a pass over the log meets them (Kafka's CleanedTransactionMetadata): which
- * data batches are aborted, and which markers may go.
+ * data batches are aborted, and which markers may go. An ABORT marker that stays keeps its
+ * transaction index entry, in the index of the cleaned segment it goes to (`takeRetained`).
  */
 export class TransactionTracker {
   private readonly pending: AbortedRange[];
   private next = 0;
-  /** Open aborted transactions by producer: the last offset of a batch of theirs seen, or -1. */
-  private readonly aborted = new Map<number, number>();
+  /** Open aborted transactions by producer: the last offset of a batch of theirs seen (-1: none yet). */
+  private readonly aborted = new Map<number, { txn: AbortedRange; seen: number }>();
   private readonly committed = new Set<number>();
+  /** Index entries of the ABORT markers kept since the last `takeRetained`. */
+  private retained: AbortedRange[] = [];
 
   constructor(aborted: readonly AbortedRange[]) {
     this.pending = [...aborted].sort((a, b) => a.firstOffset - b.firstOffset);
@@ -91,7 +92,7 @@ export class TransactionTracker {
   private reach(offset: number): void {
     while (this.next < this.pending.length && this.pending[this.next]!.firstOffset <= offset) {
       const a = this.pending[this.next++]!;
-      if (!this.aborted.has(a.producerId)) this.aborted.set(a.producerId, -1);
+      if (!this.aborted.has(a.producerId)) this.aborted.set(a.producerId, { txn: a, seen: -1 });
     }
   }
 
@@ -100,8 +101,9 @@ export class TransactionTracker {
     const lastOffset = b.baseOffset + b.lastOffsetDelta;
     this.reach(lastOffset);
     if ((b.attributes & TRANSACTIONAL_FLAG) === 0) return false;
-    if (this.aborted.has(b.producerId)) {
-      this.aborted.set(b.producerId, lastOffset);
+    const open = this.aborted.get(b.producerId);
+    if (open !== undefined) {
+      open.seen = lastOffset;
       return true;
     }
     this.committed.add(b.producerId);
@@ -113,11 +115,21 @@ export class TransactionTracker {
     this.reach(b.baseOffset + b.lastOffsetDelta);
     if (type === undefined) return true;
     if (type === ControlType.ABORT) {
-      const seen = this.aborted.get(b.producerId);
+      const open = this.aborted.get(b.producerId);
       this.aborted.delete(b.producerId);
-      return seen === undefined || seen < 0;
+      // The marker stays until a cleaning has removed its batches: so does its entry.
+      if (open === undefined || open.seen < 0) return true;
+      this.retained.push(open.txn);
+      return false;
     }
     return !this.committed.delete(b.producerId);
+  }
+
+  /** The index entries of the ABORT markers kept since the last call, in marker order. */
+  takeRetained(): AbortedRange[] {
+    const out = this.retained;
+    this.retained = [];
+    return out;
   }
 }
 

@@ -167,7 +167,7 @@ export class LogCleaner {
       indexIntervalBytes: log.config.indexIntervalBytes,
       maxBatchBytes: uncompressedLimit(log.config.maxMessageBytes),
       offsetMapBytes: this.opts.offsetMapBytes,
-      aborted: log.producers.aborted().map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset })),
+      aborted: log.segments.flatMap((s) => s.txnIndex.all()),
       producers: log.producers.entries().map((e) => [e.producerId, { lastDataOffset: e.batches[e.batches.length - 1]?.lastOffset ?? -1, epoch: e.epoch }]),
     };
     let result: CleanResult;

@@ -8,11 +8,14 @@
  *   <base>.log.swap      renamed by the owner, the directory fsynced: the swap is decided
  *   <base>.log           after the replaced segments' files are deleted
  *
- * (the same for .index and .timeindex, renamed before the .log file each time). A `.log.swap`
- * file is the commit point: found at load, the swap is finished (every segment whose base lies
- * within the swapped segment's offsets is deleted, the file renamed, its indexes rebuilt by the
- * recovery scan, which starts there). Without it, `.cleaned` and `.swap` files are leftovers of
- * a cleaning that did not get that far and are deleted: the old segments are all still there.
+ * (the same for .index, .timeindex and .txnindex, renamed before the .log file each time; a
+ * cleaned segment has a .txnindex only when it keeps an ABORT marker). A `.log.swap` file is the
+ * commit point: found at load, the swap is finished (every segment whose base lies within the
+ * swapped segment's offsets is deleted, the file renamed, its offset and time indexes rebuilt
+ * by the recovery scan, which starts there; its transaction index, which no scan can rebuild
+ * once the aborted batches are gone, is renamed into place). Without it, `.cleaned` and `.swap`
+ * files are leftovers of a cleaning that did not get that far and are deleted: the old segments
+ * are all still there.
  *
  * A cleaned segment covers exactly the offsets of the segments it replaces: it starts at the
  * first one's base and its last batch is theirs (the cleaner keeps the last batch of each
@@ -29,21 +32,28 @@ import path from 'node:path';
 import type { Logger } from '../../../../shared/logger.js';
 import { BATCH_HEADER_SIZE, BATCH_LENGTH_PREFIX, readBaseOffset } from '../../../../shared/record-batch.js';
 import { syncDir } from '../checkpoint-file.js';
-import type { FileCache } from '../file-cache.js';
+import type { CachedFile, FileCache } from '../file-cache.js';
 import { OffsetIndex } from '../offset-index.js';
 import type { PartitionLog } from '../partition-log.js';
 import { LogSegment, segmentFileName } from '../segment.js';
 import { TimeIndex } from '../time-index.js';
+import { decodeTxnEntries, TxnIndex } from '../txn-index.js';
 import type { CleanedSegment, CleanResult } from '../../../../shared/clean-task.js';
 import { CLEANED_SUFFIX, cleanedPath } from './clean-log.js';
 
 export const SWAP_SUFFIX = '.swap';
-const EXTS = ['.index', '.timeindex', '.log'] as const;
-const SEGMENT_FILE = /^(\d{20})\.(log|index|timeindex)$/;
+const EXTS = ['.index', '.timeindex', '.txnindex', '.log'] as const;
+type Ext = (typeof EXTS)[number];
+const SEGMENT_FILE = /^(\d{20})\.(log|index|timeindex|txnindex)$/;
 const HEADER_CHUNK = 1024 * 1024;
 
-function swapPath(dir: string, baseOffset: number, ext: (typeof EXTS)[number]): string {
+function swapPath(dir: string, baseOffset: number, ext: Ext): string {
   return path.join(dir, segmentFileName(baseOffset, ext) + SWAP_SUFFIX);
+}
+
+/** The files a cleaned segment has, in the order they are renamed. */
+function extsOf(c: CleanedSegment): Ext[] {
+  return EXTS.filter((ext) => ext !== '.txnindex' || c.txnIndex.length > 0);
 }
 
 /**
@@ -88,12 +98,18 @@ export async function recoverSwaps(dir: string, logger: Logger): Promise<number 
   for (const base of swappedLogs.sort((a, b) => a - b)) {
     const file = swapPath(dir, base, '.log');
     const last = await lastOffsetOf(file);
+    const has = (ext: Ext): boolean => names.includes(segmentFileName(base, ext) + SWAP_SUFFIX);
+    // The old segments' files were all deleted before the first .swap got its final name (the
+    // .index's): from then on a <base>.txnindex is the cleaned segment's.
+    const cleanedTxnIndexInPlace = !has('.index') && !has('.txnindex');
     const replaced = names.filter((n) => {
       const m = SEGMENT_FILE.exec(n);
+      if (cleanedTxnIndexInPlace && n === segmentFileName(base, '.txnindex')) return false;
       return m !== null && Number(m[1]) >= base && Number(m[1]) <= Math.max(base, last);
     });
     await Promise.all(replaced.map((n) => fs.rm(path.join(dir, n), { force: true })));
-    await Promise.all(['.index', '.timeindex'].map((ext) => fs.rm(swapPath(dir, base, ext as '.index'), { force: true })));
+    await Promise.all((['.index', '.timeindex'] as const).map((ext) => fs.rm(swapPath(dir, base, ext), { force: true })));
+    if (has('.txnindex')) await fs.rename(swapPath(dir, base, '.txnindex'), path.join(dir, segmentFileName(base, '.txnindex')));
     await fs.rename(file, path.join(dir, segmentFileName(base, '.log')));
     logger.warn({ dir: path.basename(dir), segment: base, replaced: replaced.filter((n) => n.endsWith('.log')).length }, 'finished the swap of a cleaned segment interrupted by a crash');
     lowest = lowest === undefined ? base : Math.min(lowest, base);
@@ -102,8 +118,10 @@ export async function recoverSwaps(dir: string, logger: Logger): Promise<number 
   return lowest;
 }
 
-function segmentFrom(dir: string, files: FileCache, c: CleanedSegment, name: (ext: (typeof EXTS)[number]) => string, index: OffsetIndex, timeIndex: TimeIndex): LogSegment {
-  const seg = new LogSegment(dir, c.baseOffset, files, files.file(name('.log')), files.file(name('.index')), files.file(name('.timeindex')), c.size, index, timeIndex);
+function segmentFrom(dir: string, files: FileCache, c: CleanedSegment, name: (ext: Ext) => string, index: OffsetIndex, timeIndex: TimeIndex): LogSegment {
+  const file = (ext: Ext): CachedFile => files.file(name(ext));
+  const seg = new LogSegment(dir, c.baseOffset, files, file('.log'), file('.index'), file('.timeindex'), file('.txnindex'), c.size, index, timeIndex);
+  seg.txnIndex = new TxnIndex(decodeTxnEntries(c.txnIndex, c.baseOffset), c.txnIndex.length);
   seg.maxTimestamp = c.maxTimestamp;
   seg.offsetOfMaxTimestamp = c.offsetOfMaxTimestamp;
   seg.lastBatchBaseOffset = c.lastBatchBaseOffset;
@@ -137,13 +155,14 @@ export function swapCleaned(log: PartitionLog, files: FileCache, sources: readon
 }
 
 async function removeCleaned(dir: string, result: CleanResult): Promise<void> {
-  await Promise.all(result.cleaned.flatMap((c) => EXTS.map((ext) => fs.rm(cleanedPath(dir, c.baseOffset, ext), { force: true }))));
+  await Promise.all(result.cleaned.flatMap((c) => extsOf(c).map((ext) => fs.rm(cleanedPath(dir, c.baseOffset, ext), { force: true }))));
 }
 
 async function swapOne(log: PartitionLog, files: FileCache, c: CleanedSegment, old: LogSegment[]): Promise<void> {
   const dir = log.dir;
   const base = c.baseOffset;
-  for (const ext of EXTS) await fs.rename(cleanedPath(dir, base, ext), swapPath(dir, base, ext));
+  const exts = extsOf(c);
+  for (const ext of exts) await fs.rename(cleanedPath(dir, base, ext), swapPath(dir, base, ext));
   await files.borrow(1, () => syncDir(dir));
   const at = log.segments.indexOf(old[0]!);
   const nextOffset = log.segments[at + old.length]!.baseOffset;
@@ -155,12 +174,12 @@ async function swapOne(log: PartitionLog, files: FileCache, c: CleanedSegment, o
     await files.holdForPinned(swapping.logFile);
     log.segments.splice(log.segments.indexOf(old[0]!), old.length, swapping);
     await Promise.all(old.map((s) => s.delete()));
-    for (const ext of EXTS) await fs.rename(swapPath(dir, base, ext), path.join(dir, segmentFileName(base, ext)));
+    for (const ext of exts) await fs.rename(swapPath(dir, base, ext), path.join(dir, segmentFileName(base, ext)));
     await files.borrow(1, () => syncDir(dir));
     const final = segmentFrom(dir, files, c, (ext) => path.join(dir, segmentFileName(base, ext)), index, timeIndex);
     log.segments[log.segments.indexOf(swapping)] = final;
   } finally {
     swapping.release();
-    for (const f of [swapping.logFile, swapping.indexFile, swapping.timeIndexFile]) files.discard(f);
+    for (const f of [swapping.logFile, swapping.indexFile, swapping.timeIndexFile, swapping.txnIndexFile]) files.discard(f);
   }
 }
