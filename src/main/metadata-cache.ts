@@ -142,7 +142,7 @@ export class MetadataCache {
 
   /** Where the partition workers reach each broker (the advertised client listener). */
   brokerEndpoints(): BrokerEndpoint[] {
-    return this.snapshot.brokers.map((b) => ({ id: b.id, host: b.host, port: b.port }));
+    return this.snapshot.brokers.map((b) => ({ id: b.id, host: b.host, port: b.port, fenced: b.fenced }));
   }
 
   /** Resolves at the next snapshot, or after `timeoutMs`. */

@@ -67,6 +67,8 @@ export interface BrokerEndpoint {
   id: number;
   host: string;
   port: number;
+  /** Fenced by the controller: it may not join an ISR (Kafka's isReplicaIsrEligible). */
+  fenced: boolean;
 }
 
 /** main -> worker */

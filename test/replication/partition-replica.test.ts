@@ -74,6 +74,18 @@ t.test('min.insync.replicas: refused before the append, failed after it when the
   t.equal(r.produceError(1), ErrorCode.NONE, 'acks=1 still goes');
 });
 
+t.test('a caught-up follower on a fenced broker is not proposed into the ISR until it is unfenced', async (t) => {
+  const r = new PartitionReplica<string>(1);
+  r.applyMetadata(meta({ isr: [1, 2] }), ends(4), 0);
+  r.followerFetch(2, 4, 5, ends(4), matching, 4, 1);
+  r.followerFetch(3, 4, 5, ends(4), matching, 4, 1);
+  const fenced = new Set([3]);
+  t.equal(r.proposeIsr(2, 1000, (id) => !fenced.has(id)), null, 'broker 3 is caught up, but the controller would refuse it');
+  t.equal(r.proposeIsr(1500, 10_000, (id) => !fenced.has(id)), null, 'nor is it proposed at the next check');
+  fenced.clear();
+  t.same(r.proposeIsr(3000, 10_000, (id) => !fenced.has(id))?.isr, [1, 2, 3], 'unfenced, it joins');
+});
+
 t.test('a proposed ISR expansion counts the new member before the controller commits it', async (t) => {
   const r = new PartitionReplica<string>(1);
   r.applyMetadata(meta({ isr: [1, 2] }), ends(4), 0);

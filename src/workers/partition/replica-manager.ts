@@ -46,6 +46,9 @@ export class ReplicaManager<P> {
   private readonly durableWaiters = new Map<PartitionLog, { offset: number; resolve: () => void }[]>();
   /** The broker's follower replication throttle, shared with the other workers' fetchers. */
   private readonly followerQuota: ReplicationQuota;
+  /** Registered, unfenced brokers: the followers that may join an ISR. */
+  private eligible = new Set<number>();
+  private readonly isEligible = (replica: number): boolean => this.eligible.has(replica);
 
   constructor(private readonly d: ReplicaManagerDeps<P>) {
     this.followerQuota = new ReplicationQuota(d.data.followerQuota);
@@ -130,7 +133,7 @@ export class ReplicaManager<P> {
   }
 
   private proposeIsr(rep: PartitionReplica<P>, now: number): void {
-    const p = rep.proposeIsr(now, this.d.data.replicaLagTimeMaxMs);
+    const p = rep.proposeIsr(now, this.d.data.replicaLagTimeMaxMs, this.isEligible);
     if (!p) return;
     const { topic, topicId, partition } = rep.metadata!;
     this.d.log.info({ topic, partition, from: rep.isr, to: p.isr }, 'proposing ISR change');
@@ -198,6 +201,7 @@ export class ReplicaManager<P> {
   async applyHosted(partitions: HostedPartition[], deletedTopics: string[], brokers: BrokerEndpoint[]): Promise<HostingFailure[]> {
     const { data, log, stats } = this.d;
     const manager = this.d.logs();
+    this.eligible = new Set(brokers.filter((b) => !b.fenced).map((b) => b.id));
     for (const t of deletedTopics) {
       for (const k of [...this.replicas.keys()]) if (k.startsWith(`${t}\0`)) this.forget(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       for (const l of [...manager.all()]) if (l.topic === t) await manager.delete(t, l.partition);

@@ -149,9 +149,10 @@ export class IsrState {
   /**
    * The ISR this leader should propose, or null when it should stay as it is: laggards leave,
    * followers that reached the high watermark and `epochStart` (the log end when this
-   * leadership began) join.
+   * leadership began) join, if `eligible`: the controller refuses a fenced or unregistered
+   * broker, and proposing it again every check would only churn.
    */
-  proposedIsr(nowMs: number, lagMaxMs: number, epochStart: number): number[] | null {
+  proposedIsr(nowMs: number, lagMaxMs: number, epochStart: number, eligible: (replica: number) => boolean): number[] | null {
     const next: number[] = [];
     let changed = false;
     for (const r of this.replicas) {
@@ -164,7 +165,7 @@ export class IsrState {
       if (inIsr) {
         if (nowMs - f.lastCaughtUpMs > lagMaxMs) changed = true;
         else next.push(r);
-      } else if (f.position >= 0 && f.position >= this.hw && f.position >= epochStart && nowMs - f.lastCaughtUpMs <= lagMaxMs) {
+      } else if (eligible(r) && f.position >= 0 && f.position >= this.hw && f.position >= epochStart && nowMs - f.lastCaughtUpMs <= lagMaxMs) {
         next.push(r);
         changed = true;
       }

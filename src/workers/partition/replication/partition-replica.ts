@@ -297,14 +297,14 @@ export class PartitionReplica<P> {
 
   /**
    * An ISR change to send now, at most once per retry interval: the outstanding one again, or
-   * a new one (laggards out, caught-up followers in).
+   * a new one (laggards out, caught-up followers in, of those `eligible` says may join).
    */
-  proposeIsr(nowMs: number, lagMaxMs: number): IsrProposal | null {
+  proposeIsr(nowMs: number, lagMaxMs: number, eligible: (replica: number) => boolean = () => true): IsrProposal | null {
     const lead = this.lead;
     const p = this.meta;
     if (!lead || !p || p.replicas.length < 2) return null;
     if (lead.alterSentAt > 0 && nowMs - lead.alterSentAt < ALTER_ISR_RETRY_MS) return null;
-    const isr = lead.isr.pending ?? lead.isr.proposedIsr(nowMs, lagMaxMs, lead.epochStart);
+    const isr = lead.isr.pending ?? lead.isr.proposedIsr(nowMs, lagMaxMs, lead.epochStart, eligible);
     if (!isr) return null;
     lead.alterSentAt = nowMs;
     return { isr: [...isr], leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch };
