@@ -56,17 +56,5 @@ PROPS
   LOG_LEVEL="${LOG_LEVEL:-warn}" nohup node "$main" --config "$props" >> "$dir/node$i.out" 2>&1 &
   echo $! > "$dir/node$i.pid"
 done
-for i in $nodes; do
-  p=$((port + 2 * (i - 1)))
-  for _ in $(seq 1 240); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then break; fi
-    if ! kill -0 "$(cat "$dir/node$i.pid")" 2>/dev/null; then
-      echo "node $i exited; see $dir/node$i.out" >&2; exit 1
-    fi
-    sleep 0.25
-  done
-done
-bootstrap=""
-for i in $(seq 1 "$brokers"); do bootstrap+="${bootstrap:+,}127.0.0.1:$((port + 2 * (i - 1)))"; done
-echo "bootstrap $bootstrap"
-for i in $nodes; do echo "pid $(cat "$dir/node$i.pid")"; done
+tries=240 pause=0.25
+. "$here/../await-nodes.sh"
