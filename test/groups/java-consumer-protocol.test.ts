@@ -3,13 +3,14 @@
 // a consumer started after both stopped resumes from their committed offsets: every record is
 // read exactly once. Optional: runs when java is present (the jars come from
 // bench/peers/kafka/fetch.sh, which needs mvn).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Kafka, logLevel } from 'kafkajs';
 import { hasCommand, startBroker } from '../helpers/broker.js';
+import { consoleConsumer, type ConsoleConsumer } from '../helpers/console-consumer.js';
 import { brokerTeardown, eventually } from '../clients/harness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -26,49 +27,8 @@ function javaReady(): boolean {
   return has();
 }
 
-interface Reader {
-  proc: ChildProcess;
-  lines: string[];
-  stop(): Promise<void>;
-}
-
-function consoleConsumer(bootstrap: string): Reader {
-  const proc = spawn(
-    'java',
-    [
-      '-cp', `${lib}/*`,
-      `-Dlog4j2.configurationFile=${path.join(peers, 'log4j2.properties')}`,
-      'org.apache.kafka.tools.consumer.ConsoleConsumer',
-      '--bootstrap-server', bootstrap,
-      '--topic', TOPIC,
-      '--group', GROUP,
-      '--command-property', 'group.protocol=consumer',
-      '--command-property', 'auto.offset.reset=earliest',
-      '--command-property', 'auto.commit.interval.ms=500',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const lines: string[] = [];
-  let partial = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    const parts = (partial + d.toString()).split('\n');
-    partial = parts.pop()!;
-    lines.push(...parts.filter((l) => l.startsWith('payment-')));
-  });
-  let errors = '';
-  proc.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
-  return {
-    proc,
-    lines,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      // The console consumer closes its consumer on SIGTERM: a last commit, then it leaves.
-      proc.kill('SIGTERM');
-      await exited;
-      if (errors.includes('ERROR')) throw new Error(errors);
-    },
-  };
+function groupConsumer(bootstrap: string): ConsoleConsumer {
+  return consoleConsumer({ bootstrap, topic: TOPIC, group: GROUP, prefix: 'payment-', failOnError: true });
 }
 
 t.test('Java console consumers with group.protocol=consumer', { skip: javaReady() ? false : 'java or the Kafka jars are not available' }, async (t) => {
@@ -89,13 +49,13 @@ t.test('Java console consumers with group.protocol=consumer', { skip: javaReady(
     await producer.send({ topic: TOPIC, acks: -1, messages });
   };
 
-  const readers: Reader[] = [];
+  const readers: ConsoleConsumer[] = [];
   t.teardown(() => readers.forEach((r) => r.proc.kill('SIGKILL')));
   const seen = () => readers.flatMap((r) => r.lines);
 
   await produce(200);
-  const a = consoleConsumer(broker.bootstrap);
-  const b = consoleConsumer(broker.bootstrap);
+  const a = groupConsumer(broker.bootstrap);
+  const b = groupConsumer(broker.bootstrap);
   readers.push(a, b);
   // More records whenever everything so far has been read, until both consumers have had some.
   await eventually('both consumers share the topic', async () => {
@@ -115,7 +75,7 @@ t.test('Java console consumers with group.protocol=consumer', { skip: javaReady(
   await a.stop();
 
   await produce(100);
-  const c = consoleConsumer(broker.bootstrap);
+  const c = groupConsumer(broker.bootstrap);
   readers.push(c);
   await eventually('a later consumer of the group reads what came after the commits', () => seen().length >= produced, 90_000);
   await c.stop();

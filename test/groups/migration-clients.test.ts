@@ -4,12 +4,12 @@
 // leave one by one; and the other way, a kafkajs consumer stays behind when the Java one leaves
 // (the group becomes classic again). Every record is read, and a later consumer resumes from
 // the committed offsets. The Java parts need java and Kafka's jars (test/helpers/kafka-jars.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import t from 'tap';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { startBroker } from '../helpers/broker.js';
-import { KAFKA_LIB, KAFKA_PEER, kafkaJarsMissing } from '../helpers/kafka-jars.js';
+import { consoleConsumer } from '../helpers/console-consumer.js';
+import { kafkaJarsMissing } from '../helpers/kafka-jars.js';
 import { brokerTeardown, eventually } from '../clients/harness.js';
 
 const PARTITIONS = 4;
@@ -20,37 +20,9 @@ interface Reader {
 }
 
 function javaConsumer(bootstrap: string, topic: string, group: string, procs: ChildProcess[]): Reader {
-  const proc = spawn(
-    'java',
-    [
-      '-cp', `${KAFKA_LIB}/*`,
-      `-Dlog4j2.configurationFile=${path.join(KAFKA_PEER, 'log4j2.properties')}`,
-      'org.apache.kafka.tools.consumer.ConsoleConsumer',
-      '--bootstrap-server', bootstrap, '--topic', topic, '--group', group,
-      '--command-property', 'group.protocol=consumer',
-      '--command-property', 'auto.offset.reset=earliest',
-      '--command-property', 'auto.commit.interval.ms=500',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  procs.push(proc);
-  const lines: string[] = [];
-  let partial = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    const parts = (partial + d.toString()).split('\n');
-    partial = parts.pop()!;
-    lines.push(...parts.filter((l) => l.startsWith('rec-')));
-  });
-  return {
-    lines,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      // SIGTERM: the console consumer commits and leaves the group.
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const c = consoleConsumer({ bootstrap, topic, group, prefix: 'rec-' });
+  procs.push(c.proc);
+  return c;
 }
 
 async function kafkajsConsumer(kafka: Kafka, topic: string, group: string, consumers: Consumer[]): Promise<Reader> {
