@@ -219,7 +219,7 @@ function reorderings(obs: ReadObs[]): CheckResult['reordered'] {
   return out;
 }
 
-function hwRegressions(hws: HwObs[]): HwRegression[] {
+export function hwRegressions(hws: HwObs[]): HwRegression[] {
   const last = new Map<string, HwObs>();
   const out: HwRegression[] = [];
   for (const s of [...hws].sort((x, y) => x.at - y.at)) {
