@@ -42,6 +42,8 @@ export interface ReadObs {
   partition: number;
   offset: number;
   value: string;
+  /** When the answer holding it came back (tailing readers). */
+  at?: number;
 }
 
 export interface HwObs {

@@ -46,6 +46,7 @@ function txnProblems(x: TxnCheckResult): string[] {
   if (x.missing.length) out.push(`${x.missing.length} committed transactions invisible to the final read_committed read: ${x.missing.slice(0, 5).map((m) => `${m.txn} (${m.values} values)`).join(', ')}`);
   if (x.partial.length) out.push(`${x.partial.length} transactions partly visible: ${x.partial.slice(0, 5).map((m) => `${m.txn} to ${m.observer} (${m.seen} of ${m.covered})`).join(', ')}`);
   if (x.abortedSeen.length) out.push(`${x.abortedSeen.length} values of aborted transactions read: ${x.abortedSeen.slice(0, 5).map((m) => `${m.value} (${m.txn}) by ${m.observer}`).join(', ')}`);
+  if (x.early.length) out.push(`${x.early.length} values read before their transaction's commit was sent: ${x.early.slice(0, 5).map((m) => `${m.value} (${m.txn}) by ${m.observer} ${m.msBeforeCommit} ms before`).join(', ')}`);
   if (x.vanished.length) out.push(`${x.vanished.length} transactional values read, then absent from the final read: ${x.vanished.slice(0, 5).map((m) => `${m.value} by ${m.observer}`).join(', ')}`);
   if (x.seenTwice.length) out.push(`${x.seenTwice.length} values read twice by one reader: ${x.seenTwice.slice(0, 5).map((m) => `${m.value} x${m.times} by ${m.observer}`).join(', ')}`);
   if (x.orderBroken.length) out.push(`${x.orderBroken.length} committed values out of produce order: ${x.orderBroken.slice(0, 5).map((m) => `p${m.partition} ${m.value} after ${m.after} (${m.observer})`).join(', ')}`);
@@ -86,7 +87,7 @@ export function row(r: RunReport): string[] {
   ];
 }
 
-const TXN_COLUMNS = ['fault', 'txns', 'committed', 'aborted', 'unknown', 'unknown seen', 'values seen', 'invisible', 'partial', 'aborted read', 'vanished', 'read twice', 'order', 'lso-back', 'verdict'];
+const TXN_COLUMNS = ['fault', 'txns', 'committed', 'aborted', 'unknown', 'unknown seen', 'values seen', 'invisible', 'partial', 'aborted read', 'early', 'vanished', 'read twice', 'order', 'lso-back', 'verdict'];
 
 export function txnRow(r: RunReport): string[] {
   const x = r.txn!;
@@ -101,6 +102,7 @@ export function txnRow(r: RunReport): string[] {
     String(x.missing.length),
     String(x.partial.length),
     String(x.abortedSeen.length),
+    String(x.early.length),
     String(x.vanished.length),
     String(x.seenTwice.length),
     String(x.orderBroken.length),

@@ -17,6 +17,8 @@
  *   partial     (transaction, reader) pairs where the reader saw some of the values it covers,
  *               not all: a transaction is visible whole or not at all (unknown outcomes too)
  *   abortedSeen values of aborted transactions any read_committed reader saw
+ *   early       values a reader was given before their transaction's EndTxn(commit) was sent
+ *               (a read of uncommitted data, whatever became of the transaction)
  *   vanished    values a tailing reader saw that the final read did not
  *   seenTwice   values one reader saw more than once
  *   orderBroken committed values a reader saw in a partition after a later value of the same
@@ -39,6 +41,8 @@ export interface TxnRecord {
   transactionalId: string;
   values: TxnValue[];
   outcome: TxnOutcome;
+  /** When EndTxn(commit) was first sent (none: never). */
+  commitSentAt?: number;
   /** Why it ended as it did (for notes). */
   detail: string;
 }
@@ -73,6 +77,7 @@ export interface TxnCheckResult {
   missing: { txn: string; values: number }[];
   partial: { txn: string; observer: string; seen: number; covered: number }[];
   abortedSeen: { txn: string; observer: string; value: string }[];
+  early: { txn: string; observer: string; value: string; msBeforeCommit: number }[];
   vanished: { observer: string; value: string }[];
   seenTwice: { observer: string; value: string; times: number }[];
   orderBroken: { observer: string; partition: number; value: string; after: string }[];
@@ -101,7 +106,7 @@ export function checkTransactions(h: TxnHistory): TxnCheckResult {
 
   const out: TxnCheckResult = {
     txns: h.txns.length, committed: 0, aborted: 0, unknown: 0, unknownVisible: 0, committedValues: 0, committedSeen: 0,
-    missing: [], partial: [], abortedSeen: [], vanished: [], seenTwice: [], orderBroken: [], lsoBack: hwRegressions(h.lsos),
+    missing: [], partial: [], abortedSeen: [], early: [], vanished: [], seenTwice: [], orderBroken: [], lsoBack: hwRegressions(h.lsos),
   };
   const observers = [...new Set([h.finalObserver, ...seen.keys()])].sort();
   for (const txn of h.txns) {
@@ -125,6 +130,13 @@ export function checkTransactions(h: TxnHistory): TxnCheckResult {
     }
   }
 
+  for (const r of h.reads) {
+    const t = txnOf.get(r.value)?.txn;
+    if (!t || t.outcome === 'aborted' || r.at === undefined) continue;
+    if (t.commitSentAt === undefined || r.at < t.commitSentAt) {
+      out.early.push({ txn: t.id, observer: r.observer, value: r.value, msBeforeCommit: t.commitSentAt === undefined ? Infinity : t.commitSentAt - r.at });
+    }
+  }
   for (const [observer, m] of seen) {
     for (const [value, times] of m) {
       if (times > 1) out.seenTwice.push({ observer, value, times });

@@ -133,6 +133,7 @@ export class TransactionalProducer {
     const commit = failed === undefined && this.opts.random() < this.opts.commitShare;
     let commitSent = false;
     const ended = await this.coordinated((c) => this.host.endTxn(c, tid, id, commit), () => {
+      if (commit && !commitSent) txn.commitSentAt = Date.now();
       commitSent ||= commit;
     });
     if (ended.kind === 'ok') txn.outcome = commit ? 'committed' : 'aborted';

@@ -349,7 +349,7 @@ export class Workload implements TxnProducerHost {
       const at = Date.now();
       this.hws.push({ observer, partition: p, broker: leader!.id, hw: r.value.highWatermark, at });
       this.lsos.push({ observer, partition: p, broker: leader!.id, hw: r.value.lastStableOffset, at });
-      position = this.keepCommitted(observer, p, position, r.value);
+      position = this.keepCommitted(observer, p, position, r.value, at);
       this.readerPositions.set(`${observer}:${p}`, { observer, partition: p, offset: position });
       if (r.value.batches.length === 0) await sleep(20);
     }
@@ -357,11 +357,11 @@ export class Workload implements TxnProducerHost {
   }
 
   /** Records what a read_committed reader keeps of one answer; its next position. */
-  private keepCommitted(observer: string, p: number, position: number, answer: FetchAnswer): number {
+  private keepCommitted(observer: string, p: number, position: number, answer: FetchAnswer, at?: number): number {
     const kept = committedRecords(answer.batches, answer.abortedTransactions, position);
     for (const rec of kept.records) {
       const value = rec.value?.toString() ?? '';
-      if (this.mine(value)) this.reads.push({ observer, partition: p, offset: rec.offset, value });
+      if (this.mine(value)) this.reads.push({ observer, partition: p, offset: rec.offset, value, at });
     }
     return Math.max(position, kept.nextOffset ?? position);
   }

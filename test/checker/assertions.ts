@@ -36,6 +36,7 @@ export function assertTxnRun(t: Test, r: RunReport): void {
   t.same(x.missing, [], 'every committed transaction is visible to read_committed');
   t.same(x.partial, [], 'no transaction is partly visible to any reader');
   t.same(x.abortedSeen, [], 'no value of an aborted transaction is read');
+  t.same(x.early, [], 'no value is read before its transaction\'s commit was sent');
   t.same(x.vanished, [], 'no transactional value read is gone from the final read');
   t.same(x.seenTwice, [], 'no reader reads a value twice');
   t.same(x.orderBroken, [], 'committed values come in produce order');

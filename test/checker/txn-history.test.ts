@@ -52,8 +52,8 @@ function txn(id: string, outcome: TxnRecord['outcome'], values: [string, number,
   return { id, transactionalId: id.split('#')[0]!, outcome, detail: '', values: values.map(([value, partition, n]) => ({ value, partition, n })) };
 }
 
-function read(observer: string, partition: number, offset: number, value: string) {
-  return { observer, partition, offset, value };
+function read(observer: string, partition: number, offset: number, value: string, at?: number) {
+  return { observer, partition, offset, value, at };
 }
 
 function history(over: Partial<TxnHistory>): TxnHistory {
@@ -71,13 +71,14 @@ t.test('a clean transactional history passes', async (t) => {
   const reads = [
     read('final', 0, 0, 'x0'), read('final', 1, 0, 'x1'), read('final', 0, 6, 'x5'),
     // The tailing reader stopped before x#2 on partition 1 and saw x#0 on partition 0 only.
-    read('c', 0, 0, 'x0'),
+    read('c', 0, 0, 'x0', 20),
   ];
   const positions = [{ observer: 'c', partition: 0, offset: 3 }, { observer: 'c', partition: 1, offset: 0 }];
   const lsos = [{ observer: 'c', partition: 0, broker: 1, hw: 2, at: 1 }, { observer: 'c', partition: 0, broker: 2, hw: 5, at: 2 }];
+  txns[0]!.commitSentAt = 10;
   const r = checkTransactions(history({ txns, writes, reads, positions, lsos }));
   t.same([r.txns, r.committed, r.aborted, r.unknown, r.unknownVisible, r.committedValues, r.committedSeen], [4, 2, 1, 1, 0, 3, 3]);
-  t.same([r.missing, r.partial, r.abortedSeen, r.vanished, r.seenTwice, r.orderBroken, r.lsoBack], [[], [], [], [], [], [], []]);
+  t.same([r.missing, r.partial, r.abortedSeen, r.early, r.vanished, r.seenTwice, r.orderBroken, r.lsoBack], [[], [], [], [], [], [], [], []]);
 });
 
 t.test('each transactional anomaly is reported', async (t) => {
@@ -97,14 +98,16 @@ t.test('each transactional anomaly is reported', async (t) => {
     read('final', 1, 2, 'x6'), read('c', 1, 2, 'x6'), read('c', 1, 2, 'x6'), // read twice by c
     read('c', 0, 3, 'x3'), // x#2: c saw it, the final read did not (invisible, vanished)
     read('final', 1, 3, 'x7'),
-    read('d', 1, 1, 'x7'), read('d', 1, 2, 'x6'), // d saw x6 after x7, produced before it
+    read('d', 1, 1, 'x7', 50), read('d', 1, 2, 'x6'), // d saw x6 after x7, produced before it; x7 before its commit
   ];
   const positions = [{ observer: 'c', partition: 0, offset: 4 }, { observer: 'c', partition: 1, offset: 3 }];
   const lsos = [{ observer: 'c', partition: 0, broker: 1, hw: 5, at: 1 }, { observer: 'c', partition: 0, broker: 2, hw: 3, at: 2 }];
+  txns[5]!.commitSentAt = 100;
   const r = checkTransactions(history({ txns, writes, reads, positions, lsos }));
   t.same(r.missing, [{ txn: 'x#2', values: 1 }], 'a committed transaction the final read did not see');
   t.same(r.partial.map((p) => `${p.txn}:${p.observer}:${p.seen}/${p.covered}`), ['x#0:final:1/2'], 'a transaction partly visible');
   t.same(r.abortedSeen.map((a) => a.value), ['x2'], 'a value of an aborted transaction read');
+  t.same(r.early, [{ txn: 'x#5', observer: 'd', value: 'x7', msBeforeCommit: 50 }], 'a value read before its commit was sent');
   t.same(r.vanished, [{ observer: 'c', value: 'x3' }], 'a value read, then gone');
   t.same(r.seenTwice, [{ observer: 'c', value: 'x6', times: 2 }], 'a value read twice');
   t.same(r.orderBroken.map((o) => `${o.observer}:${o.value}<${o.after}`), ['d:x6<x7'], 'a committed value read after one produced later');
