@@ -165,6 +165,12 @@ export class ProducerStateManager {
     return first;
   }
 
+  /** The last stable offset: below it every transaction is decided, bounded by the high watermark. */
+  lastStableOffset(highWatermark: number): number {
+    const unstable = this.firstUnstableOffset();
+    return unstable === null ? highWatermark : Math.min(unstable, highWatermark);
+  }
+
   /** The aborted transactions with records in [from, to): what a read_committed fetch of that range must skip. */
   abortedIn(from: number, to: number): AbortedTxn[] {
     return this.abortedTxns.filter((a) => a.lastOffset >= from && a.firstOffset < to);
