@@ -358,7 +358,7 @@ export class PartitionLog {
     this.logEndOffset = recovered.logEndOffset;
     this.writtenEndOffset = recovered.logEndOffset;
     this.recoveryPoint = Math.min(this.recoveryPoint, recovered.logEndOffset);
-    this.producers.restore(recovered.producers.entries(), recovered.producers.aborted());
+    this.producers.restore(recovered.producers.entries(), recovered.producers.aborted(), recovered.producers.unreplicated());
     this.writer.reset();
     this.offline = false;
     this.durableEndOffset = recovered.logEndOffset;
@@ -464,7 +464,7 @@ export class PartitionLog {
         nowMs: Date.now(),
         expirationMs: this.producers.expirationMs,
       });
-      this.producers.restore(loaded.state.entries(), loaded.state.aborted());
+      this.producers.restore(loaded.state.entries(), loaded.state.aborted(), loaded.state.unreplicated());
     } catch (err) {
       this.goOffline(err);
       throw err;

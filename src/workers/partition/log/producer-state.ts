@@ -24,7 +24,11 @@
  * epoch, so its zombie's next batch is refused. Aborted transactions are kept as Kafka's
  * aborted-transaction index does (producer, first and last offset, and the last stable offset
  * when the marker went in), for read_committed fetches, until retention passes them. The
- * first offset of the oldest open transaction bounds the last stable offset.
+ * first offset of the oldest open transaction bounds the last stable offset, and so does a
+ * transaction whose marker is not yet below the high watermark (Kafka's unreplicated
+ * transactions): a leader may lose its leadership before its followers have the marker, and
+ * its successor, where the transaction is still open until the coordinator writes the marker
+ * again, must not answer a last stable offset below one already given out.
  *
  * Batches replayed from the log (recovery, a follower's appends) are taken as they are.
  */
@@ -70,6 +74,12 @@ export interface AbortedTxn {
   lastOffset: number;
   /** The last stable offset once the marker went in. */
   lastStableOffset: number;
+}
+
+/** A transaction ended by a marker that may not yet be below the high watermark. */
+export interface UnreplicatedTxn {
+  firstOffset: number;
+  markerOffset: number;
 }
 
 /** A transaction a marker ends. */
@@ -122,6 +132,8 @@ export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerEntry>();
   /** Oldest first. */
   private abortedTxns: AbortedTxn[] = [];
+  /** Ended transactions whose markers the high watermark had not passed when last asked; marker order. */
+  private unreplicatedTxns: UnreplicatedTxn[] = [];
 
   constructor(readonly expirationMs = DEFAULT_PRODUCER_ID_EXPIRATION_MS) {}
 
@@ -165,10 +177,21 @@ export class ProducerStateManager {
     return first;
   }
 
-  /** The last stable offset: below it every transaction is decided, bounded by the high watermark. */
+  /**
+   * The last stable offset: below it every transaction is decided and its marker replicated,
+   * bounded by the high watermark. Transactions whose markers are below `highWatermark` are
+   * forgotten here: a replica's high watermark never moves back.
+   */
   lastStableOffset(highWatermark: number): number {
-    const unstable = this.firstUnstableOffset();
-    return unstable === null ? highWatermark : Math.min(unstable, highWatermark);
+    this.unreplicatedTxns = this.unreplicatedTxns.filter((u) => u.markerOffset >= highWatermark);
+    let lso = Math.min(this.firstUnstableOffset() ?? highWatermark, highWatermark);
+    for (const u of this.unreplicatedTxns) lso = Math.min(lso, u.firstOffset);
+    return lso;
+  }
+
+  /** The ended transactions whose markers may still be above the high watermark. */
+  unreplicated(): UnreplicatedTxn[] {
+    return this.unreplicatedTxns.map((u) => ({ ...u }));
   }
 
   /** The aborted transactions with records in [from, to): what a read_committed fetch of that range must skip. */
@@ -298,6 +321,7 @@ export class ProducerStateManager {
     if (ended.length === 0) return;
     const unstable = this.firstUnstableOffset();
     for (const e of ended) {
+      this.unreplicatedTxns.push({ firstOffset: e.firstOffset, markerOffset: e.markerOffset });
       if (e.commit) continue;
       const lastStableOffset = unstable === null ? e.markerOffset + 1 : Math.min(unstable, e.markerOffset + 1);
       this.abortedTxns.push({ producerId: e.producerId, firstOffset: e.firstOffset, lastOffset: e.markerOffset, lastStableOffset });
@@ -336,6 +360,9 @@ export class ProducerStateManager {
   /** The log now starts at `logStartOffset`: producers whose last batch is gone are forgotten. */
   truncateHead(logStartOffset: number): void {
     this.abortedTxns = this.abortedTxns.filter((a) => a.lastOffset >= logStartOffset);
+    this.unreplicatedTxns = this.unreplicatedTxns
+      .filter((u) => u.markerOffset >= logStartOffset)
+      .map((u) => ({ ...u, firstOffset: Math.max(u.firstOffset, logStartOffset) }));
     for (const [id, e] of this.producers) {
       const last = e.batches[e.batches.length - 1];
       if (e.txnFirstOffset !== NO_TXN && e.txnFirstOffset < logStartOffset) e.txnFirstOffset = logStartOffset;
@@ -359,10 +386,14 @@ export class ProducerStateManager {
     return n;
   }
 
-  /** Replaces the whole state (a snapshot's entries and aborted transactions). */
-  restore(entries: readonly ProducerEntry[], aborted: readonly AbortedTxn[] = []): void {
+  /**
+   * Replaces the whole state (a snapshot's entries and aborted transactions, and the
+   * unreplicated transactions of a state rebuilt from the log).
+   */
+  restore(entries: readonly ProducerEntry[], aborted: readonly AbortedTxn[] = [], unreplicated: readonly UnreplicatedTxn[] = []): void {
     this.producers.clear();
     for (const e of entries) this.producers.set(e.producerId, { ...e, batches: e.batches.map((m) => ({ ...m })) });
     this.abortedTxns = aborted.map((a) => ({ ...a }));
+    this.unreplicatedTxns = unreplicated.map((u) => ({ ...u }));
   }
 }
