@@ -94,6 +94,8 @@ t.test('a transaction stays unstable until the high watermark passes its marker'
   t.equal(s.lastStableOffset(5), 0, 'the records are replicated, the commit marker is not');
   t.equal(s.lastStableOffset(6), 3, 'the commit marker is replicated, the abort marker is not');
   t.equal(s.lastStableOffset(7), 7, 'both markers are below the high watermark');
+  s.highWatermarkReached(7);
+  t.same(s.unreplicated(), [], 'and are forgotten once the high watermark has passed them');
   append(s, [data(1, 0, 3)], 7);
   t.equal(s.lastStableOffset(8), 7, 'the next transaction holds it again');
 

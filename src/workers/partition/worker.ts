@@ -186,6 +186,7 @@ function fetch(m: FetchMsg): void {
     upper = c.upper;
   }
   const hw = rep.highWatermark;
+  l.producers.highWatermarkReached(hw);
   const lso = l.producers.lastStableOffset(hw);
   if (m.readCommitted && !follower) upper = Math.min(upper, lso);
   if (m.watch) replicas.watch(m.req, m.topic, m.partition, follower);

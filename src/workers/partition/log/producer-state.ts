@@ -179,14 +179,17 @@ export class ProducerStateManager {
 
   /**
    * The last stable offset: below it every transaction is decided and its marker replicated,
-   * bounded by the high watermark. Transactions whose markers are below `highWatermark` are
-   * forgotten here: a replica's high watermark never moves back.
+   * bounded by the high watermark.
    */
   lastStableOffset(highWatermark: number): number {
-    this.unreplicatedTxns = this.unreplicatedTxns.filter((u) => u.markerOffset >= highWatermark);
     let lso = Math.min(this.firstUnstableOffset() ?? highWatermark, highWatermark);
-    for (const u of this.unreplicatedTxns) lso = Math.min(lso, u.firstOffset);
+    for (const u of this.unreplicatedTxns) if (u.markerOffset >= highWatermark) lso = Math.min(lso, u.firstOffset);
     return lso;
+  }
+
+  /** The replica's high watermark has reached `highWatermark` (it never moves back): markers below it are replicated. */
+  highWatermarkReached(highWatermark: number): void {
+    if (this.unreplicatedTxns.some((u) => u.markerOffset < highWatermark)) this.unreplicatedTxns = this.unreplicatedTxns.filter((u) => u.markerOffset >= highWatermark);
   }
 
   /** The ended transactions whose markers may still be above the high watermark. */
