@@ -12,9 +12,12 @@
  *   overlap   kill a leader, wait for every partition to take writes again, restart it, and
  *             while it is still catching up kill another leader; restart that one; `kills`
  *             times. Recovery of each kill counts on every partition.
+ *   sigkill-coordinator
+ *             (transactional workload) kill the transaction coordinator of the workload's first
+ *             transactional id, as a broker names it, then as sigkill; `kills` times.
  */
 import { spawn } from 'node:child_process';
-import { splitAddress } from './client.js';
+import { BrokerLinks, CoordinatorType, splitAddress } from './client.js';
 import { awaitAcks, awaitFullIsr, sleep, strike, type FaultLog } from './faults.js';
 
 export interface FaultCommands {
@@ -34,7 +37,7 @@ export interface CommandFaultOptions {
   isrBoundMs: number;
 }
 
-export const COMMAND_FAULTS = ['sigkill', 'sigstop', 'overlap'] as const;
+export const COMMAND_FAULTS = ['sigkill', 'sigstop', 'overlap', 'sigkill-coordinator'] as const;
 export type CommandFault = (typeof COMMAND_FAULTS)[number];
 
 /** What a fault needs from its commands, by name. */
@@ -76,6 +79,21 @@ export async function runCommandFault(fault: CommandFault, log: FaultLog, o: Com
     }
     throw new Error(`no partition leader${not === undefined ? '' : ` other than ${not}`} in the metadata`);
   };
+  const coordinatorOf = async (transactionalId: string): Promise<number> => {
+    const links = new BrokerLinks('checker-fault');
+    try {
+      for (let i = 0; i < 50; i++) {
+        for (const id of view.brokerIds()) {
+          const r = await links.findCoordinator(view.address(id)!, transactionalId, CoordinatorType.TRANSACTION);
+          if (r.kind === 'ok') return r.value.nodeId;
+        }
+        await sleep(200);
+      }
+    } finally {
+      links.close();
+    }
+    throw new Error(`no broker named the coordinator of ${transactionalId}`);
+  };
   const recover = async (partitions: number[], at: number, what: string): Promise<void> => {
     if (!(await awaitAcks(log, partitions, at, o.recoveryBoundMs))) log.notes.push(`${what}: partitions ${partitions} not writable within ${o.recoveryBoundMs} ms`);
   };
@@ -89,6 +107,19 @@ export async function runCommandFault(fault: CommandFault, log: FaultLog, o: Com
     await sleep(Math.max(0, e.at + o.pausedMs - Date.now()));
     await act('resume', victim);
     await awaitFullIsr(view, o.isrBoundMs);
+    return;
+  }
+  if (fault === 'sigkill-coordinator') {
+    const [transactionalId] = log.workload.transactionalIds();
+    if (transactionalId === undefined) throw new Error('sigkill-coordinator needs the transactional workload');
+    for (let i = 0; i < o.kills; i++) {
+      const victim = await coordinatorOf(transactionalId);
+      const e = strike(log, 'sigkill-txn-coordinator', all(), `broker ${victim}, coordinator of ${transactionalId}`);
+      await act('kill', victim);
+      await recover(all(), e.at, `kill ${i + 1}`);
+      await act('restart', victim);
+      await awaitFullIsr(view, o.isrBoundMs);
+    }
     return;
   }
   for (let i = 0; i < o.kills; i++) {

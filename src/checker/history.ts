@@ -42,6 +42,8 @@ export interface ReadObs {
   partition: number;
   offset: number;
   value: string;
+  /** When the answer holding it came back (tailing readers). */
+  at?: number;
 }
 
 export interface HwObs {
@@ -219,7 +221,7 @@ function reorderings(obs: ReadObs[]): CheckResult['reordered'] {
   return out;
 }
 
-function hwRegressions(hws: HwObs[]): HwRegression[] {
+export function hwRegressions(hws: HwObs[]): HwRegression[] {
   const last = new Map<string, HwObs>();
   const out: HwRegression[] = [];
   for (const s of [...hws].sort((x, y) => x.at - y.at)) {

@@ -1,13 +1,17 @@
 /**
  * What a checker run found, the rules it must keep, and the summary: one row per run (one
- * fault kind each), in plain text columns.
+ * fault kind each), in plain text columns; transactional runs add a row to a second table,
+ * what their read_committed readers saw of the transactions.
  */
 import { median, type CheckResult, type FaultEvent } from './history.js';
+import type { TxnCheckResult } from './txn-history.js';
 
 export interface RunReport {
   name: string;
   idempotent: boolean;
   result: CheckResult;
+  /** The transactional checks, for a transactional run. */
+  txn?: TxnCheckResult;
   /**
    * Partitions whose replicas differ below the high watermark ("partition p: broker a != broker
    * b at byte n"); null when the replicas' logs could not be read (a remote cluster).
@@ -32,6 +36,21 @@ export function problems(r: RunReport): string[] {
   for (const rec of c.recoveries) {
     if (rec.fault.partitions.length > 0 && rec.ms === null) out.push(`${rec.fault.name} (${rec.fault.detail}): partitions ${rec.fault.partitions} never took an acks=all write again`);
   }
+  if (r.txn) out.push(...txnProblems(r.txn));
+  return out;
+}
+
+function txnProblems(x: TxnCheckResult): string[] {
+  const out: string[] = [];
+  if (x.committed === 0) out.push('no transaction committed');
+  if (x.missing.length) out.push(`${x.missing.length} committed transactions invisible to the final read_committed read: ${x.missing.slice(0, 5).map((m) => `${m.txn} (${m.values} values)`).join(', ')}`);
+  if (x.partial.length) out.push(`${x.partial.length} transactions partly visible: ${x.partial.slice(0, 5).map((m) => `${m.txn} to ${m.observer} (${m.seen} of ${m.covered})`).join(', ')}`);
+  if (x.abortedSeen.length) out.push(`${x.abortedSeen.length} values of aborted transactions read: ${x.abortedSeen.slice(0, 5).map((m) => `${m.value} (${m.txn}) by ${m.observer}`).join(', ')}`);
+  if (x.early.length) out.push(`${x.early.length} values read before their transaction's commit was sent: ${x.early.slice(0, 5).map((m) => `${m.value} (${m.txn}) by ${m.observer} ${m.msBeforeCommit} ms before`).join(', ')}`);
+  if (x.vanished.length) out.push(`${x.vanished.length} transactional values read, then absent from the final read: ${x.vanished.slice(0, 5).map((m) => `${m.value} by ${m.observer}`).join(', ')}`);
+  if (x.seenTwice.length) out.push(`${x.seenTwice.length} values read twice by one reader: ${x.seenTwice.slice(0, 5).map((m) => `${m.value} x${m.times} by ${m.observer}`).join(', ')}`);
+  if (x.orderBroken.length) out.push(`${x.orderBroken.length} committed values out of produce order: ${x.orderBroken.slice(0, 5).map((m) => `p${m.partition} ${m.value} after ${m.after} (${m.observer})`).join(', ')}`);
+  if (x.lsoBack.length) out.push(`${x.lsoBack.length} last stable offset regressions: ${x.lsoBack.slice(0, 5).map((m) => `${m.observer} p${m.partition} ${m.from}(b${m.fromBroker})->${m.to}(b${m.toBroker})`).join(', ')}`);
   return out;
 }
 
@@ -68,15 +87,49 @@ export function row(r: RunReport): string[] {
   ];
 }
 
-export function summaryTable(reports: RunReport[]): string {
-  const rows = [COLUMNS, ...reports.map(row)];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padStart(widths[i]!)).join('  ')).join('\n');
+const TXN_COLUMNS = ['fault', 'txns', 'committed', 'aborted', 'unknown', 'unknown seen', 'values seen', 'invisible', 'partial', 'aborted read', 'early', 'vanished', 'read twice', 'order', 'lso-back', 'verdict'];
+
+export function txnRow(r: RunReport): string[] {
+  const x = r.txn!;
+  return [
+    r.name,
+    String(x.txns),
+    String(x.committed),
+    String(x.aborted),
+    String(x.unknown),
+    String(x.unknownVisible),
+    `${x.committedSeen}/${x.committedValues}`,
+    String(x.missing.length),
+    String(x.partial.length),
+    String(x.abortedSeen.length),
+    String(x.early.length),
+    String(x.vanished.length),
+    String(x.seenTwice.length),
+    String(x.orderBroken.length),
+    String(x.lsoBack.length),
+    txnProblems(x).length ? 'FAIL' : 'ok',
+  ];
 }
 
-/** The table, then each run's notes and problems. */
+function table(columns: string[], rows: string[][]): string {
+  const all = [columns, ...rows];
+  const widths = columns.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((cell, i) => cell.padStart(widths[i]!)).join('  ')).join('\n');
+}
+
+export function summaryTable(reports: RunReport[]): string {
+  return table(COLUMNS, reports.map(row));
+}
+
+/** What the read_committed readers saw of the transactions, one row per transactional run. */
+export function txnTable(reports: RunReport[]): string {
+  return table(TXN_COLUMNS, reports.filter((r) => r.txn).map(txnRow));
+}
+
+/** The table (and the transactions' table), then each run's notes and problems. */
 export function fullReport(reports: RunReport[]): string {
   const lines = [summaryTable(reports)];
+  if (reports.some((r) => r.txn)) lines.push('', 'transactions, as read_committed readers saw them:', txnTable(reports));
   for (const r of reports) {
     const p = problems(r);
     if (r.notes.length === 0 && p.length === 0) continue;

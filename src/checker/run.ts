@@ -2,13 +2,15 @@
  * One checker run against a running cluster reached by its bootstrap addresses: the topic
  * made if it is missing, the workload running for a warm-up, one fault kind struck by the
  * caller's commands, a settle period, the final read of every partition from its leader up to
- * the high watermark, then the checks over the history.
+ * the high watermark (in a transactional run first a read_committed one, once no transaction is
+ * open), then the checks over the history.
  */
 import { ErrorCode } from '../shared/errors.js';
 import { BrokerLinks, type Address } from './client.js';
 import { runCommandFault, type CommandFault, type CommandFaultOptions } from './command-faults.js';
 import { awaitFullIsr, sleep, type FaultLog } from './faults.js';
 import { check } from './history.js';
+import { checkTransactions } from './txn-history.js';
 import { MetadataView } from './metadata.js';
 import type { RunReport } from './report.js';
 import { Workload, type WorkloadOptions } from './workload.js';
@@ -24,6 +26,7 @@ export interface ClusterRunOptions extends CommandFaultOptions {
 }
 
 const FINAL = 'final-read';
+const FINAL_COMMITTED = 'final-committed';
 
 /** Creates `topic` unless a broker already knows it (replication factor: up to 3), then waits for a full ISR. */
 export async function ensureTopic(bootstrap: Address[], topic: string, partitions: number): Promise<void> {
@@ -63,7 +66,9 @@ export async function runAgainstCluster(fault: CommandFault, o: ClusterRunOption
     await workload.stop();
   }
   await awaitFullIsr(workload.view, o.isrBoundMs);
+  if (o.workload?.transactional) await workload.readAllCommitted(FINAL_COMMITTED);
   await workload.readAll(FINAL);
   const result = check({ writes: workload.writes, reads: workload.reads, hws: workload.hws, faults: log.faults, finalObserver: FINAL });
-  return { name: fault, idempotent: o.idempotent, result, replicaMismatches: null, faults: log.faults, notes: log.notes, violations: log.violations, durationMs: Date.now() - started };
+  const txn = o.workload?.transactional ? checkTransactions(workload.txnHistory(FINAL_COMMITTED)) : undefined;
+  return { name: fault, idempotent: o.idempotent, result, txn, replicaMismatches: null, faults: log.faults, notes: log.notes, violations: log.violations, durationMs: Date.now() - started };
 }

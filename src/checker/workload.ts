@@ -4,12 +4,21 @@
  * idempotence) and tailing consumers reading every partition from its leader. Producers and
  * consumers follow the metadata the brokers give them (metadata.ts). Everything they see goes
  * into the history (history.ts).
+ *
+ * The transactional workload replaces both: transactional producers (txn-producer.ts), each
+ * writing transactions over a random subset of the partitions and committing or aborting
+ * them, and read_committed readers, one per partition per consumer, which keep what Kafka's
+ * consumer keeps (read-committed.ts). Its transactions, the readers' positions and the last
+ * stable offsets they were told go into the transactional history (txn-history.ts).
  */
 import { ErrorCode } from '../shared/errors.js';
-import { BrokerLinks, type Address, type IdempotentIdentity } from './client.js';
+import { BrokerLinks, CoordinatorType, type Address, type FetchAnswer, type IdempotentIdentity, type Outcome } from './client.js';
 import type { HwObs, ReadObs, WriteOp } from './history.js';
 import { MetadataView } from './metadata.js';
 import { PartitionProducer, type BatchResult } from './producer.js';
+import { committedRecords } from './read-committed.js';
+import type { ReaderPosition, TxnHistory, TxnRecord } from './txn-history.js';
+import { TransactionalProducer, type TxnProducerHost } from './txn-producer.js';
 
 export interface WorkloadOptions {
   bootstrap: Address[];
@@ -27,6 +36,14 @@ export interface WorkloadOptions {
   consumers?: number;
   /** Prefix of every value (keeps runs on one topic apart). */
   tag?: string;
+  /** Transactional producers and read_committed readers instead of the plain ones. */
+  transactional?: boolean;
+  /** Transactional producers (default 3), each with its own transactional id. */
+  transactionalProducers?: number;
+  /** Share of transactions committed (the rest are aborted; default 2/3). */
+  commitShare?: number;
+  /** transaction.timeout.ms the producers ask for (default 10000). */
+  transactionTimeoutMs?: number;
 }
 
 /** Errors after which a produce definitely did not append (the others may have). */
@@ -38,10 +55,19 @@ const DEFINITE = new Set<number>([
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export class Workload {
+export class Workload implements TxnProducerHost {
   readonly writes: WriteOp[] = [];
   readonly reads: ReadObs[] = [];
   readonly hws: HwObs[] = [];
+  /** Transactional runs: every transaction that wrote, the readers' last stable offsets. */
+  readonly txns: TxnRecord[] = [];
+  readonly lsos: HwObs[] = [];
+  private readonly readerPositions = new Map<string, ReaderPosition>();
+  /**
+   * Per transactional id, its own connections for batches and for its coordinator, so an
+   * EndTxn never waits behind another producer's acks=all produce on a shared connection.
+   */
+  private readonly txnLinks = new Map<string, { produce: BrokerLinks; coordinator: BrokerLinks }>();
   /** What the producers and consumers know of the cluster. */
   readonly view: MetadataView;
   private active = false;
@@ -71,6 +97,31 @@ export class Workload {
     return this.active;
   }
 
+  get partitions(): number {
+    return this.opts.partitions;
+  }
+
+  /** The transactional ids of a transactional run. */
+  transactionalIds(): string[] {
+    return this.opts.transactional ? Array.from({ length: this.opts.transactionalProducers ?? 3 }, (_, i) => `${this.prefix}txn-${i}`) : [];
+  }
+
+  /**
+   * The transactional history once the run is over and `finalObserver` has read every
+   * partition with readAllCommitted: the reads of the read_committed readers only.
+   */
+  txnHistory(finalObserver: string): TxnHistory {
+    const readers = new Set([...this.readerPositions.values()].map((p) => p.observer));
+    return {
+      txns: this.txns,
+      writes: this.writes,
+      reads: this.reads.filter((r) => readers.has(r.observer)),
+      positions: [...this.readerPositions.values()],
+      lsos: this.lsos,
+      finalObserver,
+    };
+  }
+
   /** Learns the topic's leaders, then starts producers and consumers. */
   async start(): Promise<void> {
     const deadline = Date.now() + 30_000;
@@ -78,6 +129,10 @@ export class Workload {
       if (Date.now() > deadline) throw new Error(`no broker of ${this.opts.bootstrap} knows topic ${this.opts.topic} with ${this.opts.partitions} partitions`);
     }
     this.active = true;
+    if (this.opts.transactional) {
+      this.startTransactional();
+      return;
+    }
     for (let p = 0; p < this.opts.partitions; p++) {
       const producer = new PartitionProducer(this, p, {
         batchRecords: this.opts.batchRecords ?? 5,
@@ -90,12 +145,35 @@ export class Workload {
     for (let c = 0; c < (this.opts.consumers ?? 2); c++) this.loops.push(this.consumeLoop(`consumer-${c}`));
   }
 
+  private startTransactional(): void {
+    for (const transactionalId of this.transactionalIds()) {
+      this.txnLinks.set(transactionalId, { produce: new BrokerLinks(`${transactionalId}-produce`), coordinator: new BrokerLinks(`${transactionalId}-coordinator`) });
+      const producer = new TransactionalProducer(this, {
+        transactionalId,
+        batchRecords: this.opts.batchRecords ?? 5,
+        batchesPerPartition: 2,
+        commitShare: this.opts.commitShare ?? 2 / 3,
+        retryForMs: 10_000,
+        pauseMs: this.opts.pauseMs ?? 10,
+        random: Math.random,
+      });
+      this.loops.push(producer.run());
+    }
+    for (let c = 0; c < (this.opts.consumers ?? 2); c++) {
+      for (let p = 0; p < this.opts.partitions; p++) this.loops.push(this.readCommittedLoop(`committed-${c}`, p));
+    }
+  }
+
   async stop(): Promise<void> {
     this.active = false;
     await Promise.all(this.loops);
     this.loops = [];
     this.links.close();
     this.viewLinks.close();
+    for (const l of this.txnLinks.values()) {
+      l.produce.close();
+      l.coordinator.close();
+    }
   }
 
   /** Whether `partition` has an acknowledged acks=all write sent at or after `since`. */
@@ -119,6 +197,47 @@ export class Workload {
       if (r.kind === 'ok') return r.value;
     }
     return undefined;
+  }
+
+  txnValue(transactionalId: string, n: number): string {
+    return `${transactionalId}-${n}`;
+  }
+
+  sendTxn(partition: number, values: string[], id: IdempotentIdentity & { baseSequence: number }, transactionalId: string): Promise<BatchResult> {
+    const leader = this.view.leader(partition);
+    return this.produce(partition, leader ? { id: leader.id, address: leader.address } : undefined, values, -1, id, undefined, {
+      transactionalId, links: this.txnLinks.get(transactionalId)!.produce,
+    });
+  }
+
+  /** Asks the brokers the metadata names, in turn, until one names the coordinator. */
+  async findCoordinator(transactionalId: string): Promise<Address | undefined> {
+    const links = this.txnLinks.get(transactionalId)!.coordinator;
+    const addresses = [...new Set([...this.view.brokerIds().map((id) => this.view.address(id)!), ...this.opts.bootstrap])];
+    const start = Math.floor(Math.random() * addresses.length);
+    for (let i = 0; i < addresses.length; i++) {
+      const r = await links.findCoordinator(addresses[(start + i) % addresses.length]!, transactionalId, CoordinatorType.TRANSACTION);
+      if (r.kind === 'ok') return r.value.address;
+    }
+    return undefined;
+  }
+
+  initTxn(coordinator: Address, transactionalId: string): Promise<Outcome<IdempotentIdentity>> {
+    return this.txnLinks.get(transactionalId)!.coordinator.initProducerId(coordinator, this.timeoutMs + 1000, {
+      transactionalId, timeoutMs: this.opts.transactionTimeoutMs ?? 10_000,
+    });
+  }
+
+  addPartitions(coordinator: Address, transactionalId: string, id: IdempotentIdentity, partitions: number[]): Promise<Outcome<null>> {
+    return this.txnLinks.get(transactionalId)!.coordinator.addPartitionsToTxn(coordinator, transactionalId, id, this.opts.topic, partitions, this.timeoutMs + 1000);
+  }
+
+  endTxn(coordinator: Address, transactionalId: string, id: IdempotentIdentity, commit: boolean): Promise<Outcome<null>> {
+    return this.txnLinks.get(transactionalId)!.coordinator.endTxn(coordinator, transactionalId, id, commit, this.timeoutMs + 1000);
+  }
+
+  recordTxn(txn: TxnRecord): void {
+    this.txns.push(txn);
   }
 
   /** One acks=all produce of `values` to the partition's leader, recorded. */
@@ -145,17 +264,19 @@ export class Workload {
     acks: -1 | 1,
     idempotent?: IdempotentIdentity & { baseSequence: number },
     answerWithinMs?: number,
+    txn?: { transactionalId: string; links: BrokerLinks },
   ): Promise<BatchResult> {
     const sentAt = Date.now();
     if (!broker) {
       this.record(partition, values, acks, -1, sentAt, 'fail', ErrorCode.LEADER_NOT_AVAILABLE, -1);
       return { outcome: 'fail', errorCode: ErrorCode.LEADER_NOT_AVAILABLE };
     }
-    const r = await this.links.produce(broker.address, this.opts.topic, partition, values, {
+    const r = await (txn?.links ?? this.links).produce(broker.address, this.opts.topic, partition, values, {
       acks,
       timeoutMs: this.timeoutMs,
       deadlineMs: answerWithinMs ?? this.timeoutMs + 1000,
       idempotent,
+      transactionalId: txn?.transactionalId,
     });
     const result: BatchResult = r.kind === 'ok' ? { outcome: 'ok', errorCode: 0 }
       : r.kind === 'error' ? { outcome: DEFINITE.has(r.errorCode) ? 'fail' : 'unknown', errorCode: r.errorCode }
@@ -207,6 +328,75 @@ export class Workload {
       const value = rec.value?.toString() ?? '';
       if (this.mine(value)) this.reads.push({ observer: name, partition: p, offset: rec.offset, value });
       positions[p] = rec.offset + 1;
+    }
+  }
+
+  /**
+   * A read_committed reader of one partition, tailing it from offset 0: what it keeps of each
+   * answer goes into the history, with the last stable offset and high watermark it was told
+   * and, at the end, where it stopped.
+   */
+  private async readCommittedLoop(observer: string, p: number): Promise<void> {
+    const links = new BrokerLinks(`${observer}-p${p}`);
+    let position = 0;
+    while (this.active) {
+      const leader = this.view.leader(p);
+      const r = leader ? await links.fetch(leader.address, this.opts.topic, p, position, leader.epoch, 100, 2000, true) : undefined;
+      if (r?.kind !== 'ok') {
+        await this.view.refresh();
+        continue;
+      }
+      const at = Date.now();
+      this.hws.push({ observer, partition: p, broker: leader!.id, hw: r.value.highWatermark, at });
+      this.lsos.push({ observer, partition: p, broker: leader!.id, hw: r.value.lastStableOffset, at });
+      position = this.keepCommitted(observer, p, position, r.value, at);
+      this.readerPositions.set(`${observer}:${p}`, { observer, partition: p, offset: position });
+      if (r.value.batches.length === 0) await sleep(20);
+    }
+    links.close();
+  }
+
+  /** Records what a read_committed reader keeps of one answer; its next position. */
+  private keepCommitted(observer: string, p: number, position: number, answer: FetchAnswer, at?: number): number {
+    const kept = committedRecords(answer.batches, answer.abortedTransactions, position);
+    for (const rec of kept.records) {
+      const value = rec.value?.toString() ?? '';
+      if (this.mine(value)) this.reads.push({ observer, partition: p, offset: rec.offset, value, at });
+    }
+    return Math.max(position, kept.nextOffset ?? position);
+  }
+
+  /**
+   * Reads every partition read_committed from offset 0, as `observer`, until its last stable
+   * offset has reached its high watermark (no transaction open) and the read has reached both.
+   */
+  async readAllCommitted(observer: string, timeoutMs = 60_000): Promise<void> {
+    const links = new BrokerLinks(observer);
+    try {
+      for (let p = 0; p < this.opts.partitions; p++) {
+        const deadline = Date.now() + timeoutMs;
+        let position = 0;
+        let last = 'no answer yet';
+        for (;;) {
+          const leader = this.view.leader(p);
+          const r = leader ? await links.fetch(leader.address, this.opts.topic, p, position, leader.epoch, 0, 5000, true) : undefined;
+          if (r?.kind === 'ok') {
+            position = this.keepCommitted(observer, p, position, r.value);
+            const { lastStableOffset: lso, highWatermark: hw } = r.value;
+            if (lso === hw && position >= lso) break;
+            last = `read to ${position}, last stable offset ${lso}, high watermark ${hw}`;
+            if (r.value.batches.length > 0) continue;
+          } else {
+            last = r === undefined ? 'no leader known' : r.kind === 'error' ? `error ${r.errorCode}` : r.reason;
+            await this.view.refresh();
+          }
+          if (Date.now() > deadline) throw new Error(`final read_committed read of partition ${p}: ${last} after ${timeoutMs} ms`);
+          await sleep(100);
+        }
+        this.readerPositions.set(`${observer}:${p}`, { observer, partition: p, offset: position });
+      }
+    } finally {
+      links.close();
     }
   }
 

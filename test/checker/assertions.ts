@@ -26,3 +26,19 @@ export function assertRun(t: Test, r: RunReport): void {
       `${rec.fault.name} (${rec.fault.detail}): partitions ${rec.fault.partitions} take acks=all writes again within ${RECOVERY_BOUND_MS} ms (${rec.ms ?? 'never'} ms)`);
   }
 }
+
+/** The transactional rules, one assertion each, after the plain ones. */
+export function assertTxnRun(t: Test, r: RunReport): void {
+  assertRun(t, r);
+  const x = r.txn;
+  if (!x) throw new Error(`${r.name} was not a transactional run`);
+  t.ok(x.committed > 0 && x.aborted > 0, `transactions committed (${x.committed}) and aborted (${x.aborted})`);
+  t.same(x.missing, [], 'every committed transaction is visible to read_committed');
+  t.same(x.partial, [], 'no transaction is partly visible to any reader');
+  t.same(x.abortedSeen, [], 'no value of an aborted transaction is read');
+  t.same(x.early, [], 'no value is read before its transaction\'s commit was sent');
+  t.same(x.vanished, [], 'no transactional value read is gone from the final read');
+  t.same(x.seenTwice, [], 'no reader reads a value twice');
+  t.same(x.orderBroken, [], 'committed values come in produce order');
+  t.same(x.lsoBack, [], 'no reader sees a last stable offset move backwards');
+}

@@ -15,7 +15,7 @@
  */
 import { freePort, startBroker, waitForPort, type BrokerProcess } from '../helpers/broker.js';
 import { activeController } from '../cluster/fixtures/cluster.js';
-import { BrokerLinks, type Address, type PartitionState } from '../../src/checker/client.js';
+import { BrokerLinks, CoordinatorType, type Address, type PartitionState } from '../../src/checker/client.js';
 import { brokerBySocket, FaultProxy } from './proxy.js';
 
 /** The settings every checker run uses (one partition worker: three brokers share two cores). */
@@ -151,6 +151,21 @@ export class CheckerCluster {
       await sleep(100);
     }
     throw new Error(`no active controller named by a majority within ${timeoutMs} ms`);
+  }
+
+  /** The broker a running broker names as `transactionalId`'s coordinator (FindCoordinator). */
+  async txnCoordinator(transactionalId: string, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      for (const b of this.running()) {
+        const r = await this.admin.findCoordinator(addressOf(b), transactionalId, CoordinatorType.TRANSACTION);
+        if (r.kind === 'ok') return r.value.nodeId;
+        last = r.kind === 'error' ? `error ${r.errorCode}` : r.reason;
+      }
+      await sleep(100);
+    }
+    throw new Error(`no broker named the coordinator of ${transactionalId} within ${timeoutMs} ms: ${last}`);
   }
 
   /** Waits until every running broker reports a leader and all three replicas in the ISR for every partition. */

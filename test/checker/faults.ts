@@ -205,3 +205,31 @@ export function divergentOldLeader(extraMs = 1500): Fault {
     await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
   };
 }
+
+/**
+ * SIGKILL the transaction coordinator of the workload's first transactional id `kills` times,
+ * restarting it each time. Every transaction of that id stalls until another broker has loaded
+ * its `__transaction_state` partition; recovery counts on every partition.
+ */
+export function killTxnCoordinator(kills: number): Fault {
+  return async (ctx) => {
+    const [transactionalId] = ctx.workload.transactionalIds();
+    if (transactionalId === undefined) throw new Error('killTxnCoordinator needs a transactional workload');
+    const every = Array.from({ length: ctx.partitions }, (_, p) => p);
+    for (let i = 0; i < kills; i++) {
+      const victim = await ctx.cluster.txnCoordinator(transactionalId, RECOVERY_BOUND_MS);
+      const e = strike(ctx, 'sigkill-txn-coordinator', every, `broker ${victim}, coordinator of ${transactionalId}`);
+      await ctx.cluster.broker(victim).kill('SIGKILL');
+      if (!(await awaitAcks(ctx, every, e.at, RECOVERY_BOUND_MS))) ctx.notes.push(`kill ${i + 1}: not writable within ${RECOVERY_BOUND_MS} ms of killing coordinator ${victim}`);
+      await ctx.cluster.broker(victim).restart();
+      await ctx.cluster.waitFullIsr(ctx.topic, ISR_BOUND_MS);
+    }
+  };
+}
+
+/** The faults one after the other. */
+export function inTurn(...faults: Fault[]): Fault {
+  return async (ctx) => {
+    for (const f of faults) await f(ctx);
+  };
+}

@@ -10,11 +10,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseRecordSet, type ReadRecord } from '../../src/checker/record-set.js';
+import { parseBatches, type ReadRecord } from '../../src/checker/record-set.js';
 
 export interface ReplicaLog {
   /** The batches whose last offset is below the high watermark, joined. */
   bytes: Buffer;
+  /** Their records as a consumer reads them: those of transaction markers are not data. */
   records: ReadRecord[];
 }
 
@@ -35,5 +36,5 @@ export function readReplicaLog(dataDir: string, topic: string, partition: number
     }
   }
   const bytes = Buffer.concat(kept);
-  return { bytes, records: parseRecordSet(bytes) };
+  return { bytes, records: parseBatches(bytes).filter((b) => !b.control).flatMap((b) => b.records) };
 }

@@ -5,12 +5,15 @@
  *   npm run build
  *   TS_NODE_TRANSPILE_ONLY=1 node --import @tapjs/typescript/import test/checker/run.ts \
  *     [--kills=20] [--faults=sigkill,sigstop,rolling,partition,divergent,two-down] [--idempotent]
- *     [--set=broker.session.timeout.ms=9000 ...]
+ *     [--transactional] [--set=broker.session.timeout.ms=9000 ...]
  *
  * Besides those six, `overlap` (a second SIGKILL while the first victim catches up, a quarter
  * as many rounds as kills), `sigkill-follower` (SIGKILL a leader, recovery counted on the partitions
  * it only followed) and `sigkill-controller` (SIGKILL the active controller, recovery counted
- * on every partition) measure the other failovers. `--set` overrides a broker setting of the
+ * on every partition) measure the other failovers. `--transactional` runs the transactional
+ * workload (transactional producers, read_committed readers, the transactions table; with
+ * `transaction.state.log.num.partitions` 6 unless set), where `sigkill-coordinator` (SIGKILL the
+ * transaction coordinator of a transactional id) adds the coordinator's failover. `--set` overrides a broker setting of the
  * checker's (short sessions by default); `--set=broker.session.timeout.ms=9000
  * --set=broker.heartbeat.interval.ms=2000` runs at Kafka's defaults.
  *
@@ -19,7 +22,7 @@
  */
 import { parseArgs } from 'node:util';
 import { failoverSummary, fullReport, problems, type RunReport } from '../../src/checker/report.js';
-import { divergentOldLeader, isolateLeader, killBroker, killLeader, overlappingKills, pauseLeader, rollingRestart, twoDown, type Fault } from './faults.js';
+import { divergentOldLeader, isolateLeader, killBroker, killLeader, killTxnCoordinator, overlappingKills, pauseLeader, rollingRestart, twoDown, type Fault } from './faults.js';
 import { runScenario } from './scenario.js';
 
 const { values } = parseArgs({
@@ -27,19 +30,24 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '20' },
     faults: { type: 'string', default: 'sigkill,sigstop,rolling,partition,divergent,two-down' },
     idempotent: { type: 'boolean', default: false },
+    transactional: { type: 'boolean', default: false },
     set: { type: 'string', multiple: true, default: [] },
   },
 });
-const settings = Object.fromEntries(values.set.map((kv) => {
-  const at = kv.indexOf('=');
-  if (at <= 0) throw new Error(`--set wants key=value, got ${kv}`);
-  return [kv.slice(0, at), kv.slice(at + 1)];
-}));
+const settings = {
+  ...(values.transactional ? { 'transaction.state.log.num.partitions': 6 } : {}),
+  ...Object.fromEntries(values.set.map((kv) => {
+    const at = kv.indexOf('=');
+    if (at <= 0) throw new Error(`--set wants key=value, got ${kv}`);
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  })),
+};
 
 const FAULTS: Record<string, { fault: Fault; direct: boolean }> = {
   sigkill: { fault: killLeader(Number(values.kills)), direct: true },
   'sigkill-follower': { fault: killBroker(Number(values.kills), 'leader', 'followed'), direct: true },
   'sigkill-controller': { fault: killBroker(Number(values.kills), 'controller', 'all'), direct: true },
+  'sigkill-coordinator': { fault: killTxnCoordinator(Number(values.kills)), direct: true },
   sigstop: { fault: pauseLeader(6000), direct: true },
   rolling: { fault: rollingRestart(), direct: true },
   'two-down': { fault: twoDown(8000), direct: true },
@@ -54,7 +62,13 @@ for (const name of values.faults.split(',')) {
   if (!f) throw new Error(`unknown fault ${name} (know: ${Object.keys(FAULTS).join(', ')})`);
   process.stderr.write(`running ${name}...\n`);
   try {
-    const r = await runScenario(name, f.fault, { direct: f.direct, idempotent: values.idempotent, settings, onError: (o) => process.stderr.write(o.slice(-20_000)) });
+    const r = await runScenario(name, f.fault, {
+      direct: f.direct,
+      idempotent: values.idempotent || values.transactional,
+      settings,
+      workload: { transactional: values.transactional },
+      onError: (o) => process.stderr.write(o.slice(-20_000)),
+    });
     reports.push(r);
     process.stderr.write(`${name}: ${problems(r).length ? 'FAIL' : 'ok'} in ${(r.durationMs / 1000).toFixed(0)} s\n${fullReport([r])}\n`);
   } catch (e) {
@@ -66,6 +80,7 @@ const FAILOVERS: Record<string, string> = {
   sigkill: 'SIGKILL of a leader to the first acks=all ack on each of its partitions',
   'sigkill-follower': 'SIGKILL of a leader to the first acks=all ack on each partition it only followed',
   'sigkill-controller': 'SIGKILL of the active controller to the first acks=all ack on every partition',
+  'sigkill-coordinator': 'SIGKILL of the transaction coordinator to the first acks=all ack on every partition',
 };
 for (const [name, what] of Object.entries(FAILOVERS)) {
   const kills = reports.find((r) => r.name === name);

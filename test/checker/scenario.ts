@@ -1,12 +1,15 @@
 /**
  * One checker run: a fresh three-broker cluster, one replicated topic, the workload running
  * for a warm-up, one fault, a settle period, then the end-of-run reads:
- *   1. the final read of every partition from its leader, up to the high watermark;
+ *   1. the final read of every partition from its leader, up to the high watermark (in a
+ *      transactional run first a read_committed one, once no transaction is open);
  *   2. every broker killed, and each replica's log read from disk below that high watermark,
  *      which must be byte-identical on all three (and counts as one more observer).
- * The history then goes through check() (history.ts).
+ * The history then goes through check() (history.ts), and a transactional run's also through
+ * checkTransactions() (txn-history.ts).
  */
 import { check } from '../../src/checker/history.js';
+import { checkTransactions } from '../../src/checker/txn-history.js';
 import type { RunReport } from '../../src/checker/report.js';
 import { Workload, type WorkloadOptions } from '../../src/checker/workload.js';
 import { CheckerCluster, sleep } from './cluster.js';
@@ -29,6 +32,7 @@ export interface ScenarioOptions {
 }
 
 const FINAL = 'final-read';
+const FINAL_COMMITTED = 'final-committed';
 
 export async function runScenario(name: string, fault: Fault, opts: ScenarioOptions = {}): Promise<RunReport> {
   const started = Date.now();
@@ -48,6 +52,7 @@ export async function runScenario(name: string, fault: Fault, opts: ScenarioOpti
       await workload.stop();
     }
     await cluster.waitFullIsr(topic, 30_000);
+    if (opts.workload?.transactional) await workload.readAllCommitted(FINAL_COMMITTED);
     const hws = await workload.readAll(FINAL);
     await Promise.all(cluster.brokers.map((b) => b.kill('SIGKILL')));
     const replicaMismatches: string[] = [];
@@ -67,7 +72,8 @@ export async function runScenario(name: string, fault: Fault, opts: ScenarioOpti
       }
     }
     const result = check({ writes: workload.writes, reads: workload.reads, hws: workload.hws, faults: ctx.faults, finalObserver: FINAL });
-    return { name, idempotent: !!opts.idempotent, result, replicaMismatches, faults: ctx.faults, notes: ctx.notes, violations: ctx.violations, durationMs: Date.now() - started };
+    const txn = opts.workload?.transactional ? checkTransactions(workload.txnHistory(FINAL_COMMITTED)) : undefined;
+    return { name, idempotent: !!opts.idempotent, result, txn, replicaMismatches, faults: ctx.faults, notes: ctx.notes, violations: ctx.violations, durationMs: Date.now() - started };
   } catch (e) {
     opts.onError?.(cluster.output());
     throw e;

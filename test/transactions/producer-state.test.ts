@@ -91,3 +91,31 @@ t.test('replay rebuilds the same transactions, and a snapshot keeps them', async
   r.truncateHead(4);
   t.equal(r.firstUnstableOffset(), 4, 'an open transaction whose start is gone starts at the log start');
 });
+
+t.test('a transaction stays unstable until the high watermark passes its marker', async (t) => {
+  // A leader whose marker is not yet on its followers may be replaced by one without it, where
+  // the transaction is still open: read_committed must not have shown it (Kafka's
+  // unreplicated transactions), or the last stable offset would move back.
+  const s = new ProducerStateManager();
+  append(s, [data(1, 0, 0, 3)], 0);
+  append(s, [data(2, 0, 0, 2)], 3);
+  append(s, [marker(1, 0, true)], 5, true);
+  append(s, [marker(2, 0, false)], 6, true);
+  t.equal(s.lastStableOffset(5), 0, 'the records are replicated, the commit marker is not');
+  t.equal(s.lastStableOffset(6), 3, 'the commit marker is replicated, the abort marker is not');
+  t.equal(s.lastStableOffset(7), 7, 'both markers are below the high watermark');
+  s.highWatermarkReached(7);
+  t.same(s.unreplicated(), [], 'and are forgotten once the high watermark has passed them');
+  append(s, [data(1, 0, 3)], 7);
+  t.equal(s.lastStableOffset(8), 7, 'the next transaction holds it again');
+
+  // A follower replaying the log, or a log rebuilt after truncation, keeps the same rule.
+  const f = new ProducerStateManager();
+  f.replay(data(1, 0, 0, 3), 0);
+  f.replay(marker(1, 0, true), 3);
+  t.equal(f.lastStableOffset(3), 0, 'a replayed marker above the high watermark');
+  const rebuilt = new ProducerStateManager();
+  rebuilt.restore(f.entries(), f.aborted(), f.unreplicated());
+  t.equal(rebuilt.lastStableOffset(3), 0, 'restored with the state it was rebuilt from');
+  t.equal(rebuilt.lastStableOffset(4), 4);
+});

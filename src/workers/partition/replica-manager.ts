@@ -274,7 +274,11 @@ export class ReplicaManager<P> {
       if (!f) {
         f = new ReplicaFetcher(leaderId, ep, this.d.data.nodeId, this.d.data.interBroker, this.d.logs(), {
           durable: (l, offset) => this.whenDurable(l, offset),
-          highWatermark: (l, hw) => this.get(l.topic, l.partition)?.learnedHighWatermark(hw, l),
+          highWatermark: (l, hw) => {
+            const rep = this.get(l.topic, l.partition);
+            rep?.learnedHighWatermark(hw, l);
+            if (rep?.knownHighWatermark !== undefined) l.producers.highWatermarkReached(rep.knownHighWatermark);
+          },
         }, this.followerQuota, this.d.log);
         this.fetchers.set(leaderId, f);
       } else {

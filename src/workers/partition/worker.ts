@@ -155,12 +155,6 @@ function fetchResult(m: FetchMsg, error: number, hw = -1, logStartOffset = -1, r
   return { type: MsgType.FETCH_RESULT, req: m.req, part: m.part, error, highWatermark: hw, logStartOffset, divergingEpoch: -1, divergingEndOffset: -1, records } as const;
 }
 
-/** The last stable offset: below it every transaction is decided (Kafka's LSO, bounded by the high watermark). */
-function lastStableOffset(l: PartitionLog, hw: number): number {
-  const unstable = l.producers.firstUnstableOffset();
-  return unstable === null ? hw : Math.min(unstable, hw);
-}
-
 function fetch(m: FetchMsg): void {
   const found = leaderLog(m.topic, m.partition, m.currentLeaderEpoch);
   if (typeof found === 'number') {
@@ -192,7 +186,8 @@ function fetch(m: FetchMsg): void {
     upper = c.upper;
   }
   const hw = rep.highWatermark;
-  const lso = lastStableOffset(l, hw);
+  l.producers.highWatermarkReached(hw);
+  const lso = l.producers.lastStableOffset(hw);
   if (m.readCommitted && !follower) upper = Math.min(upper, lso);
   if (m.watch) replicas.watch(m.req, m.topic, m.partition, follower);
   if (m.offset >= upper && m.offset <= l.logEndOffset) {
@@ -222,7 +217,7 @@ function listOffsets(m: ListOffsetsMsg): void {
   const notYet = rep.listOffsetsError();
   if (notYet !== ErrorCode.NONE) return reply(notYet, -1, -1);
   // read_committed sees nothing at or past the last stable offset.
-  const hw = m.readCommitted ? lastStableOffset(l, rep.highWatermark) : rep.highWatermark;
+  const hw = m.readCommitted ? l.producers.lastStableOffset(rep.highWatermark) : rep.highWatermark;
   if (m.timestamp === -1) return reply(0, hw, -1);
   if (m.timestamp === -2) return reply(0, l.logStartOffset, -1);
   if (m.timestamp === -3) {

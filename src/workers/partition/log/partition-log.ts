@@ -364,7 +364,7 @@ export class PartitionLog {
     this.logEndOffset = recovered.logEndOffset;
     this.writtenEndOffset = recovered.logEndOffset;
     this.recoveryPoint = Math.min(this.recoveryPoint, recovered.logEndOffset);
-    this.producers.restore(recovered.producers.entries());
+    this.producers.restore(recovered.producers.entries(), recovered.producers.unreplicated());
     this.writer.reset();
     this.offline = false;
     this.durableEndOffset = recovered.logEndOffset;
@@ -475,7 +475,7 @@ export class PartitionLog {
         nowMs: Date.now(),
         expirationMs: this.producers.expirationMs,
       });
-      this.producers.restore(loaded.state.entries());
+      this.producers.restore(loaded.state.entries(), loaded.state.unreplicated());
     } catch (err) {
       this.goOffline(err);
       throw err;

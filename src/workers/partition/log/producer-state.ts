@@ -24,7 +24,11 @@
  * epoch, so its zombie's next batch is refused. An ABORT marker yields the entry of Kafka's
  * aborted-transaction index (producer, first and last offset, and the last stable offset
  * when the marker went in), which the log adds to the index of the marker's segment
- * (txn-index.ts). The first offset of the oldest open transaction bounds the last stable offset.
+ * (txn-index.ts). The first offset of the oldest open transaction bounds the last stable offset,
+ * and so does a transaction whose marker is not yet below the high watermark (Kafka's
+ * unreplicated transactions): a leader may lose its leadership before its followers have the
+ * marker, and its successor, where the transaction is still open until the coordinator writes
+ * the marker again, must not answer a last stable offset below one already given out.
  *
  * Batches replayed from the log (recovery, a follower's appends) are taken as they are.
  */
@@ -61,6 +65,12 @@ export interface ProducerEntry {
   lastTimestamp: number;
   /** The first offset of the producer's open transaction here; -1 when none is open. */
   txnFirstOffset: number;
+}
+
+/** A transaction ended by a marker that may not yet be below the high watermark. */
+export interface UnreplicatedTxn {
+  firstOffset: number;
+  markerOffset: number;
 }
 
 /** A transaction a marker ends. */
@@ -111,6 +121,8 @@ function fail(errorCode: number, errorMessage: string): AppendCheck {
 
 export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerEntry>();
+  /** Ended transactions whose markers the high watermark had not passed when last asked; marker order. */
+  private unreplicatedTxns: UnreplicatedTxn[] = [];
 
   constructor(readonly expirationMs = DEFAULT_PRODUCER_ID_EXPIRATION_MS) {}
 
@@ -148,6 +160,26 @@ export class ProducerStateManager {
       if (e.txnFirstOffset !== NO_TXN && (first === null || e.txnFirstOffset < first)) first = e.txnFirstOffset;
     }
     return first;
+  }
+
+  /**
+   * The last stable offset: below it every transaction is decided and its marker replicated,
+   * bounded by the high watermark.
+   */
+  lastStableOffset(highWatermark: number): number {
+    let lso = Math.min(this.firstUnstableOffset() ?? highWatermark, highWatermark);
+    for (const u of this.unreplicatedTxns) if (u.markerOffset >= highWatermark) lso = Math.min(lso, u.firstOffset);
+    return lso;
+  }
+
+  /** The replica's high watermark has reached `highWatermark` (it never moves back): markers below it are replicated. */
+  highWatermarkReached(highWatermark: number): void {
+    if (this.unreplicatedTxns.some((u) => u.markerOffset < highWatermark)) this.unreplicatedTxns = this.unreplicatedTxns.filter((u) => u.markerOffset >= highWatermark);
+  }
+
+  /** The ended transactions whose markers may still be above the high watermark. */
+  unreplicated(): UnreplicatedTxn[] {
+    return this.unreplicatedTxns.map((u) => ({ ...u }));
   }
 
   /**
@@ -276,6 +308,7 @@ export class ProducerStateManager {
     const unstable = this.firstUnstableOffset();
     const out: AbortedTxn[] = [];
     for (const e of ended) {
+      this.unreplicatedTxns.push({ firstOffset: e.firstOffset, markerOffset: e.markerOffset });
       if (e.commit) continue;
       const lastStableOffset = unstable === null ? e.markerOffset + 1 : Math.min(unstable, e.markerOffset + 1);
       out.push({ producerId: e.producerId, firstOffset: e.firstOffset, lastOffset: e.markerOffset, lastStableOffset });
@@ -317,6 +350,9 @@ export class ProducerStateManager {
 
   /** The log now starts at `logStartOffset`: producers whose last batch is gone are forgotten. */
   truncateHead(logStartOffset: number): void {
+    this.unreplicatedTxns = this.unreplicatedTxns
+      .filter((u) => u.markerOffset >= logStartOffset)
+      .map((u) => ({ ...u, firstOffset: Math.max(u.firstOffset, logStartOffset) }));
     for (const [id, e] of this.producers) {
       const last = e.batches[e.batches.length - 1];
       if (e.txnFirstOffset !== NO_TXN && e.txnFirstOffset < logStartOffset) e.txnFirstOffset = logStartOffset;
@@ -340,9 +376,10 @@ export class ProducerStateManager {
     return n;
   }
 
-  /** Replaces the whole state (a snapshot's entries). */
-  restore(entries: readonly ProducerEntry[]): void {
+  /** Replaces the whole state (a snapshot's entries, and the unreplicated transactions of a state rebuilt from the log). */
+  restore(entries: readonly ProducerEntry[], unreplicated: readonly UnreplicatedTxn[] = []): void {
     this.producers.clear();
     for (const e of entries) this.producers.set(e.producerId, { ...e, batches: e.batches.map((m) => ({ ...m })) });
+    this.unreplicatedTxns = unreplicated.map((u) => ({ ...u }));
   }
 }

@@ -128,13 +128,12 @@ export class LogCleaner {
 
   private stat(log: PartitionLog): LogStat {
     const hw = this.opts.highWatermark?.(log) ?? log.logEndOffset;
-    const unstable = log.producers.firstUnstableOffset();
     return {
       segments: log.segments.map((s) => ({ baseOffset: s.baseOffset, size: s.size, maxTimestamp: s.maxTimestamp, firstTimestamp: s.rollStartMs })),
       logStartOffset: log.logStartOffset,
       logEndOffset: log.logEndOffset,
       checkpoint: this.checkpoint(log),
-      lastStableOffset: unstable === null ? hw : Math.min(unstable, hw),
+      lastStableOffset: log.producers.lastStableOffset(hw),
       minCleanableDirtyRatio: log.config.minCleanableDirtyRatio,
       minCompactionLagMs: log.config.minCompactionLagMs,
       maxCompactionLagMs: log.config.maxCompactionLagMs,
