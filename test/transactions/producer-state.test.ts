@@ -115,7 +115,7 @@ t.test('a transaction stays unstable until the high watermark passes its marker'
   f.replay(marker(1, 0, true), 3);
   t.equal(f.lastStableOffset(3), 0, 'a replayed marker above the high watermark');
   const rebuilt = new ProducerStateManager();
-  rebuilt.restore(f.entries(), f.aborted(), f.unreplicated());
+  rebuilt.restore(f.entries(), f.unreplicated());
   t.equal(rebuilt.lastStableOffset(3), 0, 'restored with the state it was rebuilt from');
   t.equal(rebuilt.lastStableOffset(4), 4);
 });
