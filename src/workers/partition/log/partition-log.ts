@@ -34,10 +34,10 @@ import { setBaseOffset, setPartitionLeaderEpoch, validateBatches, type BatchInfo
 import type { LogConfig } from '../../../shared/log-config.js';
 import { isDescriptorExhaustion, type FileCache } from './file-cache.js';
 import type { LeaderEpochCache } from './leader-epoch-cache.js';
-import { loadProducerState } from './producer-state-recovery.js';
-import { deleteSnapshots, encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
+import { encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
 import type { ProducerBatch, ProducerStateManager } from './producer-state.js';
 import { errorResult, okResult, type Acks, type AppendResult, type PendingAppend, type ReadResult } from './append-result.js';
+import { LogTruncation } from './log-truncation.js';
 import { LogWriter } from './log-writer.js';
 import { RetryWaiters } from './retry-waiters.js';
 import { SegmentList } from './segment-list.js';
@@ -87,13 +87,11 @@ export class PartitionLog {
    * checkpointed: a recovery checks the bytes from here on.
    */
   recoveryPoint = 0;
-  private truncating = false;
   private readonly retries = new RetryWaiters();
   private readonly local: SegmentList;
   private snapshotWrites: Promise<void> = Promise.resolve();
   private readonly writer: LogWriter;
-  /** The tail of the changes to the segment list that run one at a time (withSegmentsLocked). */
-  private segmentsLock: Promise<void> = Promise.resolve();
+  private readonly truncation: LogTruncation;
 
   constructor(
     readonly topic: string,
@@ -124,6 +122,10 @@ export class PartitionLog {
         this.hooks.written(this, appends, segs);
       },
       failed: (err) => this.goOffline(err),
+    });
+    this.truncation = new LogTruncation(this, this.local, this.retries, {
+      startOffsetChanged: () => this.hooks.startOffsetChanged(this),
+      truncated: (offset) => this.hooks.truncated?.(this, offset),
     });
   }
 
@@ -227,7 +229,7 @@ export class PartitionLog {
    */
   private precheck(records: Buffer, decompressUpTo: number | undefined, keysRequired: boolean): AppendResult | { batches: BatchInfo[] } {
     if (this.offline) return errorResult(ErrorCode.KAFKA_STORAGE_ERROR, this.logStartOffset, `log ${this.name} is offline`);
-    if (this.truncating) {
+    if (this.truncation.truncating) {
       return errorResult(ErrorCode.NOT_LEADER_OR_FOLLOWER, this.logStartOffset, `log ${this.name} is being truncated`);
     }
     const v = validateBatches(records, decompressUpTo, keysRequired ? this.name : undefined);
@@ -430,150 +432,29 @@ export class PartitionLog {
     return this.leaderEpochCache.endOffsetForEpoch(epoch, this.logEndOffset);
   }
 
-  /**
-   * Runs `fn` alone among the changes to the segment list that wait for one another:
-   * truncation, retention, record deletion and the swap of cleaned segments (cleaner/swap.ts).
+  /*
+   * Truncation at either end, run one at a time under the segment lock, which the swap of
+   * cleaned segments (cleaner/swap.ts) takes too: log-truncation.ts.
    */
+
   withSegmentsLocked<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.segmentsLock.then(fn);
-    this.segmentsLock = run.then(() => undefined, () => undefined);
-    return run;
+    return this.truncation.withSegmentsLocked(fn);
   }
 
-  /**
-   * Cuts the log so that it ends before `offset` (at the start of the batch holding it), after
-   * the writes in flight. Appends made meanwhile are refused with NOT_LEADER_OR_FOLLOWER.
-   */
   truncateTo(offset: number): Promise<void> {
-    return this.withSegmentsLocked(() => this.cutTo(offset));
+    return this.truncation.truncateTo(offset);
   }
 
-  private async cutTo(offset: number): Promise<void> {
-    if (this.offline) return;
-    if (offset >= this.logEndOffset) {
-      // Nothing to cut, but an epoch this replica started as leader and wrote nothing in sits
-      // at the log end: it goes too (as in Kafka), or the follower would keep naming it to a
-      // leader that never saw it and be told to truncate here again, forever.
-      this.leaderEpochCache.truncateFromEnd(this.logEndOffset);
-      return;
-    }
-    this.truncating = true;
-    try {
-      await this.whenIdle();
-      if (offset <= this.logStartOffset) {
-        await this.truncateFullyAndStartAt(offset);
-        return;
-      }
-      const newEnd = await this.local.cutTo(offset);
-      this.setEnd(newEnd);
-      await this.snapshotWrites;
-      const loaded = await loadProducerState({
-        dir: this.dir,
-        segments: this.segments,
-        logStartOffset: this.logStartOffset,
-        logEndOffset: newEnd,
-        nowMs: Date.now(),
-        expirationMs: this.producers.expirationMs,
-      });
-      this.producers.restore(loaded.state.entries(), loaded.state.unreplicated());
-    } catch (err) {
-      this.goOffline(err);
-      throw err;
-    } finally {
-      this.truncating = false;
-    }
-  }
-
-  /**
-   * A follower whose whole log lies below the leader's log start (a new replica, or one that
-   * fell behind retention or DeleteRecords) empties it and starts over there, as Kafka's
-   * follower does on OFFSET_OUT_OF_RANGE. A log that holds nothing may also start over lower:
-   * at the first offset of the leader's batch that holds its start.
-   */
   startOverAt(offset: number): Promise<void> {
-    return this.withSegmentsLocked(() => this.startOverLocked(offset));
+    return this.truncation.startOverAt(offset);
   }
 
-  private async startOverLocked(offset: number): Promise<void> {
-    const empty = this.logEndOffset === this.logStartOffset;
-    if (this.offline || offset === this.logEndOffset || (offset < this.logEndOffset && !empty)) return;
-    this.truncating = true;
-    try {
-      await this.whenIdle();
-      await this.truncateFullyAndStartAt(offset);
-    } catch (err) {
-      this.goOffline(err);
-      throw err;
-    } finally {
-      this.truncating = false;
-    }
-  }
-
-  private async truncateFullyAndStartAt(offset: number): Promise<void> {
-    await this.local.resetAt(offset);
-    this.logStartOffset = offset;
-    this.setEnd(offset);
-    this.producers.restore([]);
-    await this.snapshotWrites;
-    await deleteSnapshots(this.dir, () => true);
-    this.hooks.startOffsetChanged(this);
-  }
-
-  private setEnd(offset: number): void {
-    this.logEndOffset = offset;
-    this.recoveryPoint = Math.min(this.recoveryPoint, offset);
-    this.writtenEndOffset = offset;
-    this.durableEndOffset = Math.min(this.durableEndOffset, offset);
-    this.leaderEpochCache.truncateFromEnd(offset);
-    this.retries.fail(offset, ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.name} was truncated at ${offset}`);
-    this.hooks.truncated?.(this, offset);
-  }
-
-  /** Advances the log start offset to `offset` and drops the segments wholly below it. */
   deleteRecordsBefore(offset: number): Promise<void> {
-    return this.withSegmentsLocked(() => this.deleteRecordsLocked(offset));
+    return this.truncation.deleteRecordsBefore(offset);
   }
 
-  private async deleteRecordsLocked(offset: number): Promise<void> {
-    if (offset > this.logEndOffset) {
-      throw new RangeError(`offset ${offset} is beyond the log end offset ${this.logEndOffset} of ${this.name}`);
-    }
-    if (offset <= this.logStartOffset) return;
-    this.logStartOffset = offset;
-    this.leaderEpochCache.truncateFromStart(offset);
-    this.producers.truncateHead(offset);
-    await this.dropOldest(this.local.countBelow(offset));
-    this.hooks.startOffsetChanged(this);
-  }
-
-  /**
-   * Deletes the old segments that log.retention.ms / log.retention.bytes condemn, oldest
-   * first, never the active one. Returns how many went.
-   */
   applyRetention(now: number): Promise<number> {
-    return this.withSegmentsLocked(() => this.retentionLocked(now));
-  }
-
-  private async retentionLocked(now: number): Promise<number> {
-    const n = this.local.retentionCount(now, this.config.retentionMs, this.config.retentionBytes);
-    if (n === 0) return 0;
-    const newStart = this.segments[n]!.baseOffset;
-    await this.dropOldest(n);
-    if (newStart > this.logStartOffset) {
-      this.logStartOffset = newStart;
-      this.leaderEpochCache.truncateFromStart(newStart);
-      this.producers.truncateHead(newStart);
-      this.hooks.startOffsetChanged(this);
-    }
-    return n;
-  }
-
-  /** Drops the `n` oldest segments and the producer snapshots below what is left. */
-  private async dropOldest(n: number): Promise<void> {
-    if (n <= 0) return;
-    const first = await this.local.dropOldest(n);
-    await this.snapshotWrites;
-    await deleteSnapshots(this.dir, (o) => o < first);
+    return this.truncation.applyRetention(now);
   }
 
   /** Writes pending index entries and fsyncs them (for a recovery point or shutdown). */
