@@ -1,10 +1,8 @@
 // The benchmark load generator against a minimal Kafka-framed produce server on a real
 // socket: what it counts is what the server accepted, open-loop sends keep their schedule,
 // and unanswered requests are reported rather than dropped.
-import net from 'node:net';
 import t from 'tap';
 import * as hdr from 'hdr-histogram-js';
-import { FrameReader } from '../../src/shared/frame-reader.js';
 import { decodeRequestHeader, encodeResponseFrame, Reader } from '../../src/shared/protocol/index.js';
 import { decodeProduceRequest } from '../../src/shared/protocol/generated/produce-request.js';
 import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
@@ -12,6 +10,7 @@ import { validateBatches } from '../../src/shared/record-batch.js';
 import { runLoadHere, epochMs, type LoadSpec } from '../../bench/lib/load.js';
 import { planConnections } from '../../bench/lib/plan.js';
 import { latencyPlotSvg } from '../../bench/lib/latency-plot.js';
+import { frameServer } from '../helpers/frame-server.js';
 
 interface Server {
   port: number;
@@ -22,40 +21,30 @@ interface Server {
 }
 
 async function produceServer(): Promise<Server> {
-  const sockets = new Set<net.Socket>();
   const state = { records: 0, requests: 0, answering: true };
-  const server = net.createServer((sock) => {
-    sockets.add(sock);
-    const reader = new FrameReader();
-    sock.on('data', (chunk: Buffer) => {
-      reader.push(chunk);
-      for (let frame = reader.next(); frame !== null; frame = reader.next()) {
-        const h = decodeRequestHeader(frame);
-        const req = decodeProduceRequest(new Reader(frame, h.headerLength), h.apiVersion);
-        state.requests++;
-        for (const td of req.topicData) {
-          for (const p of td.partitionData) {
-            const v = validateBatches(p.records!);
-            for (const b of v.batches) state.records += b.recordCount;
-          }
-        }
-        if (req.acks === 0 || !state.answering) continue;
-        const body = {
-          throttleTimeMs: 0,
-          responses: req.topicData.map((td) => ({
-            name: td.name,
-            partitionResponses: td.partitionData.map((p) => ({ index: p.index, errorCode: 0, baseOffset: 0, logAppendTimeMs: -1, logStartOffset: 0 })),
-          })),
-        };
-        sock.write(Buffer.concat(encodeResponseFrame(ApiKey.Produce, h.apiVersion, h.correlationId, body)));
+  const server = await frameServer((frame, sock) => {
+    const h = decodeRequestHeader(frame);
+    const req = decodeProduceRequest(new Reader(frame, h.headerLength), h.apiVersion);
+    state.requests++;
+    for (const td of req.topicData) {
+      for (const p of td.partitionData) {
+        const v = validateBatches(p.records!);
+        for (const b of v.batches) state.records += b.recordCount;
       }
-    });
-    sock.on('error', () => {});
+    }
+    if (req.acks === 0 || !state.answering) return;
+    const body = {
+      throttleTimeMs: 0,
+      responses: req.topicData.map((td) => ({
+        name: td.name,
+        partitionResponses: td.partitionData.map((p) => ({ index: p.index, errorCode: 0, baseOffset: 0, logAppendTimeMs: -1, logStartOffset: 0 })),
+      })),
+    };
+    sock.write(Buffer.concat(encodeResponseFrame(ApiKey.Produce, h.apiVersion, h.correlationId, body)));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return Object.assign(state, {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => new Promise<void>((r) => { for (const so of sockets) so.destroy(); server.close(() => r()); }),
+    port: server.port,
+    close: () => server.close(),
   });
 }
 

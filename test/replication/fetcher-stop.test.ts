@@ -3,7 +3,6 @@
 // leader's batches must not land in a log whose new epoch has begun. Against a fake leader that
 // answers one Fetch with a batch for each of two partitions; the durability wait of the first
 // is where the "metadata update" stops the fetcher.
-import net from 'node:net';
 import t from 'tap';
 import { buildRecordBatch } from '../../src/shared/record-batch.js';
 import { encodeResponseFrame } from '../../src/shared/protocol/frames.js';
@@ -12,39 +11,21 @@ import { ApiKey } from '../../src/shared/protocol/generated/api-keys.js';
 import { LogManager } from '../../src/workers/partition/log/log-manager.js';
 import { ReplicaFetcher } from '../../src/workers/partition/replica-fetcher.js';
 import { ReplicationQuota, replicationQuotaBuffer } from '../../src/shared/replication-quota.js';
+import { frameServer, type FrameServer } from '../helpers/frame-server.js';
 import { config, silent, tmpDir } from '../storage/helpers.js';
 
 /** A leader that answers every Fetch with one batch (offset 0, epoch 5) for partitions 0 and 1 of `topic`. */
-async function fakeLeader(topic: string): Promise<{ port: number; close(): void }> {
+function fakeLeader(topic: string): Promise<FrameServer> {
   const batch = buildRecordBatch({ baseOffset: 0, partitionLeaderEpoch: 5, records: [{ value: Buffer.from('from the old leader') }] });
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    let buf = Buffer.alloc(0);
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
-        const frame = buf.subarray(4, 4 + buf.readInt32BE(0));
-        buf = buf.subarray(4 + frame.length);
-        const h = decodeRequestHeader(frame);
-        const partition = (index: number) => ({
-          partitionIndex: index, errorCode: 0, highWatermark: 1, lastStableOffset: 1, logStartOffset: 0,
-          abortedTransactions: [], preferredReadReplica: -1, records: batch,
-        });
-        const body = { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [{ topic, partitions: [partition(0), partition(1)] }] };
-        for (const c of encodeResponseFrame(ApiKey.Fetch, h.apiVersion, h.correlationId, body)) s.write(c);
-      }
+  return frameServer((frame, s) => {
+    const h = decodeRequestHeader(frame);
+    const partition = (index: number) => ({
+      partitionIndex: index, errorCode: 0, highWatermark: 1, lastStableOffset: 1, logStartOffset: 0,
+      abortedTransactions: [], preferredReadReplica: -1, records: batch,
     });
+    const body = { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [{ topic, partitions: [partition(0), partition(1)] }] };
+    for (const c of encodeResponseFrame(ApiKey.Fetch, h.apiVersion, h.correlationId, body)) s.write(c);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
 }
 
 t.test('a fetcher stopped while it applies a response appends nothing more of it', async (t) => {

@@ -4,7 +4,6 @@
 // leader's high watermark after each fetch. With the follower rate above its bound, 0 is left
 // out of the fetches (not failed: it is fetched again once the bound is lifted), while 1 and
 // 2 go on; the throttled bytes count against the shared rate.
-import net from 'node:net';
 import t from 'tap';
 import { buildRecordBatch } from '../../src/shared/record-batch.js';
 import { encodeResponseFrame } from '../../src/shared/protocol/frames.js';
@@ -15,44 +14,26 @@ import { decodeFetchRequest } from '../../src/shared/protocol/generated/fetch-re
 import { ReplicationQuota, replicationQuotaBuffer } from '../../src/shared/replication-quota.js';
 import { LogManager } from '../../src/workers/partition/log/log-manager.js';
 import { ReplicaFetcher } from '../../src/workers/partition/replica-fetcher.js';
+import { frameServer, type FrameServer } from '../helpers/frame-server.js';
 import { config, silent, tmpDir } from '../storage/helpers.js';
 
 const TOPIC = 'throttled';
 
 /** A leader 100 records ahead of every asked offset, but for partition 2, which ends right after it. */
-async function fakeLeader(asked: number[][]): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    let buf = Buffer.alloc(0);
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
-        const frame = buf.subarray(4, 4 + buf.readInt32BE(0));
-        buf = buf.subarray(4 + frame.length);
-        const h = decodeRequestHeader(frame);
-        const req = decodeFetchRequest(new Reader(frame, h.headerLength), h.apiVersion);
-        const parts = req.topics.flatMap((tp) => tp.partitions);
-        asked.push(parts.map((p) => p.partition).sort());
-        const partitions = parts.map((p) => ({
-          partitionIndex: p.partition, errorCode: 0, highWatermark: p.fetchOffset + (p.partition === 2 ? 1 : 100), lastStableOffset: -1, logStartOffset: 0,
-          abortedTransactions: [], preferredReadReplica: -1,
-          records: buildRecordBatch({ baseOffset: p.fetchOffset, partitionLeaderEpoch: 5, records: [{ value: Buffer.alloc(1024, 7) }] }),
-        }));
-        const body = { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [{ topic: TOPIC, partitions }] };
-        setTimeout(() => { for (const c of encodeResponseFrame(ApiKey.Fetch, h.apiVersion, h.correlationId, body)) s.write(c); }, 10);
-      }
-    });
+function fakeLeader(asked: number[][]): Promise<FrameServer> {
+  return frameServer((frame, s) => {
+    const h = decodeRequestHeader(frame);
+    const req = decodeFetchRequest(new Reader(frame, h.headerLength), h.apiVersion);
+    const parts = req.topics.flatMap((tp) => tp.partitions);
+    asked.push(parts.map((p) => p.partition).sort());
+    const partitions = parts.map((p) => ({
+      partitionIndex: p.partition, errorCode: 0, highWatermark: p.fetchOffset + (p.partition === 2 ? 1 : 100), lastStableOffset: -1, logStartOffset: 0,
+      abortedTransactions: [], preferredReadReplica: -1,
+      records: buildRecordBatch({ baseOffset: p.fetchOffset, partitionLeaderEpoch: 5, records: [{ value: Buffer.alloc(1024, 7) }] }),
+    }));
+    const body = { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [{ topic: TOPIC, partitions }] };
+    setTimeout(() => { for (const c of encodeResponseFrame(ApiKey.Fetch, h.apiVersion, h.correlationId, body)) s.write(c); }, 10);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
 }
 
 function until(what: string, check: () => boolean): Promise<void> {
