@@ -7,7 +7,7 @@
  */
 import { decompressRecords } from '../shared/compression.js';
 import { CONTROL_FLAG, TRANSACTIONAL_FLAG } from '../shared/control-records.js';
-import { readVarint, readVarlong, type Cursor } from '../shared/record-batch.js';
+import { readNullableBytes, readVarint, readVarlong, type Cursor } from '../shared/record-batch.js';
 
 export interface ReadRecord {
   offset: number;
@@ -28,11 +28,8 @@ export interface ReadBatch {
 const MAX_BATCH_BYTES = 64 << 20;
 
 function readBytes(buf: Buffer, cur: Cursor, end: number): Buffer | null {
-  const len = readVarint(buf, cur, end);
-  if (len === undefined) throw new Error('truncated record');
-  if (len < 0) return null;
-  const b = buf.subarray(cur.pos, cur.pos + len);
-  cur.pos += len;
+  const b = readNullableBytes(buf, cur, end);
+  if (b === undefined) throw new Error('truncated record');
   return b;
 }
 

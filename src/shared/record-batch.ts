@@ -285,6 +285,19 @@ export function readVarlong(buf: Uint8Array, cur: Cursor, end: number): number |
   return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
 }
 
+/**
+ * A record's key or value: a varint length, then that many bytes (-1: null). The bytes are a
+ * view into `buf`; undefined when the length itself runs past `end`.
+ */
+export function readNullableBytes(buf: Buffer, cur: Cursor, end: number): Buffer | null | undefined {
+  const len = readVarint(buf, cur, end);
+  if (len === undefined) return undefined;
+  if (len < 0) return null;
+  const b = buf.subarray(cur.pos, cur.pos + len);
+  cur.pos += len;
+  return b;
+}
+
 export function varintSize(value: number): number {
   let raw = value >= 0 ? value * 2 : -value * 2 - 1;
   let n = 1;

@@ -7,7 +7,7 @@
  * Pure: bytes in, records out.
  */
 import { CONTROL_FLAG, controlTypeAt, TRANSACTIONAL_FLAG, type ControlType } from '../control-records.js';
-import { BATCH_HEADER_SIZE, checkBatchAt, isCompressed, readVarint, readVarlong } from '../record-batch.js';
+import { BATCH_HEADER_SIZE, checkBatchAt, isCompressed, readNullableBytes, readVarint, readVarlong } from '../record-batch.js';
 
 export interface LogRecord {
   offset: number;
@@ -59,17 +59,9 @@ function readRecords(buf: Buffer, start: number, end: number, baseOffset: number
     cur.pos += 1;
     readVarlong(buf, cur, recordEnd);
     const offsetDelta = readVarint(buf, cur, recordEnd)!;
-    const key = readBytes(buf, cur, recordEnd);
-    const value = readBytes(buf, cur, recordEnd);
+    const key = readNullableBytes(buf, cur, recordEnd)!;
+    const value = readNullableBytes(buf, cur, recordEnd)!;
     out.push({ offset: baseOffset + offsetDelta, key, value, transactionalProducerId });
     cur.pos = recordEnd;
   }
-}
-
-function readBytes(buf: Buffer, cur: { pos: number }, end: number): Buffer | null {
-  const n = readVarint(buf, cur, end)!;
-  if (n < 0) return null;
-  const b = buf.subarray(cur.pos, cur.pos + n);
-  cur.pos += n;
-  return b;
 }
